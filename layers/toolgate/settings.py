@@ -1,0 +1,39 @@
+"""Settings, modelled once. Values come from defaults and `TOOLGATE_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class CompileLimits(BaseModel):
+    """Bounds that keep hostile specs from exhausting time, memory or the C stack."""
+
+    max_spec_bytes: int = Field(default=32 * MIB, gt=0)
+    #: Nesting depth of the document; PyYAML's C loader segfaults far above this.
+    max_depth: int = Field(default=200, gt=0)
+    #: Nodes the document would have with every YAML alias expanded.
+    max_expanded_nodes: int = Field(default=20_000_000, gt=0)
+    #: Allowed ratio of expanded to stored nodes, on top of a small allowance.
+    max_alias_expansion_ratio: float = Field(default=4.0, gt=1.0)
+    max_bundle_files: int = Field(default=10_000, gt=0)
+    max_bundle_bytes: int = Field(default=96 * MIB, gt=0)
+    max_operations: int = Field(default=20_000, gt=0)
+    #: Serialized size of one tool's input schema before it is pruned.
+    max_tool_schema_bytes: int = Field(default=96 * 1024, gt=0)
+    max_description_chars: int = Field(default=1024, gt=0)
+
+
+class ToolgateSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", env_nested_delimiter="__", extra="ignore")
+
+    compile: CompileLimits = Field(default_factory=CompileLimits)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ToolgateSettings:
+    return ToolgateSettings()
