@@ -28,10 +28,30 @@ class CompileLimits(BaseModel):
     max_description_chars: int = Field(default=1024, gt=0)
 
 
+class ArgumentLimits(BaseModel):
+    """Bounds on the arguments a model sends with a tool call."""
+
+    max_argument_bytes: int = Field(default=256 * 1024, gt=0)
+    max_argument_depth: int = Field(default=32, gt=0)
+
+
+class RuntimeSettings(BaseModel):
+    """How tool calls reach their targets: deadlines, retries, response budgets and the egress guard."""
+
+    default_timeout_seconds: float = Field(default=25.0, gt=0)
+    max_response_bytes: int = Field(default=10 * MIB, gt=0)
+    result_body_chars: int = Field(default=16_000, gt=0)
+    max_retries: int = Field(default=2, ge=0)
+    #: Loopback targets are refused unless this is set (tests and local mode only).
+    allow_loopback: bool = False
+
+
 class ToolgateSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TOOLGATE_", env_nested_delimiter="__", extra="ignore")
 
     compile: CompileLimits = Field(default_factory=CompileLimits)
+    arguments: ArgumentLimits = Field(default_factory=ArgumentLimits)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
 
 
 @lru_cache(maxsize=1)
