@@ -96,3 +96,170 @@ class OperationError(ToolgateError):
 class DialectError(ToolgateError):
     code = "DIALECT_UNKNOWN"
     http_status = 400
+
+
+# --- Tool runtime: arguments and requests ---------------------------------------------------
+
+
+class ArgumentsInvalidError(ToolgateError):
+    """The model's arguments do not match the tool's input schema; `details` lists every problem."""
+
+    code = "ARGUMENTS_INVALID"
+    http_status = 400
+
+
+class ArgumentsTooLargeError(ArgumentsInvalidError):
+    """The arguments exceed the configured size or nesting depth; they are not validated further."""
+
+    code = "ARGUMENTS_TOO_LARGE"
+    http_status = 413
+
+
+class ToolSchemaInvalidError(ToolgateError):
+    """A tool's input schema cannot be compiled into a validator: the tool is broken, not the call."""
+
+    code = "TOOL_SCHEMA_INVALID"
+    http_status = 500
+
+
+class RequestBuildError(ToolgateError):
+    """The arguments cannot be turned into the HTTP request the spec describes."""
+
+    code = "REQUEST_INVALID"
+    http_status = 400
+
+
+class PathValueInvalidError(RequestBuildError):
+    """A path value is empty, a dot segment, or holds control characters."""
+
+    code = "PATH_VALUE_INVALID"
+
+
+class HeaderValueInvalidError(RequestBuildError):
+    """A header or cookie name or value would break the HTTP message (CR, LF, NUL, non-ASCII)."""
+
+    code = "HEADER_VALUE_INVALID"
+
+
+class ReservedHeaderError(RequestBuildError):
+    """An argument would set a header the runtime owns: credentials, host, framing."""
+
+    code = "RESERVED_HEADER"
+
+
+class ReservedParameterError(RequestBuildError):
+    """An argument would set a query parameter or cookie that carries the tool's credential."""
+
+    code = "RESERVED_PARAMETER"
+
+
+class BodyInvalidError(RequestBuildError):
+    """The body value cannot be serialized with the operation's media type."""
+
+    code = "BODY_INVALID"
+
+
+class ServerUrlMissingError(RequestBuildError):
+    """Neither the call nor the tool names a server URL to send the request to."""
+
+    code = "SERVER_URL_MISSING"
+
+
+class ServerUrlInvalidError(RequestBuildError):
+    """The server URL is not an absolute http(s) URL, or still holds unresolved `{variables}`."""
+
+    code = "SERVER_URL_INVALID"
+
+
+# --- Tool runtime: execution ----------------------------------------------------------------
+
+
+class ToolRuntimeError(ToolgateError):
+    """A tool call could not be carried out against its target API."""
+
+    code = "TOOL_RUNTIME_ERROR"
+    http_status = 502
+
+
+class ToolInternalError(ToolRuntimeError):
+    """An unexpected fault inside Toolgate; the message never carries the original exception text."""
+
+    code = "TOOL_INTERNAL_ERROR"
+    http_status = 500
+
+
+class CredentialMissingError(ToolRuntimeError):
+    """No bound credential satisfies the operation's security requirements; the message names the schemes."""
+
+    code = "CREDENTIAL_MISSING"
+    http_status = 401
+
+
+class CredentialInvalidError(ToolRuntimeError):
+    """The bound credential is malformed or cannot be used as given (bad JSON, bad PEM, no token URL)."""
+
+    code = "CREDENTIAL_INVALID"
+    http_status = 400
+
+
+class OAuthTokenError(ToolRuntimeError):
+    """The OAuth2 token endpoint refused the client credentials or answered something unusable."""
+
+    code = "OAUTH_TOKEN_FAILED"
+
+
+class EgressDeniedError(ToolRuntimeError):
+    """The egress guard refused the destination: scheme, host, or an address that is not public."""
+
+    code = "EGRESS_DENIED"
+    http_status = 403
+
+
+class UpstreamUnreachableError(ToolRuntimeError):
+    """The host name did not resolve or no connection could be made; nothing was sent."""
+
+    code = "UPSTREAM_UNREACHABLE"
+
+
+class UpstreamTlsError(ToolRuntimeError):
+    """The TLS handshake failed: certificate verification, or the server refused the client certificate."""
+
+    code = "UPSTREAM_TLS_FAILED"
+
+
+class UpstreamTimeoutError(ToolRuntimeError):
+    """The call's deadline passed before an answer; the request was idempotent or never sent."""
+
+    code = "UPSTREAM_TIMEOUT"
+    http_status = 504
+
+
+class UpstreamOutcomeUnknownError(ToolRuntimeError):
+    """A non-retryable request was sent but no complete answer came back: it may or may not have taken effect."""
+
+    code = "UPSTREAM_OUTCOME_UNKNOWN"
+    http_status = 504
+
+
+class UpstreamProtocolError(ToolRuntimeError):
+    """The server's answer was not valid HTTP, or the connection broke while reading it."""
+
+    code = "UPSTREAM_PROTOCOL_ERROR"
+
+
+class ResponseTooLargeError(ToolRuntimeError):
+    """The decoded response body passed `RuntimeSettings.max_response_bytes`; reading stopped there."""
+
+    code = "RESPONSE_TOO_LARGE"
+
+
+class UpstreamHttpError(ToolRuntimeError):
+    """The API answered with a 4xx or 5xx status; the envelope carries its body."""
+
+    code = "UPSTREAM_HTTP_ERROR"
+
+
+class UpstreamRedirectError(ToolRuntimeError):
+    """The API answered with a redirect; redirects are never followed, the Location is reported instead."""
+
+    code = "UPSTREAM_REDIRECT"

@@ -16,7 +16,7 @@ class CompileLimits(BaseModel):
     max_spec_bytes: int = Field(default=32 * MIB, gt=0)
     #: Nesting depth of the document; PyYAML's C loader segfaults far above this.
     max_depth: int = Field(default=200, gt=0)
-    #: Nodes the document would have with every YAML alias expanded.
+    #: Containers the document would have with every YAML alias expanded.
     max_expanded_nodes: int = Field(default=20_000_000, gt=0)
     #: Allowed ratio of expanded to stored nodes, on top of a small allowance.
     max_alias_expansion_ratio: float = Field(default=4.0, gt=1.0)
@@ -31,19 +31,50 @@ class CompileLimits(BaseModel):
 class ArgumentLimits(BaseModel):
     """Bounds on the arguments a model sends with a tool call."""
 
+    #: Size of the arguments serialized as compact UTF-8 JSON.
     max_argument_bytes: int = Field(default=256 * 1024, gt=0)
+    #: Nesting of objects and arrays; the arguments object itself is depth 1.
     max_argument_depth: int = Field(default=32, gt=0)
+    #: Problems listed in one ARGUMENTS_INVALID error; the message says how many more there were.
+    max_reported_problems: int = Field(default=100, gt=0)
+    #: Compiled input-schema validators kept per process, least recently used dropped first.
+    validator_cache_entries: int = Field(default=1024, gt=0)
 
 
 class RuntimeSettings(BaseModel):
     """How tool calls reach their targets: deadlines, retries, response budgets and the egress guard."""
 
+    #: Longest a call may take in total (connect, every read, retries), capped by the caller's budget.
     default_timeout_seconds: float = Field(default=25.0, gt=0)
+    #: Decoded bytes read from one response before it is abandoned (a gzip bomb stops here).
     max_response_bytes: int = Field(default=10 * MIB, gt=0)
+    #: Characters of body handed to the model; longer bodies are cut with a marker and a hint.
     result_body_chars: int = Field(default=16_000, gt=0)
+    #: Output-schema mismatches listed as warnings in one result.
+    max_result_warnings: int = Field(default=5, ge=0)
+    #: Extra attempts for retryable requests on connect errors, 429, 502, 503 and 504.
     max_retries: int = Field(default=2, ge=0)
+    #: Exponential backoff with full jitter: attempt n sleeps up to min(max, base * 2**n).
+    retry_backoff_base_seconds: float = Field(default=0.25, ge=0)
+    retry_backoff_max_seconds: float = Field(default=4.0, ge=0)
     #: Loopback targets are refused unless this is set (tests and local mode only).
     allow_loopback: bool = False
+    #: Private, shared (100.64/10) and unique-local targets, and loopback; for local mode and laptops.
+    #: Link-local (cloud metadata) and other special-purpose addresses stay refused.
+    allow_private: bool = False
+    #: Plain http to public hosts; http to an allowed loopback or private address is always accepted.
+    allow_http: bool = False
+    #: Host names (or `*.suffix` patterns) every call may reach; None allows any public host.
+    #: A tenant's own list, given per call, replaces this one.
+    allowed_hosts: list[str] | None = None
+    #: An OAuth2 token is refreshed this long before it expires (half its lifetime if that is shorter).
+    oauth_refresh_margin_seconds: float = Field(default=30.0, ge=0)
+    #: How long a token is cached when the token endpoint states no `expires_in`.
+    oauth_default_token_lifetime_seconds: float = Field(default=300.0, ge=0)
+    #: Connection pools (one per destination address) kept per session.
+    max_connection_pools: int = Field(default=32, gt=0)
+    #: Sessions with a client certificate (one per tenant and credential) kept per process.
+    max_client_certificate_sessions: int = Field(default=64, gt=0)
 
 
 class ToolgateSettings(BaseSettings):

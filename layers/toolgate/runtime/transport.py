@@ -1,0 +1,92 @@
+"""The boundary between the pure runtime and the HTTP adapter: what is sent, under which rules, and what
+comes back. The adapter (`toolgate.adapters.http.HttpTransport`) implements `Transport`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from toolgate.runtime.credentials import MtlsCredential, OAuthGrant
+from toolgate.runtime.models import HttpRequest
+from toolgate.runtime.redaction import Redactor
+from toolgate.settings import RuntimeSettings
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A point on the monotonic clock by which the whole call (every attempt included) must be done."""
+
+    expires_at: float
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def remaining(self) -> float:
+        return self.expires_at - time.monotonic()
+
+    def sooner(self, other: Deadline | None) -> Deadline:
+        return self if other is None or self.expires_at <= other.expires_at else other
+
+
+@dataclass(frozen=True, slots=True)
+class EgressPolicy:
+    """Which destinations one call may reach. Public addresses over https are always candidates."""
+
+    allow_loopback: bool = False
+    allow_private: bool = False
+    allow_http: bool = False
+    #: Host names or `*.suffix` patterns; None allows any public host.
+    allowed_hosts: frozenset[str] | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: RuntimeSettings, *, allowed_hosts: Collection[str] | None = None
+    ) -> EgressPolicy:
+        """The settings' policy; a tenant's `allowed_hosts` replaces the settings' list."""
+        hosts = allowed_hosts if allowed_hosts is not None else settings.allowed_hosts
+        return cls(
+            allow_loopback=settings.allow_loopback,
+            allow_private=settings.allow_private,
+            allow_http=settings.allow_http,
+            allowed_hosts=None if hosts is None else frozenset(host.lower().rstrip(".") for host in hosts),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    """A complete response: status, headers with lower-case names, and the decoded body."""
+
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    body: bytes
+    #: Attempts made, retries included.
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    """One request to send, with everything the adapter needs to send it safely."""
+
+    request: HttpRequest
+    deadline: Deadline
+    policy: EgressPolicy
+    #: Scopes caches of tokens and client-certificate sessions.
+    tenant: str
+    #: Collects secrets the adapter learns (OAuth tokens) so nothing shows them.
+    redactor: Redactor
+    oauth: OAuthGrant | None = None
+    client_certificate: MtlsCredential | None = None
+
+
+class Transport(Protocol):
+    def send(self, call: OutboundCall) -> HttpResponse:
+        """Send the call's request and read the whole response within its deadline.
+
+        Raises ToolRuntimeError subclasses (EgressDeniedError, UpstreamTimeoutError, ...), never
+        library exceptions, and never with a secret in the message.
+        """
+        ...

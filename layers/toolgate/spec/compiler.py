@@ -1,0 +1,668 @@
+"""Compile an OpenAPI document into canonical tools, one per operation.
+
+Validation is advisory: defects become findings, and only what makes one operation impossible is
+fatal, and only for that operation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from toolgate.errors import (
+    OperationError,
+    SpecNotOpenAPIError,
+    SpecTooLargeError,
+    SpecUnsupportedVersionError,
+    ToolgateError,
+)
+from toolgate.settings import CompileLimits, get_settings
+from toolgate.spec.bundle import bundle_path
+from toolgate.spec.loader import load_document
+from toolgate.spec.models import (
+    Annotations,
+    ArgumentBinding,
+    ArgumentLocation,
+    AsyncKind,
+    AsyncPattern,
+    BodyEncoding,
+    CanonicalTool,
+    CompiledSpec,
+    Finding,
+    JsonSchema,
+    RequestBody,
+    SecurityScheme,
+    SecuritySchemeType,
+    Severity,
+)
+from toolgate.spec.naming import argument_name, base_tool_name, unique_tool_names
+from toolgate.spec.refs import RefResolver, pointer_join
+from toolgate.spec.schemas import SchemaConverter, SchemaMeasure, prune_schema
+from toolgate.spec.swagger2 import convert_swagger2
+from toolgate.spec.validation import validate_document
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_IDEMPOTENT = frozenset({"get", "head", "options", "put", "delete", "trace"})
+_READ_ONLY = frozenset({"get", "head", "options", "trace"})
+_DESTRUCTIVE = frozenset({"delete", "put"})
+_IGNORED_HEADERS = frozenset({"accept", "content-type", "authorization"})
+_IDEMPOTENCY_HEADERS = frozenset({"idempotency-key", "x-idempotency-key"})
+_DEFAULT_STYLE = {"path": "simple", "header": "simple", "query": "form", "cookie": "form"}
+_PATH_TEMPLATE = re.compile(r"\{([^{}/]+)\}")
+_SERVER_VARIABLE = re.compile(r"\{([^{}]+)\}")
+_CALLBACK_EXPRESSION = re.compile(r"\{\$request\.(header|query|path)\.([^}]+)\}|\{\$request\.body#/([^}]+)\}")
+_JSON_MEDIA = re.compile(r"^application/(?:[\w.+-]+\+)?json(?:;.*)?$|^\*/\*$|^application/\*$", re.IGNORECASE)
+_BODY_PREFERENCE = ("json", "application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+_PRUNE_DEPTHS = (10, 7, 5, 4, 3, 2, 1)
+
+
+@dataclass(frozen=True)
+class SpecDocument:
+    """A loaded spec, as OpenAPI 3.x (Swagger 2.0 is converted), with the findings of getting there."""
+
+    document: dict[str, Any]
+    source_openapi: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def parse_spec(data: bytes, *, name: str = "", limits: CompileLimits | None = None) -> SpecDocument:
+    return prepare_document(load_document(data, name=name, limits=limits), [])
+
+
+def read_spec(path: Path, *, entry: str | None = None, limits: CompileLimits | None = None) -> SpecDocument:
+    """Read a single file, a folder (with `entry`) or a zip archive."""
+    limits = limits or get_settings().compile
+    if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
+        document, findings = bundle_path(path, entry, limits)
+        return prepare_document(document, findings)
+    size = path.stat().st_size
+    if size > limits.max_spec_bytes:
+        raise SpecTooLargeError(f"{path.name} is {size:,} bytes; the limit is {limits.max_spec_bytes:,} bytes")
+    return parse_spec(path.read_bytes(), name=path.name, limits=limits)
+
+
+def prepare_document(document: dict[str, Any], findings: list[Finding]) -> SpecDocument:
+    """Detect the version, validate (advisory) and convert Swagger 2.0 to OpenAPI 3.0."""
+    swagger = document.get("swagger")
+    openapi = document.get("openapi")
+    if swagger is not None:
+        if str(swagger) != "2.0":
+            raise SpecUnsupportedVersionError(f"swagger {swagger!r} is not supported; use 2.0 or OpenAPI 3.x")
+        findings = findings + validate_document(document, "2.0")
+        converted, conversion = convert_swagger2(document)
+        return SpecDocument(converted, "2.0", findings + conversion)
+    if openapi is None:
+        raise SpecNotOpenAPIError("the document has neither an `openapi` nor a `swagger` version field")
+    version = str(openapi)
+    if not re.match(r"^3\.[0-2](\.\d+)?(-[\w.]+)?$", version):
+        raise SpecUnsupportedVersionError(f"openapi {version!r} is not supported; use 3.0.x or 3.1.x")
+    if not isinstance(document.get("paths", {}), dict):
+        raise SpecNotOpenAPIError("`paths` must be a mapping of paths to path items")
+    return SpecDocument(document, version, findings + validate_document(document, version))
+
+
+def compile_path(path: Path, entry: str | None = None) -> CompiledSpec:
+    return compile_document(read_spec(path, entry=entry))
+
+
+def compile_document(spec: SpecDocument | Mapping[str, Any], limits: CompileLimits | None = None) -> CompiledSpec:
+    if not isinstance(spec, SpecDocument):
+        spec = prepare_document(dict(spec), [])
+    return _Compiler(spec, limits or get_settings().compile).run()
+
+
+@dataclass
+class _Operation:
+    path: str
+    method: str
+    item: dict[str, Any]
+    operation: dict[str, Any]
+    pointer: str
+    base_name: str
+
+
+class _Compiler:
+    def __init__(self, spec: SpecDocument, limits: CompileLimits) -> None:
+        self.spec = spec
+        self.document = spec.document
+        self.limits = limits
+        self.resolver = RefResolver(self.document)
+        self.converter = SchemaConverter(self.resolver, openapi_31=spec.source_openapi.startswith("3.1"))
+        self.measure = SchemaMeasure()
+        self.findings: list[Finding] = list(spec.findings)
+        self.schemes = self._security_schemes()
+
+    def run(self) -> CompiledSpec:
+        operations = self._operations()
+        names = unique_tool_names([(op.base_name, f"{op.method} {op.path}") for op in operations])
+        tools: list[CanonicalTool] = []
+        failed: list[str] = []
+        for op, name in zip(operations, names, strict=True):
+            if name != op.base_name:
+                self._note("TOOL_NAME_DEDUPLICATED", f"name {op.base_name!r} was taken; using {name!r}", op.pointer)
+            try:
+                tools.append(self._tool(op, name))
+            except (ToolgateError, RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:
+                failed.append(op.pointer)
+                code = exc.code if isinstance(exc, ToolgateError) else "OPERATION_COMPILE_FAILED"
+                message = exc.message if isinstance(exc, ToolgateError) else f"{type(exc).__name__}: {exc}"[:300]
+                self.findings.append(
+                    Finding(
+                        code=code,
+                        severity=Severity.ERROR,
+                        message=f"{op.method.upper()} {op.path} was skipped: {message}",
+                        pointer=op.pointer,
+                    )
+                )
+        info = self.document.get("info") if isinstance(self.document.get("info"), dict) else {}
+        return CompiledSpec(
+            title=str(info.get("title") or "Untitled API"),
+            version=str(info.get("version") or ""),
+            source_openapi=self.spec.source_openapi,
+            servers=[url for url, _ in self._servers(self.document.get("servers"), "/servers")],
+            tools=tools,
+            findings=self.findings + self.converter.findings,
+            failed_operations=failed,
+        )
+
+    # --- operations ---------------------------------------------------------------------------
+
+    def _operations(self) -> list[_Operation]:
+        paths = self.document.get("paths") or {}
+        operations: list[_Operation] = []
+        for path, raw_item in paths.items():
+            pointer = pointer_join("/paths", path)
+            try:
+                item = self.resolver.deref(raw_item, at=pointer)
+            except ToolgateError as exc:
+                self._note(exc.code, exc.message, pointer, Severity.ERROR)
+                continue
+            if not isinstance(item, dict):
+                continue
+            for method in HTTP_METHODS:
+                operation = item.get(method)
+                if not isinstance(operation, dict):
+                    continue
+                operation_id = operation.get("operationId")
+                operation_id = operation_id if isinstance(operation_id, str) else None
+                operations.append(
+                    _Operation(
+                        path=path,
+                        method=method,
+                        item=item,
+                        operation=operation,
+                        pointer=pointer_join(pointer, method),
+                        base_name=base_tool_name(operation_id, method, path),
+                    )
+                )
+                if len(operations) > self.limits.max_operations:
+                    raise SpecTooLargeError(
+                        f"the spec has more than {self.limits.max_operations:,} operations; split it"
+                    )
+        return operations
+
+    def _tool(self, op: _Operation, name: str) -> CanonicalTool:
+        builder = _InputBuilder(self, op)
+        builder.add_parameters()
+        builder.add_body()
+        input_schema = self._finish_schema(builder.schema(), op.pointer, "input")
+        output_schema = self._output_schema(op)
+        operation = op.operation
+        return CanonicalTool(
+            name=name,
+            description=self._description(op),
+            operation_id=operation.get("operationId") if isinstance(operation.get("operationId"), str) else None,
+            method=op.method.upper(),
+            path=op.path,
+            pointer=op.pointer,
+            server_url=self._server_url(op),
+            input_schema=input_schema,
+            output_schema=output_schema,
+            bindings=builder.bindings,
+            body=builder.body,
+            security=self._security(op),
+            security_schemes={n: s for n, s in self.schemes.items() if n in self._scheme_names(op)},
+            annotations=self._annotations(op),
+            async_pattern=builder.async_pattern(),
+            idempotency_header=builder.idempotency_header,
+            tags=[t for t in operation.get("tags", []) if isinstance(t, str)],
+            deprecated=operation.get("deprecated") is True,
+            findings=builder.findings,
+        )
+
+    def _description(self, op: _Operation) -> str:
+        operation = op.operation
+        parts = [str(operation[k]).strip() for k in ("summary", "description") if operation.get(k)]
+        if len(parts) == 2 and parts[1].startswith(parts[0]):
+            parts = parts[1:]
+        text = "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
+        budget = self.limits.max_description_chars
+        return text if len(text) <= budget else text[: budget - 1].rstrip() + "…"
+
+    def _annotations(self, op: _Operation) -> Annotations:
+        values: dict[str, Any] = {
+            "title": op.operation.get("summary") if isinstance(op.operation.get("summary"), str) else None,
+            "read_only": op.method in _READ_ONLY,
+            "destructive": op.method in _DESTRUCTIVE,
+            "idempotent": op.method in _IDEMPOTENT,
+            "open_world": True,
+        }
+        overrides = op.operation.get("x-toolgate-annotations")
+        if isinstance(overrides, dict):
+            aliases = {
+                "readOnlyHint": "read_only",
+                "destructiveHint": "destructive",
+                "idempotentHint": "idempotent",
+                "openWorldHint": "open_world",
+            }
+            for key, value in overrides.items():
+                field_name = aliases.get(key, key)
+                if field_name in values and (isinstance(value, bool) or field_name == "title"):
+                    values[field_name] = value
+        return Annotations(**values)
+
+    # --- servers and security -----------------------------------------------------------------
+
+    def _servers(self, servers: Any, pointer: str) -> list[tuple[str, bool]]:
+        """(URL with variables at their defaults, was it templated) for each server."""
+        resolved: list[tuple[str, bool]] = []
+        if not isinstance(servers, list):
+            return resolved
+        for index, server in enumerate(servers):
+            if not isinstance(server, dict) or not isinstance(server.get("url"), str):
+                continue
+            url = server["url"]
+            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+
+            def substitute(match: re.Match[str], variables: dict[str, Any] = variables, at: int = index) -> str:
+                variable = variables.get(match.group(1))
+                if isinstance(variable, dict) and "default" in variable:
+                    return str(variable["default"])
+                self._note(
+                    "SERVER_VARIABLE_UNDEFINED",
+                    f"server variable {match.group(1)!r} has no default",
+                    pointer_join(pointer, at),
+                )
+                return match.group(0)
+
+            resolved.append((_SERVER_VARIABLE.sub(substitute, url), bool(_SERVER_VARIABLE.search(url))))
+        return resolved
+
+    def _server_url(self, op: _Operation) -> str | None:
+        for holder, pointer in ((op.operation, op.pointer), (op.item, pointer_join("/paths", op.path)), (self.document, "")):
+            servers = self._servers(holder.get("servers"), pointer + "/servers")
+            if servers:
+                if len(servers) > 1 and holder is not self.document:
+                    self._note("SERVERS_MULTIPLE", f"{len(servers)} servers; using the first", pointer + "/servers")
+                return servers[0][0]
+        return None
+
+    def _security_schemes(self) -> dict[str, SecurityScheme]:
+        components = self.document.get("components")
+        raw = components.get("securitySchemes") if isinstance(components, dict) else None
+        schemes: dict[str, SecurityScheme] = {}
+        if not isinstance(raw, dict):
+            return schemes
+        for name, scheme in raw.items():
+            pointer = pointer_join("/components/securitySchemes", name)
+            try:
+                scheme = self.resolver.deref(scheme, at=pointer)
+                schemes[name] = _security_scheme(scheme)
+            except (ToolgateError, ValueError) as exc:
+                self._note("SECURITY_SCHEME_INVALID", f"security scheme {name!r} is unusable: {exc}", pointer)
+        if len(self.document.get("servers") or []) > 1:
+            self._note("SERVERS_MULTIPLE", f"{len(self.document['servers'])} servers; tools use the first", "/servers")
+        return schemes
+
+    def _security(self, op: _Operation) -> list[dict[str, list[str]]]:
+        raw = op.operation.get("security", self.document.get("security"))
+        alternatives: list[dict[str, list[str]]] = []
+        if not isinstance(raw, list):
+            return alternatives
+        for requirement in raw:
+            if not isinstance(requirement, dict):
+                continue
+            unknown = [name for name in requirement if name not in self.schemes]
+            if unknown:
+                self._note(
+                    "SECURITY_SCHEME_UNKNOWN",
+                    f"security requirement names undefined scheme(s) {unknown}; that alternative was dropped",
+                    op.pointer,
+                    Severity.WARNING,
+                )
+                continue
+            alternatives.append(
+                {name: [str(s) for s in scopes] if isinstance(scopes, list) else [] for name, scopes in requirement.items()}
+            )
+        return alternatives
+
+    def _scheme_names(self, op: _Operation) -> set[str]:
+        return {name for requirement in self._security(op) for name in requirement}
+
+    # --- schemas ------------------------------------------------------------------------------
+
+    def _output_schema(self, op: _Operation) -> JsonSchema | None:
+        responses = op.operation.get("responses")
+        if not isinstance(responses, dict):
+            return None
+        codes = sorted(c for c in responses if c.startswith("2") and c[1:].isdigit())
+        codes += [c for c in ("2XX", "2xx") if c in responses]
+        for code in codes:
+            pointer = pointer_join(op.pointer, "responses", code)
+            response = self.resolver.deref(responses[code], at=pointer)
+            content = response.get("content") if isinstance(response, dict) else None
+            if not isinstance(content, dict):
+                continue
+            for media, media_object in content.items():
+                if _JSON_MEDIA.match(str(media)) and isinstance(media_object, dict) and "schema" in media_object:
+                    schema = self.converter.convert(media_object["schema"], pointer_join(pointer, "content", media, "schema"), "output")
+                    return self._finish_schema(schema, op.pointer, "output")
+        return None
+
+    def _finish_schema(self, schema: JsonSchema, pointer: str, direction: str) -> JsonSchema:
+        """Attach the `$defs` the schema needs and prune it to the per-tool size budget."""
+        schema = self.converter.with_defs(schema, self.measure)
+        size = self.measure.size(schema)
+        budget = self.limits.max_tool_schema_bytes
+        if size <= budget:
+            return schema
+        depth = next(
+            (d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget),
+            _PRUNE_DEPTHS[-1],
+        )
+        pruned = self.converter.with_defs(prune_schema(schema, depth), SchemaMeasure())
+        self._note(
+            "TOOL_SCHEMA_PRUNED",
+            f"{direction} schema of about {size:,} bytes was pruned to fit {budget:,} bytes "
+            f"(nesting cut at {depth} levels, long nested descriptions shortened)",
+            pointer,
+            Severity.WARNING,
+        )
+        return pruned
+
+    def _note(self, code: str, message: str, pointer: str, severity: Severity = Severity.INFO) -> None:
+        self.findings.append(Finding(code=code, severity=severity, message=message, pointer=pointer))
+
+
+class _InputBuilder:
+    """Collects one operation's arguments into a flat input schema with reversible bindings."""
+
+    def __init__(self, compiler: _Compiler, op: _Operation) -> None:
+        self.compiler = compiler
+        self.op = op
+        self.properties: dict[str, JsonSchema] = {}
+        self.required: list[str] = []
+        self.bindings: list[ArgumentBinding] = []
+        self.body: RequestBody | None = None
+        self.findings: list[Finding] = []
+        self.idempotency_header: str | None = None
+        self.callback: tuple[str, str] | None = None
+
+    # parameters
+
+    def add_parameters(self) -> None:
+        merged: dict[tuple[str, str], tuple[dict[str, Any], str]] = {}
+        path_pointer = pointer_join("/paths", self.op.path)
+        for holder, pointer in ((self.op.item, path_pointer), (self.op.operation, self.op.pointer)):
+            raw = holder.get("parameters")
+            if not isinstance(raw, list):
+                continue
+            for index, parameter in enumerate(raw):
+                at = pointer_join(pointer, "parameters", index)
+                parameter = self.compiler.resolver.deref(parameter, at=at)
+                if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
+                    self._note("PARAMETER_INVALID", "a parameter without a name was skipped", at)
+                    continue
+                merged[(str(parameter.get("in")), parameter["name"])] = (parameter, at)
+        declared_path = {name for (location, name) in merged if location == "path"}
+        template = _PATH_TEMPLATE.findall(self.op.path)
+        for (location, name), (parameter, at) in merged.items():
+            if location == "path" and name not in template:
+                self._note("PATH_PARAMETER_UNUSED", f"path parameter {name!r} is not in the path template", at)
+                continue
+            self._add_parameter(location, name, parameter, at)
+        for name in template:
+            if name not in declared_path:
+                self._note(
+                    "REPAIRED_UNDECLARED_PATH_PARAMETER",
+                    f"path parameter {name!r} was not declared; added as a required string",
+                    self.op.pointer,
+                )
+                self._add_argument(name, {"type": "string"}, required=True, location=ArgumentLocation.PATH, http_name=name, style="simple", explode=False)
+
+    def _add_parameter(self, location: str, name: str, parameter: dict[str, Any], at: str) -> None:
+        if location not in _DEFAULT_STYLE:
+            self._note("PARAMETER_LOCATION_INVALID", f"parameter {name!r} has unknown location {location!r}", at)
+            return
+        lowered = name.lower()
+        if location == "header" and lowered in _IGNORED_HEADERS:
+            self._note("PARAMETER_IGNORED", f"header parameter {name!r} is set by Toolgate, as OpenAPI requires", at)
+            return
+        if location == "header" and lowered in _IDEMPOTENCY_HEADERS:
+            self.idempotency_header = name
+            return
+        if name == "callbackUrl" or self._is_callback_target(location, name):
+            self.callback = (name, location)
+            return
+        content_type: str | None = None
+        schema_source: Any = parameter.get("schema")
+        schema_pointer = f"{at}/schema"
+        content = parameter.get("content")
+        if schema_source is None and isinstance(content, dict) and content:
+            content_type, media = next(iter(content.items()))
+            schema_source = media.get("schema") if isinstance(media, dict) else None
+            schema_pointer = pointer_join(at, "content", content_type, "schema")
+        schema = self.compiler.converter.convert(schema_source or {}, schema_pointer, "input")
+        if isinstance(parameter.get("description"), str) and "description" not in schema:
+            schema = {**schema, "description": parameter["description"]}
+        if parameter.get("deprecated") is True:
+            schema = {**schema, "deprecated": True}
+        explode = parameter.get("explode")
+        style = parameter.get("style") or _DEFAULT_STYLE[location]
+        self._add_argument(
+            name,
+            schema,
+            required=location == "path" or parameter.get("required") is True,
+            location=ArgumentLocation(location),
+            http_name=name,
+            style=str(style),
+            explode=explode if isinstance(explode, bool) else style == "form",
+            allow_reserved=parameter.get("allowReserved") is True,
+            content_type=content_type,
+        )
+
+    def _is_callback_target(self, location: str, name: str) -> bool:
+        return any(target == (location, name) for target in self._callback_targets())
+
+    def _callback_targets(self) -> list[tuple[str, str]]:
+        callbacks = self.op.operation.get("callbacks")
+        targets: list[tuple[str, str]] = []
+        if not isinstance(callbacks, dict):
+            return targets
+        for callback in callbacks.values():
+            if not isinstance(callback, dict):
+                continue
+            for expression in callback:
+                for match in _CALLBACK_EXPRESSION.finditer(str(expression)):
+                    if match.group(1):
+                        targets.append((match.group(1), match.group(2)))
+                    else:
+                        targets.append(("body", match.group(3)))
+        return targets
+
+    # body
+
+    def add_body(self) -> None:
+        raw = self.op.operation.get("requestBody")
+        if raw is None:
+            return
+        at = f"{self.op.pointer}/requestBody"
+        request_body = self.compiler.resolver.deref(raw, at=at)
+        content = request_body.get("content") if isinstance(request_body, dict) else None
+        if not isinstance(content, dict) or not content:
+            self._note("REQUEST_BODY_EMPTY", "requestBody has no content; it was ignored", at)
+            return
+        media_type = _preferred_media_type(list(content))
+        media = content[media_type] if isinstance(content[media_type], dict) else {}
+        if len(content) > 1:
+            self._note("REQUEST_BODY_MEDIA_CHOSEN", f"body sent as {media_type} (of {len(content)} media types)", at)
+        body_required = request_body.get("required") is True
+        schema = self.compiler.converter.convert(media.get("schema") or {}, pointer_join(at, "content", media_type, "schema"), "input")
+        is_form = media_type.lower().startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
+        flatten = _is_flat_object(schema) and (is_form or _JSON_MEDIA.match(media_type) is not None)
+        encoding = {
+            str(name): BodyEncoding(
+                content_type=e.get("contentType"),
+                style=e.get("style"),
+                explode=e.get("explode") if isinstance(e.get("explode"), bool) else None,
+                allow_reserved=e.get("allowReserved") is True,
+            )
+            for name, e in (media.get("encoding") or {}).items()
+            if isinstance(e, dict)
+        }
+        self.body = RequestBody(media_type=media_type, required=body_required, flattened=flatten, encoding=encoding)
+        callback_fields = {name for location, name in self._callback_targets() if location == "body"}
+        if flatten:
+            required = set(schema.get("required") or [])
+            for name, prop in schema["properties"].items():
+                if name in callback_fields:
+                    self.callback = (name, "body")
+                    continue
+                self._add_argument(name, prop, required=body_required and name in required, location=ArgumentLocation.BODY_FIELD, http_name=name)
+            return
+        if isinstance(request_body.get("description"), str) and "description" not in schema:
+            schema = {**schema, "description": request_body["description"]}
+        self._add_argument("body", schema, required=body_required, location=ArgumentLocation.BODY, http_name="")
+
+    # assembly
+
+    def _add_argument(
+        self,
+        raw_name: str,
+        schema: JsonSchema,
+        *,
+        required: bool,
+        location: ArgumentLocation,
+        http_name: str,
+        style: str | None = None,
+        explode: bool | None = None,
+        allow_reserved: bool = False,
+        content_type: str | None = None,
+    ) -> None:
+        argument = argument_name(raw_name)
+        if argument in self.properties:
+            suffix = "body" if location in (ArgumentLocation.BODY, ArgumentLocation.BODY_FIELD) else location.value
+            argument = argument_name(f"{argument}_{suffix}")
+            number = 2
+            while argument in self.properties:
+                argument = argument_name(f"{raw_name}_{suffix}_{number}")
+                number += 1
+            self._note("ARGUMENT_RENAMED", f"{location.value} {http_name or raw_name!r} is argument {argument!r} (name clash)", self.op.pointer)
+        self.properties[argument] = schema
+        if required:
+            self.required.append(argument)
+        self.bindings.append(
+            ArgumentBinding(
+                argument=argument,
+                location=location,
+                name=http_name,
+                required=required,
+                style=style,
+                explode=explode,
+                allow_reserved=allow_reserved,
+                content_type=content_type,
+            )
+        )
+
+    def schema(self) -> JsonSchema:
+        schema: JsonSchema = {"type": "object", "properties": self.properties}
+        if self.required:
+            schema["required"] = self.required
+        schema["additionalProperties"] = False
+        return schema
+
+    def async_pattern(self) -> AsyncPattern | None:
+        operation = self.op.operation
+        callbacks = operation.get("callbacks")
+        callback_names = sorted(str(n) for n in callbacks) if isinstance(callbacks, dict) else []
+        extension = operation.get("x-toolgate-async")
+        if isinstance(extension, dict):
+            return AsyncPattern(
+                kind=AsyncKind.EXTENSION,
+                callback_parameter=self.callback[0] if self.callback else None,
+                callback_location=self.callback[1] if self.callback else None,
+                callbacks=callback_names,
+                status_operation=_text(extension.get("statusOperation")),
+                status_path=_text(extension.get("statusPath")),
+                status_pointer=_text(extension.get("statusPointer")),
+                success_values=[str(v) for v in extension.get("successValues") or []],
+                failure_values=[str(v) for v in extension.get("failureValues") or []],
+                result_pointer=_text(extension.get("resultPointer")),
+            )
+        if self.callback or callback_names:
+            return AsyncPattern(
+                kind=AsyncKind.CALLBACK_PARAMETER,
+                callback_parameter=self.callback[0] if self.callback else None,
+                callback_location=self.callback[1] if self.callback else None,
+                callbacks=callback_names,
+            )
+        responses = operation.get("responses")
+        accepted = responses.get("202") if isinstance(responses, dict) else None
+        if accepted is not None:
+            accepted = self.compiler.resolver.deref(accepted, at=f"{self.op.pointer}/responses/202")
+            headers = accepted.get("headers") if isinstance(accepted, dict) else None
+            for header in headers or {}:
+                if str(header).lower() in {"location", "operation-location"}:
+                    return AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION, status_header=str(header))
+        return None
+
+    def _note(self, code: str, message: str, pointer: str) -> None:
+        finding = Finding(code=code, severity=Severity.INFO, message=message, pointer=pointer)
+        self.findings.append(finding)
+        self.compiler.findings.append(finding)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _preferred_media_type(media_types: list[str]) -> str:
+    for preference in _BODY_PREFERENCE:
+        for media in media_types:
+            lowered = media.lower()
+            if (preference == "json" and _JSON_MEDIA.match(lowered) and "*" not in lowered) or lowered.startswith(preference):
+                return media
+    return media_types[0]
+
+
+def _is_flat_object(schema: JsonSchema) -> bool:
+    return (
+        isinstance(schema.get("properties"), dict)
+        and bool(schema["properties"])
+        and schema.get("type") in (None, "object")
+        and not any(k in schema for k in ("oneOf", "anyOf", "allOf", "not", "$ref", "if"))
+        and not isinstance(schema.get("additionalProperties"), dict)
+    )
+
+
+def _security_scheme(scheme: Any) -> SecurityScheme:
+    if not isinstance(scheme, dict):
+        raise ValueError("not an object")
+    kind = SecuritySchemeType(scheme.get("type"))
+    flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
+    client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else {}
+    scopes = sorted({str(s) for flow in flows.values() if isinstance(flow, dict) for s in (flow.get("scopes") or {})})
+    return SecurityScheme(
+        type=kind,
+        scheme=str(scheme["scheme"]).lower() if scheme.get("scheme") else None,
+        bearer_format=_text(scheme.get("bearerFormat")),
+        location=_text(scheme.get("in")),
+        parameter_name=_text(scheme.get("name")),
+        token_url=_text(client.get("tokenUrl")),
+        flows=sorted(str(f) for f in flows),
+        scopes=scopes,
+        open_id_connect_url=_text(scheme.get("openIdConnectUrl")),
+    )

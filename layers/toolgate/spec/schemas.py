@@ -1,0 +1,427 @@
+"""OpenAPI Schema Objects (3.0 and 3.1) to self-contained JSON Schema 2020-12.
+
+`$ref`s are inlined; a ref that recurses into itself becomes a `$defs` entry. Converted subtrees are
+shared between tools and must be treated as read-only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from toolgate.errors import ToolgateError
+from toolgate.spec.models import Finding, JsonSchema, Severity
+from toolgate.spec.refs import RefResolver, reference_of
+
+#: Keywords carried over unchanged (values that are not subschemas).
+_PLAIN_KEYWORDS = frozenset(
+    {
+        "type", "format", "enum", "const", "title", "description", "default", "deprecated",
+        "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+        "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
+        "minProperties", "maxProperties", "required", "minContains", "maxContains",
+        "contentMediaType", "contentEncoding", "dependentRequired", "readOnly", "writeOnly",
+    }
+)  # fmt: skip
+_SCHEMA_KEYWORDS = frozenset(
+    {"not", "if", "then", "else", "contains", "propertyNames", "unevaluatedItems", "unevaluatedProperties"}
+)
+_SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
+_SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas"})
+_JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+_DEF_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+#: Subschema nesting beyond which conversion stops; keeps recursion far from Python's limit.
+MAX_SCHEMA_DEPTH = 64
+
+
+@dataclass
+class _Context:
+    direction: str  # "input" drops readOnly properties, "output" drops writeOnly ones
+    depth: int = 0
+
+
+@dataclass
+class SchemaConverter:
+    """Converts schemas of one document, memoizing by `$ref` across all of its tools."""
+
+    resolver: RefResolver
+    openapi_31: bool
+    findings: list[Finding] = field(default_factory=list)
+    _memo: dict[tuple[str, str], JsonSchema] = field(default_factory=dict)
+    _in_progress: set[tuple[str, str]] = field(default_factory=set)
+    _def_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    _defs: dict[str, JsonSchema] = field(default_factory=dict)
+    _reported: set[tuple[str, str]] = field(default_factory=set)
+
+    def convert(self, schema: Any, pointer: str, direction: str) -> JsonSchema:
+        return self._convert(schema, pointer, _Context(direction))
+
+    def with_defs(self, schema: JsonSchema, measure: SchemaMeasure) -> JsonSchema:
+        """`schema` plus the `$defs` it needs, followed transitively."""
+        needed: dict[str, JsonSchema] = {}
+        pending = sorted(measure.refs(schema))
+        while pending:
+            name = pending.pop()
+            if name in needed or name not in self._defs:
+                continue
+            needed[name] = self._defs[name]
+            pending.extend(measure.refs(self._defs[name]))
+        if not needed:
+            return schema
+        return {**schema, "$defs": dict(sorted(needed.items()))}
+
+    # --- conversion ---------------------------------------------------------------------------
+
+    def _convert(self, schema: Any, pointer: str, ctx: _Context) -> JsonSchema:
+        if schema is True or schema is None:
+            return {}
+        if schema is False:
+            return {"not": {}}
+        if not isinstance(schema, dict):
+            self._note("SCHEMA_INVALID", f"expected a schema object, found {type(schema).__name__}", pointer)
+            return {}
+        if ctx.depth > MAX_SCHEMA_DEPTH:
+            self._note("SCHEMA_TOO_DEEP", f"schema nesting beyond {MAX_SCHEMA_DEPTH} levels was cut", pointer)
+            return {}
+        ref = reference_of(schema)
+        if ref is not None:
+            return self._convert_ref(schema, ref, pointer, ctx)
+        return self._convert_object(schema, pointer, ctx)
+
+    def _convert_ref(self, schema: dict[str, Any], ref: str, pointer: str, ctx: _Context) -> JsonSchema:
+        key = (ref, ctx.direction)
+        converted = self._memo.get(key)
+        if converted is None:
+            if key in self._in_progress:
+                return self._def_ref(key)
+            try:
+                target = self.resolver.resolve(ref, at=pointer)
+            except ToolgateError as exc:
+                self._note(exc.code, exc.message, pointer, Severity.WARNING)
+                return {"description": "Schema unavailable: its $ref could not be resolved."}
+            self._in_progress.add(key)
+            try:
+                converted = self._convert(target, ref[1:], _Context(ctx.direction, ctx.depth + 1))
+            finally:
+                self._in_progress.discard(key)
+            if key in self._def_names:
+                self._defs[self._def_names[key]] = converted
+                converted = self._def_ref(key)
+            self._memo[key] = converted
+        siblings = {k: v for k, v in schema.items() if k not in {"$ref", "nullable"} and not k.startswith("x-")}
+        if siblings:
+            overlay = self._convert_object(siblings, pointer, ctx)
+            if "$ref" in converted and _has_constraints(overlay):
+                converted = {**overlay, "allOf": [converted]}
+            else:
+                converted = {**converted, **overlay}
+        if schema.get("nullable") is True:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+        return converted
+
+    def _def_ref(self, key: tuple[str, str]) -> JsonSchema:
+        name = self._def_names.get(key)
+        if name is None:
+            base = _DEF_NAME_UNSAFE.sub("_", key[0].rsplit("/", 1)[-1]) or "schema"
+            name = base
+            suffix = 2
+            while name in self._def_names.values():
+                name = f"{base}_{suffix}"
+                suffix += 1
+            self._def_names[key] = name
+        return {"$ref": f"#/$defs/{name}"}
+
+    def _convert_object(self, schema: dict[str, Any], pointer: str, ctx: _Context) -> JsonSchema:
+        inner = _Context(ctx.direction, ctx.depth + 1)
+        out: JsonSchema = {}
+        for keyword, value in schema.items():
+            if keyword in _PLAIN_KEYWORDS:
+                out[keyword] = value
+            elif keyword in _SCHEMA_KEYWORDS:
+                out[keyword] = self._convert(value, f"{pointer}/{keyword}", inner)
+            elif keyword in _SCHEMA_LIST_KEYWORDS:
+                if isinstance(value, list):
+                    out[keyword] = [self._convert(v, f"{pointer}/{keyword}/{i}", inner) for i, v in enumerate(value)]
+            elif keyword in _SCHEMA_MAP_KEYWORDS:
+                if isinstance(value, dict):
+                    out[keyword] = {
+                        name: self._convert(v, f"{pointer}/{keyword}/{_escape(name)}", inner)
+                        for name, v in value.items()
+                    }
+            elif keyword == "items":
+                out["items"] = self._convert_items(value, pointer, inner)
+            elif keyword == "additionalProperties":
+                out[keyword] = value if isinstance(value, bool) else self._convert(value, f"{pointer}/{keyword}", inner)
+            elif keyword == "$defs" and isinstance(value, dict):
+                out["$defs"] = {n: self._convert(v, f"{pointer}/$defs/{_escape(n)}", inner) for n, v in value.items()}
+        return self._normalize(out, schema, pointer, ctx)
+
+    def _convert_items(self, value: Any, pointer: str, ctx: _Context) -> JsonSchema:
+        if isinstance(value, list):
+            self._note("REPAIRED_ITEMS_LIST", "`items` given as a list was read as a union of its schemas", pointer)
+            converted = [self._convert(v, f"{pointer}/items/{i}", ctx) for i, v in enumerate(value)]
+            return converted[0] if len(converted) == 1 else {"anyOf": converted}
+        return self._convert(value, f"{pointer}/items", ctx)
+
+    def _normalize(self, out: JsonSchema, source: dict[str, Any], pointer: str, ctx: _Context) -> JsonSchema:
+        type_value = out.get("type")
+        if not self.openapi_31:
+            if type_value == "null":
+                self._note("REPAIRED_TYPE_NULL", '`type: "null"` is not OpenAPI 3.0; read as JSON null', pointer)
+            if isinstance(out.get("exclusiveMinimum"), bool):
+                _boolean_exclusive(out, "exclusiveMinimum", "minimum")
+            if isinstance(out.get("exclusiveMaximum"), bool):
+                _boolean_exclusive(out, "exclusiveMaximum", "maximum")
+        if isinstance(type_value, str) and type_value not in _JSON_TYPES:
+            self._note("REPAIRED_UNKNOWN_TYPE", f"unknown type {type_value!r} was dropped", pointer)
+            del out["type"]
+        if source.get("nullable") is True:
+            out = _make_nullable(out)
+        if "properties" in out:
+            out = self._drop_directional(out, ctx.direction)
+        if "allOf" in out:
+            out = _merge_all_of(out)
+        if "default" in out and not _matches_type(out["default"], out):
+            self._note("REPAIRED_DEFAULT_MISMATCH", "a default that does not match its schema was dropped", pointer)
+            out = {k: v for k, v in out.items() if k != "default"}
+        return out
+
+    def _drop_directional(self, out: JsonSchema, direction: str) -> JsonSchema:
+        hidden = "readOnly" if direction == "input" else "writeOnly"
+        properties = out["properties"]
+        dropped = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(hidden) is True]
+        if not dropped:
+            return out
+        out = dict(out)
+        out["properties"] = {name: prop for name, prop in properties.items() if name not in dropped}
+        if isinstance(out.get("required"), list):
+            out["required"] = [name for name in out["required"] if name not in dropped]
+        return out
+
+    def _note(self, code: str, message: str, pointer: str, severity: Severity = Severity.INFO) -> None:
+        if (code, pointer) in self._reported:
+            return
+        self._reported.add((code, pointer))
+        self.findings.append(Finding(code=code, severity=severity, message=message, pointer=pointer))
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _has_constraints(schema: JsonSchema) -> bool:
+    return any(k not in {"description", "title", "default", "deprecated", "readOnly", "writeOnly"} for k in schema)
+
+
+def _boolean_exclusive(out: JsonSchema, exclusive: str, bound: str) -> None:
+    if out.pop(exclusive) and bound in out:
+        out[exclusive] = out.pop(bound)
+
+
+def _make_nullable(out: JsonSchema) -> JsonSchema:
+    type_value = out.get("type")
+    if isinstance(type_value, str):
+        out = {**out, "type": [type_value, "null"]} if type_value != "null" else out
+    elif isinstance(type_value, list):
+        out = {**out, "type": [*type_value, "null"]} if "null" not in type_value else out
+    elif out:
+        return {"anyOf": [out, {"type": "null"}]}
+    if isinstance(out.get("enum"), list) and None not in out["enum"]:
+        out = {**out, "enum": [*out["enum"], None]}
+    return out
+
+
+_MERGEABLE = frozenset({"type", "properties", "required", "description", "title", "additionalProperties"})
+
+
+def _merge_all_of(out: JsonSchema) -> JsonSchema:
+    """Fold `allOf` of plain object schemas into one object; keep it when a merge would change meaning."""
+    parts = [{k: v for k, v in out.items() if k != "allOf"}, *out["allOf"]]
+    if not all(isinstance(p, dict) and set(p) <= _MERGEABLE for p in parts):
+        return out
+    types = {p["type"] for p in parts if isinstance(p.get("type"), str)}
+    if len(types) > 1 or any(isinstance(p.get("type"), list) for p in parts) or (types and types != {"object"}):
+        return out
+    merged: JsonSchema = {}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for part in parts:
+        for name, prop in part.get("properties", {}).items():
+            if name in properties and properties[name] != prop:
+                properties[name] = {"allOf": [properties[name], prop]}
+            else:
+                properties[name] = prop
+        required.extend(r for r in part.get("required", []) if r not in required)
+        for keyword in ("description", "title"):
+            if keyword in part and keyword not in merged:
+                merged[keyword] = part[keyword]
+        if "additionalProperties" in part:
+            if merged.get("additionalProperties", part["additionalProperties"]) != part["additionalProperties"]:
+                return out
+            merged["additionalProperties"] = part["additionalProperties"]
+    if types:
+        merged["type"] = "object"
+    if properties:
+        merged["properties"] = properties
+    if required:
+        merged["required"] = required
+    return merged
+
+
+_PYTHON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+def _matches_type(value: Any, schema: JsonSchema) -> bool:
+    """A cheap check of a default against `type` and `enum`; enough to catch the usual real-world defects."""
+    enum = schema.get("enum")
+    if isinstance(enum, list) and value not in enum:
+        return False
+    declared = schema.get("type")
+    names = [declared] if isinstance(declared, str) else declared if isinstance(declared, list) else []
+    if not names:
+        return True
+    for name in names:
+        expected = _PYTHON_TYPES.get(name, ())
+        if isinstance(value, bool) and name not in {"boolean"}:
+            continue
+        if isinstance(value, expected) and not (name == "integer" and isinstance(value, float)):
+            return True
+    return False
+
+
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+_PRUNED_DESCRIPTION_CHARS = 160
+_PRUNED_NOTE = " (details omitted to fit the size budget)"
+#: Prune depths the size profile covers (index 0 is a stub, index d + 1 keeps d levels).
+_PROFILE_LEVELS = 13
+
+
+class SchemaMeasure:
+    """Serialized size and `$defs` references of converted schemas, memoized over shared subtrees."""
+
+    def __init__(self) -> None:
+        self._sizes: dict[int, tuple[Any, int]] = {}
+        self._refs: dict[int, tuple[Any, frozenset[str]]] = {}
+        self._profiles: dict[int, tuple[Any, list[int]]] = {}
+
+    def pruned_size(self, schema: JsonSchema, depth: int) -> int:
+        """About `size(prune_schema(schema, depth))`, computed without building the pruned copy."""
+        return self._profile(schema)[max(depth, 1) + 1]
+
+    def _profile(self, node: Any) -> list[int]:
+        """Size of `node` for each number of levels it may keep (index 0: cut to a stub)."""
+        if not isinstance(node, dict):
+            return [self.size(node)] * _PROFILE_LEVELS
+        cached = self._profiles.get(id(node))
+        if cached is not None:
+            return cached[1]
+        stub = 60 + min(len(str(node.get("description", ""))), _PRUNED_DESCRIPTION_CHARS)
+        profile = [stub] + [2] * (_PROFILE_LEVELS - 1)
+        for keyword, value in node.items():
+            head = len(keyword) + 6
+            if keyword in _SUBSCHEMA_MAPS and isinstance(value, dict):
+                step = 0 if keyword == "$defs" else 1
+                children = [(len(name) + 6, self._profile(v)) for name, v in value.items()]
+                for level in range(1, _PROFILE_LEVELS):
+                    profile[level] += head + 2 + sum(w + p[level - step] for w, p in children)
+            elif keyword in _SUBSCHEMA_LISTS and isinstance(value, list):
+                items = [self._profile(v) for v in value]
+                for level in range(1, _PROFILE_LEVELS):
+                    profile[level] += head + 2 + sum(p[level - 1] + 2 for p in items)
+            elif keyword in _SUBSCHEMAS and isinstance(value, dict):
+                child = self._profile(value)
+                for level in range(1, _PROFILE_LEVELS):
+                    profile[level] += head + child[level - 1]
+            else:
+                width = head + (
+                    min(len(value), _PRUNED_DESCRIPTION_CHARS) + 2 if keyword == "description" else self.size(value)
+                )
+                for level in range(1, _PROFILE_LEVELS):
+                    profile[level] += width
+        self._profiles[id(node)] = (node, profile)
+        return profile
+
+    def size(self, node: Any) -> int:
+        """Approximately `len(json.dumps(node))`, without expanding shared subtrees more than once."""
+        if isinstance(node, str):
+            return len(node) + 2
+        if not isinstance(node, dict | list):
+            return 6
+        cached = self._sizes.get(id(node))
+        if cached is not None:
+            return cached[1]
+        if isinstance(node, dict):
+            total = 2 + sum(len(k) + 6 + self.size(v) for k, v in node.items())
+        else:
+            total = 2 + sum(self.size(v) + 2 for v in node)
+        self._sizes[id(node)] = (node, total)
+        return total
+
+    def refs(self, node: Any) -> frozenset[str]:
+        if not isinstance(node, dict | list):
+            return frozenset()
+        cached = self._refs.get(id(node))
+        if cached is not None:
+            return cached[1]
+        found: set[str] = set()
+        values = node.values() if isinstance(node, dict) else node
+        ref = node.get("$ref") if isinstance(node, dict) else None
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            found.add(ref[len("#/$defs/") :])
+        for value in values:
+            found.update(self.refs(value))
+        result = frozenset(found)
+        self._refs[id(node)] = (node, result)
+        return result
+
+
+def prune_schema(schema: JsonSchema, depth: int) -> JsonSchema:
+    """A copy whose subschemas below `depth` levels keep only their type, with shorter descriptions."""
+    memo: dict[tuple[int, int], tuple[Any, Any]] = {}
+
+    def walk(node: Any, level: int) -> Any:
+        if not isinstance(node, dict):
+            return node
+        key = (id(node), level)
+        cached = memo.get(key)
+        if cached is not None:
+            return cached[1]
+        out: dict[str, Any]
+        if level > max(depth, 1):
+            out = {k: node[k] for k in ("type", "$ref") if k in node}
+            out["description"] = _shorten(node.get("description", "")) + _PRUNED_NOTE
+        else:
+            out = {}
+            for keyword, value in node.items():
+                if keyword in _SUBSCHEMA_MAPS and isinstance(value, dict):
+                    step = 0 if keyword == "$defs" else 1
+                    out[keyword] = {name: walk(v, level + step) for name, v in value.items()}
+                elif keyword in _SUBSCHEMA_LISTS and isinstance(value, list):
+                    out[keyword] = [walk(v, level + 1) for v in value]
+                elif keyword in _SUBSCHEMAS and isinstance(value, dict):
+                    out[keyword] = walk(value, level + 1)
+                elif keyword == "description" and level > 1:
+                    out[keyword] = _shorten(value)
+                else:
+                    out[keyword] = value
+        memo[key] = (node, out)
+        return out
+
+    return dict(walk(schema, 0))
+
+
+def _shorten(text: Any) -> str:
+    text = str(text).strip()
+    return text if len(text) <= _PRUNED_DESCRIPTION_CHARS else text[: _PRUNED_DESCRIPTION_CHARS - 1] + "…"
