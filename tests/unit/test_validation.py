@@ -242,6 +242,16 @@ def test_type_null_in_30_is_reported_at_the_type_keyword() -> None:
     assert '"null"' in findings[0].message
 
 
+def test_the_meta_schema_runs_on_jsonschema_rs_whatever_the_environment_asks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND", "jsonschema")
+    document = spec30(schemas={"Nothing": {"type": "null"}})
+    (finding,) = validate_document(document, "3.0.3")
+    # jsonschema-rs quotes with double quotes and elides long enums; jsonschema would print a Python list.
+    assert finding.message.startswith('"null" is not one of "array", "boolean" or 4 other candidates')
+
+
 @pytest.mark.parametrize("version", ["3.0.3", "3.1.0"])
 def test_items_given_as_a_list_is_reported_at_items(version: str) -> None:
     document = spec30(schemas={"Tags": {"type": "array", "items": [{"type": "string"}]}})
@@ -309,7 +319,7 @@ def test_31_examples_array_is_checked_item_by_item() -> None:
     ]
 
 
-SWAGGER_2 = {
+SWAGGER_2: dict[str, Any] = {
     "swagger": "2.0",
     "info": {"title": "Legacy", "version": "1"},
     "host": "api.example.com",
@@ -430,6 +440,24 @@ def test_findings_are_capped_with_a_summary_of_what_was_left_out() -> None:
     assert findings[-1].code == ValidationCode.FINDINGS_OMITTED
     assert findings[-1].severity == Severity.INFO
     assert "19 more" in findings[-1].message
+
+
+def test_one_message_repeated_everywhere_does_not_crowd_out_the_rest() -> None:
+    # Bundled multi-file specs `$ref` whole operations, which OpenAPI does not allow: one message each.
+    document = spec30(
+        paths={f"/things/{index}": {"get": {"$ref": f"#/x-operations/op{index}"}} for index in range(30)},
+        schemas={"Page": {"type": "integer", "default": "ten"}},
+    )
+    document["x-operations"] = {f"op{index}": operation(f"op{index}") for index in range(30)}
+    findings = validate_document(document, "3.0.3", max_findings=20)
+    misplaced = by_code(findings, ValidationCode.VALIDATION)
+    assert len(misplaced) == 2
+    assert misplaced[0].pointer == "/paths/~1things~10/get"
+    assert "allows no $ref here" in misplaced[0].message
+    assert [f.pointer for f in by_code(findings, ValidationCode.DEFAULT_MISMATCH)] == [
+        "/components/schemas/Page/default"
+    ]
+    assert "28 more" in by_code(findings, ValidationCode.FINDINGS_OMITTED)[0].message
 
 
 def test_long_messages_are_cut_short() -> None:

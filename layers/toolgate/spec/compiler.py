@@ -40,7 +40,7 @@ from toolgate.spec.models import (
 )
 from toolgate.spec.naming import argument_name, base_tool_name, unique_tool_names
 from toolgate.spec.refs import RefResolver, pointer_join
-from toolgate.spec.schemas import SchemaConverter, SchemaMeasure, prune_schema
+from toolgate.spec.schemas import SchemaConverter, SchemaMeasure, SchemaPruner
 from toolgate.spec.swagger2 import convert_swagger2
 from toolgate.spec.validation import validate_document
 
@@ -132,6 +132,7 @@ class _Compiler:
         self.resolver = RefResolver(self.document)
         self.converter = SchemaConverter(self.resolver, openapi_31=spec.source_openapi.startswith("3.1"))
         self.measure = SchemaMeasure()
+        self.pruner = SchemaPruner()
         self.findings: list[Finding] = list(spec.findings)
         self.schemes = self._security_schemes()
 
@@ -183,7 +184,13 @@ class _Compiler:
             if not isinstance(item, dict):
                 continue
             for method in HTTP_METHODS:
-                operation = item.get(method)
+                if method not in item:
+                    continue
+                try:
+                    operation = self.resolver.deref(item[method], at=pointer_join(pointer, method))
+                except ToolgateError as exc:
+                    self._note(exc.code, exc.message, pointer_join(pointer, method), Severity.ERROR)
+                    continue
                 if not isinstance(operation, dict):
                     continue
                 operation_id = operation.get("operationId")
@@ -373,7 +380,7 @@ class _Compiler:
             (d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget),
             _PRUNE_DEPTHS[-1],
         )
-        pruned = self.converter.with_defs(prune_schema(schema, depth), SchemaMeasure())
+        pruned = self.converter.with_defs(self.pruner.prune(schema, depth), self.measure)
         self._note(
             "TOOL_SCHEMA_PRUNED",
             f"{direction} schema of about {size:,} bytes was pruned to fit {budget:,} bytes "

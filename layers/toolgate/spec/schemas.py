@@ -34,6 +34,8 @@ _JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "obj
 _DEF_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Subschema nesting beyond which conversion stops; keeps recursion far from Python's limit.
 MAX_SCHEMA_DEPTH = 64
+#: Nesting beyond which a `$ref` becomes a `$defs` entry instead of being inlined.
+INLINE_DEPTH = 24
 
 
 @dataclass
@@ -44,7 +46,10 @@ class _Context:
 
 @dataclass
 class SchemaConverter:
-    """Converts schemas of one document, memoizing by `$ref` across all of its tools."""
+    """Converts schemas of one document, memoizing by `$ref` across all of its tools.
+
+    A `$ref` is inlined unless it recurses or sits deeper than INLINE_DEPTH; those become `$defs`.
+    """
 
     resolver: RefResolver
     openapi_31: bool
@@ -52,6 +57,7 @@ class SchemaConverter:
     _memo: dict[tuple[str, str], JsonSchema] = field(default_factory=dict)
     _in_progress: set[tuple[str, str]] = field(default_factory=set)
     _def_names: dict[tuple[str, str], str] = field(default_factory=dict)
+    _def_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     _defs: dict[str, JsonSchema] = field(default_factory=dict)
     _reported: set[tuple[str, str]] = field(default_factory=set)
 
@@ -64,13 +70,26 @@ class SchemaConverter:
         pending = sorted(measure.refs(schema))
         while pending:
             name = pending.pop()
-            if name in needed or name not in self._defs:
+            if name in needed:
                 continue
-            needed[name] = self._defs[name]
-            pending.extend(measure.refs(self._defs[name]))
+            definition = self._definition(name)
+            if definition is None:
+                continue
+            needed[name] = definition
+            pending.extend(measure.refs(definition))
         if not needed:
             return schema
         return {**schema, "$defs": dict(sorted(needed.items()))}
+
+    def _definition(self, name: str) -> JsonSchema | None:
+        """The `$defs` entry `name`, converting it now if it was deferred for depth."""
+        if name not in self._defs:
+            key = self._def_keys.get(name)
+            if key is None:
+                return None
+            converted = self._convert_ref({"$ref": key[0]}, key[0], key[0][1:], _Context(key[1]))
+            self._defs.setdefault(name, converted)
+        return self._defs[name]
 
     # --- conversion ---------------------------------------------------------------------------
 
@@ -94,7 +113,7 @@ class SchemaConverter:
         key = (ref, ctx.direction)
         converted = self._memo.get(key)
         if converted is None:
-            if key in self._in_progress:
+            if key in self._in_progress or ctx.depth >= INLINE_DEPTH:
                 return self._def_ref(key)
             try:
                 target = self.resolver.resolve(ref, at=pointer)
@@ -131,6 +150,7 @@ class SchemaConverter:
                 name = f"{base}_{suffix}"
                 suffix += 1
             self._def_names[key] = name
+            self._def_keys[name] = key
         return {"$ref": f"#/$defs/{name}"}
 
     def _convert_object(self, schema: dict[str, Any], pointer: str, ctx: _Context) -> JsonSchema:
@@ -145,6 +165,7 @@ class SchemaConverter:
                 if isinstance(value, list):
                     out[keyword] = [self._convert(v, f"{pointer}/{keyword}/{i}", inner) for i, v in enumerate(value)]
             elif keyword in _SCHEMA_MAP_KEYWORDS:
+                value = self._deref_map(value, f"{pointer}/{keyword}")
                 if isinstance(value, dict):
                     out[keyword] = {
                         name: self._convert(v, f"{pointer}/{keyword}/{_escape(name)}", inner)
@@ -158,6 +179,16 @@ class SchemaConverter:
                 out["$defs"] = {n: self._convert(v, f"{pointer}/$defs/{_escape(n)}", inner) for n, v in value.items()}
         return self._normalize(out, schema, pointer, ctx)
 
+    def _deref_map(self, value: Any, pointer: str) -> Any:
+        """A `properties` map given as a Reference Object (seen in real multi-file specs)."""
+        if reference_of(value) is None:
+            return value
+        try:
+            return self.resolver.deref(value, at=pointer)
+        except ToolgateError as exc:
+            self._note(exc.code, exc.message, pointer, Severity.WARNING)
+            return {}
+
     def _convert_items(self, value: Any, pointer: str, ctx: _Context) -> JsonSchema:
         if isinstance(value, list):
             self._note("REPAIRED_ITEMS_LIST", "`items` given as a list was read as a union of its schemas", pointer)
@@ -170,10 +201,9 @@ class SchemaConverter:
         if not self.openapi_31:
             if type_value == "null":
                 self._note("REPAIRED_TYPE_NULL", '`type: "null"` is not OpenAPI 3.0; read as JSON null', pointer)
-            if isinstance(out.get("exclusiveMinimum"), bool):
-                _boolean_exclusive(out, "exclusiveMinimum", "minimum")
-            if isinstance(out.get("exclusiveMaximum"), bool):
-                _boolean_exclusive(out, "exclusiveMaximum", "maximum")
+        for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            if isinstance(out.get(exclusive), bool):
+                _boolean_exclusive(out, exclusive, bound)
         if isinstance(type_value, str) and type_value not in _JSON_TYPES:
             self._note("REPAIRED_UNKNOWN_TYPE", f"unknown type {type_value!r} was dropped", pointer)
             del out["type"]
@@ -370,36 +400,48 @@ class SchemaMeasure:
         return total
 
     def refs(self, node: Any) -> frozenset[str]:
-        if not isinstance(node, dict | list):
-            return frozenset()
         cached = self._refs.get(id(node))
         if cached is not None:
             return cached[1]
         found: set[str] = set()
-        values = node.values() if isinstance(node, dict) else node
-        ref = node.get("$ref") if isinstance(node, dict) else None
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            found.add(ref[len("#/$defs/") :])
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                found.add(ref[len("#/$defs/") :])
+            values: Any = node.values()
+        else:
+            values = node
         for value in values:
-            found.update(self.refs(value))
-        result = frozenset(found)
+            if isinstance(value, dict | list) and value:
+                inner = self.refs(value)
+                if inner:
+                    found.update(inner)
+        result = frozenset(found) if found else _NO_REFS
         self._refs[id(node)] = (node, result)
         return result
 
 
-def prune_schema(schema: JsonSchema, depth: int) -> JsonSchema:
-    """A copy whose subschemas below `depth` levels keep only their type, with shorter descriptions."""
-    memo: dict[tuple[int, int], tuple[Any, Any]] = {}
+_NO_REFS: frozenset[str] = frozenset()
 
-    def walk(node: Any, level: int) -> Any:
+
+class SchemaPruner:
+    """Copies of schemas whose subschemas below a depth keep only their type, memoized across tools."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[int, int, int], tuple[Any, Any]] = {}
+
+    def prune(self, schema: JsonSchema, depth: int) -> JsonSchema:
+        return dict(self._walk(schema, 0, max(depth, 1)))
+
+    def _walk(self, node: Any, level: int, depth: int) -> Any:
         if not isinstance(node, dict):
             return node
-        key = (id(node), level)
-        cached = memo.get(key)
+        key = (id(node), level, depth)
+        cached = self._memo.get(key)
         if cached is not None:
             return cached[1]
         out: dict[str, Any]
-        if level > max(depth, 1):
+        if level > depth:
             out = {k: node[k] for k in ("type", "$ref") if k in node}
             out["description"] = _shorten(node.get("description", "")) + _PRUNED_NOTE
         else:
@@ -407,19 +449,17 @@ def prune_schema(schema: JsonSchema, depth: int) -> JsonSchema:
             for keyword, value in node.items():
                 if keyword in _SUBSCHEMA_MAPS and isinstance(value, dict):
                     step = 0 if keyword == "$defs" else 1
-                    out[keyword] = {name: walk(v, level + step) for name, v in value.items()}
+                    out[keyword] = {name: self._walk(v, level + step, depth) for name, v in value.items()}
                 elif keyword in _SUBSCHEMA_LISTS and isinstance(value, list):
-                    out[keyword] = [walk(v, level + 1) for v in value]
+                    out[keyword] = [self._walk(v, level + 1, depth) for v in value]
                 elif keyword in _SUBSCHEMAS and isinstance(value, dict):
-                    out[keyword] = walk(value, level + 1)
+                    out[keyword] = self._walk(value, level + 1, depth)
                 elif keyword == "description" and level > 1:
                     out[keyword] = _shorten(value)
                 else:
                     out[keyword] = value
-        memo[key] = (node, out)
+        self._memo[key] = (node, out)
         return out
-
-    return dict(walk(schema, 0))
 
 
 def _shorten(text: Any) -> str:

@@ -22,6 +22,7 @@ import bisect
 import json
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -288,12 +289,18 @@ def _meta_schema_pass(
     view: dict[str, Any], family: _Family, removed_pointers: list[str]
 ) -> Iterator[Finding]:
     removed = set(removed_pointers)
+    misplaced_ref = (
+        f"OpenAPI {family.name} allows no $ref here; its target is not checked against the OpenAPI schema"
+    )
     for error in _meta_validator(family.name).iter_errors(view):
-        for path, message in _most_specific(error):
+        for path, message, instance in _most_specific(error):
             pointer = pointer_join("", *path)
             # A removed ref leaves an object without its `$ref` behind; that ref was already reported.
             if not _is_at_or_under_any(removed, pointer):
-                yield _warning(ValidationCode.VALIDATION, message, pointer)
+                # Multi-file specs often `$ref` whole operations; say so once instead of listing symptoms.
+                local_ref = reference_of(instance)
+                shown = misplaced_ref if local_ref is not None and is_local_ref(local_ref) else message
+                yield _warning(ValidationCode.VALIDATION, shown, pointer)
 
 
 _JSON = json.JSONDecoder()
@@ -308,8 +315,8 @@ def _with_short_instance(message: str) -> str:
     return _concise(_concise(message[:end], 80) + message[end:])
 
 
-def _most_specific(error: jsonschema_rs.ValidationError) -> list[tuple[list[str | int], str]]:
-    """Where and what the problem is, descending into `oneOf`/`anyOf` failures.
+def _most_specific(error: jsonschema_rs.ValidationError) -> list[tuple[list[str | int], str, Any]]:
+    """Where and what the problem is, and the instance there, descending into `oneOf`/`anyOf` failures.
 
     The descent follows the branch the instance was evidently meant to match. Branches that fail
     only because the instance is another variant are set aside: the Reference alternative (no
@@ -320,12 +327,12 @@ def _most_specific(error: jsonschema_rs.ValidationError) -> list[tuple[list[str 
     if not isinstance(
         kind, jsonschema_rs.ValidationErrorKind.OneOfNotValid | jsonschema_rs.ValidationErrorKind.AnyOf
     ):
-        return [(error.instance_path, _with_short_instance(error.message))]
+        return [(error.instance_path, _with_short_instance(error.message), error.instance)]
     depth = len(error.instance_path)
     branches = [branch for branch in kind.context if branch]
     plausible = [branch for branch in branches if not _is_other_variant(branch, depth)] or branches
     if not plausible:
-        return [(error.instance_path, _with_short_instance(error.message))]
+        return [(error.instance_path, _with_short_instance(error.message), error.instance)]
 
     def reach(branch: list[jsonschema_rs.ValidationError]) -> tuple[int, int]:
         return max(len(sub.instance_path) for sub in branch), -len(branch)
@@ -333,7 +340,7 @@ def _most_specific(error: jsonschema_rs.ValidationError) -> list[tuple[list[str 
     ranked = sorted(plausible, key=reach, reverse=True)
     if len(ranked) > 1 and reach(ranked[0]) == reach(ranked[1]):
         alternatives = dict.fromkeys(_with_short_instance(branch[0].message) for branch in ranked)
-        return [(error.instance_path, _concise("; or ".join(alternatives)))]
+        return [(error.instance_path, _concise("; or ".join(alternatives)), error.instance)]
     return [leaf for sub in ranked[0] for leaf in _most_specific(sub)]
 
 
@@ -785,7 +792,7 @@ def _keyword_walk(
         done[kind] = done.get(kind, 0) + 1
         for error in errors:
             if isinstance(error, _LocatedError):
-                yield _warning(error.code, error.message, error.pointer)
+                yield _warning(error.code, _concise(error.message), error.pointer)
             else:
                 yield _warning(ValidationCode.VALIDATION, _concise(error.message), pointer)
 
@@ -886,13 +893,19 @@ def _concise(text: str, limit: int = 300) -> str:
 
 
 class _Report:
-    """Findings in order, without repeats, capped; coverage notes always kept."""
+    """Findings in order, without repeats, capped; coverage notes always kept.
+
+    One message repeated all over a document (a multi-file spec that `$ref`s every operation) takes at
+    most a tenth of the places, so the other problems still get listed.
+    """
 
     def __init__(self, max_findings: int) -> None:
         self._max = max(max_findings, 0)
+        self._max_per_message = max(self._max // 10, 1)
         self._kept: list[Finding] = []
         self._notes: list[Finding] = []
         self._seen: set[tuple[str, str, str]] = set()
+        self._per_message: Counter[tuple[str, str]] = Counter()
         self._omitted = 0
 
     def add(self, finding: Finding) -> None:
@@ -903,7 +916,11 @@ class _Report:
         if key in self._seen:
             return
         self._seen.add(key)
-        if len(self._kept) < self._max:
+        self._per_message[finding.code, finding.message] += 1
+        if (
+            len(self._kept) < self._max
+            and self._per_message[finding.code, finding.message] <= self._max_per_message
+        ):
             self._kept.append(finding)
         else:
             self._omitted += 1
