@@ -118,6 +118,8 @@ class SchemaConverter:
             try:
                 target = self.resolver.resolve(ref, at=pointer)
             except ToolgateError as exc:
+                if ctx.direction == "input":
+                    raise
                 self._note(exc.code, exc.message, pointer, Severity.WARNING)
                 return {"description": "Schema unavailable: its $ref could not be resolved."}
             self._in_progress.add(key)

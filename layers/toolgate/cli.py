@@ -1,0 +1,119 @@
+"""The `toolgate` command line: compile and lint specs, and try a tool against a live API."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from toolgate.errors import ToolgateError
+from toolgate.spec.models import CompiledSpec, Finding, Severity
+
+CANONICAL = "canonical"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ToolgateError as exc:
+        print(f"error[{exc.code}]: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error[IO_ERROR]: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    from toolgate.cli_call import add_call_parser
+    from toolgate.dialects import Dialect
+
+    parser = argparse.ArgumentParser(prog="toolgate", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    compile_parser = commands.add_parser("compile", help="write the tool definitions of a spec as JSON")
+    _add_spec_arguments(compile_parser)
+    compile_parser.add_argument(
+        "--format",
+        choices=[CANONICAL, *(d.value for d in Dialect)],
+        default=CANONICAL,
+        help="tool format: the canonical model or a model API's own (default: canonical)",
+    )
+    compile_parser.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    compile_parser.add_argument("--verbose", action="store_true", help="also list informational findings")
+    compile_parser.set_defaults(run=run_compile)
+
+    lint_parser = commands.add_parser("lint", help="print agent-readiness findings for a spec")
+    _add_spec_arguments(lint_parser)
+    lint_parser.set_defaults(run=run_lint)
+
+    add_call_parser(commands)
+    return parser
+
+
+def _add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", type=Path, help="an OpenAPI file (JSON or YAML), a folder or a zip")
+    parser.add_argument("--entry", help="the root file of a folder or zip spec, relative to it")
+
+
+def run_compile(args: argparse.Namespace) -> int:
+    from toolgate.spec.compiler import compile_document, read_spec
+
+    compiled = compile_document(read_spec(args.spec, entry=args.entry))
+    _report(compiled.findings, verbose=args.verbose)
+    definitions = render(compiled, args.format)
+    text = json.dumps(definitions, indent=2, ensure_ascii=False) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def render(compiled: CompiledSpec, format_name: str) -> list[dict[str, Any]]:
+    """The tools of a compiled spec in one format, reporting dialect losses on stderr."""
+    from toolgate.dialects import Dialect, render_tools
+
+    if format_name == CANONICAL:
+        return [tool.model_dump(mode="json", exclude_defaults=True) for tool in compiled.tools]
+    rendered = render_tools(compiled.tools, Dialect(format_name))
+    losses = [finding for findings in rendered.losses.values() for finding in findings]
+    _report([*losses, *rendered.violations])
+    return rendered.definitions
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    from toolgate.spec.compiler import compile_document, read_spec
+    from toolgate.spec.lint import format_findings, lint_spec
+
+    spec = read_spec(args.spec, entry=args.entry)
+    compiled = compile_document(spec)
+    findings = lint_spec(spec.document, compiled)
+    if findings:
+        print(format_findings(findings))
+    counts = {severity: sum(f.severity == severity for f in findings) for severity in Severity}
+    print(
+        f"{len(compiled.tools)} tools; {counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} notes",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _report(findings: Sequence[Finding], *, verbose: bool = False) -> None:
+    """Warnings and errors on stderr, one per line; informational findings only as a count unless verbose."""
+    from toolgate.spec.lint import format_findings
+
+    shown = [f for f in findings if verbose or f.severity != Severity.INFO]
+    if shown:
+        print(format_findings(shown), file=sys.stderr)
+    notes = len(findings) - len(shown)
+    if notes:
+        print(f"note: {notes} informational findings (repairs and choices); --verbose lists them", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
