@@ -112,7 +112,10 @@ def _report(findings: Sequence[Finding], *, verbose: bool = False) -> None:
         print(format_findings(shown), file=sys.stderr)
     notes = len(findings) - len(shown)
     if notes:
-        print(f"note: {notes} informational findings (repairs and choices); --verbose lists them", file=sys.stderr)
+        print(
+            f"note: {notes} informational findings (repairs and choices); --verbose lists them",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

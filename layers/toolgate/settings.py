@@ -26,6 +26,9 @@ class CompileLimits(BaseModel):
     #: Serialized size of one tool's input schema before it is pruned.
     max_tool_schema_bytes: int = Field(default=96 * 1024, gt=0)
     max_description_chars: int = Field(default=1024, gt=0)
+    #: Time the advisory validator's full walk may take; the meta-schema pass always runs in full.
+    validation_time_budget_seconds: float = Field(default=1.0, gt=0)
+    max_validation_findings: int = Field(default=200, gt=0)
 
 
 class ArgumentLimits(BaseModel):

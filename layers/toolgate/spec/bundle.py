@@ -64,11 +64,15 @@ class ZipSource:
         if info is None:
             return None
         if info.file_size > self.max_file_bytes:
-            raise SpecTooLargeError(f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes")
+            raise SpecTooLargeError(
+                f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes"
+            )
         with self.archive.open(info) as member:
             data = member.read(self.max_file_bytes + 1)
         if len(data) > self.max_file_bytes:
-            raise SpecTooLargeError(f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes")
+            raise SpecTooLargeError(
+                f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes"
+            )
         return data
 
 
@@ -82,7 +86,9 @@ def normalize_relative(base_file: str, target: str) -> str:
     return joined
 
 
-def bundle(source: SpecSource, entry: str, limits: CompileLimits | None = None) -> tuple[dict[str, Any], list[Finding]]:
+def bundle(
+    source: SpecSource, entry: str, limits: CompileLimits | None = None
+) -> tuple[dict[str, Any], list[Finding]]:
     """Load `entry` and every file it reaches; return one document whose refs are all local."""
     limits = limits or get_settings().compile
     entry = normalize_relative("", entry)
@@ -142,7 +148,9 @@ def bundle(source: SpecSource, entry: str, limits: CompileLimits | None = None) 
     return root, findings
 
 
-def bundle_path(path: Path, entry: str | None, limits: CompileLimits | None = None) -> tuple[dict[str, Any], list[Finding]]:
+def bundle_path(
+    path: Path, entry: str | None, limits: CompileLimits | None = None
+) -> tuple[dict[str, Any], list[Finding]]:
     """Bundle a folder (with `entry`) or a zip archive (entry optional when it holds one root spec)."""
     limits = limits or get_settings().compile
     if path.is_dir():
@@ -162,7 +170,8 @@ def _guess_entry(source: ZipSource) -> str:
     candidates = [
         name
         for name in source.names()
-        if name.rsplit("/", 1)[-1].lower() in {"openapi.yaml", "openapi.yml", "openapi.json", "swagger.json", "swagger.yaml"}
+        if name.rsplit("/", 1)[-1].lower()
+        in {"openapi.yaml", "openapi.yml", "openapi.json", "swagger.json", "swagger.yaml"}
     ]
     if len(candidates) != 1:
         raise BundleError("the zip needs exactly one openapi.(yaml|json) at its top, or an explicit entry")
@@ -200,9 +209,17 @@ def _ref_holders(document: Any) -> Iterator[tuple[dict[str, Any], str]]:
         if isinstance(node, dict):
             if isinstance(node.get("$ref"), str):
                 yield node, where
-            stack.extend((value, pointer_join(where, key)) for key, value in node.items() if isinstance(value, dict | list))
+            stack.extend(
+                (value, pointer_join(where, key))
+                for key, value in node.items()
+                if isinstance(value, dict | list)
+            )
         elif isinstance(node, list):
-            stack.extend((value, pointer_join(where, i)) for i, value in enumerate(node) if isinstance(value, dict | list))
+            stack.extend(
+                (value, pointer_join(where, i))
+                for i, value in enumerate(node)
+                if isinstance(value, dict | list)
+            )
 
 
 def _location(file_name: str, where: str) -> str:

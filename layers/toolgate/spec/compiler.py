@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from toolgate.errors import (
-    OperationError,
     SpecNotOpenAPIError,
     SpecTooLargeError,
     SpecUnsupportedVersionError,
@@ -69,7 +68,7 @@ class SpecDocument:
 
 
 def parse_spec(data: bytes, *, name: str = "", limits: CompileLimits | None = None) -> SpecDocument:
-    return prepare_document(load_document(data, name=name, limits=limits), [])
+    return prepare_document(load_document(data, name=name, limits=limits), [], limits)
 
 
 def read_spec(path: Path, *, entry: str | None = None, limits: CompileLimits | None = None) -> SpecDocument:
@@ -77,21 +76,35 @@ def read_spec(path: Path, *, entry: str | None = None, limits: CompileLimits | N
     limits = limits or get_settings().compile
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
         document, findings = bundle_path(path, entry, limits)
-        return prepare_document(document, findings)
+        return prepare_document(document, findings, limits)
     size = path.stat().st_size
     if size > limits.max_spec_bytes:
-        raise SpecTooLargeError(f"{path.name} is {size:,} bytes; the limit is {limits.max_spec_bytes:,} bytes")
+        raise SpecTooLargeError(
+            f"{path.name} is {size:,} bytes; the limit is {limits.max_spec_bytes:,} bytes"
+        )
     return parse_spec(path.read_bytes(), name=path.name, limits=limits)
 
 
-def prepare_document(document: dict[str, Any], findings: list[Finding]) -> SpecDocument:
+def prepare_document(
+    document: dict[str, Any], findings: list[Finding], limits: CompileLimits | None = None
+) -> SpecDocument:
     """Detect the version, validate (advisory) and convert Swagger 2.0 to OpenAPI 3.0."""
+    limits = limits or get_settings().compile
+
+    def validate(version: str) -> list[Finding]:
+        return validate_document(
+            document,
+            version,
+            time_budget_seconds=limits.validation_time_budget_seconds,
+            max_findings=limits.max_validation_findings,
+        )
+
     swagger = document.get("swagger")
     openapi = document.get("openapi")
     if swagger is not None:
         if str(swagger) != "2.0":
             raise SpecUnsupportedVersionError(f"swagger {swagger!r} is not supported; use 2.0 or OpenAPI 3.x")
-        findings = findings + validate_document(document, "2.0")
+        findings = findings + validate("2.0")
         converted, conversion = convert_swagger2(document)
         return SpecDocument(converted, "2.0", findings + conversion)
     if openapi is None:
@@ -101,17 +114,20 @@ def prepare_document(document: dict[str, Any], findings: list[Finding]) -> SpecD
         raise SpecUnsupportedVersionError(f"openapi {version!r} is not supported; use 3.0.x or 3.1.x")
     if not isinstance(document.get("paths", {}), dict):
         raise SpecNotOpenAPIError("`paths` must be a mapping of paths to path items")
-    return SpecDocument(document, version, findings + validate_document(document, version))
+    return SpecDocument(document, version, findings + validate(version))
 
 
 def compile_path(path: Path, entry: str | None = None) -> CompiledSpec:
     return compile_document(read_spec(path, entry=entry))
 
 
-def compile_document(spec: SpecDocument | Mapping[str, Any], limits: CompileLimits | None = None) -> CompiledSpec:
+def compile_document(
+    spec: SpecDocument | Mapping[str, Any], limits: CompileLimits | None = None
+) -> CompiledSpec:
+    limits = limits or get_settings().compile
     if not isinstance(spec, SpecDocument):
-        spec = prepare_document(dict(spec), [])
-    return _Compiler(spec, limits or get_settings().compile).run()
+        spec = prepare_document(dict(spec), [], limits)
+    return _Compiler(spec, limits).run()
 
 
 @dataclass
@@ -143,13 +159,17 @@ class _Compiler:
         failed: list[str] = []
         for op, name in zip(operations, names, strict=True):
             if name != op.base_name:
-                self._note("TOOL_NAME_DEDUPLICATED", f"name {op.base_name!r} was taken; using {name!r}", op.pointer)
+                self._note(
+                    "TOOL_NAME_DEDUPLICATED", f"name {op.base_name!r} was taken; using {name!r}", op.pointer
+                )
             try:
                 tools.append(self._tool(op, name))
             except (ToolgateError, RecursionError, ValueError, TypeError, KeyError, AttributeError) as exc:
                 failed.append(op.pointer)
                 code = exc.code if isinstance(exc, ToolgateError) else "OPERATION_COMPILE_FAILED"
-                message = exc.message if isinstance(exc, ToolgateError) else f"{type(exc).__name__}: {exc}"[:300]
+                message = (
+                    exc.message if isinstance(exc, ToolgateError) else f"{type(exc).__name__}: {exc}"[:300]
+                )
                 self.findings.append(
                     Finding(
                         code=code,
@@ -158,7 +178,7 @@ class _Compiler:
                         pointer=op.pointer,
                     )
                 )
-        info = self.document.get("info") if isinstance(self.document.get("info"), dict) else {}
+        info = _as_dict(self.document.get("info"))
         return CompiledSpec(
             title=str(info.get("title") or "Untitled API"),
             version=str(info.get("version") or ""),
@@ -221,7 +241,9 @@ class _Compiler:
         return CanonicalTool(
             name=name,
             description=self._description(op),
-            operation_id=operation.get("operationId") if isinstance(operation.get("operationId"), str) else None,
+            operation_id=operation.get("operationId")
+            if isinstance(operation.get("operationId"), str)
+            else None,
             method=op.method.upper(),
             path=op.path,
             pointer=op.pointer,
@@ -282,9 +304,11 @@ class _Compiler:
             if not isinstance(server, dict) or not isinstance(server.get("url"), str):
                 continue
             url = server["url"]
-            variables = server.get("variables") if isinstance(server.get("variables"), dict) else {}
+            variables = _as_dict(server.get("variables"))
 
-            def substitute(match: re.Match[str], variables: dict[str, Any] = variables, at: int = index) -> str:
+            def substitute(
+                match: re.Match[str], variables: dict[str, Any] = variables, at: int = index
+            ) -> str:
                 variable = variables.get(match.group(1))
                 if isinstance(variable, dict) and "default" in variable:
                     return str(variable["default"])
@@ -299,11 +323,17 @@ class _Compiler:
         return resolved
 
     def _server_url(self, op: _Operation) -> str | None:
-        for holder, pointer in ((op.operation, op.pointer), (op.item, pointer_join("/paths", op.path)), (self.document, "")):
+        for holder, pointer in (
+            (op.operation, op.pointer),
+            (op.item, pointer_join("/paths", op.path)),
+            (self.document, ""),
+        ):
             servers = self._servers(holder.get("servers"), pointer + "/servers")
             if servers:
                 if len(servers) > 1 and holder is not self.document:
-                    self._note("SERVERS_MULTIPLE", f"{len(servers)} servers; using the first", pointer + "/servers")
+                    self._note(
+                        "SERVERS_MULTIPLE", f"{len(servers)} servers; using the first", pointer + "/servers"
+                    )
                 return servers[0][0]
         return None
 
@@ -313,15 +343,18 @@ class _Compiler:
         schemes: dict[str, SecurityScheme] = {}
         if not isinstance(raw, dict):
             return schemes
-        for name, scheme in raw.items():
+        for name, raw_scheme in raw.items():
             pointer = pointer_join("/components/securitySchemes", name)
             try:
-                scheme = self.resolver.deref(scheme, at=pointer)
-                schemes[name] = _security_scheme(scheme)
+                schemes[name] = _security_scheme(self.resolver.deref(raw_scheme, at=pointer))
             except (ToolgateError, ValueError) as exc:
                 self._note("SECURITY_SCHEME_INVALID", f"security scheme {name!r} is unusable: {exc}", pointer)
         if len(self.document.get("servers") or []) > 1:
-            self._note("SERVERS_MULTIPLE", f"{len(self.document['servers'])} servers; tools use the first", "/servers")
+            self._note(
+                "SERVERS_MULTIPLE",
+                f"{len(self.document['servers'])} servers; tools use the first",
+                "/servers",
+            )
         return schemes
 
     def _security(self, op: _Operation) -> list[dict[str, list[str]]]:
@@ -342,7 +375,10 @@ class _Compiler:
                 )
                 continue
             alternatives.append(
-                {name: [str(s) for s in scopes] if isinstance(scopes, list) else [] for name, scopes in requirement.items()}
+                {
+                    name: [str(s) for s in scopes] if isinstance(scopes, list) else []
+                    for name, scopes in requirement.items()
+                }
             )
         return alternatives
 
@@ -364,8 +400,14 @@ class _Compiler:
             if not isinstance(content, dict):
                 continue
             for media, media_object in content.items():
-                if _JSON_MEDIA.match(str(media)) and isinstance(media_object, dict) and "schema" in media_object:
-                    schema = self.converter.convert(media_object["schema"], pointer_join(pointer, "content", media, "schema"), "output")
+                if (
+                    _JSON_MEDIA.match(str(media))
+                    and isinstance(media_object, dict)
+                    and "schema" in media_object
+                ):
+                    schema = self.converter.convert(
+                        media_object["schema"], pointer_join(pointer, "content", media, "schema"), "output"
+                    )
                     return self._finish_schema(schema, op.pointer, "output")
         return None
 
@@ -417,9 +459,9 @@ class _InputBuilder:
             raw = holder.get("parameters")
             if not isinstance(raw, list):
                 continue
-            for index, parameter in enumerate(raw):
+            for index, raw_parameter in enumerate(raw):
                 at = pointer_join(pointer, "parameters", index)
-                parameter = self.compiler.resolver.deref(parameter, at=at)
+                parameter = self.compiler.resolver.deref(raw_parameter, at=at)
                 if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
                     self._note("PARAMETER_INVALID", "a parameter without a name was skipped", at)
                     continue
@@ -428,7 +470,9 @@ class _InputBuilder:
         template = _PATH_TEMPLATE.findall(self.op.path)
         for (location, name), (parameter, at) in merged.items():
             if location == "path" and name not in template:
-                self._note("PATH_PARAMETER_UNUSED", f"path parameter {name!r} is not in the path template", at)
+                self._note(
+                    "PATH_PARAMETER_UNUSED", f"path parameter {name!r} is not in the path template", at
+                )
                 continue
             self._add_parameter(location, name, parameter, at)
         for name in template:
@@ -438,15 +482,27 @@ class _InputBuilder:
                     f"path parameter {name!r} was not declared; added as a required string",
                     self.op.pointer,
                 )
-                self._add_argument(name, {"type": "string"}, required=True, location=ArgumentLocation.PATH, http_name=name, style="simple", explode=False)
+                self._add_argument(
+                    name,
+                    {"type": "string"},
+                    required=True,
+                    location=ArgumentLocation.PATH,
+                    http_name=name,
+                    style="simple",
+                    explode=False,
+                )
 
     def _add_parameter(self, location: str, name: str, parameter: dict[str, Any], at: str) -> None:
         if location not in _DEFAULT_STYLE:
-            self._note("PARAMETER_LOCATION_INVALID", f"parameter {name!r} has unknown location {location!r}", at)
+            self._note(
+                "PARAMETER_LOCATION_INVALID", f"parameter {name!r} has unknown location {location!r}", at
+            )
             return
         lowered = name.lower()
         if location == "header" and lowered in _IGNORED_HEADERS:
-            self._note("PARAMETER_IGNORED", f"header parameter {name!r} is set by Toolgate, as OpenAPI requires", at)
+            self._note(
+                "PARAMETER_IGNORED", f"header parameter {name!r} is set by Toolgate, as OpenAPI requires", at
+            )
             return
         if location == "header" and lowered in _IDEMPOTENCY_HEADERS:
             self.idempotency_header = name
@@ -515,9 +571,13 @@ class _InputBuilder:
         media_type = _preferred_media_type(list(content))
         media = content[media_type] if isinstance(content[media_type], dict) else {}
         if len(content) > 1:
-            self._note("REQUEST_BODY_MEDIA_CHOSEN", f"body sent as {media_type} (of {len(content)} media types)", at)
+            self._note(
+                "REQUEST_BODY_MEDIA_CHOSEN", f"body sent as {media_type} (of {len(content)} media types)", at
+            )
         body_required = request_body.get("required") is True
-        schema = self.compiler.converter.convert(media.get("schema") or {}, pointer_join(at, "content", media_type, "schema"), "input")
+        schema = self.compiler.converter.convert(
+            media.get("schema") or {}, pointer_join(at, "content", media_type, "schema"), "input"
+        )
         is_form = media_type.lower().startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
         flatten = _is_flat_object(schema) and (is_form or _JSON_MEDIA.match(media_type) is not None)
         encoding = {
@@ -530,7 +590,9 @@ class _InputBuilder:
             for name, e in (media.get("encoding") or {}).items()
             if isinstance(e, dict)
         }
-        self.body = RequestBody(media_type=media_type, required=body_required, flattened=flatten, encoding=encoding)
+        self.body = RequestBody(
+            media_type=media_type, required=body_required, flattened=flatten, encoding=encoding
+        )
         callback_fields = {name for location, name in self._callback_targets() if location == "body"}
         if flatten:
             required = set(schema.get("required") or [])
@@ -538,11 +600,19 @@ class _InputBuilder:
                 if name in callback_fields:
                     self.callback = (name, "body")
                     continue
-                self._add_argument(name, prop, required=body_required and name in required, location=ArgumentLocation.BODY_FIELD, http_name=name)
+                self._add_argument(
+                    name,
+                    prop,
+                    required=body_required and name in required,
+                    location=ArgumentLocation.BODY_FIELD,
+                    http_name=name,
+                )
             return
         if isinstance(request_body.get("description"), str) and "description" not in schema:
             schema = {**schema, "description": request_body["description"]}
-        self._add_argument("body", schema, required=body_required, location=ArgumentLocation.BODY, http_name="")
+        self._add_argument(
+            "body", schema, required=body_required, location=ArgumentLocation.BODY, http_name=""
+        )
 
     # assembly
 
@@ -561,13 +631,19 @@ class _InputBuilder:
     ) -> None:
         argument = argument_name(raw_name)
         if argument in self.properties:
-            suffix = "body" if location in (ArgumentLocation.BODY, ArgumentLocation.BODY_FIELD) else location.value
+            suffix = (
+                "body" if location in (ArgumentLocation.BODY, ArgumentLocation.BODY_FIELD) else location.value
+            )
             argument = argument_name(f"{argument}_{suffix}")
             number = 2
             while argument in self.properties:
                 argument = argument_name(f"{raw_name}_{suffix}_{number}")
                 number += 1
-            self._note("ARGUMENT_RENAMED", f"{location.value} {http_name or raw_name!r} is argument {argument!r} (name clash)", self.op.pointer)
+            self._note(
+                "ARGUMENT_RENAMED",
+                f"{location.value} {http_name or raw_name!r} is argument {argument!r} (name clash)",
+                self.op.pointer,
+            )
         self.properties[argument] = schema
         if required:
             self.required.append(argument)
@@ -632,6 +708,10 @@ class _InputBuilder:
         self.compiler.findings.append(finding)
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -640,7 +720,9 @@ def _preferred_media_type(media_types: list[str]) -> str:
     for preference in _BODY_PREFERENCE:
         for media in media_types:
             lowered = media.lower()
-            if (preference == "json" and _JSON_MEDIA.match(lowered) and "*" not in lowered) or lowered.startswith(preference):
+            if (
+                preference == "json" and _JSON_MEDIA.match(lowered) and "*" not in lowered
+            ) or lowered.startswith(preference):
                 return media
     return media_types[0]
 
@@ -658,10 +740,12 @@ def _is_flat_object(schema: JsonSchema) -> bool:
 def _security_scheme(scheme: Any) -> SecurityScheme:
     if not isinstance(scheme, dict):
         raise ValueError("not an object")
-    kind = SecuritySchemeType(scheme.get("type"))
-    flows = scheme.get("flows") if isinstance(scheme.get("flows"), dict) else {}
-    client = flows.get("clientCredentials") if isinstance(flows.get("clientCredentials"), dict) else {}
-    scopes = sorted({str(s) for flow in flows.values() if isinstance(flow, dict) for s in (flow.get("scopes") or {})})
+    kind = SecuritySchemeType(str(scheme.get("type")))
+    flows = _as_dict(scheme.get("flows"))
+    client = _as_dict(flows.get("clientCredentials"))
+    scopes = sorted(
+        {str(s) for flow in flows.values() if isinstance(flow, dict) for s in (flow.get("scopes") or {})}
+    )
     return SecurityScheme(
         type=kind,
         scheme=str(scheme["scheme"]).lower() if scheme.get("scheme") else None,

@@ -127,7 +127,8 @@ def _flow_depth_bound(data: bytes) -> int:
     if opened <= _EXACT_FLOW_THRESHOLD:
         return opened
     steps = (1 if b == 1 else -1 for b in brackets)
-    return max(accumulate(steps, lambda depth, step: max(0, depth + step)))
+    deepest: int = max(accumulate(steps, lambda depth, step: max(0, depth + step)))
+    return deepest
 
 
 def _check_shape(document: Any, label: str, limits: CompileLimits) -> None:
@@ -163,7 +164,9 @@ def _check_shape(document: Any, label: str, limits: CompileLimits) -> None:
         stack.append((node, True))
         stack.extend((child, False) for child in children if isinstance(child, dict | list))
     total = expanded.get(id(document), 1)
-    allowed = min(limits.max_expanded_nodes, int(unique * limits.max_alias_expansion_ratio) + _ALIAS_ALLOWANCE)
+    allowed = min(
+        limits.max_expanded_nodes, int(unique * limits.max_alias_expansion_ratio) + _ALIAS_ALLOWANCE
+    )
     if total > allowed:
         raise SpecAliasExpansionError(
             f"{label} expands to {total:,} nodes through YAML aliases; the limit is {allowed:,}"

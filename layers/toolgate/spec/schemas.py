@@ -6,7 +6,6 @@ shared between tools and must be treated as read-only.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -131,7 +130,9 @@ class SchemaConverter:
                 self._defs[self._def_names[key]] = converted
                 converted = self._def_ref(key)
             self._memo[key] = converted
-        siblings = {k: v for k, v in schema.items() if k not in {"$ref", "nullable"} and not k.startswith("x-")}
+        siblings = {
+            k: v for k, v in schema.items() if k not in {"$ref", "nullable"} and not k.startswith("x-")
+        }
         if siblings:
             overlay = self._convert_object(siblings, pointer, ctx)
             if "$ref" in converted and _has_constraints(overlay):
@@ -165,20 +166,26 @@ class SchemaConverter:
                 out[keyword] = self._convert(value, f"{pointer}/{keyword}", inner)
             elif keyword in _SCHEMA_LIST_KEYWORDS:
                 if isinstance(value, list):
-                    out[keyword] = [self._convert(v, f"{pointer}/{keyword}/{i}", inner) for i, v in enumerate(value)]
+                    out[keyword] = [
+                        self._convert(v, f"{pointer}/{keyword}/{i}", inner) for i, v in enumerate(value)
+                    ]
             elif keyword in _SCHEMA_MAP_KEYWORDS:
-                value = self._deref_map(value, f"{pointer}/{keyword}")
-                if isinstance(value, dict):
+                mapping = self._deref_map(value, f"{pointer}/{keyword}")
+                if isinstance(mapping, dict):
                     out[keyword] = {
                         name: self._convert(v, f"{pointer}/{keyword}/{_escape(name)}", inner)
-                        for name, v in value.items()
+                        for name, v in mapping.items()
                     }
             elif keyword == "items":
                 out["items"] = self._convert_items(value, pointer, inner)
             elif keyword == "additionalProperties":
-                out[keyword] = value if isinstance(value, bool) else self._convert(value, f"{pointer}/{keyword}", inner)
+                out[keyword] = (
+                    value if isinstance(value, bool) else self._convert(value, f"{pointer}/{keyword}", inner)
+                )
             elif keyword == "$defs" and isinstance(value, dict):
-                out["$defs"] = {n: self._convert(v, f"{pointer}/$defs/{_escape(n)}", inner) for n, v in value.items()}
+                out["$defs"] = {
+                    n: self._convert(v, f"{pointer}/$defs/{_escape(n)}", inner) for n, v in value.items()
+                }
         return self._normalize(out, schema, pointer, ctx)
 
     def _deref_map(self, value: Any, pointer: str) -> Any:
@@ -193,16 +200,17 @@ class SchemaConverter:
 
     def _convert_items(self, value: Any, pointer: str, ctx: _Context) -> JsonSchema:
         if isinstance(value, list):
-            self._note("REPAIRED_ITEMS_LIST", "`items` given as a list was read as a union of its schemas", pointer)
+            self._note(
+                "REPAIRED_ITEMS_LIST", "`items` given as a list was read as a union of its schemas", pointer
+            )
             converted = [self._convert(v, f"{pointer}/items/{i}", ctx) for i, v in enumerate(value)]
             return converted[0] if len(converted) == 1 else {"anyOf": converted}
         return self._convert(value, f"{pointer}/items", ctx)
 
     def _normalize(self, out: JsonSchema, source: dict[str, Any], pointer: str, ctx: _Context) -> JsonSchema:
         type_value = out.get("type")
-        if not self.openapi_31:
-            if type_value == "null":
-                self._note("REPAIRED_TYPE_NULL", '`type: "null"` is not OpenAPI 3.0; read as JSON null', pointer)
+        if not self.openapi_31 and type_value == "null":
+            self._note("REPAIRED_TYPE_NULL", '`type: "null"` is not OpenAPI 3.0; read as JSON null', pointer)
         for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
             if isinstance(out.get(exclusive), bool):
                 _boolean_exclusive(out, exclusive, bound)
@@ -216,14 +224,18 @@ class SchemaConverter:
         if "allOf" in out:
             out = _merge_all_of(out)
         if "default" in out and not _matches_type(out["default"], out):
-            self._note("REPAIRED_DEFAULT_MISMATCH", "a default that does not match its schema was dropped", pointer)
+            self._note(
+                "REPAIRED_DEFAULT_MISMATCH", "a default that does not match its schema was dropped", pointer
+            )
             out = {k: v for k, v in out.items() if k != "default"}
         return out
 
     def _drop_directional(self, out: JsonSchema, direction: str) -> JsonSchema:
         hidden = "readOnly" if direction == "input" else "writeOnly"
         properties = out["properties"]
-        dropped = [name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(hidden) is True]
+        dropped = [
+            name for name, prop in properties.items() if isinstance(prop, dict) and prop.get(hidden) is True
+        ]
         if not dropped:
             return out
         out = dict(out)
@@ -244,7 +256,9 @@ def _escape(token: str) -> str:
 
 
 def _has_constraints(schema: JsonSchema) -> bool:
-    return any(k not in {"description", "title", "default", "deprecated", "readOnly", "writeOnly"} for k in schema)
+    return any(
+        k not in {"description", "title", "default", "deprecated", "readOnly", "writeOnly"} for k in schema
+    )
 
 
 def _boolean_exclusive(out: JsonSchema, exclusive: str, bound: str) -> None:
@@ -274,7 +288,11 @@ def _merge_all_of(out: JsonSchema) -> JsonSchema:
     if not all(isinstance(p, dict) and set(p) <= _MERGEABLE for p in parts):
         return out
     types = {p["type"] for p in parts if isinstance(p.get("type"), str)}
-    if len(types) > 1 or any(isinstance(p.get("type"), list) for p in parts) or (types and types != {"object"}):
+    if (
+        len(types) > 1
+        or any(isinstance(p.get("type"), list) for p in parts)
+        or (types and types != {"object"})
+    ):
         return out
     merged: JsonSchema = {}
     properties: dict[str, Any] = {}
@@ -290,7 +308,10 @@ def _merge_all_of(out: JsonSchema) -> JsonSchema:
             if keyword in part and keyword not in merged:
                 merged[keyword] = part[keyword]
         if "additionalProperties" in part:
-            if merged.get("additionalProperties", part["additionalProperties"]) != part["additionalProperties"]:
+            if (
+                merged.get("additionalProperties", part["additionalProperties"])
+                != part["additionalProperties"]
+            ):
                 return out
             merged["additionalProperties"] = part["additionalProperties"]
     if types:
@@ -378,7 +399,9 @@ class SchemaMeasure:
                     profile[level] += head + child[level - 1]
             else:
                 width = head + (
-                    min(len(value), _PRUNED_DESCRIPTION_CHARS) + 2 if keyword == "description" else self.size(value)
+                    min(len(value), _PRUNED_DESCRIPTION_CHARS) + 2
+                    if keyword == "description"
+                    else self.size(value)
                 )
                 for level in range(1, _PROFILE_LEVELS):
                     profile[level] += width
@@ -464,6 +487,6 @@ class SchemaPruner:
         return out
 
 
-def _shorten(text: Any) -> str:
-    text = str(text).strip()
+def _shorten(value: Any) -> str:
+    text = str(value).strip()
     return text if len(text) <= _PRUNED_DESCRIPTION_CHARS else text[: _PRUNED_DESCRIPTION_CHARS - 1] + "…"

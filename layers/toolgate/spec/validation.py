@@ -10,7 +10,8 @@ defect, the compiler decides what is fatal. Three passes:
    that are undeclared or unused.
 3. openapi-spec-validator's keyword walk (defaults against their schemas, required properties that
    are never defined) extended to examples. It is the slow part (seconds on large specs), so it runs
-   within the time budget and reports SPEC_VALIDATION_PARTIAL when it is cut short.
+   within the time budget and reports SPEC_VALIDATION_PARTIAL when it is cut short. Like the
+   library, it walks path items and component schemas (not webhooks or unreferenced parameters).
 
 Nothing is ever fetched: non-local `$ref`s are reported and removed from a copy-on-write view of the
 document before any validator sees it, and the resolver refuses every retrieval besides.
@@ -262,6 +263,10 @@ def _without_refs(root: dict[str, Any], ref_paths: list[list[str | int]]) -> dic
 @cache
 def _meta_validator(family_name: str) -> jsonschema_rs.Validator:
     """The OpenAPI meta-schema on jsonschema-rs, which openapi-spec-validator's backend wraps.
+
+    Built here rather than through `get_validator_for`, so the backend is jsonschema-rs whatever
+    OPENAPI_SPEC_VALIDATOR_SCHEMA_VALIDATOR_BACKEND says, no process-wide setting is changed, it runs
+    offline, and its errors keep their `oneOf` context.
 
     For 3.1 and 3.2, Schema Objects are bound to the OpenAPI dialect through the `meta` dynamic
     anchor, as the official `schema-base` schema does; the bundled schema only checks their type.
