@@ -263,3 +263,123 @@ class UpstreamRedirectError(ToolRuntimeError):
     """The API answered with a redirect; redirects are never followed, the Location is reported instead."""
 
     code = "UPSTREAM_REDIRECT"
+
+
+class ToolNotFoundError(ToolRuntimeError):
+    """No tool of the compiled spec has the requested name or operationId."""
+
+    code = "TOOL_NOT_FOUND"
+    http_status = 404
+
+
+# --- Service: tenants, the store and the management API ------------------------------------
+
+
+class ServiceError(ToolgateError):
+    """A request to the management API or an upload cannot be served as asked."""
+
+    code = "SERVICE_ERROR"
+    http_status = 400
+
+
+class UnauthenticatedError(ServiceError):
+    """The request carries no verified tenant context (the authorizer did not run or gave none)."""
+
+    code = "UNAUTHENTICATED"
+    http_status = 401
+
+
+class ApiKeyInvalidError(UnauthenticatedError):
+    """The API key is malformed, unknown, revoked or does not match; which one is never said."""
+
+    code = "API_KEY_INVALID"
+
+
+class TenantForbiddenError(ServiceError):
+    """The tenant may not touch this resource; AWS refused it to the tenant-scoped session."""
+
+    code = "TENANT_FORBIDDEN"
+    http_status = 403
+
+
+class RoleForbiddenError(ServiceError):
+    """The caller's role (`agent` or `admin`) does not allow this operation."""
+
+    code = "ROLE_FORBIDDEN"
+    http_status = 403
+
+
+class NotFoundError(ServiceError):
+    """No such integration, assistant or API key for this tenant."""
+
+    code = "NOT_FOUND"
+    http_status = 404
+
+
+class RouteNotFoundError(NotFoundError):
+    code = "ROUTE_NOT_FOUND"
+
+
+class ApiRequestInvalidError(ServiceError):
+    """The request's path, query or body does not match the route; `details` lists each problem."""
+
+    code = "API_REQUEST_INVALID"
+    http_status = 422
+
+
+class ConflictError(ServiceError):
+    """The item changed since it was read (optimistic lock on its version); read it again and retry."""
+
+    code = "CONFLICT"
+    http_status = 409
+
+
+class AlreadyExistsError(ConflictError):
+    code = "ALREADY_EXISTS"
+
+
+class IntegrationFailedError(ServiceError):
+    """The spec was read but cannot become a usable integration; the previous ready version stays."""
+
+    code = "INTEGRATION_FAILED"
+    http_status = 422
+
+
+class IntegrationNoToolsError(IntegrationFailedError):
+    """No operation became a tool, or the include/exclude filters left none."""
+
+    code = "INTEGRATION_NO_TOOLS"
+
+
+class IntegrationSettingsInvalidError(IntegrationFailedError):
+    """`toolgate.json` (or the settings in a request) is not valid."""
+
+    code = "SETTINGS_INVALID"
+
+
+class IntegrationNotReadyError(ServiceError):
+    """The integration has no ready version yet, so it has no tools or report to show."""
+
+    code = "INTEGRATION_NOT_READY"
+    http_status = 409
+
+
+class ToolNameConflictError(ServiceError):
+    """Two integrations of one assistant define a tool with the same name; model APIs need unique names."""
+
+    code = "TOOL_NAME_CONFLICT"
+    http_status = 409
+
+
+class StoreUnavailableError(ServiceError):
+    """AWS throttled or failed the call; retrying later is safe."""
+
+    code = "STORE_UNAVAILABLE"
+    http_status = 503
+
+
+class InternalServiceError(ServiceError):
+    """An unexpected fault; the message carries a correlation id, never the original exception text."""
+
+    code = "INTERNAL_ERROR"
+    http_status = 500

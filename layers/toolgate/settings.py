@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -91,3 +91,39 @@ class ToolgateSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> ToolgateSettings:
     return ToolgateSettings()
+
+
+class ServiceSettings(BaseSettings):
+    """Where the AWS service keeps its data; set on each function by the CDK stack (`TOOLGATE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", extra="ignore")
+
+    table_name: str = Field(min_length=1)
+    bucket_name: str = Field(min_length=1)
+    #: The tenant access role functions assume with a `tenant_id` session tag.
+    tenant_role_arn: str = Field(min_length=1)
+    #: Secrets are named `{secret_prefix}/{tenant}/{credential}`.
+    secret_prefix: str = "toolgate/tenants"
+    #: Lifetime of the tenant-scoped STS credentials (AssumeRole allows 900 to 43200 seconds).
+    session_duration_seconds: int = Field(default=3600, ge=900, le=43200)
+    #: A cached tenant session is replaced this long before it expires; longer than any presigned URL.
+    session_refresh_margin_seconds: int = Field(default=600, ge=60)
+    #: Lifetime of a presigned upload URL.
+    upload_url_expiry_seconds: int = Field(default=300, ge=30, le=3600)
+    #: A tool whose canonical JSON is larger than this is kept in S3, its item holds a pointer
+    #: (a DynamoDB item holds at most 400 KB).
+    max_inline_tool_bytes: int = Field(default=350_000, gt=0, le=380_000)
+    #: Findings kept on the integration item; the full report is in S3.
+    max_item_findings: int = Field(default=20, ge=0)
+
+    @model_validator(mode="after")
+    def _margin_outlives_upload_urls(self) -> ServiceSettings:
+        # A presigned URL stops working when the credentials that signed it expire.
+        if self.session_refresh_margin_seconds <= self.upload_url_expiry_seconds:
+            raise ValueError("session_refresh_margin_seconds must exceed upload_url_expiry_seconds")
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_service_settings() -> ServiceSettings:
+    return ServiceSettings()  # type: ignore[call-arg]  # required values come from the environment

@@ -61,7 +61,7 @@ class Server:
 
 @contextmanager
 def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[Server]:
-    """Run `handler` behind a threaded HTTP/1.1 server on 127.0.0.1 (an ephemeral port) until the block ends."""
+    """Serve `handler` over HTTP/1.1 on 127.0.0.1, on an ephemeral port, until the block ends."""
     server_ref: list[Server] = []
 
     class RequestHandler(BaseHTTPRequestHandler):
@@ -70,7 +70,9 @@ def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[Se
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
-            certificate = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+            certificate = (
+                self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+            )
             seen = Seen(self.command, self.path, dict(self.headers.items()), body, certificate or None)
             server_ref[0].seen.append(seen)
             reply = handler(seen)
@@ -85,7 +87,23 @@ def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[Se
             if self.command != "HEAD":
                 self.wfile.write(reply.body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _handle
+        def do_GET(self) -> None:
+            self._handle()
+
+        def do_POST(self) -> None:
+            self._handle()
+
+        def do_PUT(self) -> None:
+            self._handle()
+
+        def do_PATCH(self) -> None:
+            self._handle()
+
+        def do_DELETE(self) -> None:
+            self._handle()
+
+        def do_HEAD(self) -> None:
+            self._handle()
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 from runtime_servers import Reply, Seen, Server, json_reply, make_tool, serve
-
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.credentials import parse_credential
 from toolgate.runtime.invoke import invoke_tool
@@ -82,7 +81,9 @@ def test_trickling_server_cannot_stretch_the_deadline(transport: HttpTransport, 
 def test_callers_budget_shortens_the_deadline(transport: HttpTransport) -> None:
     with serve(trickle(status_line_first=True)) as server:
         started = time.monotonic()
-        result = invoke_tool(make_tool(server.url), {}, transport=transport, settings=LOCAL, deadline=Deadline.after(0.5))
+        result = invoke_tool(
+            make_tool(server.url), {}, transport=transport, settings=LOCAL, deadline=Deadline.after(0.5)
+        )
         elapsed = time.monotonic() - started
     assert result.error is not None and result.error.code == "UPSTREAM_TIMEOUT"
     assert elapsed < 1.2
@@ -149,7 +150,9 @@ def test_redirect_to_another_host_does_not_carry_the_api_key(transport: HttpTran
     with serve(lambda _: json_reply()) as elsewhere:
         redirect = Reply(status=307, headers={"Location": f"{elsewhere.url}/steal"}, body=b"")
         with serve(lambda _: redirect) as server:
-            scheme = SecurityScheme(type=SecuritySchemeType.API_KEY, location="header", parameter_name="X-API-Key")
+            scheme = SecurityScheme(
+                type=SecuritySchemeType.API_KEY, location="header", parameter_name="X-API-Key"
+            )
             tool = make_tool(server.url, security=[{"key": []}], schemes={"key": scheme})
             credential = parse_credential({"type": "api_key", "value": "k-123"})
             result = invoke_tool(tool, {}, transport=transport, credential=credential, settings=LOCAL)
@@ -228,7 +231,7 @@ def test_connection_refused_is_retried_then_unreachable(transport: HttpTransport
     with serve(lambda _: json_reply()) as server:
         url = server.url
     attempts: list[float] = []
-    counting = HttpTransport(LOCAL, sleep=lambda seconds: attempts.append(seconds))
+    counting = HttpTransport(LOCAL, sleep=attempts.append)
     result = invoke_tool(make_tool(url), {}, transport=counting, settings=LOCAL)
     assert result.error is not None and result.error.code == "UPSTREAM_UNREACHABLE"
     assert len(attempts) == LOCAL.max_retries
@@ -247,7 +250,16 @@ def bystander() -> Iterator[Server]:
 
 @pytest.mark.parametrize(
     "host",
-    ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "localhost", "127.0.0.1", "[::1]"],
+    [
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+    ],
 )
 def test_loopback_in_any_spelling_is_refused_by_default(bystander: Server, host: str) -> None:
     transport = HttpTransport(RuntimeSettings())
@@ -317,7 +329,12 @@ def test_canary_secret_never_appears_in_results_errors_or_logs(caplog: pytest.Lo
             tool = make_tool(url, method=method, security=[{"key": []}], schemes={"key": scheme})
             transport = HttpTransport(LOCAL)
             result = invoke_tool(
-                tool, {}, transport=transport, credential=credential, settings=LOCAL, deadline=Deadline.after(0.5)
+                tool,
+                {},
+                transport=transport,
+                credential=credential,
+                settings=LOCAL,
+                deadline=Deadline.after(0.5),
             )
             outputs.append(json.dumps(result.to_dict()))
             transport.close()
@@ -326,6 +343,8 @@ def test_canary_secret_never_appears_in_results_errors_or_logs(caplog: pytest.Lo
     assert json.loads(outputs[1])["error"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
     assert json.loads(outputs[2])["error"]["code"] == "UPSTREAM_UNREACHABLE"
     assert any(record.name.startswith("urllib3") for record in caplog.records)
-    everything = "\n".join(outputs) + "\n".join(record.getMessage() for record in caplog.records) + caplog.text
+    everything = (
+        "\n".join(outputs) + "\n".join(record.getMessage() for record in caplog.records) + caplog.text
+    )
     for form in (CANARY, "CANARY-s3cr3t%2F%2Bvalue", "CANARY-s3cr3t/%2Bvalue", "s3cr3t"):
         assert form not in everything

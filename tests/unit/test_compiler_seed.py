@@ -137,7 +137,10 @@ def test_update_support_case_mixes_path_and_optional_body_fields(compiled: Compi
     update = tool(compiled, "update_support_case")
 
     assert update.input_schema["required"] == ["case_id"]
-    assert update.input_schema["properties"]["priority"] == {"type": "string", "enum": ["low", "medium", "high"]}
+    assert update.input_schema["properties"]["priority"] == {
+        "type": "string",
+        "enum": ["low", "medium", "high"],
+    }
     assert {b.argument: b.location for b in update.bindings} == {
         "case_id": ArgumentLocation.PATH,
         "priority": ArgumentLocation.BODY_FIELD,

@@ -18,6 +18,7 @@ which this transport must switch off, and its per-call overhead.
 
 from __future__ import annotations
 
+import builtins
 import ipaddress
 import logging
 import os
@@ -88,29 +89,36 @@ _CHUNK_BYTES = 64 * 1024
 
 
 class _AttemptState:
-    """Shared by the sockets of one attempt: its deadline, and whether request bytes went out."""
+    """Shared by the sockets of one attempt: its deadline, and whether bytes went out and came back."""
 
-    __slots__ = ("expires_at", "sent")
+    __slots__ = ("expires_at", "received", "sent")
 
     def __init__(self, expires_at: float) -> None:
         self.expires_at = expires_at
         self.sent = False
+        self.received = False
 
 
 _ATTEMPT: ContextVar[_AttemptState | None] = ContextVar("toolgate_http_attempt", default=None)
 
 
-def _arm(sock: socket.socket, *, sending: bool = False) -> None:
+def _arm(sock: socket.socket, *, sending: bool = False) -> _AttemptState | None:
     """Give the next socket operation the time left until the attempt's deadline as its timeout."""
     state = _ATTEMPT.get()
     if state is None:
-        return
+        return None
     remaining = state.expires_at - time.monotonic()
     if remaining <= 0:
         raise TimeoutError("the call's deadline passed")
     sock.settimeout(remaining)
     if sending:
         state.sent = True
+    return state
+
+
+def _note_received(state: _AttemptState | None, amount: int) -> None:
+    if state is not None and amount:
+        state.received = True
 
 
 class _DeadlineSocket(socket.socket):
@@ -119,12 +127,16 @@ class _DeadlineSocket(socket.socket):
         super().connect(address)
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        _arm(self)
-        return super().recv(bufsize, flags)
+        state = _arm(self)
+        data = super().recv(bufsize, flags)
+        _note_received(state, len(data))
+        return data
 
     def recv_into(self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0) -> int:
-        _arm(self)
-        return super().recv_into(buffer, nbytes, flags)
+        state = _arm(self)
+        count = super().recv_into(buffer, nbytes, flags)
+        _note_received(state, count)
+        return count
 
     def send(self, data: ReadableBuffer, flags: int = 0) -> int:
         _arm(self, sending=True)
@@ -143,8 +155,11 @@ class _DeadlineSSLSocket(ssl.SSLSocket):
         super().do_handshake(block)
 
     def read(self, len: int = 1024, buffer: WriteableBuffer | None = None) -> bytes:
-        _arm(self)
-        return super().read(len, buffer)
+        state = _arm(self)
+        data = super().read(len, buffer)
+        # With a buffer, `read` returns the count (typeshed says bytes).
+        _note_received(state, data if isinstance(data, int) else builtins.len(data))
+        return data
 
     def send(self, data: ReadableBuffer, flags: int = 0) -> int:
         _arm(self, sending=True)
@@ -462,22 +477,8 @@ class HttpTransport:
                     preload_content=False,
                     decode_content=True,
                 )
-            except SSLError as error:
-                if state.sent:
-                    raise _lost(request, destination, deadline, error) from None
-                raise UpstreamTlsError(
-                    f"The TLS handshake with {destination.label} failed: {_reason(error)}."
-                ) from None
             except (HTTPError, OSError) as error:
-                if state.sent:
-                    raise _lost(request, destination, deadline, error) from None
-                if deadline.remaining() <= 0:
-                    raise UpstreamTimeoutError(
-                        f"No connection to {destination.label} could be made before the deadline."
-                    ) from None
-                raise UpstreamUnreachableError(
-                    f"No connection to {destination.label} could be made: {_reason(error)}."
-                ) from None
+                raise _attempt_failure(error, state, request, destination, deadline) from None
             response = self._read(raw, request, destination, deadline)
         finally:
             _ATTEMPT.reset(active)
@@ -521,6 +522,33 @@ class HttpTransport:
         return HttpResponse(status=raw.status, reason=raw.reason or "", headers=headers, body=bytes(body))
 
 
+def _attempt_failure(
+    error: BaseException,
+    state: _AttemptState,
+    request: HttpRequest,
+    destination: Destination,
+    deadline: Deadline,
+) -> Exception:
+    """The error for an attempt that got no answer, by how far it got."""
+    if _tls_failure(error) and not state.received:
+        if state.sent:
+            # TLS 1.3 servers refuse a missing or untrusted client certificate after the client has
+            # finished its handshake and sent the request; the server never processed it.
+            return UpstreamTlsError(
+                f"The TLS session with {destination.label} ended before any answer: {_reason(error)}. A "
+                "server that requires a client certificate does this when none, or one it does not trust, "
+                "is presented."
+            )
+        return UpstreamTlsError(f"The TLS handshake with {destination.label} failed: {_reason(error)}.")
+    if state.sent:
+        return _lost(request, destination, deadline, error)
+    if deadline.remaining() <= 0:
+        return UpstreamTimeoutError(
+            f"No connection to {destination.label} could be made before the deadline."
+        )
+    return UpstreamUnreachableError(f"No connection to {destination.label} could be made: {_reason(error)}.")
+
+
 def _lost(
     request: HttpRequest, destination: Destination, deadline: Deadline, error: BaseException
 ) -> Exception:
@@ -535,6 +563,15 @@ def _lost(
     if timed_out:
         return UpstreamTimeoutError(f"{destination.label} did not answer completely within the deadline.")
     return UpstreamProtocolError(f"The connection to {destination.label} broke: {_reason(error)}.")
+
+
+def _tls_failure(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError | SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _reason(error: BaseException) -> str:

@@ -10,7 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolgate.dialects.base import FUNCTION_NAME, PROPERTY_KEY, DialectCode, LossLog, describe, violation
-from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_property_keys, check_text
+from toolgate.dialects.checks import (
+    check_json_schema_root,
+    check_names_and_count,
+    check_property_keys,
+    check_text,
+)
 from toolgate.dialects.schema_rewrite import UNION_KEYWORDS, object_root
 from toolgate.spec.models import CanonicalTool, Finding
 
@@ -29,12 +34,18 @@ def check_anthropic(definitions: Sequence[Any]) -> list[Finding]:
     names: list[tuple[int, Any]] = []
     for index, definition in enumerate(definitions):
         if not isinstance(definition, dict):
-            findings.append(violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}"))
+            findings.append(
+                violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}")
+            )
             continue
         names.append((index, definition.get("name")))
-        findings.extend(check_text(definition.get("name"), FUNCTION_NAME, f"/{index}/name", DialectCode.NAME_INVALID))
         findings.extend(
-            check_text(definition.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID)
+            check_text(definition.get("name"), FUNCTION_NAME, f"/{index}/name", DialectCode.NAME_INVALID)
+        )
+        findings.extend(
+            check_text(
+                definition.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID
+            )
         )
         schema = definition.get("input_schema")
         findings.extend(check_json_schema_root(schema, f"/{index}/input_schema", UNION_KEYWORDS))

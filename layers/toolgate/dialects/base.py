@@ -116,10 +116,9 @@ class LossLog:
     def findings(self) -> list[Finding]:
         findings = []
         for (code, _), (message, severity, count, pointer) in self._entries.items():
-            if count > 1:
-                message = f"{message} ({count} places; the pointer shows the first)"
+            text = f"{message} ({count} places; the pointer shows the first)" if count > 1 else message
             findings.append(
-                Finding.model_construct(code=code, severity=severity, message=message, pointer=pointer)
+                Finding.model_construct(code=code, severity=severity, message=text, pointer=pointer)
             )
         return findings
 

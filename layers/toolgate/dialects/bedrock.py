@@ -11,7 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from toolgate.dialects.base import FUNCTION_NAME, PROPERTY_KEY, DialectCode, LossLog, describe, violation
-from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_property_keys, check_text
+from toolgate.dialects.checks import (
+    check_json_schema_root,
+    check_names_and_count,
+    check_property_keys,
+    check_text,
+)
 from toolgate.dialects.schema_rewrite import UNION_KEYWORDS, object_root
 from toolgate.spec.models import CanonicalTool, Finding
 
@@ -19,7 +24,13 @@ from toolgate.spec.models import CanonicalTool, Finding
 class BedrockRenderer:
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         schema = object_root(tool.input_schema, log, UNION_KEYWORDS)
-        return {"toolSpec": {"name": tool.name, "description": describe(tool, log), "inputSchema": {"json": schema}}}
+        return {
+            "toolSpec": {
+                "name": tool.name,
+                "description": describe(tool, log),
+                "inputSchema": {"json": schema},
+            }
+        }
 
 
 def check_bedrock(definitions: Sequence[Any]) -> list[Finding]:
@@ -40,7 +51,9 @@ def check_bedrock(definitions: Sequence[Any]) -> list[Finding]:
         at = f"/{index}/toolSpec"
         names.append((index, spec.get("name")))
         findings.extend(check_text(spec.get("name"), FUNCTION_NAME, at + "/name", DialectCode.NAME_INVALID))
-        findings.extend(check_text(spec.get("description"), None, at + "/description", DialectCode.DESCRIPTION_INVALID))
+        findings.extend(
+            check_text(spec.get("description"), None, at + "/description", DialectCode.DESCRIPTION_INVALID)
+        )
         schema = input_schema.get("json")
         findings.extend(check_json_schema_root(schema, at + "/inputSchema/json", UNION_KEYWORDS))
         findings.extend(check_property_keys(schema, at + "/inputSchema/json", PROPERTY_KEY))

@@ -54,13 +54,21 @@ def check_names_and_count(
     return findings
 
 
-def check_json_schema_root(schema: Any, pointer: str, forbidden: tuple[str, ...]) -> list[Finding]:
-    """An input schema that is valid JSON Schema with an object root and none of `forbidden` at the top."""
+def check_json_schema_root(
+    schema: Any, pointer: str, forbidden: tuple[str, ...], *, meta: bool = True
+) -> list[Finding]:
+    """A schema with an object root and none of `forbidden` at the top; with `meta`, valid JSON Schema too.
+
+    Meta-schema validation serializes the whole schema, so it is for input schemas, which the compiler
+    holds to a size budget.
+    """
     if not isinstance(schema, dict):
         return [violation(DialectCode.SCHEMA_INVALID, "the input schema must be a JSON object", pointer)]
     findings: list[Finding] = []
     if schema.get("type") != "object":
-        findings.append(violation(DialectCode.SCHEMA_INVALID, "the input schema root must be `type: object`", pointer))
+        findings.append(
+            violation(DialectCode.SCHEMA_INVALID, "the input schema root must be `type: object`", pointer)
+        )
     present = [keyword for keyword in forbidden if keyword in schema]
     if present:
         findings.append(
@@ -70,9 +78,11 @@ def check_json_schema_root(schema: Any, pointer: str, forbidden: tuple[str, ...]
                 pointer,
             )
         )
-    if not _meta_valid(schema):
+    if meta and not _meta_valid(schema):
         findings.append(
-            violation(DialectCode.SCHEMA_INVALID, "the input schema is not valid JSON Schema 2020-12", pointer)
+            violation(
+                DialectCode.SCHEMA_INVALID, "the input schema is not valid JSON Schema 2020-12", pointer
+            )
         )
     return findings
 

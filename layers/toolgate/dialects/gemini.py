@@ -124,7 +124,8 @@ class GeminiRenderer:
         elif root.get("properties"):
             log.add(
                 converted.code,
-                f"no argument can be expressed for Gemini ({converted.reason}); the declaration has no parameters",
+                f"no argument can be expressed for Gemini ({converted.reason}); "
+                "the declaration has no parameters",
                 severity=Severity.WARNING,
             )
         return declaration
@@ -144,12 +145,21 @@ class GeminiRenderer:
                 self._nodes += entry.nodes
                 return entry
         if depth > self._bound:
-            return self._cut(node, DialectCode.DEPTH_EXCEEDED, f"it nests deeper than {self._bound} levels", stack)
+            return self._cut(
+                node, DialectCode.DEPTH_EXCEEDED, f"it nests deeper than {self._bound} levels", stack
+            )
         if self._nodes >= self._budget:
-            cut = self._cut(node, DialectCode.SIZE_EXCEEDED, "the inlined schema outgrew its size budget", stack)
+            cut = self._cut(
+                node, DialectCode.SIZE_EXCEEDED, "the inlined schema outgrew its size budget", stack
+            )
             cut.budget_cut = True
             return cut
-        entry = self._build(node, stack) if isinstance(node, dict) else self._dropped(node, "it accepts any value")
+        self._nodes += 1
+        entry = (
+            self._build(node, stack)
+            if isinstance(node, dict)
+            else self._dropped(node, "it accepts any value")
+        )
         if not entry.budget_cut:
             self._memo[id(node)] = entry
         return entry
@@ -182,25 +192,15 @@ class GeminiRenderer:
         elif len(types) == 1:
             self._typed(node, types[0], stack, building, building.out)
         elif len(types) > 1:
-            branches: list[JsonSchema] = []
-            for json_type in types:
-                branch: JsonSchema = {}
-                self._typed(node, json_type, stack, building, branch)
-                if branch:
-                    branches.append(branch)
-            if len(branches) == 1:
-                building.out.update(branches[0])
-            elif branches:
-                building.out["anyOf"] = branches
-                _copy_text(node, building.out)
+            self._several_types(node, types, stack, building)
         elif building.nullable:
             return self._dropped(node, "it only accepts null", building.losses)
         else:
             return self._dropped(node, "it has no type (any value)", building.losses)
+        if building.failed is None and not building.out:
+            building.failed = "no value it allows can be expressed"
         if building.failed is not None:
-            return self._dropped(node, building.failed, building.losses)
-        if not building.out:
-            return self._dropped(node, "nothing of it can be expressed", building.losses)
+            return building.finish(stack, self._defs_id, len(self._path) + len(stack))
         if isinstance(union, list) and types:
             building.losses.add(
                 DialectCode.KEYWORD_DROPPED,
@@ -216,8 +216,8 @@ class GeminiRenderer:
         if not isinstance(ref, str):
             return self._dropped(node, "its `$ref` is not a string")
         if ref in stack:
-            cut = self._cut(node, DialectCode.RECURSION_CUT, f"it recurses through {ref}; recursion is cut there", stack)
-            return cut
+            reason = f"it recurses through {ref}; recursion is cut there"
+            return self._cut(node, DialectCode.RECURSION_CUT, reason, stack)
         target = resolve_pointer(self._root, ref)
         if not isinstance(target, dict):
             return self._dropped(node, f"its `$ref` {ref!r} does not resolve")
@@ -266,7 +266,30 @@ class GeminiRenderer:
             context, result.budget_cut,
         )  # fmt: skip
 
-    def _union(self, node: dict[str, Any], union: list[Any], stack: tuple[str, ...], building: _Building) -> None:
+    def _several_types(
+        self, node: dict[str, Any], types: list[str], stack: tuple[str, ...], building: _Building
+    ) -> None:
+        """`type: [a, b]` becomes `anyOf` of one schema per type (null is `nullable`)."""
+        branches: list[JsonSchema] = []
+        for json_type in types:
+            branch: JsonSchema = {}
+            building.failed = None
+            self._typed(node, json_type, stack, building, branch)
+            if building.failed is None and branch:
+                branches.append(branch)
+        building.failed = None if branches else f"none of its types {', '.join(types)} can be expressed"
+        if len(branches) == 1:
+            building.out.update(branches[0])
+        elif branches:
+            building.out["anyOf"] = branches
+            _copy_text(node, building.out)
+            building.losses.add(
+                DialectCode.SCHEMA_REWRITTEN, "a list of types became `anyOf`", subject="type list"
+            )
+
+    def _union(
+        self, node: dict[str, Any], union: list[Any], stack: tuple[str, ...], building: _Building
+    ) -> None:
         keyword = "anyOf" if "anyOf" in node else "oneOf"
         branches: list[JsonSchema] = []
         for index, branch in enumerate(union):
@@ -299,7 +322,12 @@ class GeminiRenderer:
         _copy_text(node, building.out)
 
     def _typed(
-        self, node: dict[str, Any], json_type: str, stack: tuple[str, ...], building: _Building, out: JsonSchema
+        self,
+        node: dict[str, Any],
+        json_type: str,
+        stack: tuple[str, ...],
+        building: _Building,
+        out: JsonSchema,
     ) -> None:
         gemini_type = TYPES[json_type]
         out["type"] = gemini_type
@@ -344,7 +372,8 @@ class GeminiRenderer:
                 out[bound] = value
                 building.losses.add(
                     DialectCode.SCHEMA_REWRITTEN,
-                    f"`{exclusive}` became an inclusive `{bound}`",
+                    f"`{exclusive}` became an inclusive `{bound}`: the bound itself is now allowed",
+                    severity=Severity.WARNING,
                     subject=exclusive,
                 )
 
@@ -362,7 +391,9 @@ class GeminiRenderer:
         if json_type == "string":
             out["enum"] = typed
             if "const" in node:
-                building.losses.add(DialectCode.SCHEMA_REWRITTEN, "`const` became a one-value enum", subject="const")
+                building.losses.add(
+                    DialectCode.SCHEMA_REWRITTEN, "`const` became a one-value enum", subject="const"
+                )
             return True
         hint = "Allowed values: " + ", ".join(json.dumps(value) for value in typed) + "."
         if len(hint) > _HINT_CHARS:
@@ -377,10 +408,13 @@ class GeminiRenderer:
         )
         return True
 
-    def _object(self, node: dict[str, Any], stack: tuple[str, ...], building: _Building, out: JsonSchema) -> None:
+    def _object(
+        self, node: dict[str, Any], stack: tuple[str, ...], building: _Building, out: JsonSchema
+    ) -> None:
         source = node.get("properties")
         properties: dict[str, JsonSchema] = {}
-        required = node.get("required") if isinstance(node.get("required"), list) else []
+        declared = node.get("required")
+        required: list[Any] = declared if isinstance(declared, list) else []
         for name, prop in (source or {}).items() if isinstance(source, dict) else ():
             token = f"properties/{escape_pointer_token(name)}"
             converted = building.child(self, token, prop, stack)
@@ -411,7 +445,9 @@ class GeminiRenderer:
                 subject="additionalProperties",
             )
 
-    def _array(self, node: dict[str, Any], stack: tuple[str, ...], building: _Building, out: JsonSchema) -> None:
+    def _array(
+        self, node: dict[str, Any], stack: tuple[str, ...], building: _Building, out: JsonSchema
+    ) -> None:
         items = node.get("items")
         if not isinstance(items, dict):
             building.failed = "an array without one item schema cannot be expressed"
@@ -427,7 +463,10 @@ class GeminiRenderer:
 class _Building:
     """State of one node's conversion: output, losses, and what its children contribute."""
 
-    __slots__ = ("context", "failed", "failed_code", "losses", "node", "nodes", "nullable", "out", "raw_height")
+    __slots__ = (
+        "budget_cut", "context", "failed", "failed_code", "losses", "node", "nodes", "nullable", "out",
+        "raw_height",
+    )  # fmt: skip
 
     def __init__(self, node: dict[str, Any]) -> None:
         self.node = node
@@ -439,6 +478,7 @@ class _Building:
         self.raw_height = 0
         self.nodes = 1
         self.context = False
+        self.budget_cut = False
 
     def child(self, renderer: GeminiRenderer, token: str, node: Any, stack: tuple[str, ...]) -> _Gem:
         converted = renderer._child(token, node, stack)
@@ -446,13 +486,19 @@ class _Building:
         self.raw_height = max(self.raw_height, converted.raw_height)
         self.nodes += converted.nodes
         self.context = self.context or converted.context is not None
+        self.budget_cut = self.budget_cut or converted.budget_cut
         return converted
 
     def finish(self, stack: tuple[str, ...], defs_id: int, depth: int) -> _Gem:
+        """The node's result; a failure keeps the context too, since a cut below may have caused it."""
         context = (defs_id, stack, depth) if self.context else None
+        if self.failed is not None:
+            return _Gem(
+                self.node, None, self.failed_code, self.failed, self.losses, 0, 0, context, self.budget_cut
+            )
         return _Gem(
-            self.node, self.out, DialectCode.PROPERTY_DROPPED, "", self.losses, self.raw_height + 1, self.nodes,
-            context,
+            self.node, self.out, DialectCode.PROPERTY_DROPPED, "", self.losses, self.raw_height + 1,
+            self.nodes, context, self.budget_cut,
         )  # fmt: skip
 
 
@@ -469,7 +515,9 @@ def _types(node: dict[str, Any]) -> list[str]:
         return ["array"]
     values = [node["const"]] if "const" in node else node.get("enum")
     if isinstance(values, list):
-        inferred = [t for t in ("string", "boolean", "integer", "number") if any(_has_type(v, t) for v in values)]
+        inferred = [
+            t for t in ("string", "boolean", "integer", "number") if any(_has_type(v, t) for v in values)
+        ]
         return inferred[:1] if "integer" in inferred and "number" in inferred else inferred
     return []
 
@@ -522,12 +570,16 @@ def check_gemini(definitions: Sequence[Any]) -> list[Finding]:
     checker = _SchemaChecker()
     for index, declaration in enumerate(definitions):
         if not isinstance(declaration, dict):
-            findings.append(violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}"))
+            findings.append(
+                violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}")
+            )
             continue
         names.append((index, declaration.get("name")))
         findings.extend(check_text(declaration.get("name"), NAME, f"/{index}/name", DialectCode.NAME_INVALID))
         findings.extend(
-            check_text(declaration.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID)
+            check_text(
+                declaration.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID
+            )
         )
         if "parameters" not in declaration:
             continue
@@ -583,21 +635,33 @@ def _node_problems(node: dict[str, Any], pointer: str) -> list[Finding]:
     unknown = [keyword for keyword in node if keyword not in SCHEMA_FIELDS]
     if unknown:
         problems.append(
-            violation(DialectCode.KEYWORD_UNSUPPORTED, f"Gemini's Schema has no {', '.join(sorted(unknown))}", pointer)
+            violation(
+                DialectCode.KEYWORD_UNSUPPORTED,
+                f"Gemini's Schema has no {', '.join(sorted(unknown))}",
+                pointer,
+            )
         )
     gemini_type = node.get("type")
     if gemini_type is None and not isinstance(node.get("anyOf"), list):
         problems.append(violation(DialectCode.SCHEMA_INVALID, "a schema needs a type or anyOf", pointer))
     elif gemini_type is not None and gemini_type not in TYPES.values():
-        problems.append(violation(DialectCode.SCHEMA_INVALID, f"type {gemini_type!r} is not a Gemini type", pointer))
+        problems.append(
+            violation(DialectCode.SCHEMA_INVALID, f"type {gemini_type!r} is not a Gemini type", pointer)
+        )
     properties = node.get("properties")
     if gemini_type == "OBJECT":
         if not isinstance(properties, dict) or not properties:
-            problems.append(violation(DialectCode.SCHEMA_INVALID, "OBJECT needs non-empty properties", pointer))
+            problems.append(
+                violation(DialectCode.SCHEMA_INVALID, "OBJECT needs non-empty properties", pointer)
+            )
         elif not set(node.get("required", [])) <= properties.keys():
-            problems.append(violation(DialectCode.SCHEMA_INVALID, "required names a missing property", pointer))
+            problems.append(
+                violation(DialectCode.SCHEMA_INVALID, "required names a missing property", pointer)
+            )
     elif "properties" in node or "required" in node:
-        problems.append(violation(DialectCode.SCHEMA_INVALID, "properties are only allowed on OBJECT", pointer))
+        problems.append(
+            violation(DialectCode.SCHEMA_INVALID, "properties are only allowed on OBJECT", pointer)
+        )
     if gemini_type == "ARRAY" and not isinstance(node.get("items"), dict):
         problems.append(violation(DialectCode.SCHEMA_INVALID, "ARRAY needs items", pointer))
     enum = node.get("enum")
@@ -605,6 +669,8 @@ def _node_problems(node: dict[str, Any], pointer: str) -> list[Finding]:
         problems.append(violation(DialectCode.SCHEMA_INVALID, "enum values must be strings", pointer))
     if "format" in node and node["format"] not in FORMATS.get(str(gemini_type), ()):
         problems.append(
-            violation(DialectCode.KEYWORD_UNSUPPORTED, f"format {node['format']!r} is not allowed here", pointer)
+            violation(
+                DialectCode.KEYWORD_UNSUPPORTED, f"format {node['format']!r} is not allowed here", pointer
+            )
         )
     return problems

@@ -13,11 +13,13 @@ from typing import Any
 
 from toolgate.dialects.base import DialectCode, LossLog, describe, violation
 from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_text
-from toolgate.dialects.schema_rewrite import object_root
+from toolgate.dialects.schema_rewrite import object_root, resolve_pointer
 from toolgate.spec.models import CanonicalTool, Finding, JsonSchema
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+#: `$ref` and union levels followed to decide whether an output is always an object.
+_MAX_HOPS = 8
 
 
 class MCPRenderer:
@@ -44,18 +46,36 @@ class MCPRenderer:
 
 
 def _output_schema(schema: JsonSchema, log: LossLog) -> JsonSchema | None:
-    root_type = schema.get("type")
-    if root_type == "object":
+    """The output schema with `type: object` at its root, or None (with a note) when results vary in type."""
+    if schema.get("type") == "object":
         return schema
-    if root_type is None and isinstance(schema.get("properties"), dict):
-        return {**schema, "type": "object"}
-    shown = root_type if isinstance(root_type, str) else "not a plain object"
+    if "type" not in schema and _always_object(schema, schema, 0):
+        log.add(DialectCode.SCHEMA_REWRITTEN, "the output schema root was given `type: object`")
+        return {"type": "object", **schema}
     log.add(
         DialectCode.OUTPUT_SCHEMA_DROPPED,
-        f"MCP output schemas must be objects and this tool's response is {shown}: the outputSchema was "
-        "left out, so results come back as unstructured content only",
+        "MCP output schemas must be objects and this tool's response is not always one: the outputSchema "
+        "was left out, so results come back as unstructured content only",
     )
     return None
+
+
+def _always_object(node: Any, root: JsonSchema, hops: int) -> bool:
+    """Whether every value `node` accepts is an object, following local `$ref`s and unions a few levels."""
+    if not isinstance(node, dict) or hops > _MAX_HOPS:
+        return False
+    if node.get("type") == "object":
+        return True
+    if "type" in node:
+        return False
+    if isinstance(node.get("$ref"), str):
+        return _always_object(resolve_pointer(root, node["$ref"]), root, hops + 1)
+    if isinstance(node.get("allOf"), list) and any(_always_object(b, root, hops + 1) for b in node["allOf"]):
+        return True
+    branches = node.get("anyOf", node.get("oneOf"))
+    if isinstance(branches, list) and branches:
+        return all(_always_object(b, root, hops + 1) for b in branches)
+    return "properties" in node
 
 
 def check_mcp(definitions: Sequence[Any]) -> list[Finding]:
@@ -63,23 +83,31 @@ def check_mcp(definitions: Sequence[Any]) -> list[Finding]:
     names: list[tuple[int, Any]] = []
     for index, definition in enumerate(definitions):
         if not isinstance(definition, dict):
-            findings.append(violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}"))
+            findings.append(
+                violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not an object", f"/{index}")
+            )
             continue
         names.append((index, definition.get("name")))
         findings.extend(check_text(definition.get("name"), NAME, f"/{index}/name", DialectCode.NAME_INVALID))
         findings.extend(
-            check_text(definition.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID)
+            check_text(
+                definition.get("description"), None, f"/{index}/description", DialectCode.DESCRIPTION_INVALID
+            )
         )
         findings.extend(check_json_schema_root(definition.get("inputSchema"), f"/{index}/inputSchema", ()))
         if "outputSchema" in definition:
-            findings.extend(check_json_schema_root(definition["outputSchema"], f"/{index}/outputSchema", ()))
+            findings.extend(
+                check_json_schema_root(definition["outputSchema"], f"/{index}/outputSchema", (), meta=False)
+            )
         annotations = definition.get("annotations", {})
         if not isinstance(annotations, dict) or any(
             not isinstance(annotations.get(hint, False), bool) for hint in _HINTS
         ):
             findings.append(
                 violation(
-                    DialectCode.DEFINITION_INVALID, "annotation hints must be booleans", f"/{index}/annotations"
+                    DialectCode.DEFINITION_INVALID,
+                    "annotation hints must be booleans",
+                    f"/{index}/annotations",
                 )
             )
     findings.extend(check_names_and_count(names, None, "MCP", "/{index}/name"))

@@ -20,7 +20,7 @@ from toolgate.dialects.base import (
     violation,
 )
 from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_text
-from toolgate.dialects.schema_rewrite import JSON_TYPES, object_root
+from toolgate.dialects.schema_rewrite import JSON_TYPES, object_root, resolve_pointer
 from toolgate.spec.models import CanonicalTool, Finding, JsonSchema, Severity
 
 MAX_TOOLS = 128
@@ -81,8 +81,10 @@ class OpenAIStrictRenderer:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)
         attempt = LossLog()
         try:
-            parameters = self._rewriter.rewrite_root(object_root(tool.input_schema, attempt, ROOT_FORBIDDEN), attempt)
-        except _NotStrict as exc:
+            parameters = self._rewriter.rewrite_root(
+                object_root(tool.input_schema, attempt, ROOT_FORBIDDEN), attempt
+            )
+        except _NotStrictError as exc:
             log.add(
                 DialectCode.STRICT_UNAVAILABLE,
                 f"strict mode cannot express this tool: {exc.reason}; it is rendered without `strict`",
@@ -94,7 +96,7 @@ class OpenAIStrictRenderer:
         return _function(tool.name, description, parameters, strict=True)
 
 
-class _NotStrict(Exception):
+class _NotStrictError(Exception):
     def __init__(self, reason: str, pointer: str) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -120,7 +122,7 @@ class _Strict:
     refs: frozenset[str]
 
 
-_LEAF_REFS: frozenset[str] = frozenset()
+_NO_REFS: frozenset[str] = frozenset()
 
 
 class _StrictRewriter:
@@ -135,13 +137,13 @@ class _StrictRewriter:
     def rewrite_root(self, schema: JsonSchema, log: LossLog) -> JsonSchema:
         defs = schema.get("$defs") or {}
         if not isinstance(defs, dict):
-            raise _NotStrict("`$defs` is not a map of schemas", "/$defs")
+            raise _NotStrictError("`$defs` is not a map of schemas", "/$defs")
         self._defs = frozenset(defs)
         self._path = []
         body = {k: v for k, v in schema.items() if k != "$defs"} if "$defs" in schema else schema
         root = self._rewrite(body)
         if root.schema.get("type") != "object":
-            raise _NotStrict("the root is not a plain object", "")
+            raise _NotStrictError("the root is not a plain object", "")
         parts = [(root, "")]
         out_defs: dict[str, JsonSchema] = {}
         for name, definition in defs.items():
@@ -159,22 +161,25 @@ class _StrictRewriter:
     def _check_totals(self, parts: list[tuple[_Strict, str]], def_name_chars: int) -> None:
         for part, prefix in parts:
             if part.height > STRICT_MAX_DEPTH:
-                raise _NotStrict(f"objects nest {part.height} levels deep; the limit is {STRICT_MAX_DEPTH}", prefix)
+                raise _NotStrictError(
+                    f"objects nest {part.height} levels deep; the limit is {STRICT_MAX_DEPTH}", prefix
+                )
         properties = sum(part.properties for part, _ in parts)
         if properties > STRICT_MAX_PROPERTIES:
-            raise _NotStrict(f"{properties} object properties; the limit is {STRICT_MAX_PROPERTIES}", "")
+            raise _NotStrictError(f"{properties} object properties; the limit is {STRICT_MAX_PROPERTIES}", "")
         enum_values = sum(part.enum_values for part, _ in parts)
         if enum_values > STRICT_MAX_ENUM_VALUES:
-            raise _NotStrict(f"{enum_values} enum values; the limit is {STRICT_MAX_ENUM_VALUES}", "")
+            raise _NotStrictError(f"{enum_values} enum values; the limit is {STRICT_MAX_ENUM_VALUES}", "")
         chars = def_name_chars + sum(part.chars for part, _ in parts)
         if chars > STRICT_MAX_STRING_CHARS:
-            raise _NotStrict(
-                f"names, enum and const values total {chars} characters; the limit is {STRICT_MAX_STRING_CHARS}",
+            raise _NotStrictError(
+                f"names, enum and const values total {chars} characters; "
+                f"the limit is {STRICT_MAX_STRING_CHARS}",
                 "",
             )
 
-    def _fail(self, reason: str) -> _NotStrict:
-        return _NotStrict(reason, "/" + "/".join(self._path) if self._path else "")
+    def _fail(self, reason: str) -> _NotStrictError:
+        return _NotStrictError(reason, "/" + "/".join(self._path) if self._path else "")
 
     def _rewrite(self, node: Any) -> _Strict:
         if not isinstance(node, dict):
@@ -266,7 +271,7 @@ class _StrictRewriter:
             if not {"anyOf", "enum", "const"} & out.keys():
                 raise self._fail("a schema without a type (any value) has no strict form")
             return set()
-        types = {type_value} if isinstance(type_value, str) else set(type_value) if isinstance(type_value, list) else set()
+        types = _type_set(type_value)
         if not types or not types <= JSON_TYPES:
             raise self._fail(f"type {type_value!r} is not a JSON type")
         return types
@@ -277,7 +282,9 @@ class _StrictRewriter:
         properties = node.get("properties") or {}
         extra = node.get("additionalProperties")
         if extra is True or isinstance(extra, dict):
-            raise self._fail("an object that accepts arbitrary keys (`additionalProperties`) has no strict form")
+            raise self._fail(
+                "an object that accepts arbitrary keys (`additionalProperties`) has no strict form"
+            )
         if not isinstance(properties, dict):
             raise self._fail("`properties` is not a map of schemas")
         if not properties and extra is not False:
@@ -333,7 +340,7 @@ class _StrictRewriter:
         if isinstance(out.get("const"), str):
             chars += len(out["const"])
         child_height = raw_height = properties = 0
-        refs = _LEAF_REFS
+        refs = _NO_REFS
         for child, prefix in children:
             losses.absorb(child.losses, prefix)
             child_height = max(child_height, child.height)
@@ -358,7 +365,7 @@ class _StrictRewriter:
     def _ref(self, node: dict[str, Any]) -> _Strict:
         ref = node["$ref"]
         losses = LossLog()
-        refs = _LEAF_REFS
+        refs = _NO_REFS
         if ref != "#":
             name = ref[len("#/$defs/") :] if isinstance(ref, str) and ref.startswith("#/$defs/") else None
             if name is None or "/" in name:
@@ -384,7 +391,7 @@ class _StrictRewriter:
         losses.absorb(inner.losses, "/allOf/0")
         losses.add(DialectCode.SCHEMA_REWRITTEN, "a one-branch `allOf` was unwrapped", subject="allOf")
         schema = inner.schema
-        overlay = {k: node[k] for k in ("description", "title") if k in node}
+        overlay: JsonSchema = {k: node[k] for k in ("description", "title") if k in node}
         for keyword in node:
             if _is_annotation(keyword) or (keyword in overlay and "$ref" in schema):
                 _note_dropped(losses, keyword)
@@ -413,6 +420,12 @@ def _note_dropped(losses: LossLog, keyword: str) -> None:
     )
 
 
+def _type_set(type_value: Any) -> set[str]:
+    if isinstance(type_value, str):
+        return {type_value}
+    return set(type_value) if isinstance(type_value, list) else set()
+
+
 def _accepts_null(schema: JsonSchema) -> bool:
     type_value = schema.get("type")
     if type_value == "null" or (isinstance(type_value, list) and "null" in type_value):
@@ -438,9 +451,58 @@ def _nullable(schema: JsonSchema) -> JsonSchema:
         elif isinstance(out.get("enum"), list):
             out["enum"] = [*out["enum"], None]
         return out
-    if "anyOf" in schema and type_value is None:
+    if type_value is None and "anyOf" in schema:
         return {**schema, "anyOf": [*schema["anyOf"], {"type": "null"}]}
+    if type_value is None and isinstance(schema.get("enum"), list):
+        return {**schema, "enum": [*schema["enum"], None]}
     return {"anyOf": [schema, {"type": "null"}]}
+
+
+# --- arguments back from strict tools -------------------------------------------------------------
+
+
+def restore_omitted_arguments(arguments: dict[str, Any], input_schema: JsonSchema) -> dict[str, Any]:
+    """Arguments from a strict tool call as the canonical tool expects them.
+
+    Strict mode makes every property required, so the model sends null for an optional argument it
+    means to leave out. Such nulls are removed wherever the canonical schema makes the property optional
+    and does not accept null; a new mapping is returned and `arguments` is left as it is.
+    """
+    restored: dict[str, Any] = _restore(arguments, input_schema, input_schema, schema_depth_bound())
+    return restored
+
+
+def _restore(value: Any, schema: Any, root: JsonSchema, budget: int) -> Any:
+    if budget <= 0 or not isinstance(schema, dict):
+        return value
+    if isinstance(schema.get("$ref"), str):
+        schema = resolve_pointer(root, schema["$ref"])
+        if not isinstance(schema, dict):
+            return value
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [_restore(item, schema["items"], root, budget - 1) for item in value]
+    properties = schema.get("properties")
+    if not isinstance(value, dict) or not isinstance(properties, dict):
+        return value
+    required = schema.get("required")
+    required_names = set(required) if isinstance(required, list) else set()
+    restored: dict[str, Any] = {}
+    for name, item in value.items():
+        prop = properties.get(name)
+        if (
+            item is None
+            and name not in required_names
+            and isinstance(prop, dict)
+            and not _null_ok(prop, root)
+        ):
+            continue
+        restored[name] = _restore(item, prop, root, budget - 1)
+    return restored
+
+
+def _null_ok(schema: JsonSchema, root: JsonSchema) -> bool:
+    target = resolve_pointer(root, schema["$ref"]) if isinstance(schema.get("$ref"), str) else schema
+    return isinstance(target, dict) and _accepts_null(target)
 
 
 # --- checks ---------------------------------------------------------------------------------------
@@ -460,12 +522,17 @@ def check_openai(definitions: Sequence[Any]) -> list[Finding]:
             continue
         at = f"/{index}/function"
         names.append((index, function.get("name")))
-        findings.extend(check_text(function.get("name"), FUNCTION_NAME, at + "/name", DialectCode.NAME_INVALID))
+        findings.extend(
+            check_text(function.get("name"), FUNCTION_NAME, at + "/name", DialectCode.NAME_INVALID)
+        )
         findings.extend(
             check_text(
-                function.get("description"), None, at + "/description", DialectCode.DESCRIPTION_INVALID,
+                function.get("description"),
+                None,
+                at + "/description",
+                DialectCode.DESCRIPTION_INVALID,
                 MAX_DESCRIPTION_CHARS,
-            )  # fmt: skip
+            )
         )
         parameters = function.get("parameters")
         findings.extend(check_json_schema_root(parameters, at + "/parameters", ROOT_FORBIDDEN))
@@ -532,14 +599,18 @@ class _StrictChecker:
         self, node: Any, pointer: str, depth: int, defs: frozenset[str], problems: list[Finding]
     ) -> _Measured:
         if not isinstance(node, dict):
-            problems.append(violation(DialectCode.SCHEMA_INVALID, "a strict schema must be an object", pointer))
-            return _Measured(node, 0, 0, 0, 0, _LEAF_REFS)
+            problems.append(
+                violation(DialectCode.SCHEMA_INVALID, "a strict schema must be an object", pointer)
+            )
+            return _Measured(node, 0, 0, 0, 0, _NO_REFS)
         cached = self._clean.get(id(node))
         if cached is not None and cached.source is node and cached.refs <= defs:
             return cached
         if depth > self._bound:
-            problems.append(violation(DialectCode.LIMIT_EXCEEDED, "the schema nests too deep to check", pointer))
-            return _Measured(node, 0, 0, 0, 0, _LEAF_REFS)
+            problems.append(
+                violation(DialectCode.LIMIT_EXCEEDED, "the schema nests too deep to check", pointer)
+            )
+            return _Measured(node, 0, 0, 0, 0, _NO_REFS)
         before = len(problems)
         local = _strict_node_problems(node, pointer, defs)
         problems.extend(local)
@@ -547,14 +618,15 @@ class _StrictChecker:
         properties = node.get("properties")
         if isinstance(properties, dict):
             children.extend(
-                (child, f"{pointer}/properties/{escape_pointer_token(name)}") for name, child in properties.items()
+                (child, f"{pointer}/properties/{escape_pointer_token(name)}")
+                for name, child in properties.items()
             )
         if "items" in node:
             children.append((node["items"], f"{pointer}/items"))
         if isinstance(node.get("anyOf"), list):
             children.extend((child, f"{pointer}/anyOf/{i}") for i, child in enumerate(node["anyOf"]))
         height = enum_values = chars = count = 0
-        refs = _LEAF_REFS
+        refs = _NO_REFS
         for child, child_pointer in children:
             measured = self._walk(child, child_pointer, depth + 1, defs, problems)
             height = max(height, measured.height)
@@ -598,21 +670,29 @@ def _strict_node_problems(node: dict[str, Any], pointer: str, defs: frozenset[st
         if len(node) > 1:
             problems.append(violation(DialectCode.SCHEMA_INVALID, "`$ref` must stand alone", pointer))
         if ref != "#" and (target is None or target.replace("~1", "/").replace("~0", "~") not in defs):
-            problems.append(violation(DialectCode.SCHEMA_INVALID, f"`$ref` {ref!r} does not resolve", pointer))
+            problems.append(
+                violation(DialectCode.SCHEMA_INVALID, f"`$ref` {ref!r} does not resolve", pointer)
+            )
         return problems
     type_value = node.get("type")
     if type_value is None and not {"anyOf", "enum", "const"} & node.keys():
         problems.append(violation(DialectCode.SCHEMA_INVALID, "a strict schema needs a type", pointer))
-    types = {type_value} if isinstance(type_value, str) else set(type_value) if isinstance(type_value, list) else set()
+    types = _type_set(type_value)
     if "object" in types:
         properties = node.get("properties")
         if node.get("additionalProperties") is not False:
             problems.append(
-                violation(DialectCode.SCHEMA_INVALID, "strict objects need `additionalProperties: false`", pointer)
+                violation(
+                    DialectCode.SCHEMA_INVALID, "strict objects need `additionalProperties: false`", pointer
+                )
             )
         if not isinstance(properties, dict) or set(node.get("required") or []) != properties.keys():
             problems.append(
-                violation(DialectCode.SCHEMA_INVALID, "strict objects must list every property in `required`", pointer)
+                violation(
+                    DialectCode.SCHEMA_INVALID,
+                    "strict objects must list every property in `required`",
+                    pointer,
+                )
             )
     if "array" in types and not isinstance(node.get("items"), dict):
         problems.append(violation(DialectCode.SCHEMA_INVALID, "strict arrays need an item schema", pointer))

@@ -1,28 +1,17 @@
-"""JSON Schema helpers shared by the dialects: the object root every tool API demands, and walking."""
+"""JSON Schema helpers shared by the dialects: the object root every tool API demands, and local refs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from toolgate.dialects.base import DialectCode, LossLog, escape_pointer_token
+from toolgate.dialects.base import DialectCode, LossLog
 from toolgate.spec.models import JsonSchema, Severity
 
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
 UNION_KEYWORDS = ("oneOf", "anyOf", "allOf")
 
-#: Keywords whose value is one subschema, a list of them, or a name-to-subschema map.
-SUBSCHEMA_KEYWORDS = frozenset(
-    {"items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-     "unevaluatedItems", "unevaluatedProperties"}
-)  # fmt: skip
-SUBSCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
-SUBSCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas", "$defs"})
 
-
-def object_root(
-    schema: JsonSchema, log: LossLog, forbidden: tuple[str, ...] = UNION_KEYWORDS
-) -> JsonSchema:
+def object_root(schema: JsonSchema, log: LossLog, forbidden: tuple[str, ...] = UNION_KEYWORDS) -> JsonSchema:
     """A root of `type: object` without the keywords an API refuses at the top level.
 
     Returns `schema` itself when it already qualifies; otherwise a shallow copy (subschemas shared).
@@ -72,8 +61,10 @@ def _merge_union(root: JsonSchema, keyword: str, branches: list[Any], log: LossL
         branch_required.append(set(resolved.get("required") or []))
     if keyword == "allOf":
         shared = set().union(*branch_required)
+        kept = "what any branch requires is required"
     else:
         shared = set.intersection(*branch_required) if branch_required else set()
+        kept = "only what every branch requires stays required, and the choice between branches is lost"
     required = list(root.get("required") or [])
     required.extend(sorted(name for name in shared if name not in required and name in properties))
     if properties:
@@ -82,8 +73,7 @@ def _merge_union(root: JsonSchema, keyword: str, branches: list[Any], log: LossL
         root["required"] = required
     log.add(
         DialectCode.ROOT_FLATTENED,
-        f"the root `{keyword}` was flattened into one object: properties from every branch are offered, "
-        "only those every branch requires stay required, and the choice between branches is no longer stated",
+        f"the root `{keyword}` was flattened into one object: every branch's properties are offered; {kept}",
         f"/{keyword}",
         Severity.WARNING,
     )
@@ -112,16 +102,3 @@ def resolve_pointer(root: JsonSchema, ref: str) -> Any:
         else:
             return None
     return target
-
-
-def subschemas(node: JsonSchema, pointer: str) -> Iterator[tuple[Any, str]]:
-    """Each direct subschema of `node`, with its pointer."""
-    for keyword, value in node.items():
-        if keyword in SUBSCHEMA_MAP_KEYWORDS and isinstance(value, dict):
-            for name, child in value.items():
-                yield child, f"{pointer}/{keyword}/{escape_pointer_token(name)}"
-        elif keyword in SUBSCHEMA_LIST_KEYWORDS and isinstance(value, list):
-            for index, child in enumerate(value):
-                yield child, f"{pointer}/{keyword}/{index}"
-        elif keyword in SUBSCHEMA_KEYWORDS and isinstance(value, dict):
-            yield value, f"{pointer}/{keyword}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
+import zlib
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -67,8 +68,11 @@ class ZipSource:
             raise SpecTooLargeError(
                 f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes"
             )
-        with self.archive.open(info) as member:
-            data = member.read(self.max_file_bytes + 1)
+        try:
+            with self.archive.open(info) as member:
+                data = member.read(self.max_file_bytes + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+            raise BundleError(f"zip member {relative_path!r} cannot be read: {exc}") from exc
         if len(data) > self.max_file_bytes:
             raise SpecTooLargeError(
                 f"zip member {relative_path!r} is larger than {self.max_file_bytes:,} bytes"

@@ -37,7 +37,7 @@ from toolgate.spec.models import (
     SecuritySchemeType,
     Severity,
 )
-from toolgate.spec.naming import argument_name, base_tool_name, unique_tool_names
+from toolgate.spec.naming import argument_name, base_tool_name, unique_tool_names, with_suffix
 from toolgate.spec.refs import RefResolver, pointer_join
 from toolgate.spec.schemas import SchemaConverter, SchemaMeasure, SchemaPruner
 from toolgate.spec.swagger2 import convert_swagger2
@@ -150,6 +150,8 @@ class _Compiler:
         self.measure = SchemaMeasure()
         self.pruner = SchemaPruner()
         self.findings: list[Finding] = list(spec.findings)
+        #: Notes already made: spec-level notes are reached once per operation, reported once.
+        self._noted: set[Finding] = set()
         self.schemes = self._security_schemes()
 
     def run(self) -> CompiledSpec:
@@ -178,12 +180,15 @@ class _Compiler:
                         pointer=op.pointer,
                     )
                 )
+        servers = [url for url, _ in self._servers(self.document.get("servers"), "/servers")]
+        if len(servers) > 1:
+            self._note("SERVERS_MULTIPLE", f"{len(servers)} servers; tools use the first", "/servers")
         info = _as_dict(self.document.get("info"))
         return CompiledSpec(
             title=str(info.get("title") or "Untitled API"),
             version=str(info.get("version") or ""),
             source_openapi=self.spec.source_openapi,
-            servers=[url for url, _ in self._servers(self.document.get("servers"), "/servers")],
+            servers=servers,
             tools=tools,
             findings=self.findings + self.converter.findings,
             failed_operations=failed,
@@ -237,6 +242,7 @@ class _Compiler:
         builder.add_body()
         input_schema = self._finish_schema(builder.schema(), op.pointer, "input")
         output_schema = self._output_schema(op)
+        security = self._security(op)
         operation = op.operation
         return CanonicalTool(
             name=name,
@@ -252,8 +258,8 @@ class _Compiler:
             output_schema=output_schema,
             bindings=builder.bindings,
             body=builder.body,
-            security=self._security(op),
-            security_schemes={n: s for n, s in self.schemes.items() if n in self._scheme_names(op)},
+            security=security,
+            security_schemes={n: s for n, s in self.schemes.items() if any(n in r for r in security)},
             annotations=self._annotations(op),
             async_pattern=builder.async_pattern(),
             idempotency_header=builder.idempotency_header,
@@ -349,12 +355,6 @@ class _Compiler:
                 schemes[name] = _security_scheme(self.resolver.deref(raw_scheme, at=pointer))
             except (ToolgateError, ValueError) as exc:
                 self._note("SECURITY_SCHEME_INVALID", f"security scheme {name!r} is unusable: {exc}", pointer)
-        if len(self.document.get("servers") or []) > 1:
-            self._note(
-                "SERVERS_MULTIPLE",
-                f"{len(self.document['servers'])} servers; tools use the first",
-                "/servers",
-            )
         return schemes
 
     def _security(self, op: _Operation) -> list[dict[str, list[str]]]:
@@ -381,9 +381,6 @@ class _Compiler:
                 }
             )
         return alternatives
-
-    def _scheme_names(self, op: _Operation) -> set[str]:
-        return {name for requirement in self._security(op) for name in requirement}
 
     # --- schemas ------------------------------------------------------------------------------
 
@@ -433,7 +430,10 @@ class _Compiler:
         return pruned
 
     def _note(self, code: str, message: str, pointer: str, severity: Severity = Severity.INFO) -> None:
-        self.findings.append(Finding(code=code, severity=severity, message=message, pointer=pointer))
+        finding = Finding(code=code, severity=severity, message=message, pointer=pointer)
+        if finding not in self._noted:
+            self._noted.add(finding)
+            self.findings.append(finding)
 
 
 class _InputBuilder:
@@ -634,10 +634,11 @@ class _InputBuilder:
             suffix = (
                 "body" if location in (ArgumentLocation.BODY, ArgumentLocation.BODY_FIELD) else location.value
             )
-            argument = argument_name(f"{argument}_{suffix}")
+            taken = argument
+            argument = with_suffix(taken, suffix)
             number = 2
             while argument in self.properties:
-                argument = argument_name(f"{raw_name}_{suffix}_{number}")
+                argument = with_suffix(taken, f"{suffix}_{number}")
                 number += 1
             self._note(
                 "ARGUMENT_RENAMED",

@@ -106,6 +106,8 @@ def _load_yaml(data: bytes, label: str, limits: CompileLimits) -> Any:
         raise SpecParseError(f"{label} is not valid YAML: {_first_line(exc)}") from exc
     except UnicodeDecodeError as exc:
         raise SpecParseError(f"{label} is not valid UTF-8 text") from exc
+    except ValueError as exc:
+        raise SpecParseError(f"{label} holds a value that cannot be read: {_first_line(exc)}") from exc
     has_anchors = _ANCHOR.search(data) is not None
     if has_anchors or bound > limits.max_depth:
         _check_shape(document, label, limits)

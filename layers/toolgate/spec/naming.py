@@ -50,17 +50,18 @@ def unique_tool_names(candidates: list[tuple[str, str]]) -> list[str]:
     for base, route in candidates:
         name = base
         if counts[base] > 1:
-            name = _with_suffix(base, short_hash(route))
+            name = with_suffix(base, short_hash(route))
         attempt = 2
         while name in taken:
-            name = _with_suffix(base, short_hash(f"{route}#{attempt}"))
+            name = with_suffix(base, short_hash(f"{route}#{attempt}"))
             attempt += 1
         taken.add(name)
         names.append(name)
     return names
 
 
-def _with_suffix(base: str, suffix: str) -> str:
+def with_suffix(base: str, suffix: str) -> str:
+    """`base` and `_suffix`, with `base` shortened so the whole fits MAX_NAME."""
     return f"{base[: MAX_NAME - len(suffix) - 1].rstrip('_')}_{suffix}"
 
 

@@ -6,7 +6,9 @@ shared between tools and must be treated as read-only.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +32,42 @@ _SCHEMA_KEYWORDS = frozenset(
 _SCHEMA_LIST_KEYWORDS = frozenset({"allOf", "anyOf", "oneOf", "prefixItems"})
 _SCHEMA_MAP_KEYWORDS = frozenset({"properties", "patternProperties", "dependentSchemas"})
 _JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
+
+
+def _is_number(value: Any) -> bool:
+    """A JSON number: NaN and infinities (YAML `.inf`, JSON `Infinity`) have no JSON form."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and math.isfinite(value)
+    )
+
+
+def _is_count(value: Any) -> bool:
+    return _is_number(value) and value >= 0 and float(value).is_integer()
+
+
+def _is_string_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+#: What the 2020-12 meta-schema accepts for each plain keyword (others accept any value). Lists of
+#: names are deduplicated after the check, since the meta-schema wants them unique.
+_PLAIN_SHAPES: dict[str, Callable[[Any], bool]] = {
+    "type": lambda v: isinstance(v, str) or (_is_string_list(v) and bool(v) and set(v) <= _JSON_TYPES),
+    "enum": lambda v: isinstance(v, list),
+    "required": _is_string_list,
+    "dependentRequired": lambda v: isinstance(v, dict) and all(_is_string_list(i) for i in v.values()),
+    "multipleOf": lambda v: _is_number(v) and v > 0,
+    "exclusiveMinimum": lambda v: _is_number(v) or isinstance(v, bool),
+    "exclusiveMaximum": lambda v: _is_number(v) or isinstance(v, bool),
+    **dict.fromkeys(("minimum", "maximum"), _is_number),
+    **dict.fromkeys(("minLength", "maxLength", "minItems", "maxItems", "minProperties"), _is_count),
+    **dict.fromkeys(("maxProperties", "minContains", "maxContains"), _is_count),
+    **dict.fromkeys(("deprecated", "readOnly", "writeOnly", "uniqueItems"), lambda v: isinstance(v, bool)),
+    **dict.fromkeys(
+        ("title", "description", "format", "pattern", "contentMediaType", "contentEncoding"),
+        lambda v: isinstance(v, str),
+    ),
+}
 _DEF_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 #: Subschema nesting beyond which conversion stops; keeps recursion far from Python's limit.
 MAX_SCHEMA_DEPTH = 64
@@ -161,9 +199,20 @@ class SchemaConverter:
         out: JsonSchema = {}
         for keyword, value in schema.items():
             if keyword in _PLAIN_KEYWORDS:
-                out[keyword] = value
+                if not _PLAIN_SHAPES.get(keyword, _accepts_any)(value):
+                    self._note(
+                        "REPAIRED_INVALID_KEYWORD",
+                        f"`{keyword}` with a value JSON Schema does not allow was dropped",
+                        f"{pointer}/{keyword}",
+                    )
+                elif isinstance(value, list) and keyword in {"type", "required"}:
+                    out[keyword] = list(dict.fromkeys(value))
+                else:
+                    out[keyword] = value
             elif keyword in _SCHEMA_KEYWORDS:
-                out[keyword] = self._convert(value, f"{pointer}/{keyword}", inner)
+                out[keyword] = (
+                    value if isinstance(value, bool) else self._convert(value, f"{pointer}/{keyword}", inner)
+                )
             elif keyword in _SCHEMA_LIST_KEYWORDS:
                 if isinstance(value, list):
                     out[keyword] = [
@@ -249,6 +298,10 @@ class SchemaConverter:
             return
         self._reported.add((code, pointer))
         self.findings.append(Finding(code=code, severity=severity, message=message, pointer=pointer))
+
+
+def _accepts_any(value: Any) -> bool:
+    return True
 
 
 def _escape(token: str) -> str:

@@ -1,0 +1,93 @@
+"""The CDK app: `npx cdk synth` runs `python -m infra.app` (see cdk.json).
+
+Context (`-c key=value` or cdk.json):
+- `toolgate:stackName` (default `Toolgate`);
+- `toolgate:reservedConcurrency` (default `true`): `false` for accounts whose Lambda concurrency quota is
+  too small to reserve any (new accounts may start at 10).
+
+The stack is environment-agnostic (no account or region at synth, no lookups), so synth works offline and
+without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layer is
+then an empty placeholder and the synth must not be deployed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from infra.layers import (
+    DEFAULT_BUILD_ROOT,
+    REPO_ROOT,
+    LayerAssets,
+    build_dependency_layer,
+    placeholder_dependency_layer,
+    runtime_requirements,
+    stage_toolgate_layer,
+)
+from infra.stack import ToolgateStack
+
+DEFAULT_STACK_NAME = "Toolgate"
+SKIP_LAYER_BUILD_VARIABLE = "TOOLGATE_SKIP_LAYER_BUILD"
+
+
+def load_cdk_context(cdk_json: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
+    """The context (feature flags) cdk.json gives the CLI, for apps built outside it (tests)."""
+    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+    return context
+
+
+def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
+    """Build (or reuse) the dependency layer and stage the toolgate layer under `build_root`."""
+    toolgate = stage_toolgate_layer(build_root)
+    if os.environ.get(SKIP_LAYER_BUILD_VARIABLE) == "1":
+        print(
+            f"WARNING: {SKIP_LAYER_BUILD_VARIABLE}=1: the dependency layer is an EMPTY placeholder. "
+            "This synth is for tests only; do not deploy it.",
+            file=sys.stderr,
+        )
+        return LayerAssets(
+            dependencies=placeholder_dependency_layer(build_root),
+            toolgate=toolgate,
+            dependencies_are_placeholder=True,
+        )
+    return LayerAssets(dependencies=build_dependency_layer(runtime_requirements(), build_root), toolgate=toolgate)
+
+
+def _context_flag(app: cdk.App, key: str, default: bool) -> bool:
+    value = app.node.try_get_context(key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() not in {"false", "0", "no", "off"}
+
+
+def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = True) -> ToolgateStack:
+    """Add the stack to `app`, with cdk-nag's AwsSolutions pack as a validation plugin unless `nag` is off."""
+    stack = ToolgateStack(
+        app,
+        str(app.node.try_get_context("toolgate:stackName") or DEFAULT_STACK_NAME),
+        layer_assets=layer_assets,
+        reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
+        description="Toolgate: OpenAPI operations as safe, typed LLM tools (management API and uploads)",
+    )
+    cdk.Tags.of(stack).add("project", "toolgate")
+    if nag:
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def main() -> None:
+    app = cdk.App()
+    add_toolgate_stack(app, prepare_layer_assets())
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

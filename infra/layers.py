@@ -1,0 +1,146 @@
+"""Lambda layer contents, prepared as plain directories so the stack builds without Docker.
+
+- The dependency layer is `pip install`ed for the Lambda platform (manylinux wheels only, CPython 3.12),
+  from the runtime dependencies in pyproject.toml, into a folder keyed by a hash of what goes in it, so an
+  unchanged dependency list is built once.
+- The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
+  runtime finds it on `sys.path`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_BUILD_ROOT = REPO_ROOT / "build" / "layers"
+
+#: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
+LAMBDA_PYTHON_VERSION = "3.12"
+LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+
+#: Copied into neither layer: build leftovers and bytecode compiled for the build machine's Python.
+IGNORED_SOURCE_PATTERNS = ("__pycache__", "*.pyc", "*.egg-info")
+
+_COMPLETE_MARKER = ".complete"
+
+PipRunner = Callable[[Sequence[str]], None]
+
+
+class LayerBuildError(RuntimeError):
+    """The dependency layer could not be built (pip failed, or no wheel exists for the Lambda platform)."""
+
+
+@dataclass(frozen=True)
+class LayerAssets:
+    """Directories ready for `lambda_.Code.from_asset`, each holding a `python/` folder."""
+
+    dependencies: Path
+    toolgate: Path
+    #: True when `dependencies` is an empty stand-in: such a synth is for tests and must never be deployed.
+    dependencies_are_placeholder: bool = False
+
+
+def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """The pinned runtime dependencies, exactly as `[project].dependencies` lists them."""
+    with pyproject.open("rb") as handle:
+        project = tomllib.load(handle)["project"]
+    requirements: list[str] = project["dependencies"]
+    return requirements
+
+
+def pip_install_command(requirements: Sequence[str], target: Path) -> list[str]:
+    """The pip command that installs `requirements` for Lambda into `target` (binary wheels only)."""
+    platform_flags = [flag for platform in LAMBDA_PLATFORMS for flag in ("--platform", platform)]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--quiet",
+        "--no-compile",
+        *platform_flags,
+        "--only-binary=:all:",
+        "--python-version",
+        LAMBDA_PYTHON_VERSION,
+        "--implementation",
+        "cp",
+        "--target",
+        str(target),
+        *requirements,
+    ]
+
+
+def dependency_cache_key(requirements: Sequence[str]) -> str:
+    """A short hash of everything that decides the layer's content."""
+    fingerprint = json.dumps(
+        {
+            "requirements": sorted(requirements),
+            "python": LAMBDA_PYTHON_VERSION,
+            "platforms": LAMBDA_PLATFORMS,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
+
+
+def _run_pip(command: Sequence[str]) -> None:
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        raise LayerBuildError(
+            f"pip could not install the dependency layer (exit {completed.returncode}):\n"
+            f"{completed.stderr.strip() or completed.stdout.strip()}"
+        )
+
+
+def build_dependency_layer(
+    requirements: Sequence[str],
+    build_root: Path = DEFAULT_BUILD_ROOT,
+    *,
+    run_pip: PipRunner = _run_pip,
+) -> Path:
+    """Install `requirements` for Lambda under `build_root`, reusing an earlier build of the same list."""
+    layer_dir = build_root / f"dependencies-{dependency_cache_key(requirements)}"
+    if (layer_dir / _COMPLETE_MARKER).is_file():
+        return layer_dir
+    staging = build_root / f"{layer_dir.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    run_pip(pip_install_command(requirements, staging / "python"))
+    # Console scripts and bytecode compiled for the build machine's Python are of no use in Lambda.
+    shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
+    for bytecode_dir in (staging / "python").rglob("__pycache__"):
+        shutil.rmtree(bytecode_dir)
+    shutil.rmtree(layer_dir, ignore_errors=True)
+    staging.rename(layer_dir)
+    (layer_dir / _COMPLETE_MARKER).touch()
+    return layer_dir
+
+
+def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:
+    """An empty stand-in for the dependency layer, so tests and offline synths need no PyPI."""
+    layer_dir = build_root / "dependencies-placeholder"
+    (layer_dir / "python").mkdir(parents=True, exist_ok=True)
+    (layer_dir / "python" / "PLACEHOLDER.txt").write_text(
+        "Placeholder: the real dependency layer was not built. Do not deploy this synth.\n"
+    )
+    return layer_dir
+
+
+def stage_toolgate_layer(
+    build_root: Path = DEFAULT_BUILD_ROOT, source: Path = REPO_ROOT / "layers" / "toolgate"
+) -> Path:
+    """Copy the `toolgate` package to `<build_root>/toolgate/python/toolgate`, fresh on every call."""
+    layer_dir = build_root / "toolgate"
+    shutil.rmtree(layer_dir, ignore_errors=True)
+    shutil.copytree(
+        source, layer_dir / "python" / "toolgate", ignore=shutil.ignore_patterns(*IGNORED_SOURCE_PATTERNS)
+    )
+    return layer_dir

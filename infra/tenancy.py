@@ -1,0 +1,189 @@
+"""Per-tenant IAM (ABAC): one role whose permissions follow the `tenant_id` tag of the session using it.
+
+Functions never touch tenant data with their own roles. They call `sts:AssumeRole` on the tenant access
+role with a `tenant_id` session tag, and every statement of that role names its resources through
+`${aws:PrincipalTag/tenant_id}`:
+
+- DynamoDB rows whose partition key is exactly the tenant id (`dynamodb:LeadingKeys`, exact match, so `t1`
+  never reaches `t10`; Scan is not granted, since it has no leading key to check);
+- S3 objects under `tenants/{tenant}/` and `artifacts/tenants/{tenant}/` (the trailing `/` keeps `t1` out
+  of `t10/`);
+- secrets named `toolgate/tenants/{tenant}/...`, created only with a matching `tenant_id` tag.
+
+The admin policy gives people (users or roles carrying a `tenant_id` tag) the same prefix-bound S3 access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+TENANT_TAG = "tenant_id"
+TENANT_TAG_VARIABLE = "${aws:PrincipalTag/" + TENANT_TAG + "}"
+#: Tenant uploads (specs, `toolgate.json`) and what Toolgate derives from them.
+UPLOAD_PREFIX = "tenants/"
+ARTIFACT_PREFIX = "artifacts/tenants/"
+#: Secrets are named `{SECRET_PREFIX}/{tenant}/{integration}`.
+SECRET_PREFIX = "toolgate/tenants"
+
+#: A tenant session must carry a non-empty `tenant_id` tag and no other tag.
+TENANT_SESSION_CONDITIONS: dict[str, Any] = {
+    "StringLike": {f"aws:RequestTag/{TENANT_TAG}": "?*"},
+    "ForAllValues:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
+}
+TENANT_SESSION_ACTIONS = ["sts:AssumeRole", "sts:TagSession"]
+
+#: Item-level actions only: each carries the partition keys it touches, so LeadingKeys always applies.
+TENANT_TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+]
+TENANT_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
+TENANT_SECRET_ACTIONS = [
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:DeleteSecret",
+]
+TENANT_SECRET_CREATE_ACTIONS = ["secretsmanager:CreateSecret", "secretsmanager:TagResource"]
+
+
+def tenant_key_patterns(bucket: s3.IBucket) -> list[str]:
+    """Object ARNs of the calling tenant's own prefixes."""
+    return [
+        bucket.arn_for_objects(f"{UPLOAD_PREFIX}{TENANT_TAG_VARIABLE}/*"),
+        bucket.arn_for_objects(f"{ARTIFACT_PREFIX}{TENANT_TAG_VARIABLE}/*"),
+    ]
+
+
+def tenant_secret_arn_pattern() -> str:
+    return (
+        f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:"
+        f"secret:{SECRET_PREFIX}/{TENANT_TAG_VARIABLE}/*"
+    )
+
+
+def _list_own_prefixes(bucket: s3.IBucket, *prefixes: str) -> iam.PolicyStatement:
+    patterns = [f"{prefix}{TENANT_TAG_VARIABLE}/{suffix}" for prefix in prefixes for suffix in ("", "*")]
+    return iam.PolicyStatement(
+        sid="ListOwnPrefixes",
+        actions=["s3:ListBucket"],
+        resources=[bucket.bucket_arn],
+        conditions={"StringLike": {"s3:prefix": patterns}},
+    )
+
+
+class TenantAccess(Construct):
+    """The tenant access role, the admin policy, and the grants that let function roles use the role."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        table: dynamodb.ITable,
+        bucket: s3.IBucket,
+        trusted_roles: Sequence[iam.IRole],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            description="Tenant-scoped access: permissions follow the session's tenant_id tag.",
+            assumed_by=iam.CompositePrincipal(
+                *(
+                    iam.SessionTagsPrincipal(iam.ArnPrincipal(role.role_arn)).with_conditions(
+                        TENANT_SESSION_CONDITIONS
+                    )
+                    for role in trusted_roles
+                )
+            ),
+            max_session_duration=Duration.hours(1),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnRows",
+                actions=TENANT_TABLE_ACTIONS,
+                resources=[table.table_arn],
+                conditions={"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [TENANT_TAG_VARIABLE]}},
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnObjects", actions=TENANT_OBJECT_ACTIONS, resources=tenant_key_patterns(bucket)
+            )
+        )
+        self.role.add_to_policy(_list_own_prefixes(bucket, UPLOAD_PREFIX, ARTIFACT_PREFIX))
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="OwnSecrets", actions=TENANT_SECRET_ACTIONS, resources=[tenant_secret_arn_pattern()]
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="CreateOwnTaggedSecrets",
+                actions=TENANT_SECRET_CREATE_ACTIONS,
+                resources=[tenant_secret_arn_pattern()],
+                conditions={
+                    "StringEquals": {f"aws:RequestTag/{TENANT_TAG}": TENANT_TAG_VARIABLE},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": [TENANT_TAG]},
+                },
+            )
+        )
+        for role in trusted_roles:
+            self._allow_identity(role)
+
+        self.admin_policy = iam.ManagedPolicy(
+            self,
+            "AdminPolicy",
+            description=(
+                "For tenant admins (users or roles tagged tenant_id): read and write specs under "
+                "tenants/{tenant_id}/ and read artifacts/tenants/{tenant_id}/, nothing else."
+            ),
+            statements=[
+                iam.PolicyStatement(
+                    sid="OwnUploads",
+                    actions=["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"],
+                    resources=[bucket.arn_for_objects(f"{UPLOAD_PREFIX}{TENANT_TAG_VARIABLE}/*")],
+                ),
+                iam.PolicyStatement(
+                    sid="OwnArtifacts",
+                    actions=["s3:GetObject", "s3:GetObjectVersion"],
+                    resources=[bucket.arn_for_objects(f"{ARTIFACT_PREFIX}{TENANT_TAG_VARIABLE}/*")],
+                ),
+                _list_own_prefixes(bucket, UPLOAD_PREFIX, ARTIFACT_PREFIX),
+            ],
+        )
+
+    def grant_tenant_sessions(self, role: iam.IRole) -> None:
+        """Let `role` open tenant sessions (for functions added after this construct)."""
+        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+            iam.PolicyStatement(
+                actions=TENANT_SESSION_ACTIONS,
+                principals=[iam.ArnPrincipal(role.role_arn)],
+                conditions=TENANT_SESSION_CONDITIONS,
+            )
+        )
+        self._allow_identity(role)
+
+    def _allow_identity(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="OpenTenantSessions",
+                actions=TENANT_SESSION_ACTIONS,
+                resources=[self.role.role_arn],
+                conditions=TENANT_SESSION_CONDITIONS,
+            )
+        )

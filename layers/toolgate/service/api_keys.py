@@ -1,0 +1,73 @@
+"""Tenant API keys: `tg_{tenant}_{key_id}_{secret}`, shown once, stored only as a SHA-256 hash.
+
+Keys carry 256 random bits, so a fast hash is right (no password stretching needed) and the comparison is
+constant-time. A key names its tenant and key id, so verifying it is one read of one item.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from toolgate.errors import ApiKeyInvalidError
+from toolgate.service.models import ApiKeyRecord
+from toolgate.service.tenancy import Role, TenantContext
+
+KEY_PREFIX = "tg"
+_KEY = re.compile(r"^tg_(?P<tenant>[a-z0-9-]{1,63})_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
+_BEARER = re.compile(r"^bearer\s+", re.IGNORECASE)
+
+
+class ApiKeyReader(Protocol):
+    """Reads one API key record; the authorizer's own (read-only) access to the table."""
+
+    def get_api_key(self, tenant_id: str, key_id: str) -> ApiKeyRecord | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new key: `key` is shown to its owner once and never stored."""
+
+    key: str = field(repr=False)
+    record: ApiKeyRecord
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def issue_key(tenant_id: str, role: Role, principal: str, now: datetime) -> IssuedKey:
+    key_id = secrets.token_hex(8)
+    key = f"{KEY_PREFIX}_{tenant_id}_{key_id}_{secrets.token_urlsafe(32)}"
+    record = ApiKeyRecord(
+        key_id=key_id,
+        key_hash=hash_key(key),
+        role=role,
+        principal=principal,
+        created_at=now,
+    )
+    return IssuedKey(key=key, record=record)
+
+
+def parse_key(presented: str) -> tuple[str, str] | None:
+    """(tenant id, key id) of a well-formed key, optionally given as `Bearer <key>`; None otherwise."""
+    match = _KEY.fullmatch(_BEARER.sub("", presented.strip(), count=1))
+    return (match["tenant"], match["key_id"]) if match else None
+
+
+def authenticate(presented: str, reader: ApiKeyReader) -> TenantContext:
+    """The tenant context of a valid, unrevoked key; API_KEY_INVALID otherwise, without saying why."""
+    token = _BEARER.sub("", presented.strip(), count=1)
+    parsed = parse_key(token)
+    if parsed is None:
+        raise ApiKeyInvalidError("The API key is not valid.")
+    tenant_id, key_id = parsed
+    record = reader.get_api_key(tenant_id, key_id)
+    if record is None or record.revoked or not hmac.compare_digest(record.key_hash, hash_key(token)):
+        raise ApiKeyInvalidError("The API key is not valid.")
+    return TenantContext(tenant_id=tenant_id, role=record.role, principal=record.principal)

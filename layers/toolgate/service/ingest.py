@@ -1,0 +1,348 @@
+"""Spec ingestion, shared by S3 uploads and the API: load, compile, lint, store, as one version.
+
+Writes go in an order that keeps readers safe: the new revision's tool items first, then a conditional
+update of the integration item to point at them, then removal of the replaced revision's items. A reader
+always sees one complete revision; a failed upload only records why it failed, and the previous ready
+version stays in service.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from toolgate.errors import ConflictError, IntegrationNoToolsError, ToolgateError
+from toolgate.service.layout import artifact_prefix, compare_sequencers
+from toolgate.service.models import (
+    AssistantRecord,
+    IntegrationRecord,
+    IntegrationSettings,
+    IntegrationStatus,
+    ReadyVersion,
+    ReportSummary,
+    StoredTool,
+    UploadAttempt,
+    UploadError,
+    UploadSource,
+    utc_now,
+)
+from toolgate.service.ports import TenantResources, TenantStore
+from toolgate.settings import ServiceSettings
+from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_MAX_ERROR_MESSAGE = 2000
+_LINK_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class SpecUpload:
+    integration_id: str
+    data: bytes
+    #: The uploaded file's name (`openapi.yaml`, `openapi.zip`, ...); it names the stored copy.
+    filename: str
+    source: UploadSource
+    #: None keeps the integration's stored settings.
+    settings: IntegrationSettings | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOutcome:
+    status: Literal["ready", "failed", "skipped"]
+    integration: IntegrationRecord | None
+    error: ToolgateError | None = None
+    #: Why nothing changed: "duplicate" or "stale" S3 event, or "no_spec" for settings without a spec.
+    skipped_reason: str | None = None
+    compile_seconds: float = 0.0
+
+    @property
+    def tool_count(self) -> int:
+        ready = self.integration.ready if self.integration else None
+        return ready.tool_count if ready and self.status == "ready" else 0
+
+
+def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceSettings) -> IngestOutcome:
+    """Compile `upload` and make it the integration's ready version, or record why it failed.
+
+    Raises ConflictError when the integration changed meanwhile (nothing of this upload stays); typed
+    spec errors are recorded on the integration and returned in the outcome, not raised.
+    """
+    current = resources.store.get_integration(upload.integration_id)
+    skipped = skip_reason(current, upload.source)
+    if skipped is not None:
+        return IngestOutcome(status="skipped", integration=current, skipped_reason=skipped)
+
+    settings = upload.settings if upload.settings is not None else _stored_settings(current)
+    started = time.perf_counter()
+    try:
+        compiled, lint_findings = compile_upload(upload)
+        tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
+        if not tools:
+            raise IntegrationNoToolsError(_no_tools_message(compiled, settings))
+    except ToolgateError as error:
+        elapsed = time.perf_counter() - started
+        failed = record_failure(resources, upload.integration_id, upload.source, error, current=current)
+        return IngestOutcome(status="failed", integration=failed, error=error, compile_seconds=elapsed)
+    elapsed = time.perf_counter() - started
+
+    ready = _store_version(resources, upload, current, settings, compiled, lint_findings, tools, config)
+    return IngestOutcome(status="ready", integration=ready, compile_seconds=elapsed)
+
+
+def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding]]:
+    """The compiled spec and its lint findings; typed SpecError for anything unusable."""
+    # Imported here: the compiler is the heaviest import, and most API routes never need it.
+    from toolgate.spec.compiler import compile_document, parse_spec, read_spec  # noqa: PLC0415
+    from toolgate.spec.lint import lint_spec  # noqa: PLC0415
+
+    if upload.filename.endswith(".zip") or upload.data.startswith(_ZIP_MAGIC):
+        with tempfile.TemporaryDirectory(prefix="toolgate-spec-") as folder:
+            archive = Path(folder) / "openapi.zip"
+            archive.write_bytes(upload.data)
+            spec = read_spec(archive)
+    else:
+        spec = parse_spec(upload.data, name=upload.filename)
+    compiled = compile_document(spec)
+    return compiled, lint_spec(spec.document, compiled)
+
+
+def record_failure(
+    resources: TenantResources,
+    integration_id: str,
+    source: UploadSource,
+    error: ToolgateError,
+    *,
+    current: IntegrationRecord | None,
+) -> IntegrationRecord:
+    """Record a failed upload on the integration; its ready version and settings stay as they were."""
+    now = utc_now()
+    attempt = UploadAttempt(
+        status="failed",
+        at=now,
+        source=source,
+        error=UploadError(code=error.code, message=error.message[:_MAX_ERROR_MESSAGE]),
+    )
+    base = current or IntegrationRecord(integration_id=integration_id, created_at=now, updated_at=now, version=0)
+    failed = base.model_copy(
+        update={
+            "version": base.version + 1,
+            "status": IntegrationStatus.FAILED,
+            "last_upload": attempt,
+            "sequencers": _with_sequencer(base.sequencers, source),
+            "updated_at": now,
+        }
+    )
+    resources.store.save_integration(failed, expected_version=current.version if current else None)
+    return failed
+
+
+def link_assistants(store: TenantStore, integration_id: str, assistant_ids: Sequence[str]) -> None:
+    """Add the integration to each assistant, creating missing ones; retried on concurrent changes."""
+    for assistant_id in assistant_ids:
+        for attempt in range(_LINK_ATTEMPTS):
+            assistant = store.get_assistant(assistant_id)
+            if assistant is not None and integration_id in assistant.integrations:
+                break
+            now = utc_now()
+            if assistant is None:
+                linked = AssistantRecord(
+                    assistant_id=assistant_id, integrations=[integration_id], created_at=now, updated_at=now
+                )
+            else:
+                linked = assistant.model_copy(
+                    update={
+                        "integrations": [*assistant.integrations, integration_id],
+                        "version": assistant.version + 1,
+                        "updated_at": now,
+                    }
+                )
+            try:
+                store.save_assistant(linked, expected_version=assistant.version if assistant else None)
+                break
+            except ConflictError:
+                if attempt == _LINK_ATTEMPTS - 1:
+                    raise
+
+
+def load_tool(tool: StoredTool, resources: TenantResources) -> CanonicalTool:
+    """The canonical tool of a stored item, from the item or from its S3 pointer."""
+    if tool.tool_json is not None:
+        return CanonicalTool.model_validate_json(tool.tool_json)
+    if tool.tool_key is None:
+        raise ValueError(f"tool item {tool.name} has neither its JSON nor a pointer")
+    return CanonicalTool.model_validate_json(resources.objects.get(tool.tool_key))
+
+
+def skip_reason(current: IntegrationRecord | None, source: UploadSource) -> str | None:
+    """"duplicate" or "stale" when an S3 event with the same or a newer sequencer was already applied."""
+    if current is None or source.sequencer is None or source.key is None:
+        return None
+    seen = current.sequencers.get(source.key)
+    if seen is None:
+        return None
+    order = compare_sequencers(source.sequencer, seen)
+    if order == 0:
+        return "duplicate"
+    return "stale" if order < 0 else None
+
+
+def _stored_settings(current: IntegrationRecord | None) -> IntegrationSettings:
+    return current.settings if current is not None else IntegrationSettings()
+
+
+def _with_sequencer(sequencers: dict[str, str], source: UploadSource) -> dict[str, str]:
+    if source.key is None or source.sequencer is None:
+        return sequencers
+    return {**sequencers, source.key: source.sequencer}
+
+
+def _targeted(tool: CanonicalTool, settings: IntegrationSettings) -> CanonicalTool:
+    if settings.server_url is None:
+        return tool
+    return tool.model_copy(update={"server_url": settings.server_url})
+
+
+def _no_tools_message(compiled: CompiledSpec, settings: IntegrationSettings) -> str:
+    if compiled.tools:
+        return (
+            f"The spec has {len(compiled.tools)} tools, but the include/exclude filters leave none; "
+            "check the patterns in the integration's settings (they match tool names and operationIds)."
+        )
+    failed = len(compiled.failed_operations)
+    reason = f"all {failed} operations failed to compile (see the report)" if failed else "it has no operations"
+    return f"No tool could be made from the spec: {reason}."
+
+
+def _store_version(
+    resources: TenantResources,
+    upload: SpecUpload,
+    current: IntegrationRecord | None,
+    settings: IntegrationSettings,
+    compiled: CompiledSpec,
+    lint_findings: list[Finding],
+    tools: list[CanonicalTool],
+    config: ServiceSettings,
+) -> IntegrationRecord:
+    store, objects = resources.store, resources.objects
+    number = (current.ready.number if current and current.ready else 0) + 1
+    revision = f"v{number}-{secrets.token_hex(4)}"
+    prefix = artifact_prefix(resources.tenant_id, upload.integration_id, revision)
+    spec_key = prefix + Path(upload.filename).name
+    report_key = prefix + "report.json"
+    objects.put(spec_key, upload.data, _content_type(upload.filename))
+    objects.put(report_key, _report_json(compiled, lint_findings, tools), "application/json")
+    items = [_stored_tool(tool, upload.integration_id, revision, prefix, resources, config) for tool in tools]
+    store.put_tools(items)
+
+    now = utc_now()
+    ready = ReadyVersion(
+        number=number,
+        revision=revision,
+        title=compiled.title,
+        api_version=compiled.version,
+        source_openapi=compiled.source_openapi,
+        tool_count=len(tools),
+        server_url=settings.server_url or (compiled.servers[0] if compiled.servers else None),
+        spec_key=spec_key,
+        report_key=report_key,
+        source=upload.source,
+        ready_at=now,
+        summary=_summary(compiled, lint_findings, config.max_item_findings),
+    )
+    base = current or IntegrationRecord(
+        integration_id=upload.integration_id, created_at=now, updated_at=now, version=0
+    )
+    record = base.model_copy(
+        update={
+            "version": base.version + 1,
+            "status": IntegrationStatus.READY,
+            "settings": settings,
+            "ready": ready,
+            "last_upload": UploadAttempt(status="ready", at=now, source=upload.source),
+            "sequencers": _with_sequencer(base.sequencers, upload.source),
+            "updated_at": now,
+        }
+    )
+    try:
+        store.save_integration(record, expected_version=current.version if current else None)
+    except ConflictError:
+        store.delete_tools(upload.integration_id, revision)
+        objects.delete_prefix(prefix)
+        raise
+    if current is not None and current.ready is not None:
+        store.delete_tools(upload.integration_id, current.ready.revision)
+    link_assistants(store, upload.integration_id, settings.assistants)
+    return record
+
+
+def _stored_tool(
+    tool: CanonicalTool,
+    integration_id: str,
+    revision: str,
+    prefix: str,
+    resources: TenantResources,
+    config: ServiceSettings,
+) -> StoredTool:
+    text = tool.model_dump_json(exclude_defaults=True)
+    size = len(text.encode("utf-8"))
+    inline = size <= config.max_inline_tool_bytes
+    tool_key = None
+    if not inline:
+        tool_key = f"{prefix}tools/{tool.name}.json"
+        resources.objects.put(tool_key, text.encode("utf-8"), "application/json")
+    return StoredTool(
+        integration_id=integration_id,
+        revision=revision,
+        name=tool.name,
+        description=tool.description[:500],
+        method=tool.method,
+        path=tool.path,
+        read_only=tool.annotations.read_only,
+        destructive=tool.annotations.destructive,
+        deprecated=tool.deprecated,
+        tool_json=text if inline else None,
+        tool_key=tool_key,
+    )
+
+
+def _summary(compiled: CompiledSpec, lint_findings: list[Finding], limit: int) -> ReportSummary:
+    findings = [*compiled.findings, *lint_findings]
+    counts = {severity: sum(finding.severity == severity for finding in findings) for severity in Severity}
+    notable = [finding for finding in findings if finding.severity != Severity.INFO]
+    notable.sort(key=lambda finding: finding.severity != Severity.ERROR)
+    return ReportSummary(
+        errors=counts[Severity.ERROR],
+        warnings=counts[Severity.WARNING],
+        info=counts[Severity.INFO],
+        failed_operations=len(compiled.failed_operations),
+        top_findings=notable[:limit],
+    )
+
+
+def _report_json(compiled: CompiledSpec, lint_findings: list[Finding], tools: list[CanonicalTool]) -> bytes:
+    report = {
+        "title": compiled.title,
+        "version": compiled.version,
+        "source_openapi": compiled.source_openapi,
+        "servers": compiled.servers,
+        "tools": [tool.name for tool in tools],
+        "compiled_tools": len(compiled.tools),
+        "failed_operations": compiled.failed_operations,
+        "findings": [finding.model_dump(mode="json") for finding in compiled.findings],
+        "lint": [finding.model_dump(mode="json") for finding in lint_findings],
+    }
+    return json.dumps(report, ensure_ascii=False).encode("utf-8")
+
+
+def _content_type(filename: str) -> str:
+    if filename.endswith(".zip"):
+        return "application/zip"
+    if filename.endswith(".json"):
+        return "application/json"
+    return "application/yaml"

@@ -1,0 +1,351 @@
+"""The management API's operations, one method per route, for one verified caller.
+
+Every method checks the caller's role first and works only through the caller's tenant resources, so an
+id from another tenant is simply not found.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import PurePosixPath
+from typing import Any
+
+from toolgate.errors import (
+    AlreadyExistsError,
+    ConflictError,
+    NotFoundError,
+    ToolNameConflictError,
+)
+from toolgate.service.api_keys import issue_key
+from toolgate.service.ingest import SpecUpload, ingest_spec, load_tool
+from toolgate.service.layout import artifact_prefix, upload_key
+from toolgate.service.models import (
+    AssistantRecord,
+    CredentialBinding,
+    IntegrationRecord,
+    IntegrationSettings,
+    UploadSource,
+    utc_now,
+)
+from toolgate.service.ports import TenantResources
+from toolgate.service.tenancy import Role, TenantContext, check_resource_id
+from toolgate.service.views import (
+    ApiKeyCreate,
+    ApiKeyList,
+    ApiKeyView,
+    AssistantCreate,
+    AssistantList,
+    AssistantTools,
+    AssistantUpdate,
+    AssistantView,
+    CredentialView,
+    IntegrationCreate,
+    IntegrationList,
+    IntegrationReport,
+    IntegrationStatusView,
+    IntegrationView,
+    IssuedKeyView,
+    ToolFormat,
+    UnavailableIntegration,
+    UploadFormat,
+    UploadUrl,
+)
+from toolgate.settings import ServiceSettings
+from toolgate.spec.models import CanonicalTool
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_TOOL_READ_ATTEMPTS = 3
+
+
+class ManagementService:
+    def __init__(self, context: TenantContext, resources: TenantResources, config: ServiceSettings) -> None:
+        if resources.tenant_id != context.tenant_id:
+            raise ValueError("the resources are not the caller's tenant's")
+        self.context = context
+        self.resources = resources
+        self.store = resources.store
+        self.config = config
+
+    # --- API keys -------------------------------------------------------------------------
+
+    def create_api_key(self, body: ApiKeyCreate) -> IssuedKeyView:
+        self.context.require_admin()
+        issued = issue_key(self.context.tenant_id, body.role, body.principal, utc_now())
+        self.store.save_api_key(issued.record, expected_version=None)
+        return IssuedKeyView(key=issued.key, api_key=ApiKeyView.of(issued.record))
+
+    def list_api_keys(self) -> ApiKeyList:
+        self.context.require_admin()
+        return ApiKeyList(api_keys=[ApiKeyView.of(record) for record in self.store.list_api_keys()])
+
+    def revoke_api_key(self, key_id: str) -> ApiKeyView:
+        self.context.require_admin()
+        record = self.store.get_api_key(key_id) if key_id.isalnum() else None
+        if record is None:
+            raise NotFoundError(f"No API key '{key_id[:40]}'.")
+        if not record.revoked:
+            now = utc_now()
+            record = record.model_copy(update={"revoked": True, "revoked_at": now, "version": record.version + 1})
+            self.store.save_api_key(record, expected_version=record.version - 1)
+        return ApiKeyView.of(record)
+
+    # --- Integrations ---------------------------------------------------------------------
+
+    def create_integration(self, body: IntegrationCreate) -> IntegrationView:
+        self.context.require_admin()
+        now = utc_now()
+        record = IntegrationRecord(
+            integration_id=body.id, settings=body.settings, created_at=now, updated_at=now
+        )
+        try:
+            self.store.save_integration(record, expected_version=None)
+        except ConflictError:
+            raise AlreadyExistsError(
+                f"Integration '{body.id}' already exists; upload a spec with PUT /v1/integrations/{body.id}."
+            ) from None
+        return IntegrationView.of(record)
+
+    def list_integrations(self) -> IntegrationList:
+        self.context.require_admin()
+        return IntegrationList(
+            integrations=[IntegrationView.of(record) for record in self.store.list_integrations()]
+        )
+
+    def get_integration(self, integration_id: str) -> IntegrationView:
+        self.context.require_admin()
+        return IntegrationView.of(self._integration(integration_id))
+
+    def integration_status(self, integration_id: str) -> IntegrationStatusView:
+        self.context.require_admin()
+        return IntegrationStatusView.of(self._integration(integration_id))
+
+    def integration_report(self, integration_id: str) -> IntegrationReport:
+        self.context.require_admin()
+        record = self._integration(integration_id)
+        report = None
+        if record.ready is not None:
+            report = json.loads(self.resources.objects.get(record.ready.report_key))
+        return IntegrationReport(
+            id=record.integration_id,
+            status=record.status,
+            last_upload=record.last_upload,
+            ready_version=record.ready.number if record.ready else None,
+            report=report,
+        )
+
+    def upload_spec(self, integration_id: str, data: bytes, content_type: str | None) -> IntegrationView:
+        """Compile and store a spec sent in the request body (the same path as an S3 upload)."""
+        self.context.require_admin()
+        check_resource_id(integration_id, "integration")
+        upload = SpecUpload(
+            integration_id=integration_id,
+            data=data,
+            filename=_spec_filename(data, content_type),
+            source=UploadSource(kind="api"),
+        )
+        outcome = ingest_spec(self.resources, upload, self.config)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.integration is not None
+        return IntegrationView.of(outcome.integration)
+
+    def update_settings(self, integration_id: str, settings: IntegrationSettings) -> IntegrationView:
+        """Replace the settings; a ready integration is compiled again from its stored spec with them."""
+        self.context.require_admin()
+        record = self._integration(integration_id)
+        if record.ready is None:
+            now = utc_now()
+            updated = record.model_copy(
+                update={"settings": settings, "version": record.version + 1, "updated_at": now}
+            )
+            self.store.save_integration(updated, expected_version=record.version)
+            return IntegrationView.of(updated)
+        upload = SpecUpload(
+            integration_id=integration_id,
+            data=self.resources.objects.get(record.ready.spec_key),
+            filename=PurePosixPath(record.ready.spec_key).name,
+            source=UploadSource(kind="settings"),
+            settings=settings,
+        )
+        outcome = ingest_spec(self.resources, upload, self.config)
+        if outcome.error is not None:
+            raise outcome.error
+        assert outcome.integration is not None
+        return IntegrationView.of(outcome.integration)
+
+    def delete_integration(self, integration_id: str) -> None:
+        """Remove the integration, its tools, its artifacts and its own credential."""
+        self.context.require_admin()
+        record = self._integration(integration_id)
+        self.store.delete_integration(integration_id, expected_version=record.version)
+        if record.ready is not None:
+            self.store.delete_tools(integration_id, record.ready.revision)
+        self.resources.objects.delete_prefix(artifact_prefix(self.context.tenant_id, integration_id))
+        if record.credential is not None and record.credential_slot == integration_id:
+            self.resources.credentials.delete(integration_id)
+
+    def create_upload_url(self, integration_id: str, upload_format: UploadFormat) -> UploadUrl:
+        """A presigned S3 PUT for a spec too large for the API; the upload function compiles it."""
+        self.context.require_admin()
+        check_resource_id(integration_id, "integration")
+        key = upload_key(self.context.tenant_id, integration_id, f"openapi.{upload_format}")
+        expires_in = self.config.upload_url_expiry_seconds
+        url = self.resources.objects.presign_put(key, expires_in)
+        return UploadUrl(url=url, key=key, expires_at=utc_now() + timedelta(seconds=expires_in))
+
+    def bind_credential(self, integration_id: str, credential: Mapping[str, Any]) -> CredentialView:
+        """Validate and store the integration's credential; only its type is ever shown again."""
+        from toolgate.runtime.credentials import parse_credential  # noqa: PLC0415 - only this route needs it
+
+        self.context.require_admin()
+        record = self._integration(integration_id)
+        parsed = parse_credential(credential)
+        self.resources.credentials.put(record.credential_slot, json.dumps(dict(credential)))
+        now = utc_now()
+        updated = record.model_copy(
+            update={
+                "credential": CredentialBinding(type=parsed.type, updated_at=now),
+                "version": record.version + 1,
+                "updated_at": now,
+            }
+        )
+        self.store.save_integration(updated, expected_version=record.version)
+        return CredentialView.of(updated)
+
+    def get_credential(self, integration_id: str) -> CredentialView:
+        self.context.require_admin()
+        return CredentialView.of(self._integration(integration_id))
+
+    # --- Assistants -----------------------------------------------------------------------
+
+    def create_assistant(self, body: AssistantCreate) -> AssistantView:
+        self.context.require_admin()
+        now = utc_now()
+        record = AssistantRecord(
+            assistant_id=body.id,
+            name=body.name,
+            description=body.description,
+            integrations=list(dict.fromkeys(body.integrations)),
+            tools=body.tools,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            self.store.save_assistant(record, expected_version=None)
+        except ConflictError:
+            raise AlreadyExistsError(
+                f"Assistant '{body.id}' already exists; change it with PUT /v1/assistants/{body.id}."
+            ) from None
+        return AssistantView.of(record)
+
+    def list_assistants(self) -> AssistantList:
+        self.context.require_admin()
+        return AssistantList(assistants=[AssistantView.of(record) for record in self.store.list_assistants()])
+
+    def get_assistant(self, assistant_id: str) -> AssistantView:
+        self.context.require_admin()
+        return AssistantView.of(self._assistant(assistant_id))
+
+    def update_assistant(self, assistant_id: str, body: AssistantUpdate) -> AssistantView:
+        self.context.require_admin()
+        current = self._assistant(assistant_id)
+        if body.expected_version is not None and body.expected_version != current.version:
+            raise ConflictError(
+                f"Assistant '{assistant_id}' is at version {current.version}, not {body.expected_version}; "
+                "read it again and retry."
+            )
+        updated = current.model_copy(
+            update={
+                "name": body.name,
+                "description": body.description,
+                "integrations": list(dict.fromkeys(body.integrations)),
+                "tools": body.tools,
+                "version": current.version + 1,
+                "updated_at": utc_now(),
+            }
+        )
+        self.store.save_assistant(updated, expected_version=current.version)
+        return AssistantView.of(updated)
+
+    def delete_assistant(self, assistant_id: str) -> None:
+        self.context.require_admin()
+        current = self._assistant(assistant_id)
+        self.store.delete_assistant(assistant_id, expected_version=current.version)
+
+    def list_assistant_tools(self, assistant_id: str, tool_format: ToolFormat) -> AssistantTools:
+        """The assistant's tools rendered for one model API; agents may call this too."""
+        from toolgate.dialects import as_dialect, render_tools  # noqa: PLC0415 - only this route needs it
+
+        self.context.require(Role.ADMIN, Role.AGENT)
+        assistant = self._assistant(assistant_id)
+        tools: list[CanonicalTool] = []
+        owners: dict[str, str] = {}
+        unavailable: list[UnavailableIntegration] = []
+        for integration_id in assistant.integrations:
+            integration = self.store.get_integration(integration_id)
+            if integration is None or integration.ready is None:
+                status = integration.status.value if integration else "missing"
+                unavailable.append(UnavailableIntegration(id=integration_id, status=status))
+                continue
+            for tool in self._ready_tools(integration):
+                if assistant.tools is not None and tool.name not in assistant.tools:
+                    continue
+                if tool.name in owners:
+                    raise ToolNameConflictError(
+                        f"Integrations '{owners[tool.name]}' and '{integration_id}' both define tool "
+                        f"'{tool.name}'; list only one of them in assistant '{assistant_id}' or limit its "
+                        "tools allow-list."
+                    )
+                owners[tool.name] = integration_id
+                tools.append(tool)
+        rendered = render_tools(tools, as_dialect(tool_format))
+        return AssistantTools(
+            assistant_id=assistant_id,
+            format=tool_format,
+            tools=rendered.definitions,
+            losses=rendered.losses,
+            violations=rendered.violations,
+            unavailable=unavailable,
+        )
+
+    # --- Helpers ----------------------------------------------------------------------------
+
+    def _integration(self, integration_id: str) -> IntegrationRecord:
+        record = self.store.get_integration(check_resource_id(integration_id, "integration"))
+        if record is None:
+            raise NotFoundError(f"No integration '{integration_id}'.")
+        return record
+
+    def _assistant(self, assistant_id: str) -> AssistantRecord:
+        record = self.store.get_assistant(check_resource_id(assistant_id, "assistant"))
+        if record is None:
+            raise NotFoundError(f"No assistant '{assistant_id}'.")
+        return record
+
+    def _ready_tools(self, integration: IntegrationRecord) -> list[CanonicalTool]:
+        """The ready revision's tools; read again if an upload replaced the revision meanwhile."""
+        for _ in range(_TOOL_READ_ATTEMPTS):
+            ready = integration.ready
+            if ready is None:
+                return []
+            items = self.store.list_tools(integration.integration_id, ready.revision)
+            if len(items) == ready.tool_count:
+                return [load_tool(item, self.resources) for item in items]
+            refreshed = self.store.get_integration(integration.integration_id)
+            if refreshed is None:
+                return []
+            integration = refreshed
+        raise ConflictError(
+            f"Integration '{integration.integration_id}' is being replaced; list the tools again shortly."
+        )
+
+
+def _spec_filename(data: bytes, content_type: str | None) -> str:
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if data.startswith(_ZIP_MAGIC) or media_type in ("application/zip", "application/x-zip-compressed"):
+        return "openapi.zip"
+    if data.lstrip()[:1] == b"{" or media_type == "application/json":
+        return "openapi.json"
+    return "openapi.yaml"

@@ -1,0 +1,208 @@
+"""Request and response bodies of the management API. Responses never carry a credential value or a key
+hash; a new API key is the one response that shows a key, once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolgate.service.models import (
+    ApiKeyRecord,
+    AssistantRecord,
+    IntegrationRecord,
+    IntegrationSettings,
+    IntegrationStatus,
+    ReadyVersion,
+    ResourceId,
+    UploadAttempt,
+)
+from toolgate.service.tenancy import Role
+from toolgate.spec.models import Finding
+
+ToolFormat = Literal["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+UploadFormat = Literal["yaml", "json", "zip"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ApiKeyCreate(_Request):
+    role: Role = Role.AGENT
+    #: Who or what holds the key (a person, a service); shown in logs and listings.
+    principal: str = Field(min_length=1, max_length=200, pattern=r"^[\w.@+:/-]+$")
+
+
+class IntegrationCreate(_Request):
+    id: ResourceId
+    settings: IntegrationSettings = Field(default_factory=IntegrationSettings)
+
+
+class AssistantBody(_Request):
+    name: str = Field(default="", max_length=200)
+    description: str = Field(default="", max_length=2000)
+    integrations: list[ResourceId] = Field(default_factory=list, max_length=100)
+    #: Allow-list of tool names; omit (null) to allow every tool of the integrations.
+    tools: list[str] | None = Field(default=None, max_length=1000)
+
+
+class AssistantCreate(AssistantBody):
+    id: ResourceId
+
+
+class AssistantUpdate(AssistantBody):
+    """Replaces the assistant's fields. With `expected_version`, only if the assistant is still at it."""
+
+    expected_version: int | None = None
+
+
+class ApiKeyView(BaseModel):
+    key_id: str
+    role: Role
+    principal: str
+    created_at: datetime
+    revoked: bool
+    revoked_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: ApiKeyRecord) -> ApiKeyView:
+        return cls.model_validate(record.model_dump(exclude={"key_hash", "version"}))
+
+
+class IssuedKeyView(BaseModel):
+    #: The key, shown this once; only its hash is stored.
+    key: str
+    api_key: ApiKeyView
+
+
+class ApiKeyList(BaseModel):
+    api_keys: list[ApiKeyView]
+
+
+class CredentialState(BaseModel):
+    type: str | None = None
+    bound: bool = False
+    updated_at: datetime | None = None
+
+
+class CredentialView(BaseModel):
+    credential: CredentialState
+
+    @classmethod
+    def of(cls, record: IntegrationRecord) -> CredentialView:
+        binding = record.credential
+        if binding is None:
+            return cls(credential=CredentialState())
+        return cls(credential=CredentialState(type=binding.type, bound=True, updated_at=binding.updated_at))
+
+
+class IntegrationView(BaseModel):
+    id: str
+    version: int
+    status: IntegrationStatus
+    settings: IntegrationSettings
+    ready: ReadyVersion | None
+    last_upload: UploadAttempt | None
+    credential: CredentialState
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: IntegrationRecord) -> IntegrationView:
+        return cls(
+            id=record.integration_id,
+            version=record.version,
+            status=record.status,
+            settings=record.settings,
+            ready=record.ready,
+            last_upload=record.last_upload,
+            credential=CredentialView.of(record).credential,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class IntegrationList(BaseModel):
+    integrations: list[IntegrationView]
+
+
+class IntegrationStatusView(BaseModel):
+    id: str
+    status: IntegrationStatus
+    #: The version in service, if any (it stays in service when a later upload fails).
+    ready_version: int | None
+    last_upload: UploadAttempt | None
+
+    @classmethod
+    def of(cls, record: IntegrationRecord) -> IntegrationStatusView:
+        return cls(
+            id=record.integration_id,
+            status=record.status,
+            ready_version=record.ready.number if record.ready else None,
+            last_upload=record.last_upload,
+        )
+
+
+class IntegrationReport(BaseModel):
+    id: str
+    status: IntegrationStatus
+    last_upload: UploadAttempt | None
+    ready_version: int | None
+    #: The full validation and lint report of the ready version; null before the first success.
+    report: dict[str, Any] | None
+
+
+class UploadUrl(BaseModel):
+    method: Literal["PUT"] = "PUT"
+    url: str
+    key: str
+    expires_at: datetime
+
+
+class AssistantView(BaseModel):
+    id: str
+    version: int
+    name: str
+    description: str
+    integrations: list[str]
+    tools: list[str] | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, record: AssistantRecord) -> AssistantView:
+        return cls(
+            id=record.assistant_id,
+            version=record.version,
+            name=record.name,
+            description=record.description,
+            integrations=record.integrations,
+            tools=record.tools,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+class AssistantList(BaseModel):
+    assistants: list[AssistantView]
+
+
+class UnavailableIntegration(BaseModel):
+    id: str
+    #: "missing" when the integration was deleted, otherwise its status (pending, failed).
+    status: str
+
+
+class AssistantTools(BaseModel):
+    assistant_id: str
+    format: ToolFormat
+    #: Tool definitions exactly as the model API takes them.
+    tools: list[dict[str, Any]]
+    #: Per tool: what the format could not express.
+    losses: dict[str, list[Finding]] = Field(default_factory=dict)
+    #: The format's documented limits the definitions still break.
+    violations: list[Finding] = Field(default_factory=list)
+    #: Integrations of the assistant without a ready version; their tools are not listed.
+    unavailable: list[UnavailableIntegration] = Field(default_factory=list)
