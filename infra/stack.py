@@ -125,7 +125,7 @@ class ToolgateStack(Stack):
         self.bucket = self._specs_bucket(access_logs_bucket, self.upload_queue)
         self.dependency_layer, self.toolgate_layer = self._layers(layer_assets)
 
-        self.environment = {
+        self.function_environment = {
             **COMMON_ENVIRONMENT,
             "TOOLGATE_TABLE_NAME": self.table.table_name,
             "TOOLGATE_BUCKET_NAME": self.bucket.bucket_name,
@@ -217,7 +217,7 @@ class ToolgateStack(Stack):
             "UploadQueue",
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
-            visibility_timeout=UPLOAD_SIZING.timeout * 6,
+            visibility_timeout=Duration.seconds(UPLOAD_SIZING.timeout.to_seconds() * 6),
             retention_period=Duration.days(4),
             dead_letter_queue=sqs.DeadLetterQueue(
                 queue=dead_letter_queue, max_receive_count=UPLOAD_MAX_RECEIVE_COUNT
@@ -365,7 +365,7 @@ class ToolgateStack(Stack):
                 sizing.reserved_concurrency if self._reserve_concurrency else None
             ),
             tracing=lambda_.Tracing.ACTIVE,
-            environment=self.environment,
+            environment=self.function_environment,
         )
 
     @staticmethod
@@ -409,7 +409,36 @@ class ToolgateStack(Stack):
             ),
         )
         proxy = api.root.add_resource("v1").add_resource("{proxy+}")
-        proxy.add_method("ANY", apigw.LambdaIntegration(self.api_function))
+        method = proxy.add_method("ANY", apigw.LambdaIntegration(self.api_function))
+
+        acknowledge(
+            api,
+            "AwsSolutions-APIG2",
+            "Requests are validated in the api function (Powertools resolver with pydantic models, the "
+            "same models that publish /v1/openapi.json); repeating them as API Gateway models would "
+            "let the two drift apart.",
+        )
+        acknowledge(
+            api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "No WAF web ACL by default: it costs money at rest, and every method already requires an API "
+            "key checked by the authorizer, with stage throttling. Attach a web ACL per deployment if "
+            "the API is exposed to hostile volumes.",
+        )
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            "Callers are programs holding tenant API keys, verified by the Lambda authorizer; there are "
+            "no Cognito users.",
+        )
+        cloud_watch_role = api.node.find_child("CloudWatchRole")
+        acknowledge(
+            cloud_watch_role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+            "AmazonAPIGatewayPushToCloudWatchLogs]",
+            "API Gateway's account-level logging role, shared by every API in the account and region: "
+            "AWS's managed policy for it is the documented way and follows the service's log groups.",
+        )
         return api
 
     def _outputs(self) -> None:

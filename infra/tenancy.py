@@ -16,9 +16,9 @@ The admin policy gives people (users or roles carrying a `tenant_id` tag) the sa
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Acknowledgment, Aws, CfnElement, Duration, Stack, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -26,6 +26,8 @@ from constructs import Construct
 
 TENANT_TAG = "tenant_id"
 TENANT_TAG_VARIABLE = "${aws:PrincipalTag/" + TENANT_TAG + "}"
+#: How cdk-nag spells the variable in finding ids.
+_NAG_TENANT_TAG_VARIABLE = "<aws:PrincipalTag/" + TENANT_TAG + ">"
 #: Tenant uploads (specs, `toolgate.json`) and what Toolgate derives from them.
 UPLOAD_PREFIX = "tenants/"
 ARTIFACT_PREFIX = "artifacts/tenants/"
@@ -165,6 +167,30 @@ class TenantAccess(Construct):
                 ),
                 _list_own_prefixes(bucket, UPLOAD_PREFIX, ARTIFACT_PREFIX),
             ],
+        )
+        self._acknowledge_tenant_wildcards(bucket)
+
+    def _acknowledge_tenant_wildcards(self, bucket: s3.IBucket) -> None:
+        """The `*` in these ARNs is below the tenant's own prefix: cdk-nag's IAM5 flags it, by design."""
+        stack = Stack.of(self)
+        bucket_id = stack.resolve(stack.get_logical_id(cast(CfnElement, bucket.node.default_child)))
+        object_findings = [
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}{_NAG_TENANT_TAG_VARIABLE}/*]"
+            for prefix in (UPLOAD_PREFIX, ARTIFACT_PREFIX)
+        ]
+        secret_finding = (
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+            f"<AWS::AccountId>:secret:{SECRET_PREFIX}/{_NAG_TENANT_TAG_VARIABLE}/*]"
+        )
+        reason = (
+            "Tenant-scoped wildcard: the path is pinned by ${aws:PrincipalTag/tenant_id} followed by '/', "
+            "so a principal reaches only the objects or secrets of the tenant named in its own tag."
+        )
+        for policy in (self.role.node.find_child("DefaultPolicy"), self.admin_policy):
+            for finding in object_findings:
+                Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reason))
+        Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(
+            Acknowledgment(id=secret_finding, reason=reason)
         )
 
     def grant_tenant_sessions(self, role: iam.IRole) -> None:

@@ -6,6 +6,7 @@ fatal, and only for that operation.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -415,15 +416,16 @@ class _Compiler:
         budget = self.limits.max_tool_schema_bytes
         if size <= budget:
             return schema
-        depth = next(
-            (d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget),
-            _PRUNE_DEPTHS[-1],
-        )
-        pruned = self.converter.with_defs(self.pruner.prune(schema, depth), self.measure)
+        candidates = [d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget]
+        for depth in [*candidates, _PRUNE_DEPTHS[-1]]:
+            pruned = _without_unused_defs(self.pruner.prune(schema, depth), self.measure)
+            pruned_size = len(json.dumps(pruned))
+            if pruned_size <= budget:
+                break
         self._note(
             "TOOL_SCHEMA_PRUNED",
-            f"{direction} schema of about {size:,} bytes was pruned to fit {budget:,} bytes "
-            f"(nesting cut at {depth} levels, long nested descriptions shortened)",
+            f"{direction} schema of about {size:,} bytes was pruned to {pruned_size:,} bytes "
+            f"(budget {budget:,}; nesting cut at {depth} levels, long nested descriptions shortened)",
             pointer,
             Severity.WARNING,
         )
@@ -707,6 +709,25 @@ class _InputBuilder:
         finding = Finding(code=code, severity=Severity.INFO, message=message, pointer=pointer)
         self.findings.append(finding)
         self.compiler.findings.append(finding)
+
+
+def _without_unused_defs(schema: JsonSchema, measure: SchemaMeasure) -> JsonSchema:
+    """Drop `$defs` entries that pruning left unreferenced."""
+    defs = schema.get("$defs")
+    if not isinstance(defs, dict):
+        return schema
+    body = {k: v for k, v in schema.items() if k != "$defs"}
+    needed: set[str] = set()
+    pending = list(measure.refs(body))
+    while pending:
+        name = pending.pop()
+        if name in needed or name not in defs:
+            continue
+        needed.add(name)
+        pending.extend(measure.refs(defs[name]))
+    if needed:
+        body["$defs"] = {name: defs[name] for name in sorted(needed)}
+    return body
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

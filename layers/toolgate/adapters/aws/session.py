@@ -1,0 +1,64 @@
+"""Tenant-scoped AWS sessions: STS AssumeRole on the tenant access role with a `tenant_id` session tag.
+
+The role's policies allow only resources named by `${aws:PrincipalTag/tenant_id}`, so a session made here
+can reach its own tenant's rows, objects and secrets and nothing else, whatever the code asks for.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import boto3
+
+from toolgate.service.tenancy import is_tenant_id
+
+_MAX_SESSION_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedSession:
+    session: boto3.Session
+    expires_at: float
+
+
+class TenantSessionFactory:
+    def __init__(
+        self,
+        role_arn: str,
+        *,
+        duration_seconds: int = 3600,
+        refresh_margin_seconds: int = 600,
+        base_session: boto3.Session | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.role_arn = role_arn
+        self.duration_seconds = duration_seconds
+        self.refresh_margin_seconds = refresh_margin_seconds
+        self._base = base_session or boto3.Session()
+        self._clock = clock
+        self._sessions: dict[str, _CachedSession] = {}
+
+    def for_tenant(self, tenant_id: str) -> boto3.Session:
+        """A session acting only as `tenant_id`, reused until shortly before its credentials expire."""
+        if not is_tenant_id(tenant_id):
+            raise ValueError("not a tenant id")
+        cached = self._sessions.get(tenant_id)
+        if cached is not None and cached.expires_at - self.refresh_margin_seconds > self._clock():
+            return cached.session
+        response = self._base.client("sts").assume_role(
+            RoleArn=self.role_arn,
+            RoleSessionName=f"toolgate-{tenant_id}"[:_MAX_SESSION_NAME],
+            DurationSeconds=self.duration_seconds,
+            Tags=[{"Key": "tenant_id", "Value": tenant_id}],
+        )
+        credentials = response["Credentials"]
+        session = boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self._base.region_name,
+        )
+        self._sessions[tenant_id] = _CachedSession(session, credentials["Expiration"].timestamp())
+        return session

@@ -1,0 +1,40 @@
+"""Logger, tracer and metrics shared by the service's functions (Powertools; one of each per process).
+
+Log lines carry the tenant id and a correlation id, never an event. The tracer never captures responses,
+since tenant data and credentials pass through every function.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from toolgate.service.ingest import IngestOutcome
+
+logger = Logger(service="toolgate")
+tracer = Tracer(service="toolgate")
+metrics = Metrics(service="toolgate")
+
+
+def record_ingest(outcome: IngestOutcome, integration_id: str) -> None:
+    """Log one ingest and count it: uploads, failures by error code, compile time."""
+    error_code = outcome.error.code if outcome.error is not None else None
+    logger.info(
+        "spec ingest finished",
+        extra={
+            "integration_id": integration_id,
+            "outcome": outcome.status,
+            "tool_count": outcome.tool_count,
+            "error_code": error_code,
+            "skipped_reason": outcome.skipped_reason,
+            "compile_ms": round(outcome.compile_seconds * 1000, 1),
+        },
+    )
+    if outcome.status == "skipped":
+        metrics.add_metric(name="SpecUploadsSkipped", unit=MetricUnit.Count, value=1)
+        return
+    metrics.add_metric(name="SpecUploads", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="SpecCompileTime", unit=MetricUnit.Milliseconds, value=outcome.compile_seconds * 1000)
+    if error_code is not None:
+        with single_metric(name="SpecUploadFailures", unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="error_code", value=error_code)
