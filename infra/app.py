@@ -56,7 +56,9 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
             toolgate=toolgate,
             dependencies_are_placeholder=True,
         )
-    return LayerAssets(dependencies=build_dependency_layer(runtime_requirements(), build_root), toolgate=toolgate)
+    return LayerAssets(
+        dependencies=build_dependency_layer(runtime_requirements(), build_root), toolgate=toolgate
+    )
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:

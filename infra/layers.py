@@ -30,6 +30,7 @@ LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 IGNORED_SOURCE_PATTERNS = ("__pycache__", "*.pyc", "*.egg-info")
 
 _COMPLETE_MARKER = ".complete"
+_PLACEHOLDER_NAME = "dependencies-placeholder"
 
 PipRunner = Callable[[Sequence[str]], None]
 
@@ -92,7 +93,8 @@ def dependency_cache_key(requirements: Sequence[str]) -> str:
     return hashlib.sha256(fingerprint.encode()).hexdigest()[:16]
 
 
-def _run_pip(command: Sequence[str]) -> None:
+def run_pip(command: Sequence[str]) -> None:
+    """Run a pip command; a failure becomes a LayerBuildError carrying pip's own explanation."""
     completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
     if completed.returncode != 0:
         raise LayerBuildError(
@@ -105,7 +107,7 @@ def build_dependency_layer(
     requirements: Sequence[str],
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
-    run_pip: PipRunner = _run_pip,
+    runner: PipRunner = run_pip,
 ) -> Path:
     """Install `requirements` for Lambda under `build_root`, reusing an earlier build of the same list."""
     layer_dir = build_root / f"dependencies-{dependency_cache_key(requirements)}"
@@ -113,7 +115,7 @@ def build_dependency_layer(
         return layer_dir
     staging = build_root / f"{layer_dir.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    run_pip(pip_install_command(requirements, staging / "python"))
+    runner(pip_install_command(requirements, staging / "python"))
     # Console scripts and bytecode compiled for the build machine's Python are of no use in Lambda.
     shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
     for bytecode_dir in (staging / "python").rglob("__pycache__"):
@@ -121,12 +123,15 @@ def build_dependency_layer(
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
     (layer_dir / _COMPLETE_MARKER).touch()
+    for stale in build_root.glob("dependencies-*"):
+        if stale != layer_dir and stale.name != _PLACEHOLDER_NAME:
+            shutil.rmtree(stale, ignore_errors=True)
     return layer_dir
 
 
 def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:
     """An empty stand-in for the dependency layer, so tests and offline synths need no PyPI."""
-    layer_dir = build_root / "dependencies-placeholder"
+    layer_dir = build_root / _PLACEHOLDER_NAME
     (layer_dir / "python").mkdir(parents=True, exist_ok=True)
     (layer_dir / "python" / "PLACEHOLDER.txt").write_text(
         "Placeholder: the real dependency layer was not built. Do not deploy this synth.\n"

@@ -31,8 +31,8 @@ _NAG_TENANT_TAG_VARIABLE = "<aws:PrincipalTag/" + TENANT_TAG + ">"
 #: Tenant uploads (specs, `toolgate.json`) and what Toolgate derives from them.
 UPLOAD_PREFIX = "tenants/"
 ARTIFACT_PREFIX = "artifacts/tenants/"
-#: Secrets are named `{SECRET_PREFIX}/{tenant}/{integration}`.
-SECRET_PREFIX = "toolgate/tenants"
+#: Secrets are named `{SECRET_PREFIX}/{tenant}/{integration}` (a name prefix, not a secret).
+SECRET_PREFIX = "toolgate/tenants"  # noqa: S105
 
 #: A tenant session must carry a non-empty `tenant_id` tag and no other tag.
 TENANT_SESSION_CONDITIONS: dict[str, Any] = {
@@ -41,16 +41,14 @@ TENANT_SESSION_CONDITIONS: dict[str, Any] = {
 }
 TENANT_SESSION_ACTIONS = ["sts:AssumeRole", "sts:TagSession"]
 
-#: Item-level actions only: each carries the partition keys it touches, so LeadingKeys always applies.
+#: Item-level actions only: each names the partition keys it touches, so LeadingKeys always applies.
 TENANT_TABLE_ACTIONS = [
     "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
     "dynamodb:Query",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",
 ]
 TENANT_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
 TENANT_SECRET_ACTIONS = [

@@ -1,0 +1,1 @@
+"""The API Gateway Lambda authorizer: tenant API key to tenant context."""

@@ -103,7 +103,7 @@ class ServiceSettings(BaseSettings):
     #: The tenant access role functions assume with a `tenant_id` session tag.
     tenant_role_arn: str = Field(min_length=1)
     #: Secrets are named `{secret_prefix}/{tenant}/{credential}`.
-    secret_prefix: str = "toolgate/tenants"
+    secret_prefix: str = "toolgate/tenants"  # noqa: S105 - a name prefix, not a secret
     #: Lifetime of the tenant-scoped STS credentials (AssumeRole allows 900 to 43200 seconds).
     session_duration_seconds: int = Field(default=3600, ge=900, le=43200)
     #: A cached tenant session is replaced this long before it expires; longer than any presigned URL.
@@ -126,4 +126,4 @@ class ServiceSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_service_settings() -> ServiceSettings:
-    return ServiceSettings()  # type: ignore[call-arg]  # required values come from the environment
+    return ServiceSettings()

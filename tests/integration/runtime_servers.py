@@ -66,6 +66,7 @@ def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[Se
 
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def _handle(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

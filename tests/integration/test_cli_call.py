@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from runtime_servers import Seen, json_reply, serve
 from toolgate.cli import main
+from toolgate.demo import support_desk_spec
 
-SPEC = Path(__file__).resolve().parents[1] / "fixtures" / "support_desk.yaml"
+SPEC = support_desk_spec()
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:

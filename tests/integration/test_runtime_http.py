@@ -227,12 +227,43 @@ def test_post_with_a_declared_idempotency_key_is_retried_with_the_same_key(trans
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
 
 
-def test_connection_refused_is_retried_then_unreachable(transport: HttpTransport) -> None:
-    with serve(lambda _: json_reply()) as server:
-        url = server.url
+def hang_up_first(times: int) -> Callable[[Seen], Reply | Callable[[BaseHTTPRequestHandler], None]]:
+    """Close the connection without a byte of answer `times` times, then answer 200."""
+    remaining = [times]
+
+    def handler(_: Seen) -> Reply | Callable[[BaseHTTPRequestHandler], None]:
+        if remaining[0]:
+            remaining[0] -= 1
+
+            def hang_up(request: BaseHTTPRequestHandler) -> None:
+                request.close_connection = True
+
+            return hang_up
+        return json_reply(b'{"done": true}')
+
+    return handler
+
+
+def test_get_whose_connection_drops_before_an_answer_is_retried(transport: HttpTransport) -> None:
+    with serve(hang_up_first(1)) as server:
+        result = invoke_tool(make_tool(server.url), {}, transport=transport, settings=LOCAL)
+        assert server.count() == 2
+    assert result.ok and result.body == {"done": True}
+
+
+def test_post_whose_connection_drops_is_outcome_unknown_and_not_retried(transport: HttpTransport) -> None:
+    with serve(hang_up_first(1)) as server:
+        result = invoke_tool(make_tool(server.url, method="POST"), {}, transport=transport, settings=LOCAL)
+        assert server.count() == 1
+    assert result.error is not None and result.error.code == "UPSTREAM_OUTCOME_UNKNOWN"
+    assert "may or may not have taken effect" in result.error.message
+
+
+def test_connection_refused_is_retried_then_unreachable() -> None:
     attempts: list[float] = []
     counting = HttpTransport(LOCAL, sleep=attempts.append)
-    result = invoke_tool(make_tool(url), {}, transport=counting, settings=LOCAL)
+    # Nothing listens on port 1 of the loopback interface.
+    result = invoke_tool(make_tool("http://127.0.0.1:1"), {}, transport=counting, settings=LOCAL)
     assert result.error is not None and result.error.code == "UPSTREAM_UNREACHABLE"
     assert len(attempts) == LOCAL.max_retries
     assert all(0 <= pause <= LOCAL.retry_backoff_max_seconds for pause in attempts)

@@ -646,6 +646,7 @@ def test_keyword_values_json_schema_forbids_are_dropped_with_a_finding() -> None
             "name": {"type": "string", "required": True, "description": 5, "minLength": -1},
             "count": {"type": "integer", "minimum": "5", "multipleOf": 0, "readOnly": "no"},
             "kind": {"type": ["string", "string"], "enum": "abc"},
+            "never": {"type": "array", "maxItems": 0, "items": {"oneOf": []}},
         },
     }
     compiled = compile_schemas({"/bad": post(schema)})
@@ -655,6 +656,7 @@ def test_keyword_values_json_schema_forbids_are_dropped_with_a_finding() -> None
         "name": {"type": "string"},
         "count": {"type": "integer"},
         "kind": {"type": ["string"]},
+        "never": {"type": "array", "maxItems": 0, "items": {}},
     }
     assert tool.input_schema["required"] == ["name"]
     assert_valid_json_schema(tool.input_schema)
@@ -663,6 +665,7 @@ def test_keyword_values_json_schema_forbids_are_dropped_with_a_finding() -> None
         ("info", f"{pointer}/properties/name/required"),
         ("info", f"{pointer}/properties/count/minimum"),
         ("info", f"{pointer}/properties/kind/enum"),
+        ("info", f"{pointer}/properties/never/items/oneOf"),
     }
 
 

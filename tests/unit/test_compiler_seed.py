@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from toolgate.demo import support_desk_spec
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import ArgumentLocation, CanonicalTool, CompiledSpec, SecuritySchemeType
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "support_desk.yaml"
+FIXTURE = support_desk_spec()
 
 
 @pytest.fixture(scope="module")

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
 import pytest
+from toolgate.demo import support_desk_spec
 from toolgate.dialects import Dialect, DialectCode, RenderedTools, check_definitions, render_tools
 from toolgate.errors import DialectError
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import Annotations, CanonicalTool
 
-SUPPORT_DESK = Path(__file__).resolve().parents[1] / "fixtures" / "support_desk.yaml"
+SUPPORT_DESK = support_desk_spec()
 
 CASE_SCHEMA: dict[str, Any] = {
     "type": "object",

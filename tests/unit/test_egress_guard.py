@@ -150,6 +150,8 @@ def test_lambda_runtime_api_is_refused_even_with_loopback_allowed(monkeypatch: p
     with pytest.raises(EgressDeniedError) as raised:
         guard.check("http://127.0.0.1:9001/2018-06-01/runtime/invocation/next", local, Deadline.after(5))
     assert "runtime API" in raised.value.message
+    with pytest.raises(EgressDeniedError):
+        guard.check("http://127.0.0.2:9001/", local, Deadline.after(5))
     assert guard.check("http://127.0.0.1:9002/", local, Deadline.after(5)).port == 9002
 
 

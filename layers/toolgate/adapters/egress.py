@@ -8,6 +8,10 @@ address, the one that was checked, so a second DNS answer (rebinding) is never u
 `ipaddress.is_global` alone is not enough: on Python 3.11 it calls `::127.0.0.1`, `fec0::1`,
 `64:ff9b::7f00:1` and multicast addresses global. Embedded IPv4 addresses (IPv4-mapped and
 IPv4-compatible IPv6) are decoded and checked as IPv4; translation prefixes (NAT64, 6to4) are refused.
+
+requests-hardened 1.3.0 was evaluated first. It pins the address the same way, but its filter lets
+`::127.0.0.1` and `fec0::/10` through, it takes neither a host allowlist nor another classifier, and
+it resolves inside requests' pool-key hook with no deadline; so the guard is Toolgate's own.
 """
 
 from __future__ import annotations
@@ -200,7 +204,7 @@ class EgressGuard:
                 chosen, chosen_class = address, address_class
         if chosen is None:
             raise UpstreamUnreachableError(f"The host '{host}' has no addresses.")
-        if (chosen, port) in self._denied_endpoints:
+        if _is_runtime_api(chosen, chosen_class, port, self._denied_endpoints):
             raise EgressDeniedError(f"The destination '{host}:{port}' is the Lambda runtime API.")
         if scheme == "http" and not (policy.allow_http or chosen_class is not AddressClass.PUBLIC):
             raise EgressDeniedError(
@@ -209,6 +213,11 @@ class EgressGuard:
                 details={"host": host},
             )
         return Destination(scheme=scheme, host=host, port=port, address=chosen, target=target)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
 
     def _resolve(self, host: str, port: int, deadline: Deadline) -> list[str]:
         remaining = deadline.remaining()
@@ -297,6 +306,20 @@ def _host_listed(host: str, allowed: frozenset[str]) -> bool:
     if host in allowed:
         return True
     return any(pattern.startswith("*.") and host.endswith(pattern[1:]) for pattern in allowed)
+
+
+def _is_runtime_api(
+    address: str, address_class: AddressClass, port: int, endpoints: frozenset[tuple[str, int]]
+) -> bool:
+    """True for the runtime API's address and port, and for its port on any loopback address."""
+    return any(
+        port == denied_port
+        and (
+            address == denied
+            or (address_class is AddressClass.LOOPBACK and _classify_text(denied) is address_class)
+        )
+        for denied, denied_port in endpoints
+    )
 
 
 def _runtime_api_endpoints() -> frozenset[tuple[str, int]]:

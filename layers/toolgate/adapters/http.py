@@ -34,14 +34,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import certifi
-from urllib3 import HTTPConnectionPool, HTTPSConnectionPool, PoolManager
-from urllib3._collections import HTTPHeaderDict
+from urllib3 import HTTPConnectionPool, HTTPHeaderDict, HTTPSConnectionPool, PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -350,6 +348,7 @@ class HttpTransport:
             self._shared_session = None
         for session in sessions:
             session.close()
+        self._guard.close()
 
     # --- sessions -----------------------------------------------------------------------------
 
@@ -427,7 +426,7 @@ class HttpTransport:
             can_retry = request.retryable and attempt <= self._settings.max_retries
             try:
                 response = self._attempt(session, request, call)
-            except (UpstreamUnreachableError, UpstreamProtocolError):
+            except UpstreamUnreachableError:
                 if can_retry and self._pause(attempt, None, call.deadline):
                     continue
                 raise
@@ -513,7 +512,7 @@ class HttpTransport:
                 f"(Content-Encoding: {raw.headers.get('content-encoding', 'none')})."
             ) from None
         except (HTTPError, OSError) as error:
-            raise _lost(request, destination, deadline, error) from None
+            raise _lost(request, destination, deadline, error, received=True) from None
         finally:
             if not complete:
                 raw.close()
@@ -541,7 +540,7 @@ def _attempt_failure(
             )
         return UpstreamTlsError(f"The TLS handshake with {destination.label} failed: {_reason(error)}.")
     if state.sent:
-        return _lost(request, destination, deadline, error)
+        return _lost(request, destination, deadline, error, received=state.received)
     if deadline.remaining() <= 0:
         return UpstreamTimeoutError(
             f"No connection to {destination.label} could be made before the deadline."
@@ -550,11 +549,21 @@ def _attempt_failure(
 
 
 def _lost(
-    request: HttpRequest, destination: Destination, deadline: Deadline, error: BaseException
+    request: HttpRequest,
+    destination: Destination,
+    deadline: Deadline,
+    error: BaseException,
+    *,
+    received: bool,
 ) -> Exception:
     """The error for a request that went out but got no complete answer."""
     timed_out = deadline.remaining() <= 0 or isinstance(error, ReadTimeoutError | TimeoutError)
     what = "no complete answer came before the deadline" if timed_out else "the connection broke"
+    if request.retryable and not timed_out and not received:
+        # Typically a kept-alive connection the server had closed: as good as a failed connect, retried.
+        return UpstreamUnreachableError(
+            f"The connection to {destination.label} closed before any answer: {_reason(error)}."
+        )
     if not request.retryable:
         return UpstreamOutcomeUnknownError(
             f"The {request.method} request to {destination.label} was sent, but {what}. It may or may not "
@@ -595,6 +604,8 @@ def _retry_after_seconds(value: str | None) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime  # noqa: PLC0415 - 15 ms of import, off the cold start
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

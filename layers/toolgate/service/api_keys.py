@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from toolgate.errors import ApiKeyInvalidError
-from toolgate.service.models import ApiKeyRecord
+from toolgate.errors import ApiKeyInvalidError, NotFoundError
+from toolgate.service.models import ApiKeyRecord, TenantRecord, utc_now
+from toolgate.service.ports import TenantStore
 from toolgate.service.tenancy import Role, TenantContext
 
 KEY_PREFIX = "tg"
@@ -71,3 +72,30 @@ def authenticate(presented: str, reader: ApiKeyReader) -> TenantContext:
     if record is None or record.revoked or not hmac.compare_digest(record.key_hash, hash_key(token)):
         raise ApiKeyInvalidError("The API key is not valid.")
     return TenantContext(tenant_id=tenant_id, role=record.role, principal=record.principal)
+
+
+def create_api_key(store: TenantStore, role: Role, principal: str) -> IssuedKey:
+    """Issue a key for the store's tenant and save its hash."""
+    issued = issue_key(store.tenant_id, role, principal, utc_now())
+    store.save_api_key(issued.record, expected_version=None)
+    return issued
+
+
+def revoke_api_key(store: TenantStore, key_id: str) -> ApiKeyRecord:
+    """Mark a key revoked (it stays listed); the authorizer refuses it once API Gateway's cache expires."""
+    record = store.get_api_key(key_id) if re.fullmatch(r"[0-9a-f]{16}", key_id) else None
+    if record is None:
+        raise NotFoundError(f"No API key '{key_id[:40]}'.")
+    if record.revoked:
+        return record
+    revoked = record.model_copy(
+        update={"revoked": True, "revoked_at": utc_now(), "version": record.version + 1}
+    )
+    store.save_api_key(revoked, expected_version=record.version)
+    return revoked
+
+
+def bootstrap_tenant(store: TenantStore, principal: str) -> IssuedKey:
+    """Create the store's tenant and its first admin key; ALREADY_EXISTS if the tenant exists."""
+    store.create_tenant(TenantRecord(tenant_id=store.tenant_id, created_at=utc_now()))
+    return create_api_key(store, Role.ADMIN, principal)

@@ -91,7 +91,16 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         return IngestOutcome(status="failed", integration=failed, error=error, compile_seconds=elapsed)
     elapsed = time.perf_counter() - started
 
-    ready = _store_version(resources, upload, current, settings, compiled, lint_findings, tools, config)
+    ready = _store_version(
+        resources,
+        upload,
+        current=current,
+        settings=settings,
+        compiled=compiled,
+        lint_findings=lint_findings,
+        tools=tools,
+        config=config,
+    )
     return IngestOutcome(status="ready", integration=ready, compile_seconds=elapsed)
 
 
@@ -128,7 +137,9 @@ def record_failure(
         source=source,
         error=UploadError(code=error.code, message=error.message[:_MAX_ERROR_MESSAGE]),
     )
-    base = current or IntegrationRecord(integration_id=integration_id, created_at=now, updated_at=now, version=0)
+    base = current or IntegrationRecord(
+        integration_id=integration_id, created_at=now, updated_at=now, version=0
+    )
     failed = base.model_copy(
         update={
             "version": base.version + 1,
@@ -180,7 +191,7 @@ def load_tool(tool: StoredTool, resources: TenantResources) -> CanonicalTool:
 
 
 def skip_reason(current: IntegrationRecord | None, source: UploadSource) -> str | None:
-    """"duplicate" or "stale" when an S3 event with the same or a newer sequencer was already applied."""
+    """ "duplicate" or "stale" when an S3 event with the same or a newer sequencer was already applied."""
     if current is None or source.sequencer is None or source.key is None:
         return None
     seen = current.sequencers.get(source.key)
@@ -215,13 +226,16 @@ def _no_tools_message(compiled: CompiledSpec, settings: IntegrationSettings) -> 
             "check the patterns in the integration's settings (they match tool names and operationIds)."
         )
     failed = len(compiled.failed_operations)
-    reason = f"all {failed} operations failed to compile (see the report)" if failed else "it has no operations"
+    reason = (
+        f"all {failed} operations failed to compile (see the report)" if failed else "it has no operations"
+    )
     return f"No tool could be made from the spec: {reason}."
 
 
 def _store_version(
     resources: TenantResources,
     upload: SpecUpload,
+    *,
     current: IntegrationRecord | None,
     settings: IntegrationSettings,
     compiled: CompiledSpec,
@@ -237,7 +251,17 @@ def _store_version(
     report_key = prefix + "report.json"
     objects.put(spec_key, upload.data, _content_type(upload.filename))
     objects.put(report_key, _report_json(compiled, lint_findings, tools), "application/json")
-    items = [_stored_tool(tool, upload.integration_id, revision, prefix, resources, config) for tool in tools]
+    items = [
+        _stored_tool(
+            tool,
+            integration_id=upload.integration_id,
+            revision=revision,
+            prefix=prefix,
+            resources=resources,
+            config=config,
+        )
+        for tool in tools
+    ]
     store.put_tools(items)
 
     now = utc_now()
@@ -283,6 +307,7 @@ def _store_version(
 
 def _stored_tool(
     tool: CanonicalTool,
+    *,
     integration_id: str,
     revision: str,
     prefix: str,

@@ -7,7 +7,7 @@ id from another tenant is simply not found.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import PurePosixPath
 from typing import Any
@@ -18,8 +18,8 @@ from toolgate.errors import (
     NotFoundError,
     ToolNameConflictError,
 )
-from toolgate.service.api_keys import issue_key
-from toolgate.service.ingest import SpecUpload, ingest_spec, load_tool
+from toolgate.service.api_keys import create_api_key, revoke_api_key
+from toolgate.service.ingest import IngestOutcome, SpecUpload, ingest_spec, load_tool
 from toolgate.service.layout import artifact_prefix, upload_key
 from toolgate.service.models import (
     AssistantRecord,
@@ -60,20 +60,28 @@ _TOOL_READ_ATTEMPTS = 3
 
 
 class ManagementService:
-    def __init__(self, context: TenantContext, resources: TenantResources, config: ServiceSettings) -> None:
+    def __init__(
+        self,
+        context: TenantContext,
+        resources: TenantResources,
+        config: ServiceSettings,
+        *,
+        ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
+    ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
         self.context = context
         self.resources = resources
         self.store = resources.store
         self.config = config
+        #: Told of every ingest (outcome, integration id): the handler's logs and metrics.
+        self.ingest_observer = ingest_observer
 
     # --- API keys -------------------------------------------------------------------------
 
     def create_api_key(self, body: ApiKeyCreate) -> IssuedKeyView:
         self.context.require_admin()
-        issued = issue_key(self.context.tenant_id, body.role, body.principal, utc_now())
-        self.store.save_api_key(issued.record, expected_version=None)
+        issued = create_api_key(self.store, body.role, body.principal)
         return IssuedKeyView(key=issued.key, api_key=ApiKeyView.of(issued.record))
 
     def list_api_keys(self) -> ApiKeyList:
@@ -82,14 +90,7 @@ class ManagementService:
 
     def revoke_api_key(self, key_id: str) -> ApiKeyView:
         self.context.require_admin()
-        record = self.store.get_api_key(key_id) if key_id.isalnum() else None
-        if record is None:
-            raise NotFoundError(f"No API key '{key_id[:40]}'.")
-        if not record.revoked:
-            now = utc_now()
-            record = record.model_copy(update={"revoked": True, "revoked_at": now, "version": record.version + 1})
-            self.store.save_api_key(record, expected_version=record.version - 1)
-        return ApiKeyView.of(record)
+        return ApiKeyView.of(revoke_api_key(self.store, key_id))
 
     # --- Integrations ---------------------------------------------------------------------
 
@@ -145,11 +146,7 @@ class ManagementService:
             filename=_spec_filename(data, content_type),
             source=UploadSource(kind="api"),
         )
-        outcome = ingest_spec(self.resources, upload, self.config)
-        if outcome.error is not None:
-            raise outcome.error
-        assert outcome.integration is not None
-        return IntegrationView.of(outcome.integration)
+        return self._ingest(upload)
 
     def update_settings(self, integration_id: str, settings: IntegrationSettings) -> IntegrationView:
         """Replace the settings; a ready integration is compiled again from its stored spec with them."""
@@ -169,11 +166,7 @@ class ManagementService:
             source=UploadSource(kind="settings"),
             settings=settings,
         )
-        outcome = ingest_spec(self.resources, upload, self.config)
-        if outcome.error is not None:
-            raise outcome.error
-        assert outcome.integration is not None
-        return IntegrationView.of(outcome.integration)
+        return self._ingest(upload)
 
     def delete_integration(self, integration_id: str) -> None:
         """Remove the integration, its tools, its artifacts and its own credential."""
@@ -311,6 +304,16 @@ class ManagementService:
         )
 
     # --- Helpers ----------------------------------------------------------------------------
+
+    def _ingest(self, upload: SpecUpload) -> IntegrationView:
+        outcome = ingest_spec(self.resources, upload, self.config)
+        if self.ingest_observer is not None:
+            self.ingest_observer(outcome, upload.integration_id)
+        if outcome.error is not None:
+            raise outcome.error
+        if outcome.integration is None:
+            raise NotFoundError(f"No integration '{upload.integration_id}'.")
+        return IntegrationView.of(outcome.integration)
 
     def _integration(self, integration_id: str) -> IntegrationRecord:
         record = self.store.get_integration(check_resource_id(integration_id, "integration"))

@@ -60,9 +60,7 @@ def process_object_created(
     if location is None:
         return None
     resources = provider.for_tenant(location.tenant_id)
-    source = UploadSource(
-        kind="s3", key=notice.key, version_id=notice.version_id, sequencer=notice.sequencer
-    )
+    source = UploadSource(kind="s3", key=notice.key, version_id=notice.version_id, sequencer=notice.sequencer)
     if location.is_settings:
         return _reapply_settings(resources, location, source, config)
     current = resources.store.get_integration(location.integration_id)

@@ -165,6 +165,9 @@ class SchemaConverter:
             finally:
                 self._in_progress.discard(key)
             if key in self._def_names:
+                if converted == self._def_ref(key):
+                    self._note("SCHEMA_INVALID", "a $ref loop with no schema in it was read as any value", pointer)
+                    converted = {}
                 self._defs[self._def_names[key]] = converted
                 converted = self._def_ref(key)
             self._memo[key] = converted
@@ -214,7 +217,11 @@ class SchemaConverter:
                     value if isinstance(value, bool) else self._convert(value, f"{pointer}/{keyword}", inner)
                 )
             elif keyword in _SCHEMA_LIST_KEYWORDS:
-                if isinstance(value, list):
+                if value == []:
+                    self._note(
+                        "REPAIRED_INVALID_KEYWORD", f"empty `{keyword}` was dropped", f"{pointer}/{keyword}"
+                    )
+                elif isinstance(value, list):
                     out[keyword] = [
                         self._convert(v, f"{pointer}/{keyword}/{i}", inner) for i, v in enumerate(value)
                     ]

@@ -179,7 +179,9 @@ class DynamoTenantStore:
                 raise
             name = sk.split("#", 1)[-1]
             if expected_version is None:
-                raise AlreadyExistsError(f"{item_type.replace('_', ' ').capitalize()} '{name}' already exists.") from None
+                raise AlreadyExistsError(
+                    f"{item_type.replace('_', ' ').capitalize()} '{name}' already exists."
+                ) from None
             raise ConflictError(
                 f"{item_type.replace('_', ' ').capitalize()} '{name}' changed since it was read "
                 f"(expected version {expected_version}); read it again and retry."

@@ -39,5 +39,7 @@ def translated_aws_errors(action: str) -> Iterator[None]:
         if code in _FORBIDDEN:
             raise TenantForbiddenError(f"AWS refused to {action} for this tenant.") from None
         if code in _UNAVAILABLE:
-            raise StoreUnavailableError(f"AWS could not {action} right now ({code}); retry shortly.") from None
+            raise StoreUnavailableError(
+                f"AWS could not {action} right now ({code}); retry shortly."
+            ) from None
         raise

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from botocore.config import Config
+
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore
 from toolgate.adapters.aws.session import TenantSessionFactory
 from toolgate.service.ports import TenantResources
 from toolgate.settings import ServiceSettings
+
+
+#: Presigned URLs need Signature Version 4 (required in newer regions, and for KMS-encrypted buckets).
+_S3_CONFIG = Config(signature_version="s3v4")
 
 
 class AwsResourceProvider:
@@ -30,7 +36,9 @@ class AwsResourceProvider:
         resources = TenantResources(
             tenant_id=tenant_id,
             store=DynamoTenantStore(table, tenant_id),
-            objects=S3ObjectStore(session.client("s3"), self._config.bucket_name, tenant_id),
+            objects=S3ObjectStore(
+                session.client("s3", config=_S3_CONFIG), self._config.bucket_name, tenant_id
+            ),
             credentials=SecretsManagerCredentialStore(
                 session.client("secretsmanager"), self._config.secret_prefix, tenant_id
             ),

@@ -16,6 +16,7 @@ from toolgate.service.layout import tenant_artifact_prefix, tenant_upload_prefix
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
+    from mypy_boto3_s3.type_defs import ObjectIdentifierTypeDef
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchVersion", "404"})
 _DELETE_BATCH = 1000
@@ -29,7 +30,9 @@ class S3ObjectStore:
 
     def put(self, key: str, data: bytes, content_type: str) -> None:
         with translated_aws_errors("store an object"):
-            self._client.put_object(Bucket=self._bucket, Key=self._checked(key), Body=data, ContentType=content_type)
+            self._client.put_object(
+                Bucket=self._bucket, Key=self._checked(key), Body=data, ContentType=content_type
+            )
 
     def get(self, key: str) -> bytes:
         with translated_aws_errors("read an object"):
@@ -37,32 +40,40 @@ class S3ObjectStore:
         return response["Body"].read()
 
     def read_upload(self, key: str, version_id: str | None, max_bytes: int) -> bytes | None:
-        arguments = {"Bucket": self._bucket, "Key": self._checked(key)}
-        if version_id:
-            arguments["VersionId"] = version_id
+        checked = self._checked(key)
         try:
             with translated_aws_errors("read an upload"):
-                response = self._client.get_object(**arguments)
+                if version_id:
+                    response = self._client.get_object(Bucket=self._bucket, Key=checked, VersionId=version_id)
+                else:
+                    response = self._client.get_object(Bucket=self._bucket, Key=checked)
         except ClientError as error:
             if error_code(error) in _MISSING:
                 return None
             raise
         if response.get("ContentLength", 0) > max_bytes:
             response["Body"].close()
-            raise SpecTooLargeError(f"{key.rsplit('/', 1)[-1]} is larger than the limit of {max_bytes:,} bytes")
+            raise SpecTooLargeError(
+                f"{key.rsplit('/', 1)[-1]} is larger than the limit of {max_bytes:,} bytes"
+            )
         data = response["Body"].read(max_bytes + 1)
         if len(data) > max_bytes:
-            raise SpecTooLargeError(f"{key.rsplit('/', 1)[-1]} is larger than the limit of {max_bytes:,} bytes")
+            raise SpecTooLargeError(
+                f"{key.rsplit('/', 1)[-1]} is larger than the limit of {max_bytes:,} bytes"
+            )
         return data
 
     def delete_prefix(self, prefix: str) -> None:
         paginator = self._client.get_paginator("list_objects_v2")
         with translated_aws_errors("delete objects"):
             for page in paginator.paginate(Bucket=self._bucket, Prefix=self._checked(prefix)):
-                keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
+                keys: list[ObjectIdentifierTypeDef] = [
+                    {"Key": entry["Key"]} for entry in page.get("Contents", [])
+                ]
                 for start in range(0, len(keys), _DELETE_BATCH):
                     self._client.delete_objects(
-                        Bucket=self._bucket, Delete={"Objects": keys[start : start + _DELETE_BATCH], "Quiet": True}
+                        Bucket=self._bucket,
+                        Delete={"Objects": keys[start : start + _DELETE_BATCH], "Quiet": True},
                     )
 
     def presign_put(self, key: str, expires_in: int) -> str:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import boto3
+import botocore.loaders
+import botocore.session
 
 from toolgate.service.tenancy import is_tenant_id
 
@@ -39,6 +41,8 @@ class TenantSessionFactory:
         self._base = base_session or boto3.Session()
         self._clock = clock
         self._sessions: dict[str, _CachedSession] = {}
+        #: Shared by every tenant session, so service models are read from disk once per process.
+        self._loader = botocore.loaders.create_loader()
 
     def for_tenant(self, tenant_id: str) -> boto3.Session:
         """A session acting only as `tenant_id`, reused until shortly before its credentials expire."""
@@ -54,11 +58,17 @@ class TenantSessionFactory:
             Tags=[{"Key": "tenant_id", "Value": tenant_id}],
         )
         credentials = response["Credentials"]
+        core = botocore.session.Session()
+        core.register_component("data_loader", self._loader)
         session = boto3.Session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=self._base.region_name,
+            botocore_session=core,
         )
+        # boto3 appends its resource models' folder to the loader for every new session; keep one copy.
+        paths = self._loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
         self._sessions[tenant_id] = _CachedSession(session, credentials["Expiration"].timestamp())
         return session

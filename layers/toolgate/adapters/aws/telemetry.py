@@ -6,6 +6,9 @@ since tenant data and credentials pass through every function.
 
 from __future__ import annotations
 
+import logging
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
@@ -14,6 +17,13 @@ from toolgate.service.ingest import IngestOutcome
 logger = Logger(service="toolgate")
 tracer = Tracer(service="toolgate")
 metrics = Metrics(service="toolgate")
+
+# Most API requests record no metric; Powertools would warn about that on every one of them.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
+
+# botocore logs request parameters (secret values among them) at DEBUG; keep it quiet whatever LOG_LEVEL says.
+for _name in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def record_ingest(outcome: IngestOutcome, integration_id: str) -> None:
@@ -34,7 +44,9 @@ def record_ingest(outcome: IngestOutcome, integration_id: str) -> None:
         metrics.add_metric(name="SpecUploadsSkipped", unit=MetricUnit.Count, value=1)
         return
     metrics.add_metric(name="SpecUploads", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name="SpecCompileTime", unit=MetricUnit.Milliseconds, value=outcome.compile_seconds * 1000)
+    metrics.add_metric(
+        name="SpecCompileTime", unit=MetricUnit.Milliseconds, value=outcome.compile_seconds * 1000
+    )
     if error_code is not None:
         with single_metric(name="SpecUploadFailures", unit=MetricUnit.Count, value=1) as metric:
             metric.add_dimension(name="error_code", value=error_code)

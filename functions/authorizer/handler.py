@@ -1,0 +1,62 @@
+"""The Lambda authorizer (TOKEN or REQUEST type): a tenant API key in `Authorization` becomes the context
+`{tenant_id, role, principal}` that API Gateway hands to the API function.
+
+The policy allows every route of the stage, because API Gateway caches it per key. Any bad key gets
+API Gateway's 401 (the function fails with exactly "Unauthorized"); the key is never logged.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerResponse,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.dynamodb import DynamoApiKeyReader
+from toolgate.adapters.aws.telemetry import logger, tracer
+from toolgate.errors import ApiKeyInvalidError
+from toolgate.service.api_keys import authenticate
+from toolgate.settings import get_service_settings
+
+
+class UnauthorizedError(Exception):
+    """API Gateway answers 401 when an authorizer fails with exactly the message "Unauthorized"."""
+
+
+@cache
+def _reader() -> DynamoApiKeyReader:
+    table = boto3.resource("dynamodb").Table(get_service_settings().table_name)
+    return DynamoApiKeyReader(table)
+
+
+def _presented_key(event: dict[str, Any]) -> str:
+    token = event.get("authorizationToken")
+    if isinstance(token, str):
+        return token
+    headers = event.get("headers") or {}
+    for name, value in headers.items():
+        if name.lower() == "authorization" and isinstance(value, str):
+            return value
+    return ""
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        caller = authenticate(_presented_key(event), _reader())
+    except ApiKeyInvalidError:
+        logger.info("api key refused")
+        raise UnauthorizedError("Unauthorized") from None
+    logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
+    logger.info("api key accepted", extra={"role": caller.role.value})
+    policy = APIGatewayAuthorizerResponse.from_route_arn(
+        event["methodArn"],
+        principal_id=f"{caller.tenant_id}:{caller.principal}",
+        context={"tenant_id": caller.tenant_id, "role": caller.role.value, "principal": caller.principal},
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,79 @@
+"""`toolgate admin`: bootstrap a tenant and manage its API keys directly in the service's table.
+
+Runs with the operator's own AWS credentials (not a tenant session): it is how a deployment gets its
+first admin key. Keys are printed once, on standard output; only their hashes are stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TABLE_ENV = "TOOLGATE_TABLE_NAME"
+
+
+def add_admin_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    admin = subparsers.add_parser(
+        "admin", help="bootstrap tenants and manage their API keys (uses your AWS credentials)"
+    )
+    commands = admin.add_subparsers(dest="admin_command", required=True)
+
+    bootstrap = commands.add_parser("bootstrap-tenant", help="create a tenant and print its first admin key")
+    _add_common(bootstrap)
+    bootstrap.add_argument(
+        "--principal", default="bootstrap-admin", help="who holds the key (default: %(default)s)"
+    )
+
+    create = commands.add_parser("create-key", help="print a new API key for an existing tenant")
+    _add_common(create)
+    create.add_argument("--role", choices=["admin", "agent"], default="agent", help="default: %(default)s")
+    create.add_argument("--principal", required=True, help="who or what holds the key")
+
+    revoke = commands.add_parser("revoke-key", help="revoke an API key")
+    _add_common(revoke)
+    revoke.add_argument("key_id", help="the key id (the part after the tenant in tg_{tenant}_{key_id}_...)")
+
+    admin.set_defaults(run=run_admin)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("tenant", help="tenant id: 1 to 63 of a-z, 0-9 and '-'")
+    parser.add_argument(
+        "--table",
+        default=os.environ.get(TABLE_ENV),
+        help=f"the service's DynamoDB table (default: ${TABLE_ENV})",
+    )
+    parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
+
+
+def run_admin(args: argparse.Namespace) -> int:
+    import boto3
+
+    from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+    from toolgate.service.api_keys import bootstrap_tenant, create_api_key, revoke_api_key
+    from toolgate.service.tenancy import Role, is_tenant_id
+
+    if not args.table:
+        print(f"error[TABLE_MISSING]: give --table or set {TABLE_ENV}", file=sys.stderr)
+        return 2
+    if not is_tenant_id(args.tenant):
+        print("error[TENANT_ID_INVALID]: tenant ids are 1 to 63 of a-z, 0-9 and '-'", file=sys.stderr)
+        return 2
+    table = boto3.resource("dynamodb", region_name=args.region).Table(args.table)
+    store = DynamoTenantStore(table, args.tenant)
+    if args.admin_command == "revoke-key":
+        record = revoke_api_key(store, args.key_id)
+        print(f"revoked key {record.key_id} of tenant {args.tenant}", file=sys.stderr)
+        return 0
+    if args.admin_command == "bootstrap-tenant":
+        issued = bootstrap_tenant(store, args.principal)
+    else:
+        issued = create_api_key(store, Role(args.role), args.principal)
+    print(issued.key)
+    print(
+        f"{issued.record.role.value} key {issued.record.key_id} for tenant {args.tenant}: "
+        "store it now, it is not shown again.",
+        file=sys.stderr,
+    )
+    return 0

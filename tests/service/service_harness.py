@@ -1,0 +1,158 @@
+"""Builders for the events the service's functions receive, and a harness that calls the real handlers."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TABLE_NAME = "toolgate-test"
+BUCKET_NAME = "toolgate-test-specs"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+TENANT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/toolgate-tenant-access"
+METHOD_ARN = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:abc123/prod/GET/v1/integrations"
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "toolgate-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:toolgate-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    tenant: str | None,
+    role: str = "admin",
+    principal: str = "tester",
+    body: str | bytes | Mapping[str, Any] | None = None,
+    query: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event; `tenant=None` means no authorizer context."""
+    all_headers = {"content-type": "application/json", **(headers or {})}
+    encoded = False
+    if isinstance(body, Mapping):
+        text: str | None = json.dumps(body)
+    elif isinstance(body, bytes):
+        text, encoded = base64.b64encode(body).decode("ascii"), True
+    else:
+        text = body
+    request_context: dict[str, Any] = {
+        "requestId": str(uuid.uuid4()),
+        "stage": "prod",
+        "httpMethod": method,
+        "path": f"/prod{path}",
+        "resourcePath": "/{proxy+}",
+        "accountId": ACCOUNT_ID,
+        "apiId": "abc123",
+        "identity": {"sourceIp": "198.51.100.7"},
+    }
+    if tenant is not None:
+        request_context["authorizer"] = {
+            "tenant_id": tenant,
+            "role": role,
+            "principal": principal,
+            "principalId": f"{tenant}:{principal}",
+        }
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": dict(query) if query else None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} if query else None,
+        "pathParameters": {"proxy": path.removeprefix("/")},
+        "stageVariables": None,
+        "requestContext": request_context,
+        "body": text,
+        "isBase64Encoded": encoded,
+    }
+
+
+def s3_notification(key: str, *, sequencer: str, version_id: str | None = None, size: int = 100) -> dict[str, Any]:
+    """An S3 event notification for one ObjectCreated:Put (keys are URL-encoded, as S3 sends them)."""
+    obj: dict[str, Any] = {"key": key.replace(" ", "+"), "size": size, "eTag": "0" * 32, "sequencer": sequencer}
+    if version_id is not None:
+        obj["versionId"] = version_id
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": REGION,
+                "eventName": "ObjectCreated:Put",
+                "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": BUCKET_NAME}, "object": obj},
+            }
+        ]
+    }
+
+
+def eventbridge_object_created(key: str, *, sequencer: str, version_id: str | None = None) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "detail": {
+            "bucket": {"name": BUCKET_NAME},
+            "object": {"key": key, "size": 100, "sequencer": sequencer, "version-id": version_id},
+        },
+    }
+
+
+def sqs_event(*bodies: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": "handle",
+                "body": json.dumps(body),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:toolgate-uploads",
+                "awsRegion": REGION,
+            }
+            for body in bodies
+        ]
+    }
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    raw: dict[str, Any]
+
+    @property
+    def error_code(self) -> str | None:
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            return str(self.body["error"].get("code"))
+        return None
+
+
+@dataclass
+class Sequencers:
+    """Increasing S3 sequencers, as S3 would give for successive writes of one key."""
+
+    value: int = 0x0055AED6DCD90281E5
+
+    def next(self) -> str:
+        self.value += 1
+        return f"{self.value:X}"
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            yield self.next()
