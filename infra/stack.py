@@ -40,8 +40,8 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.lambda_handler"
 
 #: What API Gateway lets through to the authorizer: `tg_{tenant}_{key_id}_{secret}`, bare or after
-#: `Bearer `. Anything else is refused with 401 without invoking a Lambda. (A pattern, not a secret.)
-API_KEY_TOKEN_PATTERN = (  # noqa: S105
+#: `Bearer `. Anything else is refused with 401 without invoking a Lambda.
+AUTHORIZATION_HEADER_PATTERN = (
     r"^([Bb][Ee][Aa][Rr][Ee][Rr] +)?tg_[a-z0-9-]{1,63}_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$"
 )
 #: Authorizer decisions are cached per key for this long; a revoked key stops working within it.
@@ -113,9 +113,9 @@ class ToolgateStack(Stack):
         *,
         layer_assets: LayerAssets,
         reserve_concurrency: bool = True,
-        **kwargs: object,
+        description: str | None = None,
     ) -> None:
-        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        super().__init__(scope, construct_id, description=description)
         self._reserve_concurrency = reserve_concurrency
 
         self.table = self._table()
@@ -310,26 +310,27 @@ class ToolgateStack(Stack):
     # --- Code --------------------------------------------------------------------------------
 
     def _layers(self, assets: LayerAssets) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion]:
-        common = {
-            "compatible_runtimes": [RUNTIME],
-            "compatible_architectures": [ARCHITECTURE],
-            "removal_policy": RemovalPolicy.DESTROY,
-        }
-        dependencies = lambda_.LayerVersion(
-            self,
+        dependencies = self._layer(
             "DependencyLayer",
-            code=lambda_.Code.from_asset(str(assets.dependencies), exclude=[".complete"]),
-            description="Toolgate's runtime dependencies (pyproject [project].dependencies).",
-            **common,  # type: ignore[arg-type]
+            lambda_.Code.from_asset(str(assets.dependencies), exclude=[".complete"]),
+            "Toolgate's runtime dependencies (pyproject [project].dependencies).",
         )
-        toolgate = lambda_.LayerVersion(
-            self,
-            "ToolgateLayer",
-            code=lambda_.Code.from_asset(str(assets.toolgate)),
-            description="The toolgate package.",
-            **common,  # type: ignore[arg-type]
+        toolgate = self._layer(
+            "ToolgateLayer", lambda_.Code.from_asset(str(assets.toolgate)), "The toolgate package."
         )
         return dependencies, toolgate
+
+    def _layer(self, construct_id: str, code: lambda_.Code, description: str) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            construct_id,
+            code=code,
+            description=description,
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            # Old versions go once no function uses them; a deployment always publishes new ones.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
 
     def _function(self, name: str, sizing: FunctionSizing, description: str) -> lambda_.Function:
         title = name.capitalize()
@@ -388,7 +389,7 @@ class ToolgateStack(Stack):
             "ApiKeyAuthorizer",
             handler=self.authorizer_function,
             identity_source=apigw.IdentitySource.header("Authorization"),
-            validation_regex=API_KEY_TOKEN_PATTERN,
+            validation_regex=AUTHORIZATION_HEADER_PATTERN,
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
         )
         api = apigw.RestApi(

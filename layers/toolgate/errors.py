@@ -1,4 +1,4 @@
-"""The one exception hierarchy. Every error carries a stable code and a message a person or model can act on."""
+"""The one exception hierarchy: every error has a stable code and a message a person or model can act on."""
 
 from __future__ import annotations
 
@@ -235,7 +235,7 @@ class UpstreamTimeoutError(ToolRuntimeError):
 
 
 class UpstreamOutcomeUnknownError(ToolRuntimeError):
-    """A non-retryable request was sent but no complete answer came back: it may or may not have taken effect."""
+    """A non-retryable request went out and no complete answer came back: it may have taken effect."""
 
     code = "UPSTREAM_OUTCOME_UNKNOWN"
     http_status = 504

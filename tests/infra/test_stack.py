@@ -15,7 +15,7 @@ from toolgate.service.api_keys import issue_key
 from toolgate.service.tenancy import Role
 from toolgate.settings import ServiceSettings
 
-from infra.stack import API_KEY_TOKEN_PATTERN, ToolgateStack
+from infra.stack import AUTHORIZATION_HEADER_PATTERN, ToolgateStack
 
 TENANT = "${aws:PrincipalTag/tenant_id}"
 TENANT_SESSION_CONDITION = {
@@ -428,7 +428,7 @@ def test_authorizer_is_cached_and_runs_the_authorizer_function(
 @pytest.mark.parametrize("form", ["{key}", "Bearer {key}", "bearer {key}"])
 def test_api_gateway_lets_real_keys_through_to_the_authorizer(form: str) -> None:
     issued = issue_key("t-10", Role.ADMIN, "ops", datetime.now(UTC))
-    assert re.fullmatch(API_KEY_TOKEN_PATTERN, form.format(key=issued.key))
+    assert re.fullmatch(AUTHORIZATION_HEADER_PATTERN, form.format(key=issued.key))
 
 
 @pytest.mark.parametrize(
@@ -446,8 +446,8 @@ def test_api_gateway_refuses_malformed_tokens_without_invoking_the_authorizer(
     resources: dict[str, Any], token: str
 ) -> None:
     (authorizer,) = of_type(resources, "AWS::ApiGateway::Authorizer").values()
-    assert authorizer["Properties"]["IdentityValidationExpression"] == API_KEY_TOKEN_PATTERN
-    assert not re.fullmatch(API_KEY_TOKEN_PATTERN, token)
+    assert authorizer["Properties"]["IdentityValidationExpression"] == AUTHORIZATION_HEADER_PATTERN
+    assert not re.fullmatch(AUTHORIZATION_HEADER_PATTERN, token)
 
 
 def test_api_stage_logs_access_without_bodies_or_keys_and_throttles(resources: dict[str, Any]) -> None:

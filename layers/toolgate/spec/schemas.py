@@ -166,7 +166,9 @@ class SchemaConverter:
                 self._in_progress.discard(key)
             if key in self._def_names:
                 if converted == self._def_ref(key):
-                    self._note("SCHEMA_INVALID", "a $ref loop with no schema in it was read as any value", pointer)
+                    self._note(
+                        "SCHEMA_INVALID", "a $ref loop with no schema in it was read as any value", pointer
+                    )
                     converted = {}
                 self._defs[self._def_names[key]] = converted
                 converted = self._def_ref(key)
