@@ -1,5 +1,6 @@
 """Every real spec in ../shared/corpus compiles: no crash, no hang, one tool or one reported failure per
-operation, valid JSON Schema 2020-12 inputs and outputs, and unique names every model API accepts.
+operation, valid JSON Schema 2020-12 inputs and outputs, unique names every model API accepts, and
+definitions that pass every dialect's limit checks.
 
 Counts per spec are printed (visible with `-s`) and summed in the terminal summary.
 """
@@ -13,8 +14,9 @@ from pathlib import Path
 
 import jsonschema_rs
 import pytest
+from toolgate.dialects import Dialect, DialectCode, render_tools
 from toolgate.spec.compiler import compile_path
-from toolgate.spec.models import JsonSchema
+from toolgate.spec.models import CanonicalTool, JsonSchema
 from toolgate.spec.naming import TOOL_NAME
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -104,3 +106,20 @@ def test_corpus_spec_compiles_to_valid_uniquely_named_tools(
         if schema is not None and (problem := schema_problem(schema))
     }
     assert problems == {}
+    assert dialect_violations(compiled.tools) == {}
+
+
+def dialect_violations(tools: list[CanonicalTool]) -> dict[str, list[str]]:
+    """Limit checks that fail in each dialect, apart from the per-request tool cap (a spec may exceed it)."""
+    failing: dict[str, list[str]] = {}
+    for dialect in Dialect:
+        rendered = render_tools(tools, dialect)
+        assert len(rendered.definitions) == len(tools)
+        problems = [
+            f"{v.code} {v.pointer}: {v.message[:200]}"
+            for v in rendered.violations
+            if v.code != DialectCode.TOO_MANY_TOOLS
+        ]
+        if problems:
+            failing[dialect.value] = problems[:5]
+    return failing
