@@ -7,6 +7,7 @@ roles hold what each needs to run and nothing that reads a tenant's rows, object
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import cast
 
@@ -101,7 +102,7 @@ def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
 
 def bucket_name_prefix(stack_name: str) -> str:
     """A valid S3 name prefix from the stack name; S3 appends `-{account}-{region}-an`."""
-    cleaned = "".join(ch if ch.isalnum() else "-" for ch in stack_name.lower()).strip("-")
+    cleaned = re.sub(r"[^a-z0-9]+", "-", stack_name.lower()).strip("-")
     return f"{cleaned[:24].rstrip('-')}-specs"
 
 
@@ -328,7 +329,7 @@ class ToolgateStack(Stack):
             description=description,
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[ARCHITECTURE],
-            # Old versions go once no function uses them; a deployment always publishes new ones.
+            # A replaced version is deleted on update; functions already using it keep their copy.
             removal_policy=RemovalPolicy.DESTROY,
         )
 

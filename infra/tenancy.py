@@ -191,17 +191,6 @@ class TenantAccess(Construct):
             Acknowledgment(id=secret_finding, reason=reason)
         )
 
-    def grant_tenant_sessions(self, role: iam.IRole) -> None:
-        """Let `role` open tenant sessions (for functions added after this construct)."""
-        self.role.assume_role_policy.add_statements(  # type: ignore[union-attr]
-            iam.PolicyStatement(
-                actions=TENANT_SESSION_ACTIONS,
-                principals=[iam.ArnPrincipal(role.role_arn)],
-                conditions=TENANT_SESSION_CONDITIONS,
-            )
-        )
-        self._allow_identity(role)
-
     def _allow_identity(self, role: iam.IRole) -> None:
         role.add_to_principal_policy(
             iam.PolicyStatement(

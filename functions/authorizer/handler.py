@@ -10,12 +10,12 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.dynamodb import DynamoApiKeyReader
+from toolgate.adapters.aws.session import new_session
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.errors import ApiKeyInvalidError
 from toolgate.service.api_keys import authenticate
@@ -28,7 +28,7 @@ class UnauthorizedError(Exception):
 
 @cache
 def _reader() -> DynamoApiKeyReader:
-    table = boto3.resource("dynamodb").Table(get_service_settings().table_name)
+    table = new_session().resource("dynamodb").Table(get_service_settings().table_name)
     return DynamoApiKeyReader(table)
 
 

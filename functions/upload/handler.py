@@ -33,7 +33,9 @@ def record_handler(record: SQSRecord) -> None:
     for notice in object_created_notices(record.body):
         location = parse_upload_key(notice.key)
         if location is None:
-            logger.info("object is not an upload; ignored", extra={"key_length": len(notice.key)})
+            logger.info(
+                "object is not an upload; ignored", extra={"bucket": notice.bucket, "key": notice.key}
+            )
             continue
         logger.append_keys(tenant_id=location.tenant_id, integration_id=location.integration_id)
         try:

@@ -357,13 +357,6 @@ class IntegrationSettingsInvalidError(IntegrationFailedError):
     code = "SETTINGS_INVALID"
 
 
-class IntegrationNotReadyError(ServiceError):
-    """The integration has no ready version yet, so it has no tools or report to show."""
-
-    code = "INTEGRATION_NOT_READY"
-    http_status = 409
-
-
 class ToolNameConflictError(ServiceError):
     """Two integrations of one assistant define a tool with the same name; model APIs need unique names."""
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
+import re
 import sys
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +24,72 @@ from infra.layers import (
     runtime_requirements,
     stage_toolgate_layer,
 )
+
+#: The Lambda Python runtime ships these; everything else the code imports must come from the layer.
+LAMBDA_RUNTIME_MODULES = {"boto3", "botocore"}
+
+
+class _RuntimeImports(ast.NodeVisitor):
+    """Top-level names of absolute imports, leaving out those made only for type checking."""
+
+    def __init__(self) -> None:
+        self.modules: set[str] = set()
+
+    def visit_If(self, node: ast.If) -> None:
+        test = node.test
+        if (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+        ):
+            for statement in node.orelse:
+                self.visit(statement)
+            return
+        self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        self.modules.update(alias.name.partition(".")[0] for alias in node.names)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            self.modules.add(node.module.partition(".")[0])
+
+
+def _distribution_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _installed_closure(requirements: Iterable[str]) -> set[str]:
+    """The requirements and everything they pull in (their extras aside), as installed here."""
+    pending = [re.split(r"[\s\[;=<>!~]", requirement, maxsplit=1)[0] for requirement in requirements]
+    seen: set[str] = set()
+    while pending:
+        name = _distribution_key(pending.pop())
+        if name in seen:
+            continue
+        seen.add(name)
+        for requirement in importlib.metadata.requires(name) or []:
+            if "extra ==" not in requirement:
+                pending.append(re.split(r"[\s\[;=<>!~(]", requirement, maxsplit=1)[0])
+    return seen
+
+
+def test_the_layers_provide_every_module_the_functions_import() -> None:
+    collector = _RuntimeImports()
+    sources = [*(REPO_ROOT / "functions").rglob("*.py"), *(REPO_ROOT / "layers" / "toolgate").rglob("*.py")]
+    for source in sources:
+        collector.visit(ast.parse(source.read_text(), filename=str(source)))
+    third_party = {
+        module
+        for module in collector.modules
+        if module not in sys.stdlib_module_names and module not in {"__future__", "toolgate", "functions"}
+    }
+    distributions = importlib.metadata.packages_distributions()
+    shipped = _installed_closure(runtime_requirements())
+    missing = {
+        module
+        for module in third_party - LAMBDA_RUNTIME_MODULES
+        if not {_distribution_key(d) for d in distributions.get(module, [module])} & shipped
+    }
+    assert not missing, f"imported at run time but not in [project].dependencies: {sorted(missing)}"
 
 
 class FakePip:

@@ -15,7 +15,7 @@ from toolgate.service.api_keys import issue_key
 from toolgate.service.tenancy import Role
 from toolgate.settings import ServiceSettings
 
-from infra.stack import AUTHORIZATION_HEADER_PATTERN, ToolgateStack
+from infra.stack import AUTHORIZATION_HEADER_PATTERN, ToolgateStack, bucket_name_prefix
 
 TENANT = "${aws:PrincipalTag/tenant_id}"
 TENANT_SESSION_CONDITION = {
@@ -548,3 +548,11 @@ def test_a_placeholder_dependency_layer_is_flagged_as_not_deployable(stack: Tool
         "*", Match.string_like_regexp("EMPTY placeholder.*never deploy")
     )
     assert warnings
+
+
+@pytest.mark.parametrize("stack_name", ["Toolgate", "Toolgate-Staging__EU", "T" * 128])
+def test_specs_bucket_name_is_valid_for_any_stack_name(stack_name: str) -> None:
+    longest_region = "ap-southeast-5"
+    name = f"{bucket_name_prefix(stack_name)}-123456789012-{longest_region}-an"
+    assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name)
+    assert "--" not in name

@@ -6,13 +6,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from moto import mock_aws
 from service_harness import (
@@ -29,11 +26,6 @@ from service_harness import (
     s3_notification,
     sqs_event,
 )
-
-# The handlers live in `functions/` at the repository root (each is its own Lambda code root).
-_REPO_ROOT = str(Path(__file__).resolve().parents[2])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
 
 SERVICE_ENV = {
     "AWS_DEFAULT_REGION": REGION,
@@ -69,16 +61,24 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _clear_caches() -> None:
+    from toolgate.settings import get_service_settings, get_settings
+
     from functions.api import handler as api_handler
     from functions.authorizer import handler as authorizer_handler
     from functions.upload import handler as upload_handler
-    from toolgate.settings import get_service_settings, get_settings
 
     get_settings.cache_clear()
     get_service_settings.cache_clear()
     api_handler._provider.cache_clear()
     upload_handler._provider.cache_clear()
     authorizer_handler._reader.cache_clear()
+
+
+def _session() -> Any:
+    """The tests' own AWS session (the admin's view), sharing the service's model loader: fast to make."""
+    from toolgate.adapters.aws.session import new_session
+
+    return new_session(region_name=REGION)
 
 
 @dataclass
@@ -91,15 +91,15 @@ class Service:
 
     @property
     def table(self) -> Any:
-        return boto3.resource("dynamodb", region_name=REGION).Table(TABLE_NAME)
+        return _session().resource("dynamodb").Table(TABLE_NAME)
 
     @property
     def s3(self) -> Any:
-        return boto3.client("s3", region_name=REGION)
+        return _session().client("s3")
 
     @property
     def secrets(self) -> Any:
-        return boto3.client("secretsmanager", region_name=REGION)
+        return _session().client("secretsmanager")
 
     def api(self, method: str, path: str, *, tenant: str | None = "acme", **kwargs: Any) -> ApiResponse:
         from functions.api.handler import lambda_handler
@@ -130,7 +130,9 @@ class Service:
     def put_object(self, key: str, data: bytes) -> dict[str, Any]:
         """Write an object as an admin would, and return the S3 notification it causes."""
         put = self.s3.put_object(Bucket=BUCKET_NAME, Key=key, Body=data)
-        return s3_notification(key, sequencer=self.sequencers.next(), version_id=put.get("VersionId"), size=len(data))
+        return s3_notification(
+            key, sequencer=self.sequencers.next(), version_id=put.get("VersionId"), size=len(data)
+        )
 
     def upload(self, key: str, data: bytes) -> dict[str, Any]:
         """Put the object and deliver its event; returns the batch response."""
@@ -157,7 +159,9 @@ class Service:
         found: dict[str, bytes] = {}
         for page in self.s3.get_paginator("list_object_versions").paginate(Bucket=BUCKET_NAME):
             for version in page.get("Versions", []):
-                body = self.s3.get_object(Bucket=BUCKET_NAME, Key=version["Key"], VersionId=version["VersionId"])
+                body = self.s3.get_object(
+                    Bucket=BUCKET_NAME, Key=version["Key"], VersionId=version["VersionId"]
+                )
                 found[f"{version['Key']}@{version['VersionId']}"] = body["Body"].read()
         return found
 
@@ -167,20 +171,23 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     for name, value in SERVICE_ENV.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb = _session().client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE_NAME,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "sk", "AttributeType": "S"},
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        s3 = boto3.client("s3", region_name=REGION)
+        s3 = _session().client("s3")
         s3.create_bucket(Bucket=BUCKET_NAME)
         s3.put_bucket_versioning(Bucket=BUCKET_NAME, VersioningConfiguration={"Status": "Enabled"})
-        boto3.client("iam", region_name=REGION).create_role(
+        _session().client("iam").create_role(
             RoleName="toolgate-tenant-access", AssumeRolePolicyDocument=json.dumps(_TRUST_POLICY)
         )
         _clear_caches()

@@ -7,7 +7,11 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
+
+from toolgate.demo import support_desk_spec
+from toolgate.spec.compiler import compile_path
 
 TABLE_NAME = "toolgate-test"
 BUCKET_NAME = "toolgate-test-specs"
@@ -81,9 +85,16 @@ def api_event(
     }
 
 
-def s3_notification(key: str, *, sequencer: str, version_id: str | None = None, size: int = 100) -> dict[str, Any]:
+def s3_notification(
+    key: str, *, sequencer: str, version_id: str | None = None, size: int = 100
+) -> dict[str, Any]:
     """An S3 event notification for one ObjectCreated:Put (keys are URL-encoded, as S3 sends them)."""
-    obj: dict[str, Any] = {"key": key.replace(" ", "+"), "size": size, "eTag": "0" * 32, "sequencer": sequencer}
+    obj: dict[str, Any] = {
+        "key": key.replace(" ", "+"),
+        "size": size,
+        "eTag": "0" * 32,
+        "sequencer": sequencer,
+    }
     if version_id is not None:
         obj["versionId"] = version_id
     return {
@@ -156,3 +167,9 @@ class Sequencers:
     def __iter__(self) -> Iterator[str]:
         while True:
             yield self.next()
+
+
+@cache
+def support_desk_tools() -> frozenset[str]:
+    """The tool names the compiler makes of the Support Desk spec (what every listing must show)."""
+    return frozenset(tool.name for tool in compile_path(support_desk_spec()).tools)

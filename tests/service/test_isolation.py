@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import Service
-
+from service_harness import support_desk_tools
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.demo import support_desk_spec
@@ -21,13 +21,18 @@ def _seed(service: Service, tenant: str) -> None:
     """An integration `support` with a credential, an assistant `desk` and an agent key, for `tenant`."""
     assert service.api("PUT", "/v1/integrations/support", tenant=tenant, body=SPEC, headers={}).status == 200
     credential = {"type": "bearer", "token": f"token-of-{tenant}"}
-    assert service.api("PUT", "/v1/integrations/support/credential", tenant=tenant, body=credential).status == 200
+    assert (
+        service.api("PUT", "/v1/integrations/support/credential", tenant=tenant, body=credential).status
+        == 200
+    )
     body = {"id": "desk", "integrations": ["support"]}
     assert service.api("POST", "/v1/assistants", tenant=tenant, body=body).status == 201
 
 
 def _snapshot(service: Service, tenant: str) -> list[dict[str, Any]]:
-    return sorted((item for item in service.table_items() if item["pk"] == tenant), key=lambda item: item["sk"])
+    return sorted(
+        (item for item in service.table_items() if item["pk"] == tenant), key=lambda item: item["sk"]
+    )
 
 
 #: Every route that names one of a tenant's resources, with a body where it takes one.
@@ -71,14 +76,20 @@ def test_tenant_b_writing_the_same_ids_gets_its_own_copies(service: Service) -> 
     secret_a = service.secrets.get_secret_value(SecretId="toolgate/tenants/tenant-a/support")["SecretString"]
     _seed(service, "tenant-b")
     assert _snapshot(service, "tenant-a") == before
-    assert service.secrets.get_secret_value(SecretId="toolgate/tenants/tenant-a/support")["SecretString"] == secret_a
-    assert "token-of-tenant-b" in service.secrets.get_secret_value(SecretId="toolgate/tenants/tenant-b/support")[
-        "SecretString"
-    ]
+    assert (
+        service.secrets.get_secret_value(SecretId="toolgate/tenants/tenant-a/support")["SecretString"]
+        == secret_a
+    )
+    assert (
+        "token-of-tenant-b"
+        in service.secrets.get_secret_value(SecretId="toolgate/tenants/tenant-b/support")["SecretString"]
+    )
 
 
 def test_tenant_b_cannot_revoke_tenant_a_keys(service: Service) -> None:
-    created = service.api("POST", "/v1/api-keys", tenant="tenant-a", body={"role": "agent", "principal": "bot"})
+    created = service.api(
+        "POST", "/v1/api-keys", tenant="tenant-a", body={"role": "agent", "principal": "bot"}
+    )
     key_id = created.body["api_key"]["key_id"]
     assert service.api("DELETE", f"/v1/api-keys/{key_id}", tenant="tenant-b").error_code == "NOT_FOUND"
     assert service.authorize(created.body["key"])["context"]["tenant_id"] == "tenant-a"
@@ -95,7 +106,11 @@ def test_tenant_named_in_path_body_or_headers_is_ignored(service: Service) -> No
     )
     assert response.error_code == "API_REQUEST_INVALID", "unknown body fields are refused, not trusted"
     listed = service.api(
-        "GET", "/v1/integrations", tenant="tenant-b", query={"tenant_id": "tenant-a"}, headers={"x-tenant-id": "tenant-a"}
+        "GET",
+        "/v1/integrations",
+        tenant="tenant-b",
+        query={"tenant_id": "tenant-a"},
+        headers={"x-tenant-id": "tenant-a"},
     )
     assert listed.body == {"integrations": []}
 
@@ -180,7 +195,7 @@ def test_agent_key_may_list_an_assistants_tools(service: Service) -> None:
     _seed(service, "acme")
     response = service.api("GET", "/v1/assistants/desk/tools", tenant="acme", role="agent")
     assert response.status == 200
-    assert len(response.body["tools"]) == 3
+    assert {tool["function"]["name"] for tool in response.body["tools"]} == support_desk_tools()
 
 
 def test_every_admin_route_is_in_the_role_matrix(service: Service) -> None:

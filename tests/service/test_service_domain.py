@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
-
 from toolgate.errors import ApiKeyInvalidError, RoleForbiddenError, UnauthenticatedError
 from toolgate.service.api_keys import authenticate, issue_key, parse_key
 from toolgate.service.layout import (

@@ -57,7 +57,8 @@ class IngestOutcome:
     status: Literal["ready", "failed", "skipped"]
     integration: IntegrationRecord | None
     error: ToolgateError | None = None
-    #: Why nothing changed: "duplicate" or "stale" S3 event, or "no_spec" for settings without a spec.
+    #: Why nothing changed: a "duplicate" or "stale" S3 event, settings with "no_spec" yet to apply them
+    #: to, or an "object_gone" before it could be read.
     skipped_reason: str | None = None
     compile_seconds: float = 0.0
 
@@ -84,7 +85,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         compiled, lint_findings = compile_upload(upload)
         tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
         if not tools:
-            raise IntegrationNoToolsError(_no_tools_message(compiled, settings))
+            raise IntegrationNoToolsError(_no_tools_message(compiled))
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
         failed = record_failure(resources, upload.integration_id, upload.source, error, current=current)
@@ -191,7 +192,8 @@ def load_tool(tool: StoredTool, resources: TenantResources) -> CanonicalTool:
 
 
 def skip_reason(current: IntegrationRecord | None, source: UploadSource) -> str | None:
-    """ "duplicate" or "stale" when an S3 event with the same or a newer sequencer was already applied."""
+    """Why an S3 event changes nothing: an event with the same ("duplicate") or a newer ("stale")
+    sequencer for its key was already applied. None for anything else."""
     if current is None or source.sequencer is None or source.key is None:
         return None
     seen = current.sequencers.get(source.key)
@@ -219,17 +221,21 @@ def _targeted(tool: CanonicalTool, settings: IntegrationSettings) -> CanonicalTo
     return tool.model_copy(update={"server_url": settings.server_url})
 
 
-def _no_tools_message(compiled: CompiledSpec, settings: IntegrationSettings) -> str:
+def _no_tools_message(compiled: CompiledSpec) -> str:
     if compiled.tools:
         return (
             f"The spec has {len(compiled.tools)} tools, but the include/exclude filters leave none; "
             "check the patterns in the integration's settings (they match tool names and operationIds)."
         )
     failed = len(compiled.failed_operations)
-    reason = (
-        f"all {failed} operations failed to compile (see the report)" if failed else "it has no operations"
-    )
-    return f"No tool could be made from the spec: {reason}."
+    if not failed:
+        return "No tool could be made from the spec: it has no operations."
+    problems = [
+        f"{finding.pointer}: {finding.message}"
+        for finding in compiled.findings
+        if finding.severity == Severity.ERROR
+    ]
+    return f"No tool could be made from the spec: all {failed} operations failed ({'; '.join(problems[:3])})."
 
 
 def _store_version(

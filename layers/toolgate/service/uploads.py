@@ -55,9 +55,10 @@ def object_created_notices(message_body: str) -> list[ObjectCreated]:
 def process_object_created(
     provider: ResourceProvider, notice: ObjectCreated, config: ServiceSettings
 ) -> IngestOutcome | None:
-    """Ingest the spec (or the settings) an ObjectCreated notice names; None for keys that are not uploads."""
+    """Ingest the spec (or the settings) an ObjectCreated notice names; None for objects that are not
+    uploads to the service's bucket."""
     location = parse_upload_key(notice.key)
-    if location is None:
+    if location is None or notice.bucket != config.bucket_name:
         return None
     resources = provider.for_tenant(location.tenant_id)
     source = UploadSource(kind="s3", key=notice.key, version_id=notice.version_id, sequencer=notice.sequencer)

@@ -71,9 +71,6 @@ class DynamoTenantStore:
 
     # --- Tenant and API keys ----------------------------------------------------------------
 
-    def get_tenant(self) -> TenantRecord | None:
-        return self._get(TENANT_SK, TenantRecord)
-
     def create_tenant(self, record: TenantRecord) -> None:
         self._put(TENANT_SK, "tenant", record, expected_version=None)
 

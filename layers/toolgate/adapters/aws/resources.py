@@ -11,7 +11,6 @@ from toolgate.adapters.aws.session import TenantSessionFactory
 from toolgate.service.ports import TenantResources
 from toolgate.settings import ServiceSettings
 
-
 #: Presigned URLs need Signature Version 4 (required in newer regions, and for KMS-encrypted buckets).
 _S3_CONFIG = Config(signature_version="s3v4")
 

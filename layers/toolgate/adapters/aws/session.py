@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 import boto3
 import botocore.loaders
@@ -17,6 +18,35 @@ import botocore.session
 from toolgate.service.tenancy import is_tenant_id
 
 _MAX_SESSION_NAME = 64
+
+
+@cache
+def _shared_loader() -> botocore.loaders.Loader:
+    return botocore.loaders.create_loader()
+
+
+def new_session(
+    *,
+    aws_access_key_id: str | None = None,
+    aws_secret_access_key: str | None = None,
+    aws_session_token: str | None = None,
+    region_name: str | None = None,
+) -> boto3.Session:
+    """A boto3 session that shares one model loader with every other session made here, so each AWS
+    service's model is read from disk once per process rather than once per tenant."""
+    core = botocore.session.Session()
+    loader = _shared_loader()
+    core.register_component("data_loader", loader)
+    session = boto3.Session(
+        aws_access_key_id=aws_access_key_id,
+        aws_secret_access_key=aws_secret_access_key,
+        aws_session_token=aws_session_token,
+        region_name=region_name,
+        botocore_session=core,
+    )
+    # boto3 appends its resource models' folder to the loader for every new session; keep one copy.
+    loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
+    return session
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +68,9 @@ class TenantSessionFactory:
         self.role_arn = role_arn
         self.duration_seconds = duration_seconds
         self.refresh_margin_seconds = refresh_margin_seconds
-        self._base = base_session or boto3.Session()
+        self._base = base_session or new_session()
         self._clock = clock
         self._sessions: dict[str, _CachedSession] = {}
-        #: Shared by every tenant session, so service models are read from disk once per process.
-        self._loader = botocore.loaders.create_loader()
 
     def for_tenant(self, tenant_id: str) -> boto3.Session:
         """A session acting only as `tenant_id`, reused until shortly before its credentials expire."""
@@ -58,17 +86,11 @@ class TenantSessionFactory:
             Tags=[{"Key": "tenant_id", "Value": tenant_id}],
         )
         credentials = response["Credentials"]
-        core = botocore.session.Session()
-        core.register_component("data_loader", self._loader)
-        session = boto3.Session(
+        session = new_session(
             aws_access_key_id=credentials["AccessKeyId"],
             aws_secret_access_key=credentials["SecretAccessKey"],
             aws_session_token=credentials["SessionToken"],
             region_name=self._base.region_name,
-            botocore_session=core,
         )
-        # boto3 appends its resource models' folder to the loader for every new session; keep one copy.
-        paths = self._loader.search_paths
-        paths[:] = list(dict.fromkeys(paths))
         self._sessions[tenant_id] = _CachedSession(session, credentials["Expiration"].timestamp())
         return session

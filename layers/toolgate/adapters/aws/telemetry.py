@@ -7,6 +7,7 @@ since tenant data and credentials pass through every function.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -16,13 +17,15 @@ from toolgate.service.ingest import IngestOutcome
 
 logger = Logger(service="toolgate")
 tracer = Tracer(service="toolgate")
-metrics = Metrics(service="toolgate")
+#: The stack sets POWERTOOLS_METRICS_NAMESPACE; without it, metrics still go to the Toolgate namespace.
+metrics = Metrics(service="toolgate", namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Toolgate")
 
 # Most API requests record no metric; Powertools would warn about that on every one of them.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
-# botocore logs request parameters (secret values among them) at DEBUG; keep it quiet whatever LOG_LEVEL says.
-for _name in ("botocore", "boto3", "urllib3"):
+# botocore logs request parameters, and Powertools' event handler logs route arguments (request bodies),
+# at DEBUG: credential values among them. Keep both quiet whatever LOG_LEVEL or POWERTOOLS_DEBUG say.
+for _name in ("botocore", "boto3", "urllib3", "aws_lambda_powertools"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
@@ -48,5 +51,7 @@ def record_ingest(outcome: IngestOutcome, integration_id: str) -> None:
         name="SpecCompileTime", unit=MetricUnit.Milliseconds, value=outcome.compile_seconds * 1000
     )
     if error_code is not None:
-        with single_metric(name="SpecUploadFailures", unit=MetricUnit.Count, value=1) as metric:
+        with single_metric(
+            name="SpecUploadFailures", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+        ) as metric:
             metric.add_dimension(name="error_code", value=error_code)
