@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck check bench clean
+.PHONY: demo test lint typecheck synth check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +25,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-check: lint typecheck test
+# `cdk synth` runs cdk-nag's AwsSolutions checks; cfn-lint then checks the template.
+synth: $(STAMP)
+	npm ci --no-audit --no-fund
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
+	$(BIN)/cfn-lint cdk.out/*.template.json
+
+check: lint typecheck synth test
 
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules

@@ -399,6 +399,8 @@ class ToolgateStack(Stack):
             rest_api_name=f"{self.stack_name}-api",
             description="Toolgate management API",
             endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Zip specs sent to PUT /v1/integrations/{id} arrive base64-encoded, byte for byte.
+            binary_media_types=["application/zip"],
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(
                 stage_name="prod",

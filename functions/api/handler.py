@@ -125,7 +125,11 @@ def get_integration(integration_id: str) -> IntegrationView:
 @app.put(
     "/v1/integrations/<integration_id>",
     tags=["integrations"],
-    summary="Upload a spec (OpenAPI YAML or JSON, or a zip) in the body, up to API Gateway's payload limit",
+    summary="Upload a spec in the body, up to API Gateway's payload limit",
+    description="The body is the spec itself: OpenAPI or Swagger 2.0 as YAML or JSON text, or a zip "
+    "(`Content-Type: application/zip`) holding one root `openapi.yaml|json`. The integration is created if "
+    "needed. A spec that cannot be used answers with its typed error and is recorded on the integration; "
+    "a previous ready version stays in service. Larger specs: POST .../upload-url.",
 )
 def upload_spec(integration_id: str) -> IntegrationView:
     return _service().upload_spec(

@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from toolgate.cli_admin import add_admin_parser
     from toolgate.cli_call import add_call_parser
     from toolgate.dialects import Dialect
 
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     lint_parser.set_defaults(run=run_lint)
 
     add_call_parser(commands)
+    add_admin_parser(commands)
     return parser
 
 

@@ -117,10 +117,12 @@ class ServiceSettings(BaseSettings):
     max_item_findings: int = Field(default=20, ge=0)
 
     @model_validator(mode="after")
-    def _margin_outlives_upload_urls(self) -> ServiceSettings:
+    def _margin_fits_the_session(self) -> ServiceSettings:
         # A presigned URL stops working when the credentials that signed it expire.
         if self.session_refresh_margin_seconds <= self.upload_url_expiry_seconds:
             raise ValueError("session_refresh_margin_seconds must exceed upload_url_expiry_seconds")
+        if self.session_refresh_margin_seconds >= self.session_duration_seconds:
+            raise ValueError("session_refresh_margin_seconds must be shorter than session_duration_seconds")
         return self
 
 

@@ -556,3 +556,7 @@ def test_specs_bucket_name_is_valid_for_any_stack_name(stack_name: str) -> None:
     name = f"{bucket_name_prefix(stack_name)}-123456789012-{longest_region}-an"
     assert re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", name)
     assert "--" not in name
+
+
+def test_zip_specs_reach_the_api_function_as_binary(template: Template) -> None:
+    template.has_resource_properties("AWS::ApiGateway::RestApi", {"BinaryMediaTypes": ["application/zip"]})

@@ -17,6 +17,7 @@ from toolgate.service.layout import (
 )
 from toolgate.service.models import ApiKeyRecord, IntegrationSettings
 from toolgate.service.tenancy import Role, TenantContext, tenant_context_from_event
+from toolgate.settings import ServiceSettings
 from toolgate.spec.models import CanonicalTool
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -190,3 +191,37 @@ def test_include_and_exclude_patterns_match_names_and_operation_ids() -> None:
 def test_invalid_settings_are_refused(document: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         IntegrationSettings.model_validate(document)
+
+
+REQUIRED_SERVICE_ENV = {
+    "TOOLGATE_TABLE_NAME": "table",
+    "TOOLGATE_BUCKET_NAME": "bucket",
+    "TOOLGATE_TENANT_ROLE_ARN": "arn:aws:iam::123456789012:role/tenant",
+}
+
+
+def test_service_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in REQUIRED_SERVICE_ENV.items():
+        monkeypatch.setenv(name, value)
+    settings = ServiceSettings()
+    assert (settings.table_name, settings.bucket_name) == ("table", "bucket")
+    assert settings.secret_prefix == "toolgate/tenants"
+    monkeypatch.delenv("TOOLGATE_BUCKET_NAME")
+    with pytest.raises(ValidationError):
+        ServiceSettings()
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"TOOLGATE_SESSION_REFRESH_MARGIN_SECONDS": "200", "TOOLGATE_UPLOAD_URL_EXPIRY_SECONDS": "300"},
+        {"TOOLGATE_SESSION_REFRESH_MARGIN_SECONDS": "3600", "TOOLGATE_SESSION_DURATION_SECONDS": "3600"},
+    ],
+)
+def test_session_refresh_margin_must_outlive_upload_urls_and_fit_the_session(
+    monkeypatch: pytest.MonkeyPatch, overrides: dict[str, str]
+) -> None:
+    for name, value in {**REQUIRED_SERVICE_ENV, **overrides}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError):
+        ServiceSettings()
