@@ -1,4 +1,4 @@
-"""The Toolgate service stack: store, upload pipeline, management API and per-tenant IAM.
+"""The Toolgate service stack: store, upload pipeline, management and invoke API, per-tenant IAM, alarms.
 
 Tenant data is reached only through the tenant access role (see `infra.tenancy`); the functions' own
 roles hold what each needs to run and nothing that reads a tenant's rows, objects or secrets.
@@ -32,7 +32,16 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
 from infra.layers import IGNORED_SOURCE_PATTERNS, REPO_ROOT, LayerAssets
-from infra.tenancy import SECRET_PREFIX, UPLOAD_PREFIX, TenantAccess, tenant_key_patterns
+from infra.monitoring import OperationsAlarms
+from infra.tenancy import (
+    RESULT_RETENTION_DAYS,
+    RESULT_RETENTION_TAG_KEY,
+    RESULT_RETENTION_TAG_VALUE,
+    SECRET_PREFIX,
+    UPLOAD_PREFIX,
+    TenantAccess,
+    tenant_key_patterns,
+)
 
 FUNCTIONS_DIR = REPO_ROOT / "functions"
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -67,6 +76,19 @@ AUTHORIZER_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), 
 #: Compiling a large spec takes seconds; the queue's visibility timeout is six times this.
 UPLOAD_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.minutes(3), reserved_concurrency=5)
 UPLOAD_BATCH_SIZE = 4
+#: API Gateway answers 504 after 29 s and counts a cold start's init in them; Lambda's timeout does not.
+#: 27 s leaves 2 s for that, so the function (whose runtime deadline follows its remaining time) always
+#: returns its own result, a typed timeout included, and writes its audit row before API Gateway gives up.
+#: Concurrency: calls mostly take well under 2 s, so 50 covers the stage's 50 requests/s, and caps what a
+#: slow target holding calls open can take from the account (the throttle alarm says when it is reached).
+INVOKE_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserved_concurrency=50)
+
+#: Only the invoke function reads these (docs/service.md). Loopback or private egress is never enabled here.
+INVOKE_ENVIRONMENT = {
+    "TOOLGATE_CREDENTIAL_CACHE_SECONDS": "60",
+    "TOOLGATE_AUDIT_TTL_DAYS": "30",
+    "TOOLGATE_CONTINUATION_TTL_SECONDS": "900",
+}
 
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "toolgate",
@@ -114,6 +136,7 @@ class ToolgateStack(Stack):
         *,
         layer_assets: LayerAssets,
         reserve_concurrency: bool = True,
+        alarm_email: str | None = None,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=description)
@@ -138,15 +161,23 @@ class ToolgateStack(Stack):
         self.upload_function = self._function(
             "upload", UPLOAD_SIZING, "Compiles specs uploaded to S3 (SQS batches of ObjectCreated)."
         )
+        self.invoke_function = self._function(
+            "invoke", INVOKE_SIZING, "Tool calls (POST .../tools/{tool}/invoke) and result pages."
+        )
+        for name, value in INVOKE_ENVIRONMENT.items():
+            self.invoke_function.add_environment(name, value)
 
         self.tenant_access = TenantAccess(
             self,
             "TenantAccess",
             table=self.table,
             bucket=self.bucket,
-            trusted_roles=[self._role_of(self.api_function), self._role_of(self.upload_function)],
+            trusted_roles=[
+                self._role_of(function)
+                for function in (self.api_function, self.upload_function, self.invoke_function)
+            ],
         )
-        for function in (self.api_function, self.authorizer_function, self.upload_function):
+        for function in self.functions:
             function.add_environment("TOOLGATE_TENANT_ROLE_ARN", self.tenant_access.role.role_arn)
 
         self._role_of(self.authorizer_function).add_to_principal_policy(
@@ -164,6 +195,13 @@ class ToolgateStack(Stack):
         )
         self._confine_tagged_principals_to_own_prefixes()
         self.api = self._rest_api()
+        self.alarms = OperationsAlarms(
+            self,
+            "Alarms",
+            invoke_function=self.invoke_function,
+            upload_dead_letter_queue=self.dead_letter_queue,
+            email=alarm_email,
+        )
         self._outputs()
         if layer_assets.dependencies_are_placeholder:
             Annotations.of(self.dependency_layer).add_warning_v2(
@@ -263,6 +301,13 @@ class ToolgateStack(Stack):
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
                 s3.LifecycleRule(id="RemoveExpiredDeleteMarkers", expired_object_delete_marker=True),
+                # Kept tool results outlive their continuation handle by at most this much, versions too.
+                s3.LifecycleRule(
+                    id="ExpireKeptResults",
+                    tag_filters={RESULT_RETENTION_TAG_KEY: RESULT_RETENTION_TAG_VALUE},
+                    expiration=Duration.days(RESULT_RETENTION_DAYS),
+                    noncurrent_version_expiration=Duration.days(RESULT_RETENTION_DAYS),
+                ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -374,6 +419,10 @@ class ToolgateStack(Stack):
         )
         return function
 
+    @property
+    def functions(self) -> tuple[lambda_.Function, ...]:
+        return (self.api_function, self.authorizer_function, self.upload_function, self.invoke_function)
+
     @staticmethod
     def _role_of(function: lambda_.Function) -> iam.IRole:
         role = function.role
@@ -416,8 +465,10 @@ class ToolgateStack(Stack):
                 authorizer=authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
             ),
         )
-        proxy = api.root.add_resource("v1").add_resource("{proxy+}")
-        method = proxy.add_method("ANY", apigw.LambdaIntegration(self.api_function))
+        v1 = api.root.add_resource("v1")
+        management = apigw.LambdaIntegration(self.api_function)
+        self._route(v1.add_resource("{proxy+}"), "ANY", management)
+        self._invoke_routes(v1, management)
 
         acknowledge(
             api,
@@ -433,12 +484,6 @@ class ToolgateStack(Stack):
             "key checked by the authorizer, with stage throttling. Attach a web ACL per deployment if "
             "the API is exposed to hostile volumes.",
         )
-        acknowledge(
-            method,
-            "AwsSolutions-COG4",
-            "Callers are programs holding tenant API keys, verified by the Lambda authorizer; there are "
-            "no Cognito users.",
-        )
         cloud_watch_role = api.node.find_child("CloudWatchRole")
         acknowledge(
             cloud_watch_role,
@@ -448,6 +493,43 @@ class ToolgateStack(Stack):
             "AWS's managed policy for it is the documented way and follows the service's log groups.",
         )
         return api
+
+    def _invoke_routes(self, v1: apigw.IResource, management: apigw.Integration) -> None:
+        """`POST /v1/assistants/{assistant}/tools/{tool}/invoke` and `GET /v1/continuations/{handle}`.
+
+        These resources are siblings of `/v1/{proxy+}`, so every request under them is routed within them
+        (API Gateway prefers a specific resource to a greedy one). What the invoke function does not
+        serve must still reach the api function as before: each resource on the way gets `ANY` to it,
+        and a `{proxy+}` of its own wherever it has no path-variable child (only one is allowed).
+        """
+        invoke = apigw.LambdaIntegration(self.invoke_function)
+        tool = self._management_path(v1, management, "assistants", "{assistant}", "tools", "{tool}", "invoke")
+        self._route(tool, "POST", invoke)
+        continuation = self._management_path(v1, management, "continuations", "{handle}")
+        self._route(continuation, "GET", invoke)
+
+    def _management_path(
+        self, parent: apigw.IResource, management: apigw.Integration, *path_parts: str
+    ) -> apigw.IResource:
+        resources: list[apigw.IResource] = []
+        for path_part in path_parts:
+            parent = parent.add_resource(path_part)
+            resources.append(parent)
+        for resource, child in zip(resources, [*path_parts[1:], None], strict=True):
+            self._route(resource, "ANY", management)
+            if child is None or not child.startswith("{"):
+                self._route(resource.add_resource("{proxy+}"), "ANY", management)
+        return resources[-1]
+
+    @staticmethod
+    def _route(resource: apigw.IResource, http_method: str, integration: apigw.Integration) -> None:
+        method = resource.add_method(http_method, integration)
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            "Callers are programs holding tenant API keys, verified by the Lambda authorizer; there are "
+            "no Cognito users.",
+        )
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=f"{self.api.url}v1/", description="Base URL of the management API")
@@ -461,11 +543,17 @@ class ToolgateStack(Stack):
             description="Attach to tenant admins tagged tenant_id=<tenant> for S3 uploads",
         )
         CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.dead_letter_queue.queue_url)
+        CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarms.topic.topic_arn,
+            description="Alarm notifications; subscribe to it, or deploy with -c toolgate:alarmEmail=...",
+        )
 
     # --- Reviewed cdk-nag findings ---------------------------------------------------------------
 
     def _acknowledge_reviewed_findings(self) -> None:
-        for function in (self.api_function, self.authorizer_function, self.upload_function):
+        for function in self.functions:
             acknowledge(
                 function,
                 "AwsSolutions-L1",

@@ -7,7 +7,7 @@ role with a `tenant_id` session tag, and every statement of that role names its 
 - DynamoDB rows whose partition key is exactly the tenant id (`dynamodb:LeadingKeys`, exact match, so `t1`
   never reaches `t10`; Scan is not granted, since it has no leading key to check);
 - S3 objects under `tenants/{tenant}/` and `artifacts/tenants/{tenant}/` (the trailing `/` keeps `t1` out
-  of `t10/`);
+  of `t10/`), and tags on the tenant's kept tool results (`artifacts/tenants/{tenant}/results/`);
 - secrets named `toolgate/tenants/{tenant}/...`, created only with a matching `tenant_id` tag.
 
 The admin policy gives people (users or roles carrying a `tenant_id` tag) the same prefix-bound S3 access.
@@ -33,6 +33,13 @@ UPLOAD_PREFIX = "tenants/"
 ARTIFACT_PREFIX = "artifacts/tenants/"
 #: Secrets are named `{SECRET_PREFIX}/{tenant}/{integration}` (a name prefix, not a secret).
 SECRET_PREFIX = "toolgate/tenants"  # noqa: S105
+#: Whole tool results behind continuation handles: `{ARTIFACT_PREFIX}{tenant}/{RESULTS_DIRECTORY}{handle}.json`.
+RESULTS_DIRECTORY = "results/"
+#: The invoke path writes each kept result with this object tag; the bucket deletes tagged objects after
+#: `RESULT_RETENTION_DAYS`, a backstop behind the continuation handle's own, much shorter, expiry.
+RESULT_RETENTION_TAG_KEY = "toolgate-retention"
+RESULT_RETENTION_TAG_VALUE = "continuation"
+RESULT_RETENTION_DAYS = 1
 
 #: A tenant session must carry a non-empty `tenant_id` tag and no other tag.
 TENANT_SESSION_CONDITIONS: dict[str, Any] = {
@@ -66,6 +73,11 @@ def tenant_key_patterns(bucket: s3.IBucket) -> list[str]:
         bucket.arn_for_objects(f"{UPLOAD_PREFIX}{TENANT_TAG_VARIABLE}/*"),
         bucket.arn_for_objects(f"{ARTIFACT_PREFIX}{TENANT_TAG_VARIABLE}/*"),
     ]
+
+
+def tenant_results_pattern(bucket: s3.IBucket) -> str:
+    """Object ARNs of the calling tenant's kept tool results."""
+    return bucket.arn_for_objects(f"{ARTIFACT_PREFIX}{TENANT_TAG_VARIABLE}/{RESULTS_DIRECTORY}*")
 
 
 def tenant_secret_arn_pattern() -> str:
@@ -125,6 +137,14 @@ class TenantAccess(Construct):
                 sid="OwnObjects", actions=TENANT_OBJECT_ACTIONS, resources=tenant_key_patterns(bucket)
             )
         )
+        self.role.add_to_policy(
+            # PutObject with an `x-amz-tagging` header needs this too; only results are ever tagged.
+            iam.PolicyStatement(
+                sid="TagOwnResults",
+                actions=["s3:PutObjectTagging"],
+                resources=[tenant_results_pattern(bucket)],
+            )
+        )
         self.role.add_to_policy(_list_own_prefixes(bucket, UPLOAD_PREFIX, ARTIFACT_PREFIX))
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -176,6 +196,10 @@ class TenantAccess(Construct):
             f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{prefix}{_NAG_TENANT_TAG_VARIABLE}/*]"
             for prefix in (UPLOAD_PREFIX, ARTIFACT_PREFIX)
         ]
+        results_finding = (
+            f"AwsSolutions-IAM5[Resource::<{bucket_id}.Arn>/{ARTIFACT_PREFIX}{_NAG_TENANT_TAG_VARIABLE}/"
+            f"{RESULTS_DIRECTORY}*]"
+        )
         secret_finding = (
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
             f"<AWS::AccountId>:secret:{SECRET_PREFIX}/{_NAG_TENANT_TAG_VARIABLE}/*]"
@@ -187,9 +211,10 @@ class TenantAccess(Construct):
         for policy in (self.role.node.find_child("DefaultPolicy"), self.admin_policy):
             for finding in object_findings:
                 Validations.of(policy).acknowledge(Acknowledgment(id=finding, reason=reason))
-        Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(
-            Acknowledgment(id=secret_finding, reason=reason)
-        )
+        for finding in (secret_finding, results_finding):
+            Validations.of(self.role.node.find_child("DefaultPolicy")).acknowledge(
+                Acknowledgment(id=finding, reason=reason)
+            )
 
     def _allow_identity(self, role: iam.IRole) -> None:
         role.add_to_principal_policy(
