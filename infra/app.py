@@ -3,7 +3,9 @@
 Context (`-c key=value` or cdk.json):
 - `toolgate:stackName` (default `Toolgate`);
 - `toolgate:reservedConcurrency` (default `true`): `false` for accounts whose Lambda concurrency quota is
-  too small to reserve any (new accounts may start at 10).
+  too small to reserve any (new accounts may start at 10);
+- `toolgate:alarmEmail` (default none): an address subscribed to the alarm topic (SNS mails it a
+  confirmation link first).
 
 The stack is environment-agnostic (no account or region at synth, no lookups), so synth works offline and
 without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layer is
@@ -77,7 +79,8 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         str(app.node.try_get_context("toolgate:stackName") or DEFAULT_STACK_NAME),
         layer_assets=layer_assets,
         reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
-        description="Toolgate: OpenAPI operations as safe, typed LLM tools (management API and uploads)",
+        alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
+        description="Toolgate: OpenAPI operations as safe, typed LLM tools (management, uploads, invoke)",
     )
     cdk.Tags.of(stack).add("project", "toolgate")
     if nag:

@@ -126,9 +126,7 @@ class OperationsAlarms(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             pending_window=Duration.days(7),
         )
-        topic = sns.Topic(
-            self, "Topic", display_name="Toolgate alarms", master_key=key, enforce_ssl=True
-        )
+        topic = sns.Topic(self, "Topic", display_name="Toolgate alarms", master_key=key, enforce_ssl=True)
         # CloudWatch publishes alarm notifications as its service principal, on behalf of alarms in this
         # account only (the condition keeps other accounts' alarms from using this topic or its key).
         from_own_alarms = {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}

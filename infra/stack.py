@@ -76,14 +76,15 @@ AUTHORIZER_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), 
 #: Compiling a large spec takes seconds; the queue's visibility timeout is six times this.
 UPLOAD_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.minutes(3), reserved_concurrency=5)
 UPLOAD_BATCH_SIZE = 4
-#: API Gateway answers 504 after 29 s and counts a cold start's init in them; Lambda's timeout does not.
-#: 27 s leaves 2 s for that, so the function (whose runtime deadline follows its remaining time) always
-#: returns its own result, a typed timeout included, and writes its audit row before API Gateway gives up.
-#: Concurrency: calls mostly take well under 2 s, so 50 covers the stage's 50 requests/s, and caps what a
-#: slow target holding calls open can take from the account (the throttle alarm says when it is reached).
+#: Timeout: API Gateway answers 504 after 29 s, counting a cold start's init, which Lambda's timeout does
+#: not. 27 s leaves 2 s for it, so the function, whose runtime deadline follows its remaining time, returns
+#: its own result (a typed timeout included) and writes its audit row before API Gateway gives up.
+#: Concurrency: most calls take well under a second, so 50 serves the stage's 50 requests/s, and it caps
+#: what a slow target holding calls open can take from the account (the throttle alarm tells when it does).
 INVOKE_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserved_concurrency=50)
 
-#: Only the invoke function reads these (docs/service.md). Loopback or private egress is never enabled here.
+#: Read by the invoke function only: credential cache, audit-row and continuation lifetimes. Loopback and
+#: private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never set here.
 INVOKE_ENVIRONMENT = {
     "TOOLGATE_CREDENTIAL_CACHE_SECONDS": "60",
     "TOOLGATE_AUDIT_TTL_DAYS": "30",
@@ -503,14 +504,17 @@ class ToolgateStack(Stack):
         and a `{proxy+}` of its own wherever it has no path-variable child (only one is allowed).
         """
         invoke = apigw.LambdaIntegration(self.invoke_function)
-        tool = self._management_path(v1, management, "assistants", "{assistant}", "tools", "{tool}", "invoke")
-        self._route(tool, "POST", invoke)
+        tool_call = self._management_path(
+            v1, management, "assistants", "{assistant}", "tools", "{tool}", "invoke"
+        )
+        self._route(tool_call, "POST", invoke)
         continuation = self._management_path(v1, management, "continuations", "{handle}")
         self._route(continuation, "GET", invoke)
 
     def _management_path(
         self, parent: apigw.IResource, management: apigw.Integration, *path_parts: str
     ) -> apigw.IResource:
+        """The resources of `path_parts` under `parent`, all still leading to the api function; the last."""
         resources: list[apigw.IResource] = []
         for path_part in path_parts:
             parent = parent.add_resource(path_part)

@@ -33,7 +33,7 @@ UPLOAD_PREFIX = "tenants/"
 ARTIFACT_PREFIX = "artifacts/tenants/"
 #: Secrets are named `{SECRET_PREFIX}/{tenant}/{integration}` (a name prefix, not a secret).
 SECRET_PREFIX = "toolgate/tenants"  # noqa: S105
-#: Whole tool results behind continuation handles: `{ARTIFACT_PREFIX}{tenant}/{RESULTS_DIRECTORY}{handle}.json`.
+#: Whole tool results behind continuation handles: `artifacts/tenants/{tenant}/results/{handle}.json`.
 RESULTS_DIRECTORY = "results/"
 #: The invoke path writes each kept result with this object tag; the bucket deletes tagged objects after
 #: `RESULT_RETENTION_DAYS`, a backstop behind the continuation handle's own, much shorter, expiry.

@@ -1,0 +1,1 @@
+"""The invoke function: tool calls for agents, and pages of large results."""

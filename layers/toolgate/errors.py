@@ -376,3 +376,60 @@ class InternalServiceError(ServiceError):
 
     code = "INTERNAL_ERROR"
     http_status = 500
+
+
+# --- Invoke: tool calls through the service ---------------------------------------------------
+
+
+class ToolNotAvailableError(ServiceError):
+    """The assistant may not use this tool: the same answer whether the tool exists elsewhere or nowhere."""
+
+    code = "TOOL_NOT_AVAILABLE"
+    http_status = 403
+
+
+class CallInvalidError(ServiceError):
+    """The body is neither `{"arguments": {...}}` nor a tool call object of a supported model API."""
+
+    code = "CALL_INVALID"
+    http_status = 400
+
+
+class CallToolMismatchError(CallInvalidError):
+    """The model-native call names a different tool than the URL."""
+
+    code = "CALL_TOOL_MISMATCH"
+
+
+class IdempotencyKeyInvalidError(ServiceError):
+    """The `Idempotency-Key` header is empty, too long, or holds characters other than printable ASCII."""
+
+    code = "IDEMPOTENCY_KEY_INVALID"
+    http_status = 400
+
+
+class IdempotencyKeyReusedError(ServiceError):
+    """The `Idempotency-Key` was already used for a call with other arguments; use a new key."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+    http_status = 422
+
+
+class IdempotencyInProgressError(ServiceError):
+    """A call with this `Idempotency-Key` is still running; retry once it has finished."""
+
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    http_status = 409
+
+
+class ContinuationNotFoundError(NotFoundError):
+    """No continuation with this handle for the caller's tenant (never issued, expired or removed)."""
+
+    code = "CONTINUATION_NOT_FOUND"
+
+
+class ContinuationPageInvalidError(ServiceError):
+    """The page number is not one of the continuation's pages."""
+
+    code = "CONTINUATION_PAGE_INVALID"
+    http_status = 400

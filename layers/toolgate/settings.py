@@ -129,3 +129,34 @@ class ServiceSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_service_settings() -> ServiceSettings:
     return ServiceSettings()
+
+
+class InvokeSettings(BaseSettings):
+    """The invoke function's caches, budgets and record lifetimes (`TOOLGATE_*`, set by the CDK stack)."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", extra="ignore")
+
+    #: A credential is read from Secrets Manager at most this often per tenant; a rotated value is in use
+    #: within this time. 0 reads it on every call.
+    credential_cache_seconds: int = Field(default=60, ge=0, le=3600)
+    #: DynamoDB's TTL removes an audit record this many days after its call.
+    audit_ttl_days: int = Field(default=30, ge=1, le=3650)
+    #: Lifetime of a continuation handle and of the full result it pages through.
+    continuation_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    #: A call retried with the same `Idempotency-Key` within this time returns the first result.
+    idempotency_ttl_seconds: int = Field(default=3600, ge=60, le=86_400)
+    #: Characters of result body in one answer: the invoke response or one continuation page. A longer
+    #: body is kept whole in S3. The answer is also the idempotency record, and a DynamoDB item holds at
+    #: most 400 KB, so this stays far below Lambda's 6 MB response limit.
+    result_page_chars: int = Field(default=16_000, ge=1000, le=50_000)
+    #: API Gateway's integration timeout for a REST API, counted from when it received the request.
+    api_gateway_timeout_seconds: float = Field(default=29.0, gt=0, le=29.0)
+    #: Kept back from the deadline for the work after the call (audit record, S3, idempotency record).
+    deadline_margin_seconds: float = Field(default=1.5, ge=0.1, le=10.0)
+    #: Arguments in an audit record (only for integrations with `audit_arguments`), as JSON, cut here.
+    max_audited_argument_bytes: int = Field(default=16_384, ge=256, le=65_536)
+
+
+@lru_cache(maxsize=1)
+def get_invoke_settings() -> InvokeSettings:
+    return InvokeSettings()

@@ -5,87 +5,29 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from aws_cdk import CfnElement, Stack
 from aws_cdk.assertions import Annotations, Match, Template
-from synth_helpers import Synthesized, as_list, render
+from synth_helpers import (
+    TENANT,
+    TENANT_SESSION_CONDITION,
+    XRAY_ACTIONS,
+    actions_of,
+    as_list,
+    function_role_ids,
+    logical_id,
+    of_type,
+    render,
+    role_statements,
+    statement_with,
+    tenant_statements,
+)
 from toolgate.service.api_keys import issue_key
 from toolgate.service.tenancy import Role
 from toolgate.settings import ServiceSettings
 
 from infra.stack import AUTHORIZATION_HEADER_PATTERN, ToolgateStack, bucket_name_prefix
-
-TENANT = "${aws:PrincipalTag/tenant_id}"
-TENANT_SESSION_CONDITION = {
-    "StringLike": {"aws:RequestTag/tenant_id": "?*"},
-    "ForAllValues:StringEquals": {"aws:TagKeys": ["tenant_id"]},
-}
-XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
-
-
-@pytest.fixture(scope="module")
-def stack(synthesized: Synthesized) -> ToolgateStack:
-    return synthesized.stack
-
-
-@pytest.fixture(scope="module")
-def template(stack: ToolgateStack) -> Template:
-    return Template.from_stack(stack)
-
-
-@pytest.fixture(scope="module")
-def resources(template: Template) -> dict[str, Any]:
-    return cast(dict[str, Any], template.to_json()["Resources"])
-
-
-def logical_id(construct: Any) -> str:
-    element = construct if isinstance(construct, CfnElement) else construct.node.default_child
-    stack = Stack.of(element)
-    return cast(str, stack.resolve(stack.get_logical_id(element)))
-
-
-def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
-    return {key: value for key, value in resources.items() if value["Type"] == resource_type}
-
-
-def role_statements(resources: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
-    """Every identity-policy statement that applies to the role: inline, attached and managed."""
-    role = resources[role_id]["Properties"]
-    assert "ManagedPolicyArns" not in role, f"{role_id} has managed policies attached"
-    statements = [
-        statement
-        for policy in role.get("Policies", [])
-        for statement in policy["PolicyDocument"]["Statement"]
-    ]
-    for policy in of_type(resources, "AWS::IAM::Policy").values():
-        if {"Ref": role_id} in policy["Properties"]["Roles"]:
-            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
-    return statements
-
-
-def actions_of(statements: list[dict[str, Any]]) -> set[str]:
-    return {action for statement in statements for action in as_list(statement["Action"])}
-
-
-def function_role_ids(stack: ToolgateStack) -> dict[str, str]:
-    functions = {
-        "api": stack.api_function,
-        "authorizer": stack.authorizer_function,
-        "upload": stack.upload_function,
-    }
-    return {name: logical_id(function.role) for name, function in functions.items()}
-
-
-def tenant_statements(stack: ToolgateStack, resources: dict[str, Any]) -> list[dict[str, Any]]:
-    return role_statements(resources, logical_id(stack.tenant_access.role))
-
-
-def statement_with(statements: list[dict[str, Any]], action: str) -> dict[str, Any]:
-    (found,) = [statement for statement in statements if action in as_list(statement["Action"])]
-    return found
-
 
 # --- Tenant isolation ----------------------------------------------------------------------------
 
@@ -164,7 +106,7 @@ def test_every_tenant_role_permission_is_bound_to_the_session_tag(
         assert in_resource or in_condition, statement
 
 
-def test_tenant_role_trusts_only_the_api_and_upload_roles_with_a_tenant_tag(
+def test_tenant_role_trusts_only_the_api_upload_and_invoke_roles_with_a_tenant_tag(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     roles = function_role_ids(stack)
@@ -175,15 +117,15 @@ def test_tenant_role_trusts_only_the_api_and_upload_roles_with_a_tenant_tag(
         assert set(as_list(statement["Action"])) == {"sts:AssumeRole", "sts:TagSession"}
         assert statement["Condition"] == TENANT_SESSION_CONDITION
         trusted |= {principal["Fn::GetAtt"][0] for principal in as_list(statement["Principal"]["AWS"])}
-    assert trusted == {roles["api"], roles["upload"]}
+    assert trusted == {roles["api"], roles["upload"], roles["invoke"]}
     assert resources[logical_id(stack.tenant_access.role)]["Properties"]["MaxSessionDuration"] <= 3600
 
 
-def test_api_and_upload_roles_open_only_tagged_tenant_sessions(
+def test_api_upload_and_invoke_roles_open_only_tagged_tenant_sessions(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     tenant_role = logical_id(stack.tenant_access.role)
-    for name in ("api", "upload"):
+    for name in ("api", "upload", "invoke"):
         statements = role_statements(resources, function_role_ids(stack)[name])
         sts = [s for s in statements if any(a.startswith("sts:") for a in as_list(s["Action"]))]
         assert len(sts) == 1, name
@@ -494,7 +436,7 @@ def test_functions_have_deliberate_limits_tracing_and_bounded_logs(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     functions = of_type(resources, "AWS::Lambda::Function")
-    assert len(functions) == 3
+    assert set(functions) == {logical_id(function) for function in stack.functions}
     for function in functions.values():
         properties = function["Properties"]
         assert properties["Timeout"] > 0

@@ -68,6 +68,8 @@ class IntegrationSettings(BaseModel):
     credential: ResourceId | None = None
     #: Replaces the spec's `servers` as every tool's target.
     server_url: str | None = Field(default=None, max_length=2048)
+    #: Keep each call's arguments in its audit record (off: arguments are never stored).
+    audit_arguments: bool = False
     #: Only tools matching one of these patterns (tool name or operationId); empty keeps all.
     include: list[ToolPattern] = Field(default_factory=list, max_length=500)
     #: Tools matching one of these patterns are left out, after `include`.

@@ -1,0 +1,185 @@
+"""The invoke function (API Gateway REST, Lambda proxy):
+
+- `POST /v1/assistants/{assistant}/tools/{tool}/invoke` with `{"arguments": {...}}` or a model-native tool
+  call, and an optional `Idempotency-Key` header: the result envelope or the matching result block;
+- `GET /v1/continuations/{handle}?page=N`: a page of a result too large for one answer.
+
+Each request is read from the event, handed to one `InvokeService` call, and its typed errors become
+`{"error": {"code", "message"}}`. The tenant comes only from the authorizer's context. The event, the
+arguments and the results are never logged or traced.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.invoke import AwsInvokeProvider, record_invocation
+from toolgate.adapters.aws.telemetry import logger, metrics, tracer
+from toolgate.adapters.http import HttpTransport
+from toolgate.errors import (
+    CallInvalidError,
+    ContinuationPageInvalidError,
+    IdempotencyKeyInvalidError,
+    InternalServiceError,
+    RouteNotFoundError,
+    ToolgateError,
+)
+from toolgate.runtime.transport import Deadline
+from toolgate.service.invoke import (
+    InvokeRequest,
+    InvokeService,
+    ToolCache,
+    call_budget_seconds,
+)
+from toolgate.service.tenancy import TenantContext, tenant_context_from_event
+from toolgate.settings import get_invoke_settings, get_service_settings, get_settings
+
+IDEMPOTENCY_HEADER = "idempotency-key"
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+@cache
+def _provider() -> AwsInvokeProvider:
+    return AwsInvokeProvider(get_service_settings(), get_invoke_settings())
+
+
+@cache
+def _transport() -> HttpTransport:
+    """One per process: its connection pools and OAuth2 tokens (per tenant and credential) are reused."""
+    return HttpTransport(get_settings().runtime)
+
+
+@cache
+def _tools() -> ToolCache:
+    return ToolCache()
+
+
+def _service(caller: TenantContext) -> InvokeService:
+    return InvokeService(
+        caller,
+        _provider().for_tenant(caller.tenant_id),
+        get_invoke_settings(),
+        runtime=get_settings().runtime,
+        transport=_transport(),
+        tools=_tools(),
+        observer=record_invocation,
+    )
+
+
+# --- Routes -----------------------------------------------------------------------------------
+
+
+@tracer.capture_method(capture_response=False)
+def invoke(event: Mapping[str, Any], context: LambdaContext, caller: TenantContext) -> dict[str, Any]:
+    parameters = event.get("pathParameters") or {}
+    request_context = event.get("requestContext") or {}
+    received_at = request_context.get("requestTimeEpoch")
+    budget = call_budget_seconds(
+        get_invoke_settings(),
+        lambda_remaining_ms=context.get_remaining_time_in_millis(),
+        request_time_epoch_ms=received_at if isinstance(received_at, int) else None,
+        now_epoch_seconds=time.time(),
+    )
+    request = InvokeRequest(
+        assistant_id=str(parameters.get("assistant", "")),
+        tool_name=str(parameters.get("tool", "")),
+        body=_json_body(event),
+        request_id=str(request_context.get("requestId") or context.aws_request_id),
+        deadline=Deadline.after(budget),
+        idempotency_key=_idempotency_key(event),
+    )
+    return _response(200, _service(caller).invoke(request).response)
+
+
+@tracer.capture_method(capture_response=False)
+def read_continuation(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
+    handle = str((event.get("pathParameters") or {}).get("handle", ""))
+    page = _page(event.get("queryStringParameters") or {})
+    return _response(200, _service(caller).read_continuation(handle, page).model_dump(mode="json"))
+
+
+# --- Reading the event --------------------------------------------------------------------------
+
+
+def _json_body(event: Mapping[str, Any]) -> object:
+    raw = event.get("body") or ""
+    try:
+        text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else raw
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise CallInvalidError(
+            'The body must be JSON: {"arguments": {...}} or the tool call object the model produced.'
+        ) from None
+
+
+def _idempotency_key(event: Mapping[str, Any]) -> str | None:
+    headers = event.get("headers") or {}
+    values = [value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER]
+    if not values:
+        return None
+    if len(values) > 1 or not isinstance(values[0], str) or not _IDEMPOTENCY_KEY.fullmatch(values[0]):
+        raise IdempotencyKeyInvalidError(
+            "The Idempotency-Key header must be 1 to 255 printable ASCII characters, such as a UUID."
+        )
+    return values[0]
+
+
+def _page(query: Mapping[str, Any]) -> int:
+    value = query.get("page", "1")
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 9:
+        raise ContinuationPageInvalidError("The page must be a whole number, 0 or more: ?page=1.")
+    return int(value)
+
+
+def _response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": _JSON_HEADERS,
+        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        "isBase64Encoded": False,
+    }
+
+
+def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    caller = tenant_context_from_event(event)
+    logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
+    method = event.get("httpMethod")
+    parameters = event.get("pathParameters") or {}
+    if method == "POST" and {"assistant", "tool"} <= parameters.keys():
+        return invoke(event, context, caller)
+    if method == "GET" and "handle" in parameters:
+        return read_continuation(event, caller)
+    raise RouteNotFoundError(f"No route {str(method)[:10]} {str(event.get('path'))[:200]}.")
+
+
+# --- Entry point ------------------------------------------------------------------------------
+
+
+@logger.inject_lambda_context(
+    correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False, clear_state=True
+)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    try:
+        return _route(event, context)
+    except ToolgateError as error:
+        logger.info("request refused", extra={"error_code": error.code, "http_status": error.http_status})
+        return _response(error.http_status, {"error": error.to_dict()})
+    except Exception as error:
+        correlation_id = logger.get_correlation_id() or "unknown"
+        logger.exception("unexpected error", extra={"error_type": type(error).__name__})
+        failure = InternalServiceError(
+            f"An unexpected error occurred; quote correlation id {correlation_id} when reporting it.",
+            details={"correlation_id": correlation_id},
+        )
+        return _response(failure.http_status, {"error": failure.to_dict()})

@@ -1,0 +1,329 @@
+"""The invoke function's AWS adapters, each bound to one tenant's scoped session:
+
+- credentials through Powertools' `SecretsProvider` (a short-lived cache per tenant), refusing any secret
+  outside the tenant's own prefix before a call is made;
+- audit records in the main table (`pk` = tenant, `sk` = `AUDIT#{time}#{request id}`, `ttl` set);
+- idempotency records through Powertools' `DynamoDBPersistenceLayer` on the main table, with the tenant as
+  the partition key (`pk`), `IDEMPOTENCY#...` sort keys and the table's `ttl` attribute as expiry;
+- logs and metrics of every call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
+
+from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+from toolgate.adapters.aws.errors import error_code, translated_aws_errors
+from toolgate.adapters.aws.s3 import S3ObjectStore
+from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore
+from toolgate.adapters.aws.session import TenantSessionFactory
+from toolgate.adapters.aws.telemetry import logger, metrics
+from toolgate.errors import (
+    IdempotencyInProgressError,
+    IdempotencyKeyReusedError,
+    StoreUnavailableError,
+    TenantForbiddenError,
+)
+from toolgate.service.invoke import AuditRecord, Computation, InvokeResources
+from toolgate.service.layout import secret_name
+from toolgate.service.ports import TenantResources
+from toolgate.service.tenancy import is_resource_id
+from toolgate.settings import InvokeSettings, ServiceSettings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+#: Sort keys of idempotency records start with this (Powertools appends `#{sha256 of the scope}`).
+IDEMPOTENCY_KEY_PREFIX = "IDEMPOTENCY#invoke"
+AUDIT_SK_PREFIX = "AUDIT#"
+_DAY_SECONDS = 86_400
+#: Metric dimension for a tool name that matched no tool (a caller's text: not a dimension value).
+_UNRESOLVED_TOOL = "-"
+
+
+class CachedCredentialReader:
+    """A tenant's credentials, read with its scoped session through Powertools' cache (`max_age`)."""
+
+    def __init__(
+        self, client: SecretsManagerClient, prefix: str, tenant_id: str, max_age_seconds: int
+    ) -> None:
+        self._provider = SecretsProvider(boto3_client=client)
+        self._prefix = prefix
+        self._tenant_id = tenant_id
+        self._own_prefix = secret_name(prefix, tenant_id, "")
+        self._max_age = max_age_seconds
+
+    def get(self, slot: str) -> str | None:
+        if not is_resource_id(slot):
+            raise TenantForbiddenError("A credential slot is an id of the tenant's own credentials.")
+        return self.get_named(secret_name(self._prefix, self._tenant_id, slot))
+
+    def get_named(self, name: str) -> str | None:
+        """The secret `name`, which must be one of the tenant's own; anything else is refused unread."""
+        slot = name.removeprefix(self._own_prefix)
+        if slot == name or not is_resource_id(slot):
+            raise TenantForbiddenError("The credential is outside the tenant's own secrets; it was not read.")
+        try:
+            value = self._provider.get(name, max_age=self._max_age)
+        except GetParameterError as error:
+            cause = error.__context__
+            if not isinstance(cause, ClientError):
+                raise
+            if error_code(cause) == "ResourceNotFoundException":
+                return None
+            with translated_aws_errors("read the credential"):
+                raise cause from None
+        return value if isinstance(value, str) else None
+
+
+class DynamoAuditLog:
+    """Audit records in the tenant's partition of the main table; DynamoDB's TTL removes them."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, tenant_id: str, ttl_days: int) -> None:
+        self._client = client
+        self._table_name = table_name
+        self._tenant_id = tenant_id
+        self._ttl_seconds = ttl_days * _DAY_SECONDS
+
+    def record(self, entry: AuditRecord) -> None:
+        if entry.tenant_id != self._tenant_id:
+            raise ValueError("the audit record is not this tenant's")
+        fields = entry.model_dump(mode="json", exclude_none=True)
+        item = {
+            "pk": self._tenant_id,
+            "sk": f"{AUDIT_SK_PREFIX}{entry.at.isoformat(timespec='milliseconds')}#{entry.request_id}",
+            "item_type": "audit",
+            **fields,
+            "ttl": int(entry.at.timestamp()) + self._ttl_seconds,
+        }
+        with translated_aws_errors("write the audit record"):
+            self._client.put_item(
+                TableName=self._table_name, Item={name: _attribute(value) for name, value in item.items()}
+            )
+
+
+class DynamoIdempotencyStore:
+    """Powertools idempotency on the main table, in the tenant's own partition.
+
+    The record's key is the tenant (`pk`, Powertools' `static_pk_value`) and a hash of the scope (tenant,
+    assistant, tool, client key); the arguments are hashed for payload validation, so reusing a key for
+    other arguments is refused rather than answered with another call's result.
+    """
+
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, tenant_id: str, expires_after_seconds: int
+    ) -> None:
+        self._tenant_id = tenant_id
+        self._expires_after_seconds = expires_after_seconds
+        self._persistence = DynamoDBPersistenceLayer(
+            table_name=table_name,
+            key_attr="pk",
+            sort_key_attr="sk",
+            static_pk_value=tenant_id,
+            expiry_attr="ttl",
+            boto3_client=client,
+        )
+
+    def run_once(
+        self,
+        scope: Mapping[str, str],
+        request: Mapping[str, Any],
+        compute: Computation,
+        in_progress_seconds: float,
+    ) -> tuple[dict[str, Any], bool]:
+        if scope.get("tenant_id") != self._tenant_id:
+            raise ValueError("the idempotency scope is not this tenant's")
+        replayed = False
+
+        def replay(response: Any, idempotent_data: DataRecord) -> Any:
+            nonlocal replayed
+            replayed = True
+            return response
+
+        config = IdempotencyConfig(
+            event_key_jmespath="scope",
+            payload_validation_jmespath="request",
+            raise_on_no_idempotency_key=True,
+            expires_after_seconds=self._expires_after_seconds,
+            hash_function="sha256",
+            lambda_context=_RemainingTime(in_progress_seconds),  # type: ignore[arg-type]
+            response_hook=replay,
+        )
+        handler = IdempotencyHandler(
+            function=_kept(compute),
+            function_payload={"scope": dict(scope), "request": dict(request)},
+            config=config,
+            persistence_store=self._persistence,
+            key_prefix=IDEMPOTENCY_KEY_PREFIX,
+            function_args=(),
+            function_kwargs={},
+        )
+        try:
+            envelope: dict[str, Any] = handler.handle()
+        except _NotKept as unkept:
+            return unkept.envelope, False
+        except IdempotencyValidationError:
+            raise IdempotencyKeyReusedError(
+                "This Idempotency-Key was already used for this tool with other arguments; use a new key "
+                "for a new call."
+            ) from None
+        except IdempotencyAlreadyInProgressError:
+            raise IdempotencyInProgressError(
+                "A call with this Idempotency-Key is still running; retry when it has finished."
+            ) from None
+        except IdempotencyPersistenceLayerError as error:
+            raise _store_error(error) from None
+        return envelope, replayed
+
+
+class AwsInvokeProvider:
+    """Per tenant: the store, S3 objects, credentials, audit log and idempotency records, all reached with
+    the tenant's scoped session and rebuilt when that session is renewed."""
+
+    def __init__(
+        self, config: ServiceSettings, invoke: InvokeSettings, sessions: TenantSessionFactory | None = None
+    ) -> None:
+        self._config = config
+        self._invoke = invoke
+        self._sessions = sessions or TenantSessionFactory(
+            config.tenant_role_arn,
+            duration_seconds=config.session_duration_seconds,
+            refresh_margin_seconds=config.session_refresh_margin_seconds,
+        )
+        self._cache: dict[str, tuple[object, InvokeResources]] = {}
+
+    def for_tenant(self, tenant_id: str) -> InvokeResources:
+        session = self._sessions.for_tenant(tenant_id)
+        cached = self._cache.get(tenant_id)
+        if cached is not None and cached[0] is session:
+            return cached[1]
+        config = self._config
+        table = session.resource("dynamodb").Table(config.table_name)
+        dynamodb = table.meta.client
+        secrets = session.client("secretsmanager")
+        tenant = TenantResources(
+            tenant_id=tenant_id,
+            store=DynamoTenantStore(table, tenant_id),
+            objects=S3ObjectStore(session.client("s3"), config.bucket_name, tenant_id),
+            credentials=SecretsManagerCredentialStore(secrets, config.secret_prefix, tenant_id),
+        )
+        resources = InvokeResources(
+            tenant=tenant,
+            credentials=CachedCredentialReader(
+                secrets, config.secret_prefix, tenant_id, self._invoke.credential_cache_seconds
+            ),
+            audit=DynamoAuditLog(dynamodb, config.table_name, tenant_id, self._invoke.audit_ttl_days),
+            idempotency=DynamoIdempotencyStore(
+                dynamodb, config.table_name, tenant_id, self._invoke.idempotency_ttl_seconds
+            ),
+        )
+        self._cache[tenant_id] = (session, resources)
+        return resources
+
+
+def record_invocation(record: AuditRecord, audit_written: bool) -> None:
+    """Log one tool call and count it per tool, status and error code. Never logs its arguments."""
+    logger.info(
+        "tool call finished",
+        extra={
+            "assistant_id": record.assistant_id,
+            "tool": record.tool,
+            "integration_id": record.integration_id,
+            "call_format": record.call_format,
+            "status": record.status,
+            "error_code": record.error_code,
+            "target_status": record.target_status,
+            "latency_ms": record.latency_ms,
+            "idempotent": record.idempotent,
+            "replayed": record.replayed,
+            "audit_written": audit_written,
+        },
+    )
+    tool = record.tool if record.integration_id is not None else _UNRESOLVED_TOOL
+    with single_metric(
+        name="ToolInvocations", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="tool", value=tool)
+        metric.add_dimension(name="status", value=record.status)
+    with single_metric(
+        name="ToolLatency", unit=MetricUnit.Milliseconds, value=record.latency_ms, namespace=metrics.namespace
+    ) as metric:
+        metric.add_dimension(name="tool", value=tool)
+    if record.error_code is not None:
+        with single_metric(
+            name="ToolErrors", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="tool", value=tool)
+            metric.add_dimension(name="error_code", value=record.error_code)
+    if not audit_written:
+        metrics.add_metric(name="AuditWriteFailures", unit=MetricUnit.Count, value=1)
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+class _NotKept(Exception):  # noqa: N818 - a signal to Powertools, not an error
+    """Raised through Powertools so that it drops the in-progress record: the answer is not the key's."""
+
+    def __init__(self, envelope: dict[str, Any]) -> None:
+        super().__init__("the answer is not kept for the key")
+        self.envelope = envelope
+
+
+def _kept(compute: Computation) -> Any:
+    def call_once() -> dict[str, Any]:
+        envelope, keep = compute()
+        if not keep:
+            raise _NotKept(envelope)
+        return envelope
+
+    return call_once
+
+
+class _RemainingTime:
+    """What Powertools reads from a Lambda context: how long an in-progress record holds the key."""
+
+    def __init__(self, seconds: float) -> None:
+        self._milliseconds = max(0, int(seconds * 1000))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._milliseconds
+
+
+def _store_error(error: BaseException) -> Exception:
+    cause: BaseException | None = error
+    while cause is not None and not isinstance(cause, ClientError):
+        cause = cause.__cause__ or cause.__context__
+    try:
+        with translated_aws_errors("keep the idempotency record"):
+            if cause is not None:
+                raise cause
+    except (TenantForbiddenError, StoreUnavailableError) as translated:
+        return translated
+    except ClientError:
+        pass
+    return StoreUnavailableError("The idempotency record could not be kept; retry shortly.")
+
+
+def _attribute(value: Any) -> AttributeValueTypeDef:
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int | float):
+        return {"N": str(value)}
+    return {"S": str(value)}

@@ -1,0 +1,592 @@
+"""Invoking a tool for an agent: the call path every model conversation takes.
+
+One request names an assistant and a tool and carries the arguments, plain or as the model's own tool
+call (`toolgate.dialects.calls`). The tool must belong to a ready integration of the assistant (and pass
+its allow-list); it is looked up only among the caller's tenant's items, so a tool of another tenant and
+a tool that exists nowhere get the same refusal. The integration's credential is read through the
+tenant's resources, the runtime makes the call within the request's deadline, and the answer comes back
+in the call's own format.
+
+- **Large results.** A body longer than one answer holds (`InvokeSettings.result_page_chars`) is kept
+  whole in S3 under the tenant's artifacts prefix, behind a random, expiring continuation handle; the
+  answer carries the first page and the handle, and `read_continuation` serves the other pages.
+- **Idempotency.** With an `Idempotency-Key`, the call is made once per tenant, assistant, tool and key;
+  a retry gets the first answer. An answer is kept only once the request may have reached the API: a
+  call refused before sending (bad arguments, no credential, egress denied, host unreachable) is not,
+  so the retry runs again.
+- **Audit.** Every request leaves one record: tenant, principal, assistant, tool, status, latency, error
+  code, and the arguments only when the integration's `audit_arguments` allows it. Never a credential.
+
+Pure: AWS is reached through `InvokeResources`, HTTP through the runtime's `Transport`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from toolgate.dialects.calls import ToolCall, format_result, parse_call
+from toolgate.dialects.openai import restore_omitted_arguments
+from toolgate.errors import (
+    ArgumentsInvalidError,
+    CallToolMismatchError,
+    ContinuationNotFoundError,
+    ContinuationPageInvalidError,
+    CredentialInvalidError,
+    InternalServiceError,
+    ResponseTooLargeError,
+    TenantForbiddenError,
+    ToolgateError,
+    ToolInternalError,
+    ToolNameConflictError,
+    ToolNotAvailableError,
+    UpstreamOutcomeUnknownError,
+    UpstreamProtocolError,
+)
+from toolgate.runtime.credentials import Credential, parse_credential
+from toolgate.runtime.envelope import ToolResult, result_from_error
+from toolgate.runtime.invoke import invoke_tool
+from toolgate.runtime.redaction import Redactor
+from toolgate.runtime.transport import Deadline, Transport
+from toolgate.service.ingest import load_tool
+from toolgate.service.layout import tenant_artifact_prefix
+from toolgate.service.models import IntegrationRecord, utc_now
+from toolgate.service.ports import TenantResources
+from toolgate.service.tenancy import Role, TenantContext, is_resource_id
+from toolgate.settings import InvokeSettings, RuntimeSettings
+from toolgate.spec.models import CanonicalTool
+
+logger = logging.getLogger(__name__)
+
+#: Continuation handles: 32 URL-safe characters (24 random bytes).
+_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+_HANDLE_BYTES = 24
+_MAX_TOOL_NAME_CHARS = 128
+_ECHO_CHARS = 80
+#: The runtime never cuts a body itself: this service pages it instead.
+_WHOLE_BODY = 2**62
+#: Errors after which the request may have reached the API (and changed something there).
+_MAY_HAVE_TAKEN_EFFECT = frozenset(
+    {
+        UpstreamOutcomeUnknownError.code,
+        UpstreamProtocolError.code,
+        ResponseTooLargeError.code,
+        ToolInternalError.code,
+    }
+)
+
+
+# --- What the service needs from AWS ------------------------------------------------------------
+
+
+class CredentialReader(Protocol):
+    def get(self, slot: str) -> str | None:
+        """The tenant's credential in `slot` as JSON text (None when none is stored), read through a
+        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most."""
+        ...
+
+
+class AuditLog(Protocol):
+    def record(self, entry: AuditRecord) -> None: ...
+
+
+#: Makes the call: its envelope, and whether that envelope is the key's answer from now on.
+Computation = Callable[[], tuple[dict[str, Any], bool]]
+
+
+class IdempotencyStore(Protocol):
+    def run_once(
+        self,
+        scope: Mapping[str, str],
+        request: Mapping[str, Any],
+        compute: Computation,
+        in_progress_seconds: float,
+    ) -> tuple[dict[str, Any], bool]:
+        """`compute()`'s envelope, or the envelope an earlier request with the same `scope` kept (then
+        True). Raises IdempotencyKeyReusedError when `scope` was used with another `request`, and
+        IdempotencyInProgressError while that earlier request is still running (for at most
+        `in_progress_seconds`, after which a retry may take the key over)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeResources:
+    """One tenant's resources for tool calls, all reached with that tenant's scoped credentials."""
+
+    tenant: TenantResources
+    credentials: CredentialReader
+    audit: AuditLog
+    idempotency: IdempotencyStore
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+
+# --- Requests, answers, records -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeRequest:
+    assistant_id: str
+    tool_name: str
+    #: The request body as parsed JSON: `{"arguments": {...}}` or a model-native tool call.
+    body: object
+    #: API Gateway's request id; it names the audit record.
+    request_id: str
+    #: When the tool call must be over (see `call_budget_seconds`).
+    deadline: Deadline
+    idempotency_key: str | None = None
+
+
+class AuditRecord(BaseModel):
+    """One tool call, as the audit log keeps it. Never holds a credential."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    at: datetime
+    tenant_id: str
+    principal: str
+    assistant_id: str
+    tool: str
+    integration_id: str | None = None
+    #: The format of the call: `toolgate`, `openai`, `anthropic`, ...
+    call_format: str | None = None
+    #: ok: the API answered 2xx; error: the call was made (or attempted) and failed, the result says
+    #: why; refused: the tool was not called (a typed error); failed: an unexpected fault.
+    status: Literal["ok", "error", "refused", "failed"]
+    error_code: str | None = None
+    #: The API's HTTP status, when it answered.
+    target_status: int | None = None
+    latency_ms: int
+    #: The request carried an Idempotency-Key; `replayed` when the answer was the first request's.
+    idempotent: bool = False
+    replayed: bool = False
+    #: The arguments as JSON, only for integrations with `audit_arguments`.
+    arguments: str | None = None
+    arguments_truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeOutcome:
+    #: The response body: the envelope, or the result block in the call's format.
+    response: dict[str, Any]
+    record: AuditRecord
+
+
+class StoredContinuation(BaseModel):
+    """A large result kept in S3 for paging."""
+
+    model_config = ConfigDict(frozen=True)
+
+    assistant_id: str
+    tool: str
+    created_at: datetime
+    expires_at: datetime
+    page_chars: int
+    #: The whole body: JSON text when the API answered JSON, its text otherwise.
+    text: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.text) / self.page_chars))
+
+
+class ContinuationPage(BaseModel):
+    handle: str
+    page: int
+    pages: int
+    #: This page of the body's text (JSON text is cut between characters, not between values).
+    body: str
+    next_page: int | None
+    expires_at: datetime
+
+
+class ToolCache:
+    """Canonical tools by tenant, integration, revision and name, least recently used dropped first.
+
+    A revision's tools never change, so an entry never goes stale, and reusing the same tool object
+    keeps the runtime's compiled validators warm.
+    """
+
+    def __init__(self, max_entries: int = 512) -> None:
+        self._max_entries = max_entries
+        self._tools: OrderedDict[tuple[str, str, str, str], CanonicalTool] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str, str]) -> CanonicalTool | None:
+        with self._lock:
+            tool = self._tools.get(key)
+            if tool is not None:
+                self._tools.move_to_end(key)
+            return tool
+
+    def put(self, key: tuple[str, str, str, str], tool: CanonicalTool) -> None:
+        with self._lock:
+            self._tools[key] = tool
+            self._tools.move_to_end(key)
+            while len(self._tools) > self._max_entries:
+                self._tools.popitem(last=False)
+
+
+def call_budget_seconds(
+    config: InvokeSettings,
+    *,
+    lambda_remaining_ms: int,
+    request_time_epoch_ms: int | None,
+    now_epoch_seconds: float,
+) -> float:
+    """Seconds the tool call may take: the sooner of the Lambda's remaining time and API Gateway's
+    timeout (counted from when API Gateway received the request), less the margin kept for the work
+    after the call."""
+    budget = lambda_remaining_ms / 1000
+    if request_time_epoch_ms is None:
+        budget = min(budget, config.api_gateway_timeout_seconds)
+    else:
+        gateway_left = request_time_epoch_ms / 1000 + config.api_gateway_timeout_seconds - now_epoch_seconds
+        budget = min(budget, gateway_left)
+    return max(0.0, budget - config.deadline_margin_seconds)
+
+
+# --- The service --------------------------------------------------------------------------------
+
+
+class InvokeService:
+    def __init__(
+        self,
+        context: TenantContext,
+        resources: InvokeResources,
+        config: InvokeSettings,
+        *,
+        runtime: RuntimeSettings,
+        transport: Transport,
+        tools: ToolCache,
+        observer: Callable[[AuditRecord, bool], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if resources.tenant_id != context.tenant_id:
+            raise ValueError("the resources are not the caller's tenant's")
+        self.context = context
+        self.resources = resources
+        self.config = config
+        self._runtime = runtime.model_copy(update={"result_body_chars": _WHOLE_BODY})
+        self._max_continuation_bytes = 8 * runtime.max_response_bytes
+        self._transport = transport
+        self._tools = tools
+        #: Told of every record and whether the audit log took it: the handler's logs and metrics.
+        self._observer = observer
+        self._clock = clock
+
+    def invoke(self, request: InvokeRequest) -> InvokeOutcome:
+        """Call the tool and answer in the call's format. Typed errors are refusals: nothing was called."""
+        self.context.require(Role.ADMIN, Role.AGENT)
+        started = time.monotonic()
+        draft = _Draft(self.context, request, self._clock())
+        try:
+            call = parse_call(request.body)
+            draft.call_format = call.format.value
+            if call.name is not None and call.name != request.tool_name:
+                raise CallToolMismatchError(
+                    f"The tool call names '{call.name[:_ECHO_CHARS]}' but was sent to tool "
+                    f"'{request.tool_name[:_ECHO_CHARS]}'; send it to that tool's invoke URL."
+                )
+            integration, tool = self._resolve(request.assistant_id, request.tool_name)
+            draft.integration_id = integration.integration_id
+            if integration.settings.audit_arguments:
+                draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
+            envelope, replayed = self._answer(request, call, integration, tool)
+        except ToolgateError as error:
+            self._finish(draft.record("refused", started, error_code=error.code))
+            raise
+        except Exception:
+            self._finish(draft.record("failed", started, error_code=InternalServiceError.code))
+            raise
+        failure = envelope.get("error")
+        record = draft.record(
+            "ok" if envelope.get("ok") is True else "error",
+            started,
+            error_code=failure.get("code") if isinstance(failure, dict) else None,
+            target_status=envelope.get("status"),
+            replayed=replayed,
+        )
+        self._finish(record)
+        return InvokeOutcome(response=format_result(call, envelope), record=record)
+
+    def read_continuation(self, handle: str, page: int) -> ContinuationPage:
+        """One page of a large result kept by an earlier call of this tenant."""
+        self.context.require(Role.ADMIN, Role.AGENT)
+        missing = ContinuationNotFoundError(
+            f"No result continuation '{handle[:_ECHO_CHARS]}': handles belong to one tenant and expire "
+            f"{self.config.continuation_ttl_seconds} seconds after their call; call the tool again."
+        )
+        if not _HANDLE.fullmatch(handle):
+            raise missing
+        try:
+            data = self.resources.tenant.objects.read_upload(
+                self._continuation_key(handle), None, self._max_continuation_bytes
+            )
+        except TenantForbiddenError:
+            # Without s3:ListBucket on the key, S3 answers a missing object with AccessDenied.
+            data = None
+        if data is None:
+            raise missing
+        stored = StoredContinuation.model_validate_json(data)
+        if stored.expires_at <= self._clock():
+            raise missing
+        if not 0 <= page < stored.pages:
+            raise ContinuationPageInvalidError(
+                f"Continuation '{handle}' has pages 0 to {stored.pages - 1}; page {page} does not exist.",
+                details={"pages": stored.pages},
+            )
+        start = page * stored.page_chars
+        return ContinuationPage(
+            handle=handle,
+            page=page,
+            pages=stored.pages,
+            body=stored.text[start : start + stored.page_chars],
+            next_page=page + 1 if page + 1 < stored.pages else None,
+            expires_at=stored.expires_at,
+        )
+
+    # --- Finding the tool ---------------------------------------------------------------------
+
+    def _resolve(self, assistant_id: str, tool_name: str) -> tuple[IntegrationRecord, CanonicalTool]:
+        """The assistant's integration that defines the tool, and the tool. The refusal is the same for
+        every reason, so it says nothing about other tenants; the reason is logged."""
+        refusal = ToolNotAvailableError(
+            f"Assistant '{assistant_id[:_ECHO_CHARS]}' has no tool '{tool_name[:_ECHO_CHARS]}': it is not "
+            "a tool of a ready integration the assistant may use. List the assistant's tools with "
+            f"GET /v1/assistants/{assistant_id[:_ECHO_CHARS]}/tools."
+        )
+        if not is_resource_id(assistant_id) or not tool_name or len(tool_name) > _MAX_TOOL_NAME_CHARS:
+            logger.info("tool not available", extra={"reason": "malformed_name"})
+            raise refusal
+        assistant = self.resources.tenant.store.get_assistant(assistant_id)
+        if assistant is None:
+            logger.info("tool not available", extra={"reason": "no_assistant"})
+            raise refusal
+        if assistant.tools is not None and tool_name not in assistant.tools:
+            logger.info("tool not available", extra={"reason": "not_in_allow_list"})
+            raise refusal
+        found = [
+            located
+            for integration_id in assistant.integrations
+            if (located := self._locate(integration_id, tool_name)) is not None
+        ]
+        if not found:
+            logger.info("tool not available", extra={"reason": "no_ready_integration_defines_it"})
+            raise refusal
+        if len(found) > 1:
+            owners = " and ".join(f"'{integration.integration_id}'" for integration, _ in found)
+            raise ToolNameConflictError(
+                f"Integrations {owners} both define tool '{tool_name}'; list only one of them in assistant "
+                f"'{assistant_id}' or limit its tools allow-list."
+            )
+        return found[0]
+
+    def _locate(self, integration_id: str, tool_name: str) -> tuple[IntegrationRecord, CanonicalTool] | None:
+        store = self.resources.tenant.store
+        integration = store.get_integration(integration_id)
+        # A second look only when an upload replaced the revision between the two reads.
+        for _ in range(2):
+            if integration is None or integration.ready is None:
+                return None
+            revision = integration.ready.revision
+            key = (self.context.tenant_id, integration_id, revision, tool_name)
+            tool = self._tools.get(key)
+            if tool is not None:
+                return integration, tool
+            item = store.get_tool(integration_id, revision, tool_name)
+            if item is not None:
+                tool = load_tool(item, self.resources.tenant)
+                self._tools.put(key, tool)
+                return integration, tool
+            integration = store.get_integration(integration_id)
+            if (
+                integration is not None
+                and integration.ready is not None
+                and integration.ready.revision == revision
+            ):
+                return None
+        return None
+
+    # --- Calling it -----------------------------------------------------------------------------
+
+    def _answer(
+        self, request: InvokeRequest, call: ToolCall, integration: IntegrationRecord, tool: CanonicalTool
+    ) -> tuple[dict[str, Any], bool]:
+        """The envelope, and whether it is an earlier request's (idempotent replay)."""
+        if call.arguments_problem is not None:
+            return _error_envelope(ArgumentsInvalidError(call.arguments_problem)), False
+        # Strict OpenAI tools make models send null for an optional argument they leave out.
+        arguments = restore_omitted_arguments(call.arguments, tool.input_schema)
+
+        def compute() -> tuple[dict[str, Any], bool]:
+            return self._call(request, integration, tool, arguments)
+
+        if request.idempotency_key is None:
+            return compute()[0], False
+        scope = {
+            "tenant_id": self.context.tenant_id,
+            "assistant_id": request.assistant_id,
+            "tool": tool.name,
+            "key": request.idempotency_key,
+        }
+        holds_for = request.deadline.remaining() + self.config.deadline_margin_seconds
+        return self.resources.idempotency.run_once(scope, {"arguments": arguments}, compute, holds_for)
+
+    def _call(
+        self,
+        request: InvokeRequest,
+        integration: IntegrationRecord,
+        tool: CanonicalTool,
+        arguments: dict[str, Any],
+    ) -> tuple[dict[str, Any], bool]:
+        try:
+            credential = self._credential(integration)
+        except CredentialInvalidError as error:
+            return _error_envelope(error), False
+        result = invoke_tool(
+            tool,
+            arguments,
+            transport=self._transport,
+            credential=credential,
+            settings=self._runtime,
+            deadline=request.deadline,
+            tenant=self.context.tenant_id,
+        )
+        return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
+
+    def _credential(self, integration: IntegrationRecord) -> Credential | None:
+        # An unbound integration that names no shared slot has no credential: no read for it.
+        if integration.credential is None and integration.settings.credential is None:
+            return None
+        text = self.resources.credentials.get(integration.credential_slot)
+        return None if text is None else parse_credential(text)
+
+    def _paged(self, envelope: dict[str, Any], request: InvokeRequest, tool: CanonicalTool) -> dict[str, Any]:
+        """The envelope with a body that fits one answer; a longer body is kept whole for paging."""
+        body = envelope.get("body")
+        if body is None:
+            return envelope
+        text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        page_chars = self.config.result_page_chars
+        if len(text) <= page_chars:
+            return envelope
+        now = self._clock()
+        stored = StoredContinuation(
+            assistant_id=request.assistant_id,
+            tool=tool.name,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.config.continuation_ttl_seconds),
+            page_chars=page_chars,
+            text=text,
+        )
+        handle = secrets.token_urlsafe(_HANDLE_BYTES)
+        self.resources.tenant.objects.put(
+            self._continuation_key(handle), stored.model_dump_json().encode(), "application/json"
+        )
+        expires = stored.expires_at.isoformat(timespec="seconds")
+        return {
+            **envelope,
+            "body": text[:page_chars],
+            "truncated": True,
+            "hint": (
+                f"The body has {len(text)} characters; this is the first {page_chars} (page 0 of "
+                f"{stored.pages}). Read the rest with GET /v1/continuations/{handle}?page=1 and onwards "
+                f"until {expires}, or ask for less with the tool's filters or pagination."
+            ),
+            "continuation": {
+                "handle": handle,
+                "page": 0,
+                "pages": stored.pages,
+                "next_page": 1,
+                "expires_at": expires,
+            },
+        }
+
+    def _continuation_key(self, handle: str) -> str:
+        return f"{tenant_artifact_prefix(self.context.tenant_id)}results/{handle}.json"
+
+    def _finish(self, record: AuditRecord) -> None:
+        written = True
+        try:
+            self.resources.audit.record(record)
+        except Exception as error:  # the call happened: its answer must still reach the caller
+            logger.error("the audit record could not be written", extra={"error_type": type(error).__name__})
+            written = False
+        if self._observer is not None:
+            self._observer(record, written)
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+class _Draft:
+    """The audit record's fields as the request is handled."""
+
+    def __init__(self, context: TenantContext, request: InvokeRequest, at: datetime) -> None:
+        self.context = context
+        self.request = request
+        self.at = at
+        self.call_format: str | None = None
+        self.integration_id: str | None = None
+        self.arguments: str | None = None
+        self.arguments_truncated = False
+
+    def audit_arguments(self, arguments: Mapping[str, Any], max_bytes: int) -> None:
+        data = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+        self.arguments_truncated = len(data) > max_bytes
+        self.arguments = data[:max_bytes].decode("utf-8", errors="ignore")
+
+    def record(
+        self,
+        status: Literal["ok", "error", "refused", "failed"],
+        started: float,
+        *,
+        error_code: str | None = None,
+        target_status: object = None,
+        replayed: bool = False,
+    ) -> AuditRecord:
+        return AuditRecord(
+            request_id=self.request.request_id,
+            at=self.at,
+            tenant_id=self.context.tenant_id,
+            principal=self.context.principal,
+            assistant_id=self.request.assistant_id[:_ECHO_CHARS],
+            tool=self.request.tool_name[:_MAX_TOOL_NAME_CHARS],
+            integration_id=self.integration_id,
+            call_format=self.call_format,
+            status=status,
+            error_code=error_code,
+            target_status=target_status if isinstance(target_status, int) else None,
+            latency_ms=round((time.monotonic() - started) * 1000),
+            idempotent=self.request.idempotency_key is not None,
+            replayed=replayed,
+            arguments=self.arguments,
+            arguments_truncated=self.arguments_truncated,
+        )
+
+
+def _error_envelope(error: ToolgateError) -> dict[str, Any]:
+    return result_from_error(error, Redactor()).to_dict()
+
+
+def _may_have_taken_effect(result: ToolResult) -> bool:
+    """Whether the request may have reached the API: then its answer is kept for an idempotency key."""
+    if result.status is not None:
+        return True
+    return result.error is not None and result.error.code in _MAY_HAVE_TAKEN_EFFECT
