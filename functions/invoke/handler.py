@@ -78,7 +78,6 @@ def _service(caller: TenantContext) -> InvokeService:
 # --- Routes -----------------------------------------------------------------------------------
 
 
-@tracer.capture_method(capture_response=False)
 def invoke(event: Mapping[str, Any], context: LambdaContext, caller: TenantContext) -> dict[str, Any]:
     parameters = event.get("pathParameters") or {}
     request_context = event.get("requestContext") or {}
@@ -100,7 +99,6 @@ def invoke(event: Mapping[str, Any], context: LambdaContext, caller: TenantConte
     return _response(200, _service(caller).invoke(request).response)
 
 
-@tracer.capture_method(capture_response=False)
 def read_continuation(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
     handle = str((event.get("pathParameters") or {}).get("handle", ""))
     page = _page(event.get("queryStringParameters") or {})

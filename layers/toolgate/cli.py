@@ -7,12 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from toolgate.errors import ToolgateError
 from toolgate.spec.models import CompiledSpec, Finding, Severity
 
 CANONICAL = "canonical"
+USAGE_ERROR = "USAGE"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,12 +29,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """Reports usage mistakes as `error[USAGE]: message` like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error[{USAGE_ERROR}]: {message} (see `{self.prog} --help`)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
     from toolgate.cli_admin import add_admin_parser
     from toolgate.cli_call import add_call_parser
     from toolgate.dialects import Dialect
 
-    parser = argparse.ArgumentParser(prog="toolgate", description=__doc__)
+    parser: argparse.ArgumentParser = _Parser(prog="toolgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     compile_parser = commands.add_parser("compile", help="write the tool definitions of a spec as JSON")
@@ -73,6 +81,11 @@ def run_compile(args: argparse.Namespace) -> int:
         args.out.write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    if compiled.failed_operations and not compiled.tools:
+        print(
+            "error[SPEC_NO_TOOLS]: no operation could become a tool (see the errors above)", file=sys.stderr
+        )
+        return 1
     return 0
 
 

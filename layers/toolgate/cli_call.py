@@ -2,7 +2,8 @@
 
 Standard output is always one JSON document: the result envelope of the call, or `{"ok": false,
 "error": ...}` when the spec, the tool or the credential file cannot be used. The exit status is 0 for
-an ok result, 1 for a call that failed, 2 when the call could not be made.
+an ok result, 1 for a call that failed, 2 when the call could not be made; on failure the error also goes
+to standard error as `error[CODE]: message`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from toolgate.errors import ToolgateError, ToolNotFoundError
 from toolgate.spec.models import CanonicalTool, CompiledSpec
 
 _TOOLS_LISTED = 20
+IO_ERROR = "IO_ERROR"
 
 
 def add_call_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,7 +57,11 @@ def run_call(args: argparse.Namespace) -> int:
         tool = find_tool(compile_path(args.spec, entry=args.entry), args.tool)
         credential = parse_credential(args.credential.read_bytes()) if args.credential else None
     except ToolgateError as error:
-        _print({"ok": False, "error": error.to_dict()})
+        _print_failure(error.to_dict())
+        return 2
+    except OSError as error:
+        message = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+        _print_failure({"code": IO_ERROR, "message": message})
         return 2
 
     updates: dict[str, Any] = {}
@@ -79,6 +85,8 @@ def run_call(args: argparse.Namespace) -> int:
     finally:
         transport.close()
     _print(result.to_dict())
+    if result.error is not None:
+        print(f"error[{result.error.code}]: {result.error.message}", file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -92,6 +100,12 @@ def find_tool(compiled: CompiledSpec, name: str) -> CanonicalTool:
     raise ToolNotFoundError(
         f"The spec has no tool or operationId '{name}'. Its {len(names)} tools: {listed or 'none'}."
     )
+
+
+def _print_failure(error: dict[str, Any]) -> None:
+    """A call that could not be made: the error in an envelope on stdout and as one line on stderr."""
+    _print({"ok": False, "error": error})
+    print(f"error[{error['code']}]: {error['message']}", file=sys.stderr)
 
 
 def _print(document: dict[str, Any]) -> None:

@@ -99,3 +99,57 @@ def test_call_with_invalid_arguments_lists_the_problems(capsys: pytest.CaptureFi
     error = envelope["error"]
     assert error["code"] == "ARGUMENTS_INVALID"
     assert {problem["path"] for problem in error["details"]} >= {"/limit"}
+
+
+def run_with_stderr(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any], str]:
+    status = main(["call", *argv])
+    captured = capsys.readouterr()
+    return status, json.loads(captured.out), captured.err
+
+
+@pytest.mark.parametrize("missing", ["spec", "credential"])
+def test_call_with_a_missing_file_is_an_io_error_envelope_not_a_traceback(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, missing: str
+) -> None:
+    absent = tmp_path / "absent.json"
+    spec = absent if missing == "spec" else SPEC
+    status, envelope, err = run_with_stderr(capsys, str(spec), "getSupportCase", "--credential", str(absent))
+
+    assert status == 2
+    assert envelope == {
+        "ok": False,
+        "error": {"code": "IO_ERROR", "message": f"No such file or directory: {absent}"},
+    }
+    assert err == f"error[IO_ERROR]: No such file or directory: {absent}\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "status_expected", "code"),
+    [
+        (["no_such_tool"], 2, "TOOL_NOT_FOUND"),
+        (["getSupportCase", "--args", "{case_id: c1"], 1, "ARGUMENTS_INVALID"),
+        (["getSupportCase", "--args", "[1, 2]"], 1, "ARGUMENTS_INVALID"),
+    ],
+    ids=["unknown-tool", "args-not-json", "args-not-an-object"],
+)
+def test_call_failures_print_the_envelope_and_one_error_line_on_stderr(
+    capsys: pytest.CaptureFixture[str], argv: list[str], status_expected: int, code: str
+) -> None:
+    status, envelope, err = run_with_stderr(capsys, str(SPEC), *argv)
+
+    assert status == status_expected
+    assert envelope["ok"] is False and envelope["error"]["code"] == code
+    assert err == f"error[{code}]: {envelope['error']['message']}\n"
+
+
+def test_malformed_credential_file_is_not_echoed_on_stderr_either(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    credential = tmp_path / "credential.json"
+    credential.write_text('{"type": "api_key", "valu": "canary-cli-4d1f"}')
+    status, envelope, err = run_with_stderr(
+        capsys, str(SPEC), "getSupportCase", "--credential", str(credential)
+    )
+
+    assert status == 2 and err.startswith("error[CREDENTIAL_INVALID]: ")
+    assert "canary-cli-4d1f" not in err + json.dumps(envelope)

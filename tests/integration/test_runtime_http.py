@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -209,6 +211,42 @@ def test_retry_after_beyond_the_deadline_returns_the_429_at_once(transport: Http
     assert result.status == 429 and result.headers["retry-after"] == "120"
     assert result.error is not None and "120 seconds" in result.error.message
     assert elapsed < 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retried"), [(429, True), (502, True), (503, True), (504, True), (500, False), (501, False)]
+)
+def test_only_overload_and_gateway_statuses_are_retried(
+    transport: HttpTransport, status: int, retried: bool
+) -> None:
+    with serve(failing_then([status])) as server:
+        result = invoke_tool(make_tool(server.url), {}, transport=transport, settings=LOCAL)
+        assert server.count() == (2 if retried else 1)
+    assert result.ok is retried
+
+
+def test_backoff_doubles_per_attempt_up_to_its_cap_and_is_scaled_by_jitter() -> None:
+    settings = LOCAL.model_copy(
+        update={"max_retries": 5, "retry_backoff_base_seconds": 0.001, "retry_backoff_max_seconds": 0.005}
+    )
+    pauses: list[float] = []
+    counting = HttpTransport(settings, sleep=pauses.append, jitter=lambda: 0.5)
+    with serve(failing_then([503] * 5)) as server:
+        result = invoke_tool(make_tool(server.url), {}, transport=counting, settings=settings)
+    counting.close()
+    assert result.ok
+    assert pauses == pytest.approx([0.0005, 0.001, 0.002, 0.0025, 0.0025])
+
+
+def test_retry_after_as_an_http_date_is_honoured(transport: HttpTransport) -> None:
+    soon = email.utils.format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
+    with serve(failing_then([503], {"Retry-After": soon})) as server:
+        started = time.monotonic()
+        result = invoke_tool(make_tool(server.url), {}, transport=transport, settings=LOCAL)
+        elapsed = time.monotonic() - started
+        assert server.count() == 2
+    assert result.ok
+    assert 0.9 <= elapsed < 2.5
 
 
 def test_post_is_never_retried(transport: HttpTransport) -> None:

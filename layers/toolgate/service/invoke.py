@@ -61,7 +61,6 @@ from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.ingest import load_tool
-from toolgate.service.layout import tenant_artifact_prefix
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
@@ -71,7 +70,7 @@ from toolgate.spec.models import CanonicalTool
 logger = logging.getLogger(__name__)
 
 #: Continuation handles: 32 URL-safe characters (24 random bytes).
-_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
+CONTINUATION_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 _HANDLE_BYTES = 24
 _MAX_TOOL_NAME_CHARS = 128
 _ECHO_CHARS = 80
@@ -102,6 +101,16 @@ class AuditLog(Protocol):
     def record(self, entry: AuditRecord) -> None: ...
 
 
+class ResultStore(Protocol):
+    """Whole results behind continuation handles, in the tenant's own artifacts prefix."""
+
+    def put(self, handle: str, data: bytes) -> None: ...
+
+    def get(self, handle: str, max_bytes: int) -> bytes | None:
+        """The kept result, None when there is none under this handle for the tenant."""
+        ...
+
+
 #: Makes the call: its envelope, and whether that envelope is the key's answer from now on.
 Computation = Callable[[], tuple[dict[str, Any], bool]]
 
@@ -129,6 +138,7 @@ class InvokeResources:
     credentials: CredentialReader
     audit: AuditLog
     idempotency: IdempotencyStore
+    results: ResultStore
 
     @property
     def tenant_id(self) -> str:
@@ -216,7 +226,8 @@ class ContinuationPage(BaseModel):
 
 
 class ToolCache:
-    """Canonical tools by tenant, integration, revision and name, least recently used dropped first.
+    """Canonical tools by tenant, integration, revision and name, least recently used dropped first; also
+    the names a revision does not have.
 
     A revision's tools never change, so an entry never goes stale, and reusing the same tool object
     keeps the runtime's compiled validators warm.
@@ -224,17 +235,18 @@ class ToolCache:
 
     def __init__(self, max_entries: int = 512) -> None:
         self._max_entries = max_entries
-        self._tools: OrderedDict[tuple[str, str, str, str], CanonicalTool] = OrderedDict()
+        self._tools: OrderedDict[tuple[str, str, str, str], CanonicalTool | None] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str, str]) -> CanonicalTool | None:
+    def get(self, key: tuple[str, str, str, str]) -> tuple[bool, CanonicalTool | None]:
+        """(whether the key is known, its tool: None when the revision has no such tool)."""
         with self._lock:
-            tool = self._tools.get(key)
-            if tool is not None:
-                self._tools.move_to_end(key)
-            return tool
+            if key not in self._tools:
+                return False, None
+            self._tools.move_to_end(key)
+            return True, self._tools[key]
 
-    def put(self, key: tuple[str, str, str, str], tool: CanonicalTool) -> None:
+    def put(self, key: tuple[str, str, str, str], tool: CanonicalTool | None) -> None:
         with self._lock:
             self._tools[key] = tool
             self._tools.move_to_end(key)
@@ -332,12 +344,10 @@ class InvokeService:
             f"No result continuation '{handle[:_ECHO_CHARS]}': handles belong to one tenant and expire "
             f"{self.config.continuation_ttl_seconds} seconds after their call; call the tool again."
         )
-        if not _HANDLE.fullmatch(handle):
+        if not CONTINUATION_HANDLE.fullmatch(handle):
             raise missing
         try:
-            data = self.resources.tenant.objects.read_upload(
-                self._continuation_key(handle), None, self._max_continuation_bytes
-            )
+            data = self.resources.results.get(handle, self._max_continuation_bytes)
         except TenantForbiddenError:
             # Without s3:ListBucket on the key, S3 answers a missing object with AccessDenied.
             data = None
@@ -406,9 +416,9 @@ class InvokeService:
                 return None
             revision = integration.ready.revision
             key = (self.context.tenant_id, integration_id, revision, tool_name)
-            tool = self._tools.get(key)
-            if tool is not None:
-                return integration, tool
+            known, tool = self._tools.get(key)
+            if known:
+                return None if tool is None else (integration, tool)
             item = store.get_tool(integration_id, revision, tool_name)
             if item is not None:
                 tool = load_tool(item, self.resources.tenant)
@@ -420,6 +430,7 @@ class InvokeService:
                 and integration.ready is not None
                 and integration.ready.revision == revision
             ):
+                self._tools.put(key, None)
                 return None
         return None
 
@@ -496,14 +507,20 @@ class InvokeService:
             text=text,
         )
         handle = secrets.token_urlsafe(_HANDLE_BYTES)
-        self.resources.tenant.objects.put(
-            self._continuation_key(handle), stored.model_dump_json().encode(), "application/json"
-        )
+        first_page = {**envelope, "body": text[:page_chars], "truncated": True}
+        try:
+            self.resources.results.put(handle, stored.model_dump_json().encode())
+        except ToolgateError as error:
+            # The call has happened: its first page still answers it, without a way to the rest.
+            logger.error("the full result could not be kept", extra={"error_code": error.code})
+            return {
+                **first_page,
+                "hint": f"The body has {len(text)} characters; only the first {page_chars} can be shown. "
+                "Ask for less with the tool's filters or pagination.",
+            }
         expires = stored.expires_at.isoformat(timespec="seconds")
         return {
-            **envelope,
-            "body": text[:page_chars],
-            "truncated": True,
+            **first_page,
             "hint": (
                 f"The body has {len(text)} characters; this is the first {page_chars} (page 0 of "
                 f"{stored.pages}). Read the rest with GET /v1/continuations/{handle}?page=1 and onwards "
@@ -517,9 +534,6 @@ class InvokeService:
                 "expires_at": expires,
             },
         }
-
-    def _continuation_key(self, handle: str) -> str:
-        return f"{tenant_artifact_prefix(self.context.tenant_id)}results/{handle}.json"
 
     def _finish(self, record: AuditRecord) -> None:
         written = True

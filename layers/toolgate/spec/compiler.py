@@ -393,7 +393,13 @@ class _Compiler:
         codes += [c for c in ("2XX", "2xx") if c in responses]
         for code in codes:
             pointer = pointer_join(op.pointer, "responses", code)
-            response = self.resolver.deref(responses[code], at=pointer)
+            try:
+                response = self.resolver.deref(responses[code], at=pointer)
+            except ToolgateError as exc:
+                self._note(
+                    exc.code, f"{exc.message}; the tool has no output schema", pointer, Severity.WARNING
+                )
+                return None
             content = response.get("content") if isinstance(response, dict) else None
             if not isinstance(content, dict):
                 continue

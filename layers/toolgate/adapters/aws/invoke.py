@@ -5,6 +5,8 @@
 - audit records in the main table (`pk` = tenant, `sk` = `AUDIT#{time}#{request id}`, `ttl` set);
 - idempotency records through Powertools' `DynamoDBPersistenceLayer` on the main table, with the tenant as
   the partition key (`pk`), `IDEMPOTENCY#...` sort keys and the table's `ttl` attribute as expiry;
+- whole results behind continuation handles in S3 (`artifacts/tenants/{tenant}/results/{handle}.json`),
+  tagged so that the bucket's lifecycle rule removes them;
 - logs and metrics of every call.
 """
 
@@ -37,8 +39,8 @@ from toolgate.errors import (
     StoreUnavailableError,
     TenantForbiddenError,
 )
-from toolgate.service.invoke import AuditRecord, Computation, InvokeResources
-from toolgate.service.layout import secret_name
+from toolgate.service.invoke import CONTINUATION_HANDLE, AuditRecord, Computation, InvokeResources
+from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import is_resource_id
 from toolgate.settings import InvokeSettings, ServiceSettings
@@ -47,11 +49,18 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 #: Sort keys of idempotency records start with this (Powertools appends `#{sha256 of the scope}`).
 IDEMPOTENCY_KEY_PREFIX = "IDEMPOTENCY#invoke"
 AUDIT_SK_PREFIX = "AUDIT#"
+#: Kept results live under the tenant's artifacts prefix, in this folder.
+RESULTS_FOLDER = "results/"
+#: The object tag the bucket's `ExpireKeptResults` lifecycle rule filters on (infra/tenancy.py): a
+#: backstop that removes kept results a day after the continuation handle's own expiry.
+RESULT_RETENTION_TAGGING = "toolgate-retention=continuation"
+_MISSING_OBJECT = frozenset({"NoSuchKey", "404"})
 _DAY_SECONDS = 86_400
 #: Metric dimension for a tool name that matched no tool (a caller's text: not a dimension value).
 _UNRESOLVED_TOOL = "-"
@@ -66,7 +75,9 @@ class CachedCredentialReader:
         self._provider = SecretsProvider(boto3_client=client)
         self._prefix = prefix
         self._tenant_id = tenant_id
-        self._own_prefix = secret_name(prefix, tenant_id, "")
+        # Built here rather than with `secret_name`, so that the check below does not share the code
+        # path it guards.
+        self._own_prefix = f"{prefix.rstrip('/')}/{tenant_id}/"
         self._max_age = max_age_seconds
 
     def get(self, slot: str) -> str | None:
@@ -192,6 +203,43 @@ class DynamoIdempotencyStore:
         return envelope, replayed
 
 
+class S3ResultStore:
+    """Whole results behind continuation handles, only ever under the tenant's own `results/` folder."""
+
+    def __init__(self, client: S3Client, bucket: str, tenant_id: str) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._folder = f"{tenant_artifact_prefix(tenant_id)}{RESULTS_FOLDER}"
+
+    def key(self, handle: str) -> str:
+        if not CONTINUATION_HANDLE.fullmatch(handle):
+            raise TenantForbiddenError("A continuation handle is 32 URL-safe characters.")
+        return f"{self._folder}{handle}.json"
+
+    def put(self, handle: str, data: bytes) -> None:
+        with translated_aws_errors("keep the result"):
+            self._client.put_object(
+                Bucket=self._bucket,
+                Key=self.key(handle),
+                Body=data,
+                ContentType="application/json",
+                Tagging=RESULT_RETENTION_TAGGING,
+            )
+
+    def get(self, handle: str, max_bytes: int) -> bytes | None:
+        try:
+            with translated_aws_errors("read the result"):
+                response = self._client.get_object(Bucket=self._bucket, Key=self.key(handle))
+        except ClientError as error:
+            if error_code(error) in _MISSING_OBJECT:
+                return None
+            raise
+        data = response["Body"].read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise StoreUnavailableError("The kept result is larger than any result Toolgate keeps.")
+        return data
+
+
 class AwsInvokeProvider:
     """Per tenant: the store, S3 objects, credentials, audit log and idempotency records, all reached with
     the tenant's scoped session and rebuilt when that session is renewed."""
@@ -215,12 +263,14 @@ class AwsInvokeProvider:
             return cached[1]
         config = self._config
         table = session.resource("dynamodb").Table(config.table_name)
-        dynamodb = table.meta.client
+        # A plain client: the resource's own client would serialize Powertools' typed attributes again.
+        dynamodb = session.client("dynamodb")
         secrets = session.client("secretsmanager")
+        s3 = session.client("s3")
         tenant = TenantResources(
             tenant_id=tenant_id,
             store=DynamoTenantStore(table, tenant_id),
-            objects=S3ObjectStore(session.client("s3"), config.bucket_name, tenant_id),
+            objects=S3ObjectStore(s3, config.bucket_name, tenant_id),
             credentials=SecretsManagerCredentialStore(secrets, config.secret_prefix, tenant_id),
         )
         resources = InvokeResources(
@@ -232,6 +282,7 @@ class AwsInvokeProvider:
             idempotency=DynamoIdempotencyStore(
                 dynamodb, config.table_name, tenant_id, self._invoke.idempotency_ttl_seconds
             ),
+            results=S3ResultStore(s3, config.bucket_name, tenant_id),
         )
         self._cache[tenant_id] = (session, resources)
         return resources

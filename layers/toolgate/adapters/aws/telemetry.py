@@ -16,7 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from toolgate.service.ingest import IngestOutcome
 
 logger = Logger(service="toolgate")
-tracer = Tracer(service="toolgate")
+#: Only AWS SDK calls are traced: patching the HTTP client too would send tenant API URLs (which carry model
+#: arguments) to X-Ray and add a trace header to every call to a tenant's API.
+tracer = Tracer(service="toolgate", patch_modules=["botocore"])
 #: The stack sets POWERTOOLS_METRICS_NAMESPACE; without it, metrics still go to the Toolgate namespace.
 metrics = Metrics(service="toolgate", namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Toolgate")
 
