@@ -12,6 +12,7 @@ from toolgate.dialects.gemini import GeminiRenderer, check_gemini
 from toolgate.dialects.mcp import MCPRenderer, check_mcp
 from toolgate.dialects.openai import OpenAIRenderer, OpenAIStrictRenderer, check_openai
 from toolgate.errors import DialectError
+from toolgate.memory import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
 
 
@@ -51,7 +52,11 @@ def render_tools(tools: Sequence[CanonicalTool], dialect: Dialect | str) -> Rend
 
     The tools' schemas are never modified; unchanged subschemas are shared with the result, not copied.
     """
-    dialect = as_dialect(dialect)
+    with gc_paused():
+        return _render(tools, as_dialect(dialect))
+
+
+def _render(tools: Sequence[CanonicalTool], dialect: Dialect) -> RenderedTools:
     renderer = _RENDERERS[dialect]()
     definitions: list[dict[str, Any]] = []
     losses: dict[str, list[Finding]] = {}

@@ -19,6 +19,7 @@ from toolgate.errors import (
     SpecUnsupportedVersionError,
     ToolgateError,
 )
+from toolgate.memory import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 from toolgate.spec.bundle import bundle_path
 from toolgate.spec.loader import load_document
@@ -128,7 +129,8 @@ def compile_document(
     limits = limits or get_settings().compile
     if not isinstance(spec, SpecDocument):
         spec = prepare_document(dict(spec), [], limits)
-    return _Compiler(spec, limits).run()
+    with gc_paused():
+        return _Compiler(spec, limits).run()
 
 
 @dataclass

@@ -20,6 +20,7 @@ from toolgate.errors import (
     SpecTooDeepError,
     SpecTooLargeError,
 )
+from toolgate.memory import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 
 #: Nesting the C parser is ever handed: it recurses on the C stack and segfaults near 2,500 levels
@@ -65,6 +66,11 @@ _SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_as_text)
 
 def load_document(data: bytes, *, name: str = "", limits: CompileLimits | None = None) -> dict[str, Any]:
     """Parse `data` as JSON or YAML and return a mapping with string keys, or raise a typed SpecError."""
+    with gc_paused():
+        return _load(data, name, limits)
+
+
+def _load(data: bytes, name: str, limits: CompileLimits | None) -> dict[str, Any]:
     limits = limits or get_settings().compile
     label = name or "document"
     if len(data) > limits.max_spec_bytes:
