@@ -1413,3 +1413,53 @@ def test_external_ref_in_a_response_costs_only_the_output_schema() -> None:
     assert [t.name for t in compiled.tools] == ["get_a"]
     assert compiled.tools[0].output_schema is None
     assert "SPEC_EXTERNAL_REF" in {f.code for f in compiled.findings}
+
+
+@pytest.mark.parametrize(
+    ("operation", "expected"),
+    [
+        (
+            {
+                "parameters": [
+                    {"name": "callbackUrl", "in": "header", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "ok"}},
+            },
+            "callback URL in header 'callbackUrl'",
+        ),
+        (
+            {
+                "responses": {
+                    "202": {"description": "accepted", "headers": {"Operation-Location": {"schema": {}}}}
+                }
+            },
+            "202 Accepted with the Operation-Location header",
+        ),
+        (
+            {"x-toolgate-async": {"statusPath": "/jobs/{id}"}, "responses": {"200": {"description": "ok"}}},
+            "the x-toolgate-async extension",
+        ),
+    ],
+)
+def test_each_async_pattern_detected_is_reported(operation: dict[str, Any], expected: str) -> None:
+    compiled = compile_document(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/export": {"post": {"operationId": "export", **operation}}},
+        }
+    )
+    reports = [f for f in compiled.tools[0].findings if f.code == "ASYNC_DETECTED"]
+    assert [r.message for r in reports] == [f"long-running operation: {expected}"]
+    assert reports[0].pointer == "/paths/~1export/post"
+
+
+def test_a_synchronous_operation_reports_no_async_pattern() -> None:
+    compiled = compile_document(
+        {
+            "openapi": "3.0.3",
+            "info": {"title": "t", "version": "1"},
+            "paths": {"/a": {"get": {"operationId": "a", "responses": {"200": {"description": "ok"}}}}},
+        }
+    )
+    assert "ASYNC_DETECTED" not in {f.code for f in compiled.findings}

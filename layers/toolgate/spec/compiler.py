@@ -246,6 +246,9 @@ class _Compiler:
         input_schema = self._finish_schema(builder.schema(), op.pointer, "input")
         output_schema = self._output_schema(op)
         security = self._security(op)
+        async_pattern = builder.async_pattern()
+        if async_pattern is not None:
+            builder.note_async(async_pattern)
         operation = op.operation
         return CanonicalTool(
             name=name,
@@ -264,7 +267,7 @@ class _Compiler:
             security=security,
             security_schemes={n: s for n, s in self.schemes.items() if any(n in r for r in security)},
             annotations=self._annotations(op),
-            async_pattern=builder.async_pattern(),
+            async_pattern=async_pattern,
             idempotency_header=builder.idempotency_header,
             tags=[t for t in operation.get("tags", []) if isinstance(t, str)],
             deprecated=operation.get("deprecated") is True,
@@ -712,6 +715,18 @@ class _InputBuilder:
                 if str(header).lower() in {"location", "operation-location"}:
                     return AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION, status_header=str(header))
         return None
+
+    def note_async(self, pattern: AsyncPattern) -> None:
+        """Report how a long-running operation was recognised."""
+        if pattern.kind is AsyncKind.EXTENSION:
+            detail = "the x-toolgate-async extension"
+        elif pattern.kind is AsyncKind.ACCEPTED_LOCATION:
+            detail = f"202 Accepted with the {pattern.status_header} header"
+        elif pattern.callback_parameter:
+            detail = f"callback URL in {pattern.callback_location} {pattern.callback_parameter!r}"
+        else:
+            detail = f"OpenAPI callbacks {pattern.callbacks}"
+        self._note("ASYNC_DETECTED", f"long-running operation: {detail}", self.op.pointer)
 
     def _note(self, code: str, message: str, pointer: str) -> None:
         finding = Finding(code=code, severity=Severity.INFO, message=message, pointer=pointer)
