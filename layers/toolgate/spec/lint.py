@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field
 
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, SecuritySchemeType, Severity
+from toolgate.spec.refs import escape_token
 
 __all__ = ["LINT_RULES", "LintLimits", "LintRule", "format_findings", "lint_spec"]
 
@@ -408,7 +409,7 @@ class _Linter:
             if isinstance(key, str) and key.lower().startswith("x-ibm-"):
                 self.emit(
                     "LINT_IBM_EXTENSION",
-                    f"{pointer}/{_escape(key)}",
+                    f"{pointer}/{escape_token(key)}",
                     f"{key} is an extension of older watsonx Orchestrate Skills; OpenAPI tools ignore it.",
                 )
 
@@ -434,7 +435,7 @@ class _Linter:
         for scheme, tools in stranded.items():
             self.emit(
                 "LINT_INTERACTIVE_AUTH",
-                f"/components/securitySchemes/{_escape(scheme)}",
+                f"/components/securitySchemes/{escape_token(scheme)}",
                 f"Security scheme {_quote(scheme)} needs interactive sign-in, which the runtime cannot "
                 "perform (only a bearer token obtained elsewhere works), and it is the only way to "
                 f"authenticate for {_count(len(tools), 'tool')}: {self.names(tools)}.",
@@ -836,10 +837,6 @@ def _looks_like_callback(header: str) -> bool:
 
 def _substitute(url: str, defaults: Mapping[str, str]) -> str:
     return re.sub(r"\{([^}]*)\}", lambda match: defaults.get(match.group(1), match.group(0)), url)
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _text(value: Any) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from toolgate.errors import ToolgateError
 from toolgate.spec.models import Finding, JsonSchema, Severity
-from toolgate.spec.refs import RefResolver, reference_of
+from toolgate.spec.refs import RefResolver, escape_token, reference_of
 
 #: Keywords carried over unchanged (values that are not subschemas).
 _PLAIN_KEYWORDS = frozenset(
@@ -231,7 +231,7 @@ class SchemaConverter:
                 mapping = self._deref_map(value, f"{pointer}/{keyword}")
                 if isinstance(mapping, dict):
                     out[keyword] = {
-                        name: self._convert(v, f"{pointer}/{keyword}/{_escape(name)}", inner)
+                        name: self._convert(v, f"{pointer}/{keyword}/{escape_token(name)}", inner)
                         for name, v in mapping.items()
                     }
             elif keyword == "items":
@@ -242,7 +242,7 @@ class SchemaConverter:
                 )
             elif keyword == "$defs" and isinstance(value, dict):
                 out["$defs"] = {
-                    n: self._convert(v, f"{pointer}/$defs/{_escape(n)}", inner) for n, v in value.items()
+                    n: self._convert(v, f"{pointer}/$defs/{escape_token(n)}", inner) for n, v in value.items()
                 }
         return self._normalize(out, schema, pointer, ctx)
 
@@ -311,10 +311,6 @@ class SchemaConverter:
 
 def _accepts_any(value: Any) -> bool:
     return True
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _has_constraints(schema: JsonSchema) -> bool:
@@ -414,9 +410,10 @@ def _matches_type(value: Any, schema: JsonSchema) -> bool:
     return False
 
 
-_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "dependentSchemas")
-_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
-_SUBSCHEMAS = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+#: Where converted schemas hold subschemas (for measuring and pruning them).
+_SUBSCHEMA_MAPS = _SCHEMA_MAP_KEYWORDS | {"$defs"}
+_SUBSCHEMA_LISTS = _SCHEMA_LIST_KEYWORDS
+_SUBSCHEMAS = _SCHEMA_KEYWORDS | {"items", "additionalProperties"}
 _PRUNED_DESCRIPTION_CHARS = 160
 _PRUNED_NOTE = " (details omitted to fit the size budget)"
 #: Prune depths the size profile covers (index 0 is a stub, index d + 1 keeps d levels).
