@@ -1,0 +1,130 @@
+"""Run the Lambda functions moto knows with Toolgate's real handlers, in this process.
+
+moto runs Lambda code only in Docker; without it, an invocation echoes its payload. Step Functions tasks,
+SQS event source mappings and `lambda:Invoke` all end in `LambdaFunction._invoke_lambda`, so replacing
+that one method routes every invocation, whatever started it, to the handler registered for the
+function's name. moto is pinned exactly (pyproject.toml) and `tests/service/test_lambda_routing.py`
+fails if the method's shape changes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+Handler = Callable[[Any, Any], Any]
+
+#: What moto's `_invoke_lambda` returns: the result as text, whether the function failed, its logs.
+Invocation = tuple[str, bool, str]
+
+#: The parameters `_invoke_lambda` has in the pinned moto; routing refuses to patch anything else.
+EXPECTED_PARAMETERS = ("self", "event")
+
+
+@dataclass
+class LocalLambdaContext:
+    """The parts of a Lambda context the handlers and Powertools read."""
+
+    function_name: str
+    function_arn: str
+    memory_limit_in_mb: int
+    timeout_seconds: float
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    _started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return self.function_arn
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        left = self.timeout_seconds - (time.monotonic() - self._started)
+        return max(0, int(left * 1000))
+
+
+class UnroutedFunctionError(RuntimeError):
+    """A function was invoked that no handler is registered for."""
+
+
+def check_hook() -> None:
+    """Raise when moto's `_invoke_lambda` is not the method this module was written against."""
+    original = getattr(LambdaFunction, "_invoke_lambda", None)
+    if original is None or not callable(original):
+        raise RuntimeError("moto.awslambda.models.LambdaFunction._invoke_lambda is gone: re-check the pin")
+    parameters = tuple(inspect.signature(original).parameters)
+    if parameters != EXPECTED_PARAMETERS:
+        raise RuntimeError(
+            f"moto's LambdaFunction._invoke_lambda takes {parameters}, not {EXPECTED_PARAMETERS}: re-check "
+            "the moto pin and toolgate.local.lambda_routing"
+        )
+
+
+@contextmanager
+def routed_invocations(handlers: Mapping[str, Handler]) -> Iterator[None]:
+    """While inside, an invocation of moto function `name` runs `handlers[name](event, context)`.
+
+    A handler's exception becomes a function error (`errorType` is the exception's class name), which
+    is what Step Functions' Retry and Catch match on. Nested use is refused.
+    """
+    check_hook()
+    if _state.active:
+        raise RuntimeError("Lambda invocations are already routed")
+    original = LambdaFunction._invoke_lambda
+
+    def invoke(function: LambdaFunction, event: Any = None) -> Invocation:
+        handler = handlers.get(function.function_name)
+        if handler is None:
+            raise UnroutedFunctionError(f"no local handler for Lambda function {function.function_name!r}")
+        return _run(handler, function, event)
+
+    LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign,assignment]
+    _state.active = True
+    try:
+        yield
+    finally:
+        LambdaFunction._invoke_lambda = original  # type: ignore[method-assign]
+        _state.active = False
+
+
+def _run(handler: Handler, function: LambdaFunction, event: Any) -> Invocation:
+    payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+    context = LocalLambdaContext(
+        function_name=function.function_name,
+        function_arn=function.function_arn,
+        memory_limit_in_mb=int(function.memory_size),
+        timeout_seconds=float(function.timeout),
+    )
+    try:
+        result = handler(payload, context)
+    except Exception as error:
+        failure = {
+            "errorType": type(error).__name__,
+            "errorMessage": str(error),
+            "stackTrace": traceback.format_exception_only(error),
+        }
+        return json.dumps(failure), True, ""
+    return json.dumps(result), False, ""
+
+
+class _RoutingState:
+    active = False
+
+
+_state = _RoutingState()
