@@ -2,7 +2,9 @@
 
 - `POST /v1/assistants/{assistant}/tools/{tool}/invoke` with `{"arguments": {...}}` or a model-native tool
   call, and an optional `Idempotency-Key` header: the result envelope or the matching result block;
-- `GET /v1/continuations/{handle}?page=N`: a page of a result too large for one answer.
+- `GET /v1/continuations/{handle}?page=N`: a page of a result too large for one answer;
+- `GET /v1/jobs/{job_id}` and `DELETE /v1/jobs/{job_id}`: a long-running operation's status and result,
+  and its cancellation.
 
 Each request is read from the event, handed to one `InvokeService` call, and its typed errors become
 `{"error": {"code", "message"}}`. The tenant comes only from the authorizer's context. The event, the
@@ -40,7 +42,7 @@ from toolgate.service.invoke import (
     call_budget_seconds,
 )
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
-from toolgate.settings import get_invoke_settings, get_service_settings, get_settings
+from toolgate.settings import get_invoke_settings, get_job_settings, get_service_settings, get_settings
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
@@ -49,7 +51,7 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 @cache
 def _provider() -> AwsInvokeProvider:
-    return AwsInvokeProvider(get_service_settings(), get_invoke_settings())
+    return AwsInvokeProvider(get_service_settings(), get_invoke_settings(), jobs=get_job_settings())
 
 
 @cache
@@ -72,6 +74,7 @@ def _service(caller: TenantContext) -> InvokeService:
         transport=_transport(),
         tools=_tools(),
         observer=record_invocation,
+        jobs_config=get_job_settings(),
     )
 
 
@@ -103,6 +106,16 @@ def read_continuation(event: Mapping[str, Any], caller: TenantContext) -> dict[s
     handle = str((event.get("pathParameters") or {}).get("handle", ""))
     page = _page(event.get("queryStringParameters") or {})
     return _response(200, _service(caller).read_continuation(handle, page).model_dump(mode="json"))
+
+
+def read_job(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
+    job_id = str((event.get("pathParameters") or {}).get("job_id", ""))
+    return _response(200, _service(caller).job(job_id).model_dump(mode="json", exclude_none=True))
+
+
+def cancel_job(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
+    job_id = str((event.get("pathParameters") or {}).get("job_id", ""))
+    return _response(200, _service(caller).cancel_job(job_id).model_dump(mode="json", exclude_none=True))
 
 
 # --- Reading the event --------------------------------------------------------------------------
@@ -156,6 +169,10 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return invoke(event, context, caller)
     if method == "GET" and "handle" in parameters:
         return read_continuation(event, caller)
+    if method == "GET" and "job_id" in parameters:
+        return read_job(event, caller)
+    if method == "DELETE" and "job_id" in parameters:
+        return cancel_job(event, caller)
     raise RouteNotFoundError(f"No route {str(method)[:10]} {str(event.get('path'))[:200]}.")
 
 

@@ -433,3 +433,120 @@ class ContinuationPageInvalidError(ServiceError):
 
     code = "CONTINUATION_PAGE_INVALID"
     http_status = 400
+
+
+# --- Jobs: long-running operations and their callbacks -------------------------------------------
+
+
+class JobError(ServiceError):
+    """A long-running operation could not be started, followed or read."""
+
+    code = "JOB_ERROR"
+    http_status = 409
+
+
+class JobsUnavailableError(JobError):
+    code = "JOBS_UNAVAILABLE"
+    http_status = 503
+
+
+class JobNotFoundError(NotFoundError):
+    code = "JOB_NOT_FOUND"
+
+
+class JobNotRunningError(JobError):
+    code = "JOB_NOT_RUNNING"
+
+
+class JobFailedError(JobError):
+    """The target API reported that the operation failed."""
+
+    code = "JOB_FAILED"
+
+
+class JobTimedOutError(JobError):
+    code = "JOB_TIMED_OUT"
+    http_status = 504
+
+
+class JobStatusUrlRefusedError(JobError):
+    """The status URL the target gave leaves the integration's own origin."""
+
+    code = "JOB_STATUS_URL_REFUSED"
+    http_status = 502
+
+
+class JobStatusUnreadableError(JobError):
+    """The status endpoint's answer says neither running, done nor failed."""
+
+    code = "JOB_STATUS_UNREADABLE"
+    http_status = 502
+
+
+class JobCancelledError(JobError):
+    code = "JOB_CANCELLED"
+
+
+class CallbackError(ServiceError):
+    """A callback to `/v1/callbacks/{id}` that is refused; nothing was changed."""
+
+    code = "CALLBACK_REFUSED"
+    http_status = 403
+
+
+class CallbackInvalidError(CallbackError):
+    code = "CALLBACK_INVALID"
+
+
+class CallbackExpiredError(CallbackError):
+    code = "CALLBACK_EXPIRED"
+    http_status = 410
+
+
+class CallbackAlreadyUsedError(CallbackError):
+    code = "CALLBACK_ALREADY_USED"
+    http_status = 409
+
+
+class CallbackTooLargeError(CallbackError):
+    code = "CALLBACK_TOO_LARGE"
+    http_status = 413
+
+
+# --- Local stack (`toolgate local`) ----------------------------------------------------------------
+
+
+class LocalStackError(ToolgateError):
+    """The local stack cannot start as asked."""
+
+    code = "LOCAL_STACK_ERROR"
+
+
+class LocalTemplateMissingError(LocalStackError):
+    """No synthesized CloudFormation template where one was expected."""
+
+    code = "LOCAL_TEMPLATE_MISSING"
+
+
+class LocalTemplateError(LocalStackError):
+    """The template uses something the local stack cannot resolve or build."""
+
+    code = "LOCAL_TEMPLATE_INVALID"
+
+
+class LocalHandlerMissingError(LocalStackError):
+    """A Lambda function of the template has no handler module to run in-process."""
+
+    code = "LOCAL_HANDLER_MISSING"
+
+
+class LocalEnvironmentConflictError(LocalStackError):
+    """Two functions set one environment variable to different values; in-process they share one."""
+
+    code = "LOCAL_ENVIRONMENT_CONFLICT"
+
+
+class LocalStackBusyError(LocalStackError):
+    """Another local stack runs in this process (moto's state and the environment are per process)."""
+
+    code = "LOCAL_STACK_BUSY"

@@ -13,6 +13,7 @@ from collections.abc import Collection
 
 from toolgate.errors import ToolgateError, ToolInternalError
 from toolgate.runtime.arguments import validate_arguments
+from toolgate.runtime.async_calls import with_callback_url
 from toolgate.runtime.credentials import Credential, apply_auth, plan_auth
 from toolgate.runtime.envelope import ToolResult, result_from_error, result_from_response
 from toolgate.runtime.redaction import Redactor
@@ -36,12 +37,14 @@ def invoke_tool(
     tenant: str = "default",
     server_url: str | None = None,
     allowed_hosts: Collection[str] | None = None,
+    callback_url: str | None = None,
 ) -> ToolResult:
     """Call `tool` with the model's `arguments` and return the envelope the model reads.
 
     `deadline` is the caller's remaining budget (Lambda time left, API Gateway's 29 s); the call takes
     at most the sooner of it and `settings.default_timeout_seconds`. `server_url` overrides the tool's
-    server. `allowed_hosts`, the tenant's allowlist, replaces `settings.allowed_hosts`.
+    server. `allowed_hosts`, the tenant's allowlist, replaces `settings.allowed_hosts`. `callback_url`
+    goes in the parameter the tool's async pattern declares for it; like a credential, it never shows.
     """
     settings = settings or get_settings().runtime
     started = time.monotonic()
@@ -50,6 +53,9 @@ def invoke_tool(
         effective_deadline = Deadline.after(settings.default_timeout_seconds).sooner(deadline)
         values = validate_arguments(tool, arguments, argument_limits)
         request = build_request(tool, values, server_url=server_url)
+        if callback_url is not None and tool.async_pattern is not None:
+            redactor.add(callback_url)
+            request = with_callback_url(request, tool.async_pattern, callback_url)
         plan = plan_auth(tool, credential, target_url=request.url)
         redactor.add_all(plan.secrets)
         call = OutboundCall(

@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
-import re
 import secrets
 import threading
 import time
@@ -46,6 +44,8 @@ from toolgate.errors import (
     ContinuationPageInvalidError,
     CredentialInvalidError,
     InternalServiceError,
+    JobNotFoundError,
+    JobsUnavailableError,
     ResponseTooLargeError,
     TenantForbiddenError,
     ToolgateError,
@@ -55,23 +55,33 @@ from toolgate.errors import (
     UpstreamOutcomeUnknownError,
     UpstreamProtocolError,
 )
-from toolgate.runtime.credentials import Credential, parse_credential
+from toolgate.runtime.arguments import validate_arguments
+from toolgate.runtime.credentials import Credential, parse_credential, plan_auth
 from toolgate.runtime.envelope import ToolResult, result_from_error
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
+from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
+from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
 from toolgate.service.ingest import load_tool
+from toolgate.service.jobs import (
+    JOB_STATUS_TOOL,
+    JobExecutions,
+    JobLauncher,
+    JobPattern,
+    JobQueries,
+    JobStore,
+    JobView,
+    job_pattern,
+)
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
-from toolgate.settings import InvokeSettings, RuntimeSettings
+from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
 
 logger = logging.getLogger(__name__)
 
-#: Continuation handles: 32 URL-safe characters (24 random bytes).
-CONTINUATION_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
-_HANDLE_BYTES = 24
 _MAX_TOOL_NAME_CHARS = 128
 _ECHO_CHARS = 80
 #: The runtime never cuts a body itself: this service pages it instead.
@@ -139,6 +149,9 @@ class InvokeResources:
     audit: AuditLog
     idempotency: IdempotencyStore
     results: ResultStore
+    #: Long-running operations: the tenant's jobs and the state machine that runs them.
+    jobs: JobStore | None = None
+    executions: JobExecutions | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -195,24 +208,6 @@ class InvokeOutcome:
     #: The response body: the envelope, or the result block in the call's format.
     response: dict[str, Any]
     record: AuditRecord
-
-
-class StoredContinuation(BaseModel):
-    """A large result kept in S3 for paging."""
-
-    model_config = ConfigDict(frozen=True)
-
-    assistant_id: str
-    tool: str
-    created_at: datetime
-    expires_at: datetime
-    page_chars: int
-    #: The whole body: JSON text when the API answered JSON, its text otherwise.
-    text: str
-
-    @property
-    def pages(self) -> int:
-        return max(1, math.ceil(len(self.text) / self.page_chars))
 
 
 class ContinuationPage(BaseModel):
@@ -287,6 +282,7 @@ class InvokeService:
         transport: Transport,
         tools: ToolCache,
         observer: Callable[[AuditRecord, bool], None] | None = None,
+        jobs_config: JobSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
@@ -300,6 +296,7 @@ class InvokeService:
         self._tools = tools
         #: Told of every record and whether the audit log took it: the handler's logs and metrics.
         self._observer = observer
+        self._jobs_config = jobs_config or JobSettings()
         self._clock = clock
 
     def invoke(self, request: InvokeRequest) -> InvokeOutcome:
@@ -315,11 +312,14 @@ class InvokeService:
                     f"The tool call names '{call.name[:_ECHO_CHARS]}' but was sent to tool "
                     f"'{request.tool_name[:_ECHO_CHARS]}'; send it to that tool's invoke URL."
                 )
-            integration, tool = self._resolve(request.assistant_id, request.tool_name)
-            draft.integration_id = integration.integration_id
-            if integration.settings.audit_arguments:
-                draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
-            envelope, replayed = self._answer(request, call, integration, tool)
+            if request.tool_name == JOB_STATUS_TOOL:
+                envelope, replayed = self._job_status(request, call), False
+            else:
+                integration, tool = self._resolve(request.assistant_id, request.tool_name)
+                draft.integration_id = integration.integration_id
+                if integration.settings.audit_arguments:
+                    draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
+                envelope, replayed = self._answer(request, call, integration, tool)
         except ToolgateError as error:
             self._finish(draft.record("refused", started, error_code=error.code))
             raise
@@ -336,6 +336,14 @@ class InvokeService:
         )
         self._finish(record)
         return InvokeOutcome(response=format_result(call, envelope), record=record)
+
+    def job(self, job_id: str) -> JobView:
+        """One of the tenant's jobs: its status, and its result or error once it has ended."""
+        return self._job_queries().get(job_id)
+
+    def cancel_job(self, job_id: str) -> JobView:
+        """Stop one of the tenant's running jobs."""
+        return self._job_queries().cancel(job_id)
 
     def read_continuation(self, handle: str, page: int) -> ContinuationPage:
         """One page of a large result kept by an earlier call of this tenant."""
@@ -466,6 +474,9 @@ class InvokeService:
         tool: CanonicalTool,
         arguments: dict[str, Any],
     ) -> tuple[dict[str, Any], bool]:
+        pattern = job_pattern(tool)
+        if pattern is not None:
+            return self._launch(request, integration, tool, arguments, pattern)
         try:
             credential = self._credential(integration)
         except CredentialInvalidError as error:
@@ -480,6 +491,62 @@ class InvokeService:
             tenant=self.context.tenant_id,
         )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
+
+    def _launch(
+        self,
+        request: InvokeRequest,
+        integration: IntegrationRecord,
+        tool: CanonicalTool,
+        arguments: dict[str, Any],
+        pattern: JobPattern,
+    ) -> tuple[dict[str, Any], bool]:
+        """Start a job for a long-running operation, once its call is known to be sendable."""
+        jobs, executions = self.resources.jobs, self.resources.executions
+        if jobs is None or executions is None:
+            unavailable = JobsUnavailableError(
+                f"'{tool.name}' is a long-running operation, and this deployment runs no jobs state machine; "
+                "it cannot be called here."
+            )
+            return _error_envelope(unavailable), False
+        try:
+            values = validate_arguments(tool, arguments)
+            plan_auth(tool, self._credential(integration), target_url=build_request(tool, values).url)
+        except ToolgateError as error:
+            return _error_envelope(error), False
+        launcher = JobLauncher(jobs, executions, self._jobs_config, self._clock)
+        try:
+            envelope = launcher.launch(
+                self.context.tenant_id,
+                request.assistant_id,
+                integration=integration,
+                tool=tool,
+                arguments=values,
+                pattern=pattern,
+            )
+        except ToolgateError as error:
+            return _error_envelope(error), False
+        return envelope, True
+
+    def _job_status(self, request: InvokeRequest, call: ToolCall) -> dict[str, Any]:
+        """The built-in job-status tool: a job this assistant started, as a tool result."""
+        job_id = call.arguments.get("job_id")
+        if call.arguments_problem is not None or not isinstance(job_id, str):
+            problem = (
+                call.arguments_problem or 'Call it with {"job_id": "job_..."}, the id the operation returned.'
+            )
+            return _error_envelope(ArgumentsInvalidError(problem))
+        try:
+            view = self._job_queries().get(job_id, assistant_id=request.assistant_id)
+        except JobNotFoundError as error:
+            return _error_envelope(error)
+        return view.envelope()
+
+    def _job_queries(self) -> JobQueries:
+        if self.resources.jobs is None:
+            raise JobsUnavailableError("This deployment runs no jobs state machine; there are no jobs.")
+        return JobQueries(
+            self.context, self.resources.jobs, self._jobs_config, self.resources.executions, self._clock
+        )
 
     def _credential(self, integration: IntegrationRecord) -> Credential | None:
         # An unbound integration that names no shared slot has no credential: no read for it.
@@ -506,7 +573,7 @@ class InvokeService:
             page_chars=page_chars,
             text=text,
         )
-        handle = secrets.token_urlsafe(_HANDLE_BYTES)
+        handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
         first_page = {**envelope, "body": text[:page_chars], "truncated": True}
         try:
             self.resources.results.put(handle, stored.model_dump_json().encode())

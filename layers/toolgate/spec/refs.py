@@ -20,6 +20,20 @@ def pointer_join(pointer: str, *tokens: str | int) -> str:
     return pointer + "".join("/" + escape_token(str(token)) for token in tokens)
 
 
+def lookup_pointer(document: Any, pointer: str) -> tuple[bool, Any]:
+    """(whether JSON pointer `pointer` resolves in `document`, the value it points to)."""
+    node = document
+    for raw in pointer.split("/")[1:] if pointer else []:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False, None
+    return True, node
+
+
 def is_local_ref(ref: str) -> bool:
     return ref.startswith("#")
 
@@ -83,18 +97,12 @@ class RefResolver:
                 f"$ref {ref[:200]!r} names another file; upload the spec as a folder or zip to include it",
                 pointer=at,
             )
-        node: Any = self.document
         fragment = unquote(ref[1:])
         if fragment and not fragment.startswith("/"):
             raise UnresolvableRefError(f"$ref {ref[:200]!r} is not a JSON pointer", pointer=at)
-        for raw in fragment.split("/")[1:] if fragment else []:
-            token = raw.replace("~1", "/").replace("~0", "~")
-            if isinstance(node, dict) and token in node:
-                node = node[token]
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-                node = node[int(token)]
-            else:
-                raise UnresolvableRefError(f"$ref {ref[:200]!r} does not resolve in the document", pointer=at)
+        found, node = lookup_pointer(self.document, fragment)
+        if not found:
+            raise UnresolvableRefError(f"$ref {ref[:200]!r} does not resolve in the document", pointer=at)
         self._cache[ref] = node
         return node
 

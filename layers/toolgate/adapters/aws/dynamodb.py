@@ -139,7 +139,7 @@ class DynamoTenantStore:
         with translated_aws_errors("read an item"):
             response = self._table.get_item(Key={"pk": self._tenant_id, "sk": sk}, ConsistentRead=True)
         item = response.get("Item")
-        return None if item is None else model.model_validate(_attributes(item))
+        return None if item is None else model.model_validate(record_fields(item))
 
     def _query(self, sk_prefix: str, *, keys_only: bool = False) -> Iterator[dict[str, Any]]:
         arguments: dict[str, Any] = {
@@ -152,7 +152,7 @@ class DynamoTenantStore:
             with translated_aws_errors("list items"):
                 response = self._table.query(**arguments)
             for item in response.get("Items", []):
-                yield dict(item) if keys_only else _attributes(item)
+                yield dict(item) if keys_only else record_fields(item)
             last_key = response.get("LastEvaluatedKey")
             if not last_key:
                 return
@@ -211,10 +211,10 @@ class DynamoApiKeyReader:
         with translated_aws_errors("read an API key"):
             response = self._table.get_item(Key={"pk": tenant_id, "sk": api_key_sk(key_id)})
         item = response.get("Item")
-        return None if item is None else ApiKeyRecord.model_validate(_attributes(item))
+        return None if item is None else ApiKeyRecord.model_validate(record_fields(item))
 
 
-def _attributes(item: Mapping[str, Any]) -> dict[str, Any]:
+def record_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item's record fields: key attributes dropped, DynamoDB's Decimals made ints."""
     return {name: _plain(value) for name, value in item.items() if name not in _KEY_ATTRIBUTES}
 

@@ -29,9 +29,10 @@ from botocore.exceptions import ClientError
 
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
+from toolgate.adapters.aws.jobs import DynamoJobStore, StepFunctionsJobs
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore
-from toolgate.adapters.aws.session import TenantSessionFactory
+from toolgate.adapters.aws.session import TenantSessionFactory, new_session
 from toolgate.adapters.aws.telemetry import logger, metrics
 from toolgate.errors import (
     IdempotencyInProgressError,
@@ -39,11 +40,12 @@ from toolgate.errors import (
     StoreUnavailableError,
     TenantForbiddenError,
 )
-from toolgate.service.invoke import CONTINUATION_HANDLE, AuditRecord, Computation, InvokeResources
+from toolgate.service.continuations import CONTINUATION_HANDLE
+from toolgate.service.invoke import AuditRecord, Computation, InvokeResources
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import is_resource_id
-from toolgate.settings import InvokeSettings, ServiceSettings
+from toolgate.settings import InvokeSettings, JobSettings, ServiceSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -245,10 +247,21 @@ class AwsInvokeProvider:
     the tenant's scoped session and rebuilt when that session is renewed."""
 
     def __init__(
-        self, config: ServiceSettings, invoke: InvokeSettings, sessions: TenantSessionFactory | None = None
+        self,
+        config: ServiceSettings,
+        invoke: InvokeSettings,
+        sessions: TenantSessionFactory | None = None,
+        jobs: JobSettings | None = None,
     ) -> None:
         self._config = config
         self._invoke = invoke
+        state_machine_arn = (jobs or JobSettings()).state_machine_arn
+        #: The state machine is the service's: started with the function's own role.
+        self._executions = (
+            StepFunctionsJobs(new_session().client("stepfunctions"), state_machine_arn)
+            if state_machine_arn
+            else None
+        )
         self._sessions = sessions or TenantSessionFactory(
             config.tenant_role_arn,
             duration_seconds=config.session_duration_seconds,
@@ -283,6 +296,8 @@ class AwsInvokeProvider:
                 dynamodb, config.table_name, tenant_id, self._invoke.idempotency_ttl_seconds
             ),
             results=S3ResultStore(s3, config.bucket_name, tenant_id),
+            jobs=DynamoJobStore(table, tenant_id),
+            executions=self._executions,
         )
         self._cache[tenant_id] = (session, resources)
         return resources
