@@ -170,7 +170,8 @@ class Service:
 def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     for name, value in SERVICE_ENV.items():
         monkeypatch.setenv(name, value)
-    with mock_aws():
+    # Step Functions executions run (moto's interpreter) for the jobs tests; nothing else starts one.
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
         dynamodb = _session().client("dynamodb")
         dynamodb.create_table(
             TableName=TABLE_NAME,

@@ -24,7 +24,7 @@ from toolgate.settings import RuntimeSettings
 from toolgate.spec.models import CanonicalTool, JsonSchema
 
 #: Response headers worth showing a model; all others are dropped.
-RESULT_HEADERS = ("content-type", "location", "retry-after")
+RESULT_HEADERS = ("content-type", "location", "operation-location", "retry-after")
 _TEXT_MEDIA_MARKERS = ("json", "xml", "javascript", "yaml", "csv", "x-www-form-urlencoded", "html")
 _WARNING_CHARS = 240
 _VALIDATOR_CACHE_ENTRIES = 256

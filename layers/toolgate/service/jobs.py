@@ -69,7 +69,7 @@ from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext
 from toolgate.settings import JobSettings, RuntimeSettings
-from toolgate.spec.models import AsyncKind, AsyncPattern, CanonicalTool
+from toolgate.spec.models import Annotations, AsyncKind, AsyncPattern, CanonicalTool
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +113,34 @@ def is_job_id(value: str) -> bool:
         len(value) == len(JOB_ID_PREFIX) + _JOB_ID_CHARS
         and value.startswith(JOB_ID_PREFIX)
         and all(char in _ALPHABET for char in value[len(JOB_ID_PREFIX) :])
+    )
+
+
+def job_status_tool() -> CanonicalTool:
+    """The built-in tool that reads a job: added to every assistant's list that has an async tool."""
+    return CanonicalTool(
+        name=JOB_STATUS_TOOL,
+        description=(
+            "Check a long-running operation that another tool started: returns its status (running, "
+            "succeeded, failed or cancelled) and, once it has ended, its result or error. Call it with the "
+            "job_id the other tool returned, after the wait that tool suggested."
+        ),
+        method="GET",
+        path="/v1/jobs/{job_id}",
+        pointer="#/x-toolgate/job-status",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "description": "The job id a long-running tool returned, such as job_Ab12....",
+                    "pattern": f"^{JOB_ID_PREFIX}[A-Za-z0-9]{{{_JOB_ID_CHARS}}}$",
+                }
+            },
+            "required": ["job_id"],
+            "additionalProperties": False,
+        },
+        annotations=Annotations(read_only=True, destructive=False, idempotent=True, open_world=False),
     )
 
 
@@ -831,11 +859,11 @@ class CallbackReceiver:
             )
         resources = self._resources_for(claim.tenant_id)
         job = resources.jobs.get(claim.job_id)
-        if job is None or job.callback_id != callback_id or job.task_token is None:
+        if job is None or job.callback_id != callback_id:
             raise CallbackInvalidError("This is not a callback URL Toolgate issued; nothing was changed.")
         if job.callback_used:
             raise _already_used()
-        if job.status is not JobStatus.RUNNING:
+        if job.status is not JobStatus.RUNNING or job.task_token is None:
             raise JobNotRunningError(
                 f"Job {job.job_id} has ended ({job.status.value}); the callback changes nothing."
             )

@@ -20,6 +20,7 @@ from toolgate.errors import (
 )
 from toolgate.service.api_keys import create_api_key, revoke_api_key
 from toolgate.service.ingest import IngestOutcome, SpecUpload, ingest_spec, load_tool
+from toolgate.service.jobs import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
 from toolgate.service.models import (
     AssistantRecord,
@@ -293,6 +294,14 @@ class ManagementService:
                     )
                 owners[tool.name] = integration_id
                 tools.append(tool)
+        if any(job_pattern(tool) is not None for tool in tools):
+            if JOB_STATUS_TOOL in owners:
+                raise ToolNameConflictError(
+                    f"Integration '{owners[JOB_STATUS_TOOL]}' defines a tool named '{JOB_STATUS_TOOL}', "
+                    "which is Toolgate's own job-status tool for long-running operations; leave it out "
+                    "with the integration's `exclude` setting."
+                )
+            tools.append(job_status_tool())
         rendered = render_tools(tools, as_dialect(tool_format))
         return AssistantTools(
             assistant_id=assistant_id,

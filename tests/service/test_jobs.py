@@ -1,0 +1,370 @@
+"""Long-running operations end to end: the synthesized state machine, run by moto's interpreter, with the
+real invoke, jobs and callback handlers and the Support Desk demo target."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from conftest import Service, _session
+from jobs_harness import Jobs, jobs_world, synthesized_template
+from service_harness import TABLE_NAME, FakeLambdaContext
+
+EXPORT = {"customer_id": "cust-42", "format": "json"}
+REPORT = {"customer_id": "cust-42"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return synthesized_template(tmp_path_factory.mktemp("jobs-stack"))
+
+
+@pytest.fixture
+def jobs(service: Service, monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]) -> Iterator[Jobs]:
+    with jobs_world(service, monkeypatch, template, polls_before_done=2) as world:
+        service.bootstrap("acme")
+        world.seed("acme")
+        yield world
+
+
+def _started(jobs: Jobs, tool: str, arguments: dict[str, Any]) -> str:
+    answer = jobs.invoke(tool, arguments)
+    assert answer.status == 200, answer.body
+    assert answer.body["ok"] is True and answer.body["status"] == 202, answer.body
+    assert answer.body["body"]["status"] == "running"
+    assert "toolgate_job_status" in answer.body["hint"]
+    job_id: str = answer.body["body"]["job_id"]
+    return job_id
+
+
+def _job_row(job_id: str) -> dict[str, Any]:
+    item: dict[str, Any] = (
+        _session()
+        .resource("dynamodb")
+        .Table(TABLE_NAME)
+        .get_item(Key={"pk": "acme", "sk": f"JOB#{job_id}"})["Item"]
+    )
+    return item
+
+
+def test_polled_export_runs_to_its_result_through_the_synthesized_state_machine(jobs: Jobs) -> None:
+    job_id = _started(jobs, "start_case_export", EXPORT)
+
+    execution = jobs.wait_for_execution(job_id)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    export_id = next(iter(jobs.target.export_polls))
+    assert jobs.target.export_polls[export_id] == 3  # two "running" answers, then the outcome
+    view = jobs.job(job_id)
+    assert view.status == 200, view.body
+    assert view.body["status"] == "succeeded"
+    # resultPointer /result: the export's result, not its status wrapper.
+    assert "status" not in view.body["result"] and view.body["result"]["case_count"] >= 0
+    states = [event["type"] for event in jobs.history(job_id)]
+    assert states.count("WaitStateEntered") == 3
+    events = jobs.completion_events()
+    assert [event["detail"]["job_id"] for event in events] == [job_id]
+    assert (
+        events[0]["detail"]["state"] == "succeeded" and events[0]["detail-type"] == "Toolgate Job Completed"
+    )
+
+
+def test_job_status_tool_reads_the_result_for_the_assistant_that_started_it(jobs: Jobs) -> None:
+    job_id = _started(jobs, "start_case_export", EXPORT)
+    jobs.wait_for_execution(job_id)
+
+    answer = jobs.invoke("toolgate_job_status", {"job_id": job_id})
+
+    assert answer.status == 200 and answer.body["ok"] is True, answer.body
+    assert answer.body["body"]["status"] == "succeeded"
+    assert answer.body["body"]["result"] == jobs.job(job_id).body["result"]
+
+
+def test_tool_list_gains_the_job_status_tool(jobs: Jobs) -> None:
+    listed = jobs.service.api("GET", "/v1/assistants/desk/tools", tenant="acme", query={"format": "openai"})
+
+    assert listed.status == 200, listed.body
+    names = [tool["function"]["name"] for tool in listed.body["tools"]]
+    assert "toolgate_job_status" in names and "start_case_export" in names
+
+
+def test_failing_export_records_a_typed_failure_and_fails_the_execution(jobs: Jobs) -> None:
+    job_id = _started(jobs, "start_case_export", {"customer_id": "cust-42", "format": "xlsx"})
+
+    execution = jobs.wait_for_execution(job_id)
+
+    assert execution["status"] == "FAILED"
+    view = jobs.job(job_id).body
+    assert view["status"] == "failed"
+    assert view["error"]["code"] == "JOB_FAILED"
+    assert [event["detail"]["state"] for event in jobs.completion_events()] == ["failed"]
+
+
+def test_callback_report_completes_through_the_callback_route(jobs: Jobs) -> None:
+    job_id = _started(jobs, "generate_case_report", REPORT)
+
+    execution = jobs.wait_for_execution(job_id)
+
+    assert execution["status"] == "SUCCEEDED", execution
+    delivered = jobs.target.wait_for_callbacks(1)
+    assert delivered[0].status == 200
+    view = jobs.job(job_id).body
+    assert view["status"] == "succeeded"
+    assert view["result"]["status"] == "succeeded" and "result" in view["result"]
+    # The callback URL reached the target, and it is not shown anywhere the caller can see.
+    assert not any("/v1/callbacks/" in response for response in jobs.responses)
+
+
+def _issued_callback(jobs: Jobs, job_id: str) -> tuple[str, dict[str, Any]]:
+    """The callback id of a waiting job, and its row."""
+    deadline = time.monotonic() + 10
+    while True:
+        row = _job_row(job_id)
+        if row.get("submitted") or time.monotonic() > deadline:
+            return str(row["callback_id"]), row
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def waiting(service: Service, monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]) -> Iterator[Jobs]:
+    """A world whose target accepts reports but calls back only after a minute."""
+    with jobs_world(service, monkeypatch, template, callback_delay=60.0) as world:
+        service.bootstrap("acme")
+        world.seed("acme")
+        service.bootstrap("rival")
+        world.seed("rival")
+        yield world
+
+
+def _post_callback(jobs: Jobs, callback_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    from jobs_harness import callback_event
+
+    from functions.callback.handler import lambda_handler
+
+    raw = lambda_handler(callback_event(callback_id, json.dumps(body).encode()), FakeLambdaContext())
+    return raw["statusCode"], json.loads(raw["body"])
+
+
+def _unchanged(before: dict[str, Any], job_id: str) -> None:
+    after = _job_row(job_id)
+    assert after == before
+
+
+def test_forged_callback_is_refused_and_changes_nothing(waiting: Jobs) -> None:
+    job_id = _started(waiting, "generate_case_report", REPORT)
+    callback_id, before = _issued_callback(waiting, job_id)
+    forged = callback_id[:-4] + ("AAAA" if not callback_id.endswith("AAAA") else "BBBB")
+
+    status, body = _post_callback(waiting, forged, {"status": "succeeded", "result": "forged"})
+
+    assert (status, body["error"]["code"]) == (403, "CALLBACK_INVALID")
+    _unchanged(before, job_id)
+    assert waiting.execution(job_id)["status"] == "RUNNING"
+
+
+def test_replayed_callback_is_refused_after_the_first_completes_the_job(waiting: Jobs) -> None:
+    job_id = _started(waiting, "generate_case_report", REPORT)
+    callback_id, _ = _issued_callback(waiting, job_id)
+
+    first = _post_callback(waiting, callback_id, {"status": "succeeded", "result": {"total": 3}})
+    assert first[0] == 200, first
+    assert waiting.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+    after_first = _job_row(job_id)
+    replay = _post_callback(waiting, callback_id, {"status": "succeeded", "result": {"total": 999}})
+
+    assert (replay[0], replay[1]["error"]["code"]) == (409, "CALLBACK_ALREADY_USED")
+    _unchanged(after_first, job_id)
+    assert waiting.job(job_id).body["result"]["result"] == {"total": 3}
+
+
+def test_expired_callback_is_refused(waiting: Jobs) -> None:
+    from functions.callback.handler import _receiver
+
+    job_id = _started(waiting, "generate_case_report", REPORT)
+    _, before = _issued_callback(waiting, job_id)
+    expired = _receiver()._signer.sign("acme", job_id, int(time.time()) - 1)
+
+    status, body = _post_callback(waiting, expired, {"status": "succeeded"})
+
+    assert (status, body["error"]["code"]) == (410, "CALLBACK_EXPIRED")
+    _unchanged(before, job_id)
+
+
+def test_callback_of_another_tenant_cannot_complete_this_tenants_job(waiting: Jobs) -> None:
+    acme_job = _started(waiting, "generate_case_report", REPORT)
+    _, acme_before = _issued_callback(waiting, acme_job)
+    rival_answer = waiting.invoke("generate_case_report", REPORT, tenant="rival")
+    rival_job = rival_answer.body["body"]["job_id"]
+    deadline = time.monotonic() + 10
+    while (
+        "callback_id"
+        not in (
+            row := _session()
+            .resource("dynamodb")
+            .Table(TABLE_NAME)
+            .get_item(Key={"pk": "rival", "sk": f"JOB#{rival_job}"})["Item"]
+        )
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.05)
+    rival_callback = str(row["callback_id"])
+    # The rival's genuine id, re-pointed at acme's job (and at acme as the tenant).
+    _, tenant, _, expires, signature = rival_callback.split(".")
+    repointed = ".".join(["cb1", "acme", acme_job, expires, signature])
+    same_job_other_tenant = ".".join(["cb1", "acme", rival_job, expires, signature])
+
+    for attempt in (repointed, same_job_other_tenant):
+        status, body = _post_callback(waiting, attempt, {"status": "succeeded", "result": "stolen"})
+        assert (status, body["error"]["code"]) == (403, "CALLBACK_INVALID")
+    _unchanged(acme_before, acme_job)
+    assert tenant == "rival"
+
+
+def test_cancelled_job_stops_its_execution_and_refuses_a_late_callback(
+    waiting: Jobs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws.jobs import StepFunctionsJobs
+
+    stopped: list[str] = []
+    stop = StepFunctionsJobs.stop
+
+    def recording_stop(self: StepFunctionsJobs, execution_arn: str) -> None:
+        stopped.append(execution_arn)
+        stop(self, execution_arn)
+
+    monkeypatch.setattr(StepFunctionsJobs, "stop", recording_stop)
+    job_id = _started(waiting, "generate_case_report", REPORT)
+    callback_id, _ = _issued_callback(waiting, job_id)
+
+    cancelled = waiting.job(job_id, method="DELETE")
+
+    assert cancelled.status == 200, cancelled.body
+    assert cancelled.body["status"] == "cancelled"
+    # moto's interpreter acts on StopExecution only when the waiting task ends; AWS aborts at once.
+    assert stopped == [waiting.execution(job_id)["executionArn"]]
+    status, body = _post_callback(waiting, callback_id, {"status": "succeeded"})
+    assert (status, body["error"]["code"]) == (409, "JOB_NOT_RUNNING")
+    assert waiting.job(job_id).body["status"] == "cancelled"
+    again = waiting.job(job_id, method="DELETE")
+    assert (again.status, again.body["error"]["code"]) == (409, "JOB_NOT_RUNNING")
+
+
+def test_jobs_are_tenant_scoped(waiting: Jobs) -> None:
+    job_id = _started(waiting, "generate_case_report", REPORT)
+
+    read = waiting.job(job_id, tenant="rival")
+    cancel = waiting.job(job_id, tenant="rival", method="DELETE")
+    status_tool = waiting.invoke("toolgate_job_status", {"job_id": job_id}, tenant="rival")
+
+    assert (read.status, read.body["error"]["code"]) == (404, "JOB_NOT_FOUND")
+    assert (cancel.status, cancel.body["error"]["code"]) == (404, "JOB_NOT_FOUND")
+    assert status_tool.body["error"]["code"] == "JOB_NOT_FOUND"
+    assert waiting.job(job_id).body["status"] == "running"
+
+
+def test_progress_callback_keeps_the_job_waiting(waiting: Jobs) -> None:
+    job_id = _started(waiting, "generate_case_report", REPORT)
+    callback_id, _ = _issued_callback(waiting, job_id)
+
+    status, body = _post_callback(waiting, callback_id, {"status": "in_progress"})
+
+    assert (status, body["status"]) == (200, "running")
+    assert waiting.execution(job_id)["status"] == "RUNNING"
+    final = _post_callback(waiting, callback_id, {"status": "succeeded", "result": {"total": 1}})
+    assert final[0] == 200
+    assert waiting.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+
+
+def test_bearer_token_never_reaches_history_rows_or_answers(jobs: Jobs) -> None:
+    token = jobs.target.token
+    poll_job = _started(jobs, "start_case_export", EXPORT)
+    callback_job = _started(jobs, "generate_case_report", REPORT)
+    for job_id in (poll_job, callback_job):
+        assert jobs.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+        history = json.dumps(jobs.history(job_id), default=str)
+        assert token not in history
+        # The callback URL and the task token stay out of the history's task inputs too.
+        assert "/v1/callbacks/" not in history
+    rows = json.dumps(jobs.service.table_items(), default=str)
+    assert token not in rows
+    assert not any(token in response for response in jobs.responses + jobs.service.responses)
+
+
+def test_execution_input_carries_only_ids(jobs: Jobs) -> None:
+    job_id = _started(jobs, "start_case_export", EXPORT)
+    execution = jobs.wait_for_execution(job_id)
+
+    assert json.loads(execution["input"]) == {"tenant_id": "acme", "job_id": job_id, "pattern": "poll"}
+
+
+LOCATION_SPEC = """
+openapi: 3.0.3
+info: {title: Exports, version: "1"}
+paths:
+  /exports:
+    post:
+      operationId: startExport
+      description: Start an export; poll the Location for its status.
+      responses:
+        "202":
+          description: Accepted
+          headers:
+            Location: {schema: {type: string}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("location", "code"),
+    [
+        ("http://169.254.169.254/latest/meta-data/", "JOB_STATUS_URL_REFUSED"),
+        ("//evil.example/exports/1", "JOB_STATUS_URL_REFUSED"),
+        ("/exports/1", None),
+    ],
+)
+def test_status_url_must_stay_on_the_integrations_origin(
+    service: Service,
+    monkeypatch: pytest.MonkeyPatch,
+    template: dict[str, Any],
+    location: str,
+    code: str | None,
+) -> None:
+    from tests.integration.runtime_servers import Reply, Seen, json_reply, serve
+
+    def exports(seen: Seen) -> Reply:
+        if seen.method == "POST":
+            return Reply(
+                status=202, headers={"Location": location, "Content-Type": "application/json"}, body=b"{}"
+            )
+        return json_reply(b'{"status": "done", "rows": 7}')
+
+    with jobs_world(service, monkeypatch, template) as world, serve(exports) as server:
+        service.bootstrap("acme")
+        settings = {"assistants": ["desk"], "server_url": server.url}
+        created = service.api(
+            "POST", "/v1/integrations", tenant="acme", body={"id": "exports", "settings": settings}
+        )
+        assert created.status == 201, created.body
+        uploaded = service.api(
+            "PUT",
+            "/v1/integrations/exports",
+            tenant="acme",
+            body=LOCATION_SPEC,
+            headers={"content-type": "application/yaml"},
+        )
+        assert uploaded.status == 200, uploaded.body
+        job_id = _started(world, "start_export", {})
+
+        execution = world.wait_for_execution(job_id)
+
+        view = world.job(job_id).body
+        if code is None:
+            assert execution["status"] == "SUCCEEDED", view
+            assert view["result"] == {"status": "done", "rows": 7}
+            assert [seen.path for seen in server.seen] == ["/exports", "/exports/1"]
+        else:
+            assert execution["status"] == "FAILED"
+            assert view["error"]["code"] == code
+            assert [seen.path for seen in server.seen] == ["/exports"]

@@ -1,0 +1,100 @@
+"""The hook that runs moto's Lambda invocations with the real handlers (`toolgate.local.lambda_routing`)
+must fail loudly, not silently echo payloads, if moto changes underneath it."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import tomllib
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import moto
+import pytest
+from moto import mock_aws
+from moto.awslambda.models import LambdaFunction
+from toolgate.local import lambda_routing
+from toolgate.local.lambda_routing import check_hook, routed_invocations
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def test_moto_is_pinned_to_the_version_the_hook_was_written_against() -> None:
+    development = tomllib.loads(PYPROJECT.read_text())["project"]["optional-dependencies"]["dev"]
+    pins = [re.fullmatch(r"moto\[[^\]]*\]==(.+)", requirement) for requirement in development]
+    (pin,) = [match.group(1) for match in pins if match]
+    assert moto.__version__ == pin
+
+
+def test_hook_accepts_the_pinned_moto() -> None:
+    check_hook()
+
+
+def test_hook_refuses_a_changed_invoke_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    def changed(self: LambdaFunction, event: Any, context: Any) -> tuple[str, bool, str]:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(LambdaFunction, "_invoke_lambda", changed)
+
+    with pytest.raises(RuntimeError, match="re-check"):
+        check_hook()
+    with pytest.raises(RuntimeError, match="re-check"), routed_invocations({}):
+        pass
+
+
+def test_hook_refuses_a_missing_invoke_method(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(LambdaFunction, "_invoke_lambda")
+
+    with pytest.raises(RuntimeError, match="gone"):
+        check_hook()
+
+
+def _function(name: str) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("handler.py", "")
+    iam = boto3.client("iam", region_name="us-east-1")
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    boto3.client("lambda", region_name="us-east-1").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="handler.h",
+        Code={"ZipFile": buffer.getvalue()},
+    )
+
+
+def test_invocations_run_the_registered_handler_and_errors_become_function_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    seen: list[tuple[Any, str]] = []
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        seen.append((event, context.function_name))
+        if event.get("fail"):
+            raise LookupError("asked to fail")
+        return {"doubled": event["n"] * 2}
+
+    with mock_aws(), routed_invocations({"doubler": handler}):
+        _function("doubler")
+        _function("stranger")
+        client = boto3.client("lambda", region_name="us-east-1")
+        answer = client.invoke(FunctionName="doubler", Payload=json.dumps({"n": 21}))
+        failed = client.invoke(FunctionName="doubler", Payload=json.dumps({"fail": True}))
+        with pytest.raises(Exception, match="no local handler"):
+            client.invoke(FunctionName="stranger", Payload="{}")
+
+    assert json.loads(answer["Payload"].read()) == {"doubled": 42}
+    assert failed["FunctionError"] == "Handled"
+    assert json.loads(failed["Payload"].read())["errorType"] == "LookupError"
+    assert seen[0] == ({"n": 21}, "doubler")
+    assert not lambda_routing._state.active
