@@ -1,4 +1,5 @@
-"""The Toolgate service stack: store, upload pipeline, management and invoke API, per-tenant IAM, alarms.
+"""The Toolgate service stack: store, upload pipeline, management and invoke API, async jobs, per-tenant IAM,
+alarms.
 
 Tenant data is reached only through the tenant access role (see `infra.tenancy`); the functions' own
 roles hold what each needs to run and nothing that reads a tenant's rows, objects or secrets.
@@ -31,6 +32,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct, IConstruct
 
+from infra.jobs import CALLBACK_BASE_URL_VARIABLE, AsyncJobs, callback_base_url
 from infra.layers import IGNORED_SOURCE_PATTERNS, REPO_ROOT, LayerAssets
 from infra.monitoring import OperationsAlarms
 from infra.tenancy import (
@@ -59,6 +61,8 @@ AUTHORIZER_CACHE_TTL = Duration.minutes(5)
 #: Steady request rate and burst per stage, across all callers.
 API_RATE_LIMIT = 50
 API_BURST_LIMIT = 100
+#: The API's one stage; callback URLs name it too.
+API_STAGE_NAME = "prod"
 #: Attempts an upload message gets before it moves to the dead-letter queue.
 UPLOAD_MAX_RECEIVE_COUNT = 3
 
@@ -82,6 +86,12 @@ UPLOAD_BATCH_SIZE = 4
 #: Concurrency: most calls take well under a second, so 50 serves the stage's 50 requests/s, and it caps
 #: what a slow target holding calls open can take from the account (the throttle alarm tells when it does).
 INVOKE_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserved_concurrency=50)
+#: The state machine's task function: one target call (25 s deadline) plus the job row and S3, so 60 s.
+#: Concurrency: polls are short and spaced seconds apart, submits last as long as the target takes. A
+#: throttled task is retried three times over 14 s, then fails its job, so this leaves room for bursts.
+JOBS_SIZING = FunctionSizing(memory_mb=512, timeout=Duration.seconds(60), reserved_concurrency=20)
+#: One verified, conditional write and a SendTaskSuccess per callback: small and quick.
+CALLBACK_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), reserved_concurrency=10)
 
 #: Read by the invoke function only: credential cache, audit-row and continuation lifetimes. Loopback and
 #: private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never set here.
@@ -167,6 +177,12 @@ class ToolgateStack(Stack):
         )
         for name, value in INVOKE_ENVIRONMENT.items():
             self.invoke_function.add_environment(name, value)
+        self.jobs_function = self._function(
+            "jobs", JOBS_SIZING, "Async jobs: the state machine's tasks (submit, poll, await callback)."
+        )
+        self.callback_function = self._function(
+            "callback", CALLBACK_SIZING, "Async jobs: signed callbacks (POST /v1/callbacks/{callback_id})."
+        )
 
         self.tenant_access = TenantAccess(
             self,
@@ -175,7 +191,13 @@ class ToolgateStack(Stack):
             bucket=self.bucket,
             trusted_roles=[
                 self._role_of(function)
-                for function in (self.api_function, self.upload_function, self.invoke_function)
+                for function in (
+                    self.api_function,
+                    self.upload_function,
+                    self.invoke_function,
+                    self.jobs_function,
+                    self.callback_function,
+                )
             ],
         )
         for function in self.functions:
@@ -195,7 +217,17 @@ class ToolgateStack(Stack):
             )
         )
         self._confine_tagged_principals_to_own_prefixes()
+        self.jobs = AsyncJobs(
+            self,
+            "Jobs",
+            jobs_function=self.jobs_function,
+            callback_function=self.callback_function,
+            invoke_function=self.invoke_function,
+        )
         self.api = self._rest_api()
+        # The jobs function signs callback URLs under it; the callback function reads the same settings.
+        for function in (self.jobs_function, self.callback_function):
+            function.add_environment(CALLBACK_BASE_URL_VARIABLE, callback_base_url(self.api, API_STAGE_NAME))
         self.alarms = OperationsAlarms(
             self,
             "Alarms",
@@ -422,7 +454,14 @@ class ToolgateStack(Stack):
 
     @property
     def functions(self) -> tuple[lambda_.Function, ...]:
-        return (self.api_function, self.authorizer_function, self.upload_function, self.invoke_function)
+        return (
+            self.api_function,
+            self.authorizer_function,
+            self.upload_function,
+            self.invoke_function,
+            self.jobs_function,
+            self.callback_function,
+        )
 
     @staticmethod
     def _role_of(function: lambda_.Function) -> iam.IRole:
@@ -453,7 +492,7 @@ class ToolgateStack(Stack):
             binary_media_types=["application/zip"],
             cloud_watch_role=True,
             deploy_options=apigw.StageOptions(
-                stage_name="prod",
+                stage_name=API_STAGE_NAME,
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
                 logging_level=apigw.MethodLoggingLevel.ERROR,
@@ -496,7 +535,8 @@ class ToolgateStack(Stack):
         return api
 
     def _invoke_routes(self, v1: apigw.IResource, management: apigw.Integration) -> None:
-        """`POST /v1/assistants/{assistant}/tools/{tool}/invoke` and `GET /v1/continuations/{handle}`.
+        """`POST /v1/assistants/{assistant}/tools/{tool}/invoke`, `GET /v1/continuations/{handle}`,
+        `GET` and `DELETE /v1/jobs/{job_id}`, and `POST /v1/callbacks/{callback_id}` (callback function).
 
         These resources are siblings of `/v1/{proxy+}`, so every request under them is routed within them
         (API Gateway prefers a specific resource to a greedy one). What the invoke function does not
@@ -510,6 +550,25 @@ class ToolgateStack(Stack):
         self._route(tool_call, "POST", invoke)
         continuation = self._management_path(v1, management, "continuations", "{handle}")
         self._route(continuation, "GET", invoke)
+        job = self._management_path(v1, management, "jobs", "{job_id}")
+        self._route(job, "GET", invoke)
+        self._route(job, "DELETE", invoke)
+        callback = self._management_path(v1, management, "callbacks", "{callback_id}")
+        self._callback_route(callback)
+
+    def _callback_route(self, resource: apigw.IResource) -> None:
+        """The one method without the API key authorizer: the target calling back holds no Toolgate key."""
+        method = resource.add_method(
+            "POST",
+            apigw.LambdaIntegration(self.callback_function),
+            authorization_type=apigw.AuthorizationType.NONE,
+        )
+        reason = (
+            "The callback URL is its own credential: its id is HMAC-signed per tenant, expires, and is "
+            "accepted once. It is called by the tenant's target API, which holds no Toolgate key."
+        )
+        acknowledge(method, "AwsSolutions-APIG4", reason)
+        acknowledge(method, "AwsSolutions-COG4", reason)
 
     def _management_path(
         self, parent: apigw.IResource, management: apigw.Integration, *path_parts: str
@@ -547,6 +606,12 @@ class ToolgateStack(Stack):
             description="Attach to tenant admins tagged tenant_id=<tenant> for S3 uploads",
         )
         CfnOutput(self, "UploadDeadLetterQueueUrl", value=self.dead_letter_queue.queue_url)
+        CfnOutput(
+            self,
+            "JobsStateMachineArn",
+            value=self.jobs.state_machine.state_machine_arn,
+            description="Runs async tool calls; one execution per job, named by the job id",
+        )
         CfnOutput(
             self,
             "AlarmTopicArn",

@@ -68,10 +68,11 @@ def with_context(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 # --- The role chain ------------------------------------------------------------------------------
 
 
-def test_invoke_role_may_only_open_tagged_tenant_sessions_and_write_its_logs_and_traces(
+def test_invoke_role_may_only_open_tagged_tenant_sessions_run_jobs_and_write_its_logs_and_traces(
     stack: ToolgateStack, resources: dict[str, Any], invoke_role: str
 ) -> None:
     own_logs = {"Fn::GetAtt": [logical_id(stack.invoke_function.log_group), "Arn"]}
+    machine = logical_id(stack.jobs.state_machine)
     kinds: set[str] = set()
     for statement in role_statements(resources, invoke_role):
         assert statement["Effect"] == "Allow", statement
@@ -85,9 +86,18 @@ def test_invoke_role_may_only_open_tagged_tenant_sessions_and_write_its_logs_and
             assert statement["Resource"] == own_logs
         elif actions <= XRAY_ACTIONS:
             kinds.add("traces")
+        elif actions == {"states:StartExecution"}:
+            kinds.add("start jobs")
+            assert statement["Resource"] == {"Ref": machine}
+        elif actions == {"states:DescribeExecution", "states:StopExecution"}:
+            kinds.add("read and cancel jobs")
+            assert render(statement["Resource"]) == (
+                "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+                f"${{{machine}.Name}}:*"
+            )
         else:
-            pytest.fail(f"the invoke role may do more than open tenant sessions: {statement}")
-    assert kinds == {"tenant sessions", "logs", "traces"}
+            pytest.fail(f"the invoke role may do more than open tenant sessions and run jobs: {statement}")
+    assert kinds == {"tenant sessions", "logs", "traces", "start jobs", "read and cancel jobs"}
 
 
 def test_no_resource_policy_grants_the_invoke_role_anything(
@@ -325,6 +335,9 @@ def api_tree(resources: dict[str, Any]) -> ApiResource:
     [
         ("POST", "/v1/assistants/support/tools/create_support_case/invoke", "invoke"),
         ("GET", "/v1/continuations/Zm9vYmFy-handle", "invoke"),
+        ("GET", "/v1/jobs/job_0123456789abcdefghijABCDEF", "invoke"),
+        ("DELETE", "/v1/jobs/job_0123456789abcdefghijABCDEF", "invoke"),
+        ("POST", "/v1/callbacks/cb1.acme.job_0123456789abcdefghijABCDEF.1767225600.c2ln", "callback"),
         # The management API keeps everything else, under these resources too.
         ("POST", "/v1/assistants", "api"),
         ("GET", "/v1/assistants", "api"),
@@ -342,30 +355,46 @@ def api_tree(resources: dict[str, Any]) -> ApiResource:
         ("GET", "/v1/continuations/Zm9vYmFy-handle/next", "api"),
         ("GET", "/v1/integrations/support-desk/report", "api"),
         ("GET", "/v1/openapi.json", "api"),
+        ("GET", "/v1/jobs", "api"),
+        ("POST", "/v1/jobs/job_0123456789abcdefghijABCDEF", "api"),
+        ("GET", "/v1/jobs/job_0123456789abcdefghijABCDEF/result", "api"),
+        ("GET", "/v1/callbacks", "api"),
+        ("GET", "/v1/callbacks/cb1.acme.job_0123456789abcdefghijABCDEF.1767225600.c2ln", "api"),
+        ("POST", "/v1/callbacks/cb1.acme.job_0123456789abcdefghijABCDEF.1767225600.c2ln/again", "api"),
     ],
 )
 def test_each_request_reaches_the_function_that_serves_it(
     stack: ToolgateStack, api_tree: ApiResource, http_method: str, path: str, function: str
 ) -> None:
-    functions = {"invoke": stack.invoke_function, "api": stack.api_function}
+    functions = {
+        "invoke": stack.invoke_function,
+        "api": stack.api_function,
+        "callback": stack.callback_function,
+    }
     assert route(api_tree, http_method, path) == logical_id(functions[function])
 
 
-def test_only_the_two_invoke_routes_reach_the_invoke_function(
+def test_only_the_invoke_and_job_routes_reach_the_invoke_and_callback_functions(
     stack: ToolgateStack, api_tree: ApiResource
 ) -> None:
     invoke = logical_id(stack.invoke_function)
-    reached: set[tuple[str, str]] = set()
+    callback = logical_id(stack.callback_function)
+    reached: set[tuple[str, str, str]] = set()
 
     def walk(node: ApiResource, path: str) -> None:
-        reached.update((method, path) for method, target in node.methods.items() if target == invoke)
+        reached.update(
+            (target, method, path) for method, target in node.methods.items() if target in {invoke, callback}
+        )
         for child in node.children:
             walk(child, f"{path}/{child.path_part}")
 
     walk(api_tree, "")
     assert reached == {
-        ("POST", "/v1/assistants/{assistant}/tools/{tool}/invoke"),
-        ("GET", "/v1/continuations/{handle}"),
+        (invoke, "POST", "/v1/assistants/{assistant}/tools/{tool}/invoke"),
+        (invoke, "GET", "/v1/continuations/{handle}"),
+        (invoke, "GET", "/v1/jobs/{job_id}"),
+        (invoke, "DELETE", "/v1/jobs/{job_id}"),
+        (callback, "POST", "/v1/callbacks/{callback_id}"),
     }
 
 

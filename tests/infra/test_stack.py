@@ -106,7 +106,7 @@ def test_every_tenant_role_permission_is_bound_to_the_session_tag(
         assert in_resource or in_condition, statement
 
 
-def test_tenant_role_trusts_only_the_api_upload_and_invoke_roles_with_a_tenant_tag(
+def test_tenant_role_trusts_only_the_tenant_facing_function_roles_with_a_tenant_tag(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     roles = function_role_ids(stack)
@@ -117,15 +117,16 @@ def test_tenant_role_trusts_only_the_api_upload_and_invoke_roles_with_a_tenant_t
         assert set(as_list(statement["Action"])) == {"sts:AssumeRole", "sts:TagSession"}
         assert statement["Condition"] == TENANT_SESSION_CONDITION
         trusted |= {principal["Fn::GetAtt"][0] for principal in as_list(statement["Principal"]["AWS"])}
-    assert trusted == {roles["api"], roles["upload"], roles["invoke"]}
+    # Every function but the authorizer, which reads API-key items with its own role.
+    assert trusted == {roles[name] for name in ("api", "upload", "invoke", "jobs", "callback")}
     assert resources[logical_id(stack.tenant_access.role)]["Properties"]["MaxSessionDuration"] <= 3600
 
 
-def test_api_upload_and_invoke_roles_open_only_tagged_tenant_sessions(
+def test_tenant_facing_function_roles_open_only_tagged_tenant_sessions(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     tenant_role = logical_id(stack.tenant_access.role)
-    for name in ("api", "upload", "invoke"):
+    for name in ("api", "upload", "invoke", "jobs", "callback"):
         statements = role_statements(resources, function_role_ids(stack)[name])
         sts = [s for s in statements if any(a.startswith("sts:") for a in as_list(s["Action"]))]
         assert len(sts) == 1, name
@@ -183,13 +184,23 @@ def test_function_roles_have_no_wildcard_actions_and_star_resources_only_for_xra
                 assert actions <= XRAY_ACTIONS, (name, statement)
 
 
-def test_functions_cannot_read_secrets_objects_or_tenant_rows_with_their_own_roles(
+def test_functions_cannot_read_tenant_secrets_objects_or_rows_with_their_own_roles(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     roles = function_role_ids(stack)
+    signing_key = {"Ref": logical_id(stack.jobs.signing_key)}
     for name, role_id in roles.items():
-        actions = actions_of(role_statements(resources, role_id))
-        assert not {a for a in actions if a.startswith(("secretsmanager:", "s3:", "kms:"))}, name
+        statements = role_statements(resources, role_id)
+        actions = actions_of(statements)
+        assert not {a for a in actions if a.startswith(("s3:", "kms:"))}, name
+        secret_statements = [
+            s for s in statements if any(a.startswith("secretsmanager:") for a in as_list(s["Action"]))
+        ]
+        # The callback signing key is the one secret a function role reads, and only these two do.
+        for statement in secret_statements:
+            assert name in {"jobs", "callback"}, name
+            assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"], name
+            assert as_list(statement["Resource"]) == [signing_key], name
         table_actions = {a for a in actions if a.startswith("dynamodb:")}
         # Only the authorizer reads the table itself: single API-key items, nothing else.
         assert table_actions == ({"dynamodb:GetItem"} if name == "authorizer" else set()), name
@@ -344,14 +355,23 @@ def test_only_the_specs_bucket_may_notify_the_upload_queue_of_tenant_uploads(
 # --- The API -------------------------------------------------------------------------------------
 
 
-def test_every_api_method_requires_the_api_key_authorizer(
+def test_every_api_method_but_the_callback_requires_the_api_key_authorizer(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    assert methods
-    # No public method: even /v1/openapi.json needs a key.
-    for method in methods.values():
+    callback = f"${{{logical_id(stack.callback_function)}.Arn}}"
+    keyless = {
+        key
+        for key, method in methods.items()
+        if callback in render(method["Properties"]["Integration"]["Uri"])
+    }
+    # The target calling back holds no key: its signed callback URL is the credential (test_jobs.py).
+    assert len(keyless) == 1
+    # No other public method: even /v1/openapi.json needs a key.
+    for key, method in methods.items():
+        if key in keyless:
+            continue
         assert method["Properties"]["AuthorizationType"] == "CUSTOM"
         assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
 

@@ -11,6 +11,7 @@ from functools import cache
 from typing import Any
 
 from toolgate.demo import support_desk_spec
+from toolgate.service.jobs import JOB_STATUS_TOOL
 from toolgate.spec.compiler import compile_path
 
 TABLE_NAME = "toolgate-test"
@@ -173,3 +174,9 @@ class Sequencers:
 def support_desk_tools() -> frozenset[str]:
     """The tool names the compiler makes of the Support Desk spec (what every listing must show)."""
     return frozenset(tool.name for tool in compile_path(support_desk_spec()).tools)
+
+
+def support_desk_listing() -> frozenset[str]:
+    """An assistant's tool list with the whole Support Desk: its tools plus Toolgate's job-status tool,
+    which comes with the spec's long-running operations."""
+    return support_desk_tools() | {JOB_STATUS_TOOL}

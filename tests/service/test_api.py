@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import Service
-from service_harness import support_desk_tools
+from service_harness import support_desk_listing, support_desk_tools
 from toolgate.demo import support_desk_spec
 
 FORMATS = ["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
@@ -51,7 +51,7 @@ def test_support_desk_uploaded_through_the_api_lists_in_every_format(service: Se
         )
         assert response.status == 200, response.body
         assert response.body["format"] == format_name
-        assert _names(format_name, response.body["tools"]) == support_desk_tools()
+        assert _names(format_name, response.body["tools"]) == support_desk_listing()
         assert response.body["violations"] == []
 
 
@@ -100,7 +100,7 @@ def test_assistant_lists_unavailable_integrations_instead_of_failing(service: Se
         "later": "pending",
         "gone": "missing",
     }
-    assert len(response.body["tools"]) == len(support_desk_tools())
+    assert len(response.body["tools"]) == len(support_desk_listing())
 
 
 def test_integration_lifecycle_create_read_list_status_report_delete(service: Service) -> None:

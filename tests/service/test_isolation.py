@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import Service
-from service_harness import support_desk_tools
+from service_harness import support_desk_listing
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.demo import support_desk_spec
@@ -195,7 +195,7 @@ def test_agent_key_may_list_an_assistants_tools(service: Service) -> None:
     _seed(service, "acme")
     response = service.api("GET", "/v1/assistants/desk/tools", tenant="acme", role="agent")
     assert response.status == 200
-    assert {tool["function"]["name"] for tool in response.body["tools"]} == support_desk_tools()
+    assert {tool["function"]["name"] for tool in response.body["tools"]} == support_desk_listing()
 
 
 def test_every_admin_route_is_in_the_role_matrix(service: Service) -> None:

@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 from conftest import Service
-from service_harness import eventbridge_object_created, s3_notification, support_desk_tools
+from service_harness import (
+    eventbridge_object_created,
+    s3_notification,
+    support_desk_listing,
+    support_desk_tools,
+)
 from toolgate.demo import support_desk_spec
 
 SPEC_KEY = "tenants/acme/integrations/support/openapi.yaml"
@@ -44,7 +49,7 @@ def test_support_desk_uploaded_through_s3_lists_in_every_format(service: Service
             "GET", "/v1/assistants/desk/tools", role="agent", query={"format": format_name}
         )
         assert response.status == 200, response.body
-        assert len(response.body["tools"]) == len(support_desk_tools())
+        assert len(response.body["tools"]) == len(support_desk_listing())
         assert response.body["violations"] == []
 
 
@@ -87,7 +92,7 @@ def test_failed_reupload_keeps_the_ready_version_and_records_why(service: Servic
     assert integration["last_upload"]["error"]["code"] == "SPEC_PARSE_ERROR"
     service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
     tools = service.api("GET", "/v1/assistants/desk/tools", role="agent").body["tools"]
-    assert len(tools) == len(support_desk_tools()), "the previous ready version stays in service"
+    assert len(tools) == len(support_desk_listing()), "the previous ready version stays in service"
 
 
 @pytest.mark.parametrize(
@@ -233,7 +238,7 @@ def test_large_tools_are_kept_in_s3_behind_a_pointer(
     )
     service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
     tools = service.api("GET", "/v1/assistants/desk/tools", query={"format": "openai"}).body["tools"]
-    assert {tool["function"]["name"] for tool in tools} == support_desk_tools()
+    assert {tool["function"]["name"] for tool in tools} == support_desk_listing()
 
 
 def test_uploads_are_counted_with_failures_by_error_code(

@@ -27,6 +27,9 @@ SUPPORT_DESK_TOOLS = {
     "get_support_case",
     "update_support_case",
     "add_support_case_comment",
+    "start_case_export",
+    "get_case_export",
+    "generate_case_report",
 }
 
 
@@ -219,7 +222,7 @@ def test_lint_prints_coded_findings_on_stdout_and_a_summary_on_stderr(
     lines = out.splitlines()
     assert lines and all(line.split("[", 1)[0] in {"error", "warning", "info"} for line in lines)
     assert any(line.startswith("warning[LINT_UNDOCUMENTED_ENUM]") for line in lines)
-    assert "5 tools;" in err
+    assert "8 tools;" in err
 
 
 def test_console_script_runs_compile() -> None:

@@ -25,8 +25,11 @@ def test_every_support_desk_operation_becomes_a_tool_without_errors(compiled: Co
     assert sorted(t.name for t in compiled.tools) == [
         "add_support_case_comment",
         "create_support_case",
+        "generate_case_report",
+        "get_case_export",
         "get_support_case",
         "list_support_cases",
+        "start_case_export",
         "update_support_case",
     ]
     assert compiled.failed_operations == []
