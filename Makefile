@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The local stack is built from the synthesized template; the dependency layer is not needed for it.
 demo: $(STAMP)
+	npm ci --no-audit --no-fund
+	TOOLGATE_SKIP_LAYER_BUILD=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
 	$(BIN)/python -m toolgate.demo
 
 test: $(STAMP)

@@ -1,34 +1,69 @@
-"""`make demo`: compile the Support Desk spec and print its tools as two model APIs take them."""
+"""`make demo`: the whole service on this machine (moto, the real handlers, the synthesized state
+machine), the Support Desk target, and the journey from upload to grounded results. The stack then stays
+up for you to try until Ctrl-C."""
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
 
-from toolgate.demo import support_desk_spec
-from toolgate.dialects import Dialect, render_tools
-from toolgate.spec.compiler import compile_document, read_spec
-from toolgate.spec.lint import format_findings, lint_spec
+from toolgate.demo.journey import ASSISTANT, JourneyError, run_journey
+from toolgate.demo.target import SupportDeskTarget
 
 
-def main() -> None:
-    path = support_desk_spec()
-    spec = read_spec(path)
-    compiled = compile_document(spec)
-    print(f"== Compiled {compiled.title} {compiled.version} ({path.name}): {len(compiled.tools)} tools")
-    for tool in compiled.tools:
-        arguments = ", ".join(
-            f"{b.argument} ({b.location.value}{', required' if b.required else ''})" for b in tool.bindings
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m toolgate.demo", description=__doc__)
+    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="default: %(default)s")
+    parser.add_argument("--port", type=int, default=3000, help="the front door's port (default: %(default)s)")
+    parser.add_argument("--exit", action="store_true", help="stop after the journey instead of serving")
+    parser.add_argument("--verbose", action="store_true", help="show the functions' JSON logs and metrics")
+    args = parser.parse_args(argv)
+    if not args.verbose:
+        # The functions log JSON lines and print metrics to stdout, as in Lambda: too much for a demo.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+
+    # moto and the stack load only here: `--help` stays fast.
+    from toolgate.local.stack import LocalStack  # noqa: PLC0415
+    from toolgate.local.template import find_stack_template  # noqa: PLC0415
+
+    template = find_stack_template(args.cdk_out, None)
+    print(f"Toolgate demo: the stack from {template}, on moto, with the real handlers.")
+    print("Egress to loopback is allowed explicitly (--allow-loopback): the demo API runs on 127.0.0.1.\n")
+    with (
+        SupportDeskTarget() as target,
+        LocalStack(template, allow_loopback=True, api_port=args.port, moto_port=0) as stack,
+    ):
+        print(f"Support Desk API (the company's API): {target.base_url}\nToolgate API: {stack.api_url}\n")
+        try:
+            result = run_journey(stack, target)
+        except JourneyError as error:
+            print(f"\nThe demo failed: {error}", file=sys.stderr)
+            return 1
+        print("\nDone: upload to grounded results. The stack keeps running; try it:\n")
+        print(f"  export TOOLGATE_ENDPOINT={stack.api_url} TOOLGATE_API_KEY={result.api_key}")
+        print(
+            f'  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" -d \'{{"arguments": {{"customer_id": '
+            f'"cust-42"}}}}\' $TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools/list_support_cases/invoke'
         )
-        print(f"  {tool.name}: {tool.method} {tool.path}  <- {arguments}")
-    for dialect in (Dialect.OPENAI, Dialect.ANTHROPIC):
-        rendered = render_tools(compiled.tools, dialect)
-        print(f"\n== {dialect.value} tools")
-        print(json.dumps(rendered.definitions, indent=2))
-    findings = lint_spec(spec.document, compiled)
-    print(f"\n== Agent-readiness lint: {len(findings)} findings")
-    if findings:
-        print(format_findings(findings))
+        print(
+            '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
+            f'"$TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools?format=mcp"'
+        )
+        if args.exit:
+            return 0
+        print("\nCtrl-C stops it.")
+        stopping = threading.Event()
+        signal.signal(signal.SIGINT, lambda *_: stopping.set())
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        stopping.wait()
+        print("\nStopping.")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
