@@ -602,7 +602,7 @@ def _retry_after_seconds(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     from email.utils import parsedate_to_datetime  # noqa: PLC0415 - 15 ms of import, off the cold start
 

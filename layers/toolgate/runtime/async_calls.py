@@ -3,6 +3,7 @@ again, and how a callback URL reaches the target. Pure: the calls themselves go 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,6 +28,11 @@ DEFAULT_STATUS_POINTERS = ("/status", "/state")
 #: Locations a callback URL can be given in.
 CALLBACK_LOCATIONS = frozenset({ArgumentLocation.HEADER.value, ArgumentLocation.QUERY.value})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+#: Characters kept as they are when a status URL's path or query is re-encoded: all but braces.
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
+#: Retry-After as delta-seconds: ASCII digits only (`str.isdigit` also takes superscripts).
+_DELTA_SECONDS = re.compile(r"^[0-9]+$")
 _ECHO_CHARS = 200
 
 
@@ -48,14 +54,18 @@ class StatusReading:
 def resolve_status_url(request_url: str, location: str) -> str:
     """The absolute status URL of a `Location` answer to `request_url`. It must stay on the request's
     origin (scheme, host and port): a target cannot send the poller elsewhere."""
-    resolved = urlsplit(urljoin(request_url, location.strip()))
+    not_plain = JobStatusUrlRefusedError(
+        f"The status URL '{location[:_ECHO_CHARS]}' is not a plain http(s) URL; the job cannot be followed."
+    )
     origin = urlsplit(request_url)
-    if resolved.username is not None or resolved.password is not None or not resolved.hostname:
-        raise JobStatusUrlRefusedError(
-            f"The status URL '{location[:_ECHO_CHARS]}' is not a plain http(s) URL; the job cannot be "
-            "followed."
-        )
-    if _origin(resolved) != _origin(origin):
+    try:
+        resolved = urlsplit(urljoin(request_url, location.strip()))
+        if resolved.username is not None or resolved.password is not None or not resolved.hostname:
+            raise not_plain
+        same_origin = _origin(resolved) == _origin(origin)
+    except ValueError:  # urllib's reading of a port that is not one
+        raise not_plain from None
+    if not same_origin:
         raise JobStatusUrlRefusedError(
             f"The status URL '{location[:_ECHO_CHARS]}' leaves the API's origin "
             f"{origin.scheme}://{origin.netloc}; Toolgate polls only the integration's own host."
@@ -70,8 +80,10 @@ def status_request_tool(tool: CanonicalTool, status_url: str) -> CanonicalTool:
         update={
             "method": "GET",
             # Braces would read as path templates; the URL is already encoded otherwise.
-            "path": quote(parts.path, safe="/%:@!$&'()*+,;=-._~"),
-            "server_url": urlunsplit((parts.scheme, parts.netloc, "", parts.query, "")),
+            "path": quote(parts.path, safe=_PATH_SAFE),
+            "server_url": urlunsplit(
+                (parts.scheme, parts.netloc, "", quote(parts.query, safe=_QUERY_SAFE), "")
+            ),
             "bindings": [],
             "body": None,
             "input_schema": {"type": "object", "properties": {}, "additionalProperties": False},
@@ -118,7 +130,7 @@ def next_wait_seconds(settings: JobSettings, polls: int, retry_after: str | None
     """Seconds before poll number `polls` (0 for the first): exponential from `first_poll_seconds`, capped;
     a target's `Retry-After` in seconds is honoured within the same bounds."""
     wait = settings.first_poll_seconds * settings.poll_backoff ** min(polls, 64)
-    if retry_after is not None and retry_after.strip().isdigit():
+    if retry_after is not None and _DELTA_SECONDS.fullmatch(retry_after.strip()):
         wait = max(float(retry_after.strip()), settings.first_poll_seconds)
     return int(min(wait, settings.max_poll_interval_seconds))
 

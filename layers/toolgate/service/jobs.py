@@ -561,7 +561,7 @@ class JobRunner:
         except ToolgateError as error:
             return self._fail(job, error.code, error.message)
         if not result.ok:
-            if _is_transient(result) and job.status_failures + 1 < self._settings.max_status_failures:
+            if _is_transient(result) and job.status_failures < self._settings.max_status_failures:
                 self._jobs.update(
                     job_id, {"status_failures": job.status_failures + 1, "updated_at": self._clock()}
                 )
@@ -580,6 +580,10 @@ class JobRunner:
         job = self._require(job_id)
         if job.status is not JobStatus.RUNNING:
             self._tokens.succeed(task_token, job.status.value)
+            return
+        if job.submitted:
+            # A retried task: the target holds the URL already; only the task token is new.
+            self._jobs.update(job_id, {"task_token": task_token, "updated_at": self._clock()})
             return
         expires = self._clock() + timedelta(seconds=self._settings.callback_ttl_seconds)
         callback_id = self._signer.sign(self.resources.tenant_id, job_id, int(expires.timestamp()))
@@ -664,8 +668,16 @@ class JobRunner:
                 "Operation-Location header, and the spec's x-toolgate-async names no status operation.",
             )
         else:
-            # Answered at once: the call's own answer is the result.
-            return self._settle(job, read_status(pattern, result), result, extra=changes)
+            # Answered at once: the call's own answer is the result, unless it says it is still running.
+            reading = read_status(pattern, result)
+            if reading.phase is Phase.RUNNING:
+                return self._fail(
+                    job,
+                    JobStatusUnreadableError.code,
+                    f"The API answered {result.status} with status '{reading.status_value}' but said nowhere "
+                    "where to follow it: no Location or Operation-Location header, and no status operation.",
+                )
+            return self._settle(job, reading, result, extra=changes)
         self._jobs.update(job.job_id, changes, remove=("arguments",))
         retry_after = result.headers.get("retry-after")
         return TaskOutcome(JobStatus.RUNNING, next_wait_seconds(self._settings, 0, retry_after))
