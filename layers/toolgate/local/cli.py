@@ -1,0 +1,169 @@
+"""`toolgate local up`: the whole service on this machine, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from toolgate.local.provision import ResourceReport
+    from toolgate.local.stack import LocalStack
+
+DEFAULT_API_PORT = 3000
+DEFAULT_MOTO_PORT = 5050
+#: Resources of one type and status listed one by one; more are counted.
+_LISTED = 3
+
+
+def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    local = subparsers.add_parser(
+        "local", help="run the whole service on this machine: moto, the real handlers and an HTTP front door"
+    )
+    commands = local.add_subparsers(dest="local_command", required=True)
+    up = commands.add_parser(
+        "up", help="build the stack from the synthesized template and serve it until Ctrl-C"
+    )
+    up.add_argument(
+        "--template", type=Path, help="the synthesized template (default: the stack's template in --cdk-out)"
+    )
+    up.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="default: %(default)s")
+    up.add_argument("--stack", help="the stack's name, when the cloud assembly holds several")
+    up.add_argument(
+        "--allow-loopback",
+        action="store_true",
+        help="let tools call services on this machine (127.0.0.1, ::1); refused by default, as in AWS",
+    )
+    up.add_argument("--host", default="127.0.0.1", help="the front door's address (default: %(default)s)")
+    up.add_argument("--port", type=int, default=DEFAULT_API_PORT, help="front door port; 0 picks a free one")
+    up.add_argument(
+        "--moto-port", type=int, default=DEFAULT_MOTO_PORT, help="moto's port; 0 picks a free one"
+    )
+    up.add_argument(
+        "--functions-dir", type=Path, help="the handlers' folders (default: the repository's functions/)"
+    )
+    up.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=_variable,
+        metavar="NAME=VALUE",
+        help="a setting for the handlers over the template's, e.g. TOOLGATE_JOBS_FIRST_POLL_SECONDS=1",
+    )
+    up.set_defaults(run=run_local_up)
+
+
+def run_local_up(args: argparse.Namespace) -> int:
+    # moto and boto3 load only when the command runs, keeping `toolgate --help` fast.
+    from toolgate.local.stack import LocalStack  # noqa: PLC0415
+    from toolgate.local.template import find_stack_template  # noqa: PLC0415
+
+    template = args.template or find_stack_template(args.cdk_out, args.stack)
+    _log_to_stderr()
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stack = LocalStack(
+        template,
+        allow_loopback=args.allow_loopback,
+        host=args.host,
+        api_port=args.port,
+        moto_port=args.moto_port,
+        functions_dir=args.functions_dir,
+        stack_name=args.stack,
+        environment=dict(args.env),
+    )
+    try:
+        stack.start()
+        print(startup_report(stack), flush=True)
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stack.stop()
+    print("Stopped.", file=sys.stderr)
+    return 0
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {text!r}")
+    return name, value
+
+
+def startup_report(stack: LocalStack) -> str:
+    """What was created, served and left out, the URLs, and how to talk to the stack."""
+    assert stack.template is not None
+    lines = [f"Toolgate local stack {stack.template.stack_name} from {stack.template.path}", ""]
+    lines.append(f"Created in moto ({stack.moto_url}):")
+    for report in stack.reports:
+        if report.status == "created":
+            note = f"  ({report.note})" if report.note else ""
+            lines.append(f"  {report.resource_type:<34} {report.logical_id:<34} {report.detail}{note}")
+    served = _grouped(stack.reports, "served")
+    if served:
+        lines.append(f"Served by the front door ({stack.api_base_url}):")
+        lines.extend(f"  {resource_type} {_ids(reports)}" for resource_type, reports in served.items())
+    for resource_type, reports in _grouped(stack.reports, "not created").items():
+        reasons = sorted({report.detail for report in reports})
+        lines.append(f"not created locally: {resource_type} {_ids(reports)} ({'; '.join(reasons)})")
+    for limitation in stack.limitations:
+        lines.append(f"note: {limitation}")
+    for output in stack.outputs.values():
+        if output.missing:
+            lines.append(f"note: output {output.name} has no local value: {output.missing}")
+    lines.append("")
+    if stack.allow_loopback:
+        lines.append(
+            "Egress: loopback targets ALLOWED (--allow-loopback): tools may call services on this machine."
+        )
+    else:
+        lines.append(
+            "Egress: loopback targets REFUSED, as in AWS. Start with --allow-loopback to let tools call "
+            "services on this machine."
+        )
+    lines.append(f"API:  {stack.api_url}")
+    lines.append(f"moto: {stack.moto_url}")
+    available = {name: output.value for name, output in stack.outputs.items() if output.value is not None}
+    if available:
+        lines.append("Outputs:")
+        lines.extend(f"  {name:<26} {value}" for name, value in available.items())
+    lines.extend(["", "For boto3, the AWS CLI and `toolgate admin` against this stack:"])
+    environment = {**stack.client_environment(), "TOOLGATE_TABLE_NAME": available.get("TableName", "")}
+    lines.extend(f"  export {name}={value}" for name, value in environment.items() if value)
+    lines.extend(
+        [
+            "  toolgate admin bootstrap-tenant acme      # prints the tenant's first admin key",
+            f"  curl -H 'Authorization: Bearer <key>' {stack.api_url}integrations",
+            "",
+            "Serving; press Ctrl-C to stop.",
+        ]
+    )
+    return "\n".join(lines)
+
+
+def _grouped(reports: list[ResourceReport], status: str) -> dict[str, list[ResourceReport]]:
+    groups: dict[str, list[ResourceReport]] = defaultdict(list)
+    for report in reports:
+        if report.status == status:
+            groups[report.resource_type].append(report)
+    return dict(groups)
+
+
+def _ids(reports: list[ResourceReport]) -> str:
+    if len(reports) <= _LISTED:
+        return ", ".join(report.logical_id for report in reports)
+    return f"x{len(reports)}"
+
+
+def _log_to_stderr() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    logger = logging.getLogger("toolgate-local")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

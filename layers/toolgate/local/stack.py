@@ -1,0 +1,416 @@
+"""The whole service on one machine: moto's server, the real handlers in this process, and a front door.
+
+```python
+with LocalStack(Path("cdk.out/Toolgate.template.json")) as stack:
+    key = stack.bootstrap_tenant("acme")
+    requests.get(stack.api_url + "integrations", headers={"Authorization": f"Bearer {key}"})
+```
+
+moto's state, the routing of Lambda invocations and the handlers' settings (environment variables) are
+per process, so one local stack runs per process at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+import requests
+from moto.core.config import default_user_config
+from moto.server import ThreadedMotoServer
+
+import toolgate
+import toolgate.settings
+from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+from toolgate.errors import LocalEnvironmentConflictError, LocalStackBusyError, LocalStackError
+from toolgate.local.front_door import FrontDoor, FrontDoorServer
+from toolgate.local.handlers import load_handler, one_at_a_time, unload
+from toolgate.local.intrinsics import PseudoParameters, UnresolvedReferenceError
+from toolgate.local.lambda_routing import Handler, routed_invocations
+from toolgate.local.provision import LocalFunction, Provisioned, Provisioner, ResourceReport
+from toolgate.local.rest_api import rest_api_model
+from toolgate.local.sqs_poller import SqsPoller
+from toolgate.local.template import Template
+from toolgate.service import api_keys
+
+#: moto's default account: what it assigns to requests signed with any made-up credentials.
+ACCOUNT_ID = "123456789012"
+DEFAULT_REGION = "us-east-1"
+FAKE_ACCESS_KEY_ID = "testing"
+FAKE_SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto accepts any credentials
+ALLOW_LOOPBACK_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_LOOPBACK"
+#: `allow_private` admits loopback too, so the local stack pins it off as well.
+ALLOW_PRIVATE_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_PRIVATE"
+REPOSITORY_ROOT = Path(toolgate.__file__).resolve().parents[2]
+#: Variables only the stack sets: where AWS is, its credentials, and the egress policy.
+_OWNED_VARIABLES = frozenset(
+    {
+        "AWS_ENDPOINT_URL",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "MOTO_PORT",
+        ALLOW_LOOPBACK_VARIABLE,
+        ALLOW_PRIVATE_VARIABLE,
+    }
+)
+
+_process_slot = threading.Lock()
+
+
+@dataclass(frozen=True)
+class OutputValue:
+    name: str
+    value: str | None
+    #: Why the output has no local value.
+    missing: str | None = None
+
+
+class LocalStack:
+    """The service from its synthesized template, on moto, with the real handlers and an HTTP front door.
+
+    Egress to loopback addresses (tools calling services on this machine) is refused, as in the deployed
+    stack, unless `allow_loopback` is set. `environment` adds variables for the handlers over the
+    template's (faster job polling, say); the startup report lists what it replaced.
+    """
+
+    def __init__(
+        self,
+        template_path: Path | str,
+        *,
+        allow_loopback: bool = False,
+        host: str = "127.0.0.1",
+        api_port: int = 0,
+        moto_port: int = 0,
+        functions_dir: Path | None = None,
+        region: str = DEFAULT_REGION,
+        stack_name: str | None = None,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        owned = sorted(set(environment or {}) & _OWNED_VARIABLES)
+        if owned:
+            raise LocalStackError(
+                f"The local stack sets {', '.join(owned)} itself (use allow_loopback for the egress policy)."
+            )
+        self.template_path = Path(template_path)
+        self.extra_environment = dict(environment or {})
+        self.allow_loopback = allow_loopback
+        self.host = host
+        self.region = region
+        self.functions_dir = functions_dir or REPOSITORY_ROOT / "functions"
+        self._api_port = api_port
+        self._moto_port = moto_port
+        self._stack_name = stack_name
+        self._cleanup: ExitStack | None = None
+        self._moto: ThreadedMotoServer | None = None
+        self._front_door: FrontDoorServer | None = None
+        self._provisioned: Provisioned | None = None
+        self.template: Template | None = None
+        #: What the stack put in this process's environment (the handlers read their settings there).
+        self.environment: dict[str, str] = {}
+        self.outputs: dict[str, OutputValue] = {}
+        self.limitations: list[str] = []
+
+    # --- Lifecycle ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalStack:
+        if not _process_slot.acquire(blocking=False):
+            raise LocalStackBusyError("A local stack already runs in this process; stop it first.")
+        cleanup = ExitStack()
+        cleanup.callback(_process_slot.release)
+        self._cleanup = cleanup
+        try:
+            self._start(cleanup)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, restore the environment and moto's settings; safe to call more than once."""
+        cleanup, self._cleanup = self._cleanup, None
+        if cleanup is not None:
+            cleanup.close()
+
+    def _start(self, cleanup: ExitStack) -> None:
+        self.environment, self.outputs, self.limitations = {}, {}, []
+        template = Template.load(self.template_path, stack_name=self._stack_name)
+        self.template = template
+        pseudo = PseudoParameters(account_id=ACCOUNT_ID, region=self.region, stack_name=template.stack_name)
+
+        werkzeug = logging.getLogger("werkzeug")
+        cleanup.callback(werkzeug.setLevel, werkzeug.level)
+        werkzeug.setLevel(logging.WARNING)
+        if self._moto_port:
+            # moto binds in its own thread, and a failed bind there would leave start() waiting forever.
+            _require_free_port(self._moto_port)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._moto_port, verbose=False)
+        self._moto.start()
+        cleanup.callback(self._moto.stop)
+        self._reset_moto()
+        cleanup.callback(self._reset_moto)
+        previous = dict(default_user_config.get("stepfunctions", {"execute_state_machine": False}))
+        self._configure_moto({"stepfunctions": {"execute_state_machine": True}})
+        cleanup.callback(self._configure_moto, {"stepfunctions": previous})
+
+        self._front_door = FrontDoorServer(self.host, self._api_port)
+        cleanup.callback(self._front_door.server_close)
+
+        provisioner = Provisioner(
+            template,
+            self.boto3_session(),
+            endpoint_url=self.moto_url,
+            pseudo=pseudo,
+            functions_dir=self.functions_dir,
+            api_base_url=self.api_base_url,
+        )
+        self._provisioned = provisioned = provisioner.run()
+        self.outputs = self._resolve_outputs(template, provisioner)
+
+        self._apply_environment(self._environment(provisioned.functions.values()), cleanup)
+        _clear_settings_caches()
+        cleanup.callback(_clear_settings_caches)
+
+        handlers = self._load_handlers(provisioned.functions.values(), cleanup)
+        cleanup.enter_context(routed_invocations(handlers))
+
+        api = rest_api_model(template, provisioned.resolver)
+        if api is not None:
+            self.limitations.extend(api.limitations)
+            door = FrontDoor(api, session=self.boto3_session(), endpoint_url=self.moto_url, pseudo=pseudo)
+            self._front_door.start(door)
+            cleanup.callback(self._front_door.stop_serving)
+        for source in provisioned.event_sources:
+            session = self.boto3_session()
+            poller = SqsPoller(
+                source,
+                sqs=session.client("sqs", endpoint_url=self.moto_url),
+                lambda_client=session.client("lambda", endpoint_url=self.moto_url),
+                region=self.region,
+            )
+            poller.start()
+            cleanup.callback(poller.stop)
+
+    def _reset_moto(self) -> None:
+        requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
+
+    def _configure_moto(self, config: Mapping[str, Any]) -> None:
+        # moto's documented switch for server mode: POST /moto-api/config.
+        requests.post(f"{self.moto_url}/moto-api/config", json=config, timeout=10).raise_for_status()
+
+    # --- Environment and handlers -------------------------------------------------------------------
+
+    def _environment(self, functions: Iterable[LocalFunction]) -> dict[str, str]:
+        merged: dict[str, str] = {}
+        owners: dict[str, str] = {}
+        conflicts: list[str] = []
+        for function in functions:
+            for name, value in function.environment.items():
+                if name in merged and merged[name] != value:
+                    conflicts.append(
+                        f"{name} ({owners[name]}: {merged[name]!r}, {function.logical_id}: {value!r})"
+                    )
+                merged.setdefault(name, value)
+                owners.setdefault(name, function.logical_id)
+        if conflicts:
+            raise LocalEnvironmentConflictError(
+                "The functions run in one process and share one environment, but they set these variables "
+                "to different values: " + "; ".join(conflicts),
+                details={"conflicts": conflicts},
+            )
+        local = {**self.extra_environment, **self._local_environment()}
+        for name in sorted(merged.keys() & local.keys()):
+            if merged[name] != local[name]:
+                self.limitations.append(
+                    f"{name}: the template's {merged[name]!r} is replaced by {local[name]!r}"
+                )
+        return {**merged, **local}
+
+    def _local_environment(self) -> dict[str, str]:
+        return {
+            **self.client_environment(),
+            "AWS_REGION": self.region,
+            # moto's Step Functions service integrations call moto at localhost:$MOTO_PORT.
+            "MOTO_PORT": str(self.moto_port),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            ALLOW_LOOPBACK_VARIABLE: "true" if self.allow_loopback else "false",
+            ALLOW_PRIVATE_VARIABLE: "false",
+        }
+
+    def _apply_environment(self, environment: Mapping[str, str], cleanup: ExitStack) -> None:
+        # A session token or profile of the caller's own would be sent along with the fake keys.
+        removed = [
+            name for name in ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE") if name in os.environ
+        ]
+        previous = {name: os.environ.get(name) for name in [*environment, *removed]}
+        cleanup.callback(_restore_environment, previous)
+        for name in removed:
+            del os.environ[name]
+        os.environ.update(environment)
+        self.environment = dict(environment)
+
+    def _load_handlers(self, functions: Iterable[LocalFunction], cleanup: ExitStack) -> dict[str, Handler]:
+        namespace = f"_toolgate_local_{uuid.uuid4().hex[:8]}"
+        handlers: dict[str, Handler] = {}
+        loaded: list[str] = []
+        cleanup.callback(unload, loaded)
+        for function in functions:
+            handler, module = load_handler(function.handler, namespace)
+            loaded.append(module.__name__)
+            handlers[function.function_name] = one_at_a_time(handler)
+        return handlers
+
+    def _resolve_outputs(self, template: Template, provisioner: Provisioner) -> dict[str, OutputValue]:
+        outputs: dict[str, OutputValue] = {}
+        for name, output in template.outputs.items():
+            try:
+                value = provisioner.result.resolver.resolve_string(output.get("Value"), f"output {name}")
+            except UnresolvedReferenceError as error:
+                outputs[name] = OutputValue(name, None, missing=error.message)
+                continue
+            outputs[name] = OutputValue(name, provisioner.rewrite_api_urls(value))
+        return outputs
+
+    # --- What callers use ---------------------------------------------------------------------------
+
+    @property
+    def moto_port(self) -> int:
+        if self._moto is None:
+            raise RuntimeError("the local stack is not started")
+        return int(self._moto.get_host_and_port()[1])
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def api_port(self) -> int:
+        if self._front_door is None:
+            raise RuntimeError("the local stack is not started")
+        return self._front_door.port
+
+    @property
+    def api_base_url(self) -> str:
+        """The front door's root: API Gateway's `https://{api}.execute-api.{region}.amazonaws.com`."""
+        host = "127.0.0.1" if self.host in {"0.0.0.0", ""} else self.host  # noqa: S104 - a wildcard bind
+        return f"http://{host}:{self.api_port}"
+
+    @property
+    def api_url(self) -> str:
+        """The template's `ApiUrl` output served locally (`.../prod/v1/`), else the first stage's root."""
+        output = self.outputs.get("ApiUrl")
+        if output is not None and output.value is not None:
+            return output.value
+        stages = [
+            report.detail for report in self.reports if report.resource_type == "AWS::ApiGateway::Stage"
+        ]
+        return stages[0] if stages else f"{self.api_base_url}/"
+
+    @property
+    def reports(self) -> list[ResourceReport]:
+        return list(self._provisioned.reports) if self._provisioned else []
+
+    @property
+    def functions(self) -> dict[str, LocalFunction]:
+        return dict(self._provisioned.functions) if self._provisioned else {}
+
+    def output(self, name: str) -> str:
+        value = self.outputs.get(name)
+        if value is None or value.value is None:
+            reason = value.missing if value else "the template has no such output"
+            raise KeyError(f"Output {name} has no local value: {reason}")
+        return value.value
+
+    @property
+    def table_name(self) -> str:
+        return self.output("TableName")
+
+    @property
+    def bucket_name(self) -> str:
+        return self.output("BucketName")
+
+    @property
+    def state_machine_arns(self) -> dict[str, str]:
+        return {
+            report.logical_id: report.detail
+            for report in self.reports
+            if report.resource_type == "AWS::StepFunctions::StateMachine" and report.status == "created"
+        }
+
+    def physical_id(self, logical_id: str) -> str:
+        for report in self.reports:
+            if report.logical_id == logical_id and report.status != "not created":
+                return report.detail
+        raise KeyError(f"{logical_id} is not created locally")
+
+    def client_environment(self) -> dict[str, str]:
+        """What boto3 or the AWS CLI need in their environment to talk to this stack's moto."""
+        return {
+            "AWS_ENDPOINT_URL": self.moto_url,
+            "AWS_ACCESS_KEY_ID": FAKE_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": FAKE_SECRET_ACCESS_KEY,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def boto3_session(self) -> boto3.Session:
+        """A session with the stack's fake credentials and region.
+
+        Its clients reach moto through `AWS_ENDPOINT_URL`, which the stack sets in this process while it
+        runs; pass `endpoint_url=stack.moto_url` to a client to be explicit.
+        """
+        return boto3.Session(
+            aws_access_key_id=FAKE_ACCESS_KEY_ID,
+            aws_secret_access_key=FAKE_SECRET_ACCESS_KEY,
+            region_name=self.region,
+        )
+
+    def bootstrap_tenant(self, tenant_id: str, principal: str = "bootstrap-admin") -> str:
+        """Create a tenant and return its first admin key, as `toolgate admin bootstrap-tenant` does."""
+        table = self.boto3_session().resource("dynamodb", endpoint_url=self.moto_url).Table(self.table_name)
+        return api_keys.bootstrap_tenant(DynamoTenantStore(table, tenant_id), principal).key
+
+
+def _require_free_port(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            raise LocalStackError(f"moto cannot listen on 127.0.0.1:{port}: {error.strerror}.") from None
+
+
+def _restore_environment(previous: Mapping[str, str | None]) -> None:
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+def _clear_settings_caches() -> None:
+    """Forget settings read from the environment, so the next read sees the current one."""
+    for value in vars(toolgate.settings).values():
+        cache_clear = getattr(value, "cache_clear", None)
+        if callable(cache_clear):
+            cache_clear()

@@ -1,0 +1,119 @@
+"""Driving a local stack as a user or an agent would: HTTP to the front door, S3 PutObject to the bucket."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import requests
+from toolgate.demo import support_desk_spec
+from toolgate.local.stack import LocalStack
+from toolgate.spec.compiler import compile_path
+
+ASSISTANT = "support-bot"
+INTEGRATION = "support-desk"
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+
+    @property
+    def error_code(self) -> str | None:
+        if isinstance(self.body, dict) and isinstance(self.body.get("error"), dict):
+            return str(self.body["error"].get("code"))
+        return None
+
+
+@dataclass
+class Client:
+    """One API key against the front door."""
+
+    api_url: str
+    key: str
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Answer:
+        headers = {"Authorization": f"Bearer {self.key}", **kwargs.pop("headers", {})}
+        response = requests.request(method, self.api_url + path, headers=headers, timeout=30, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = response.text
+        return Answer(response.status_code, body)
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.call("GET", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> Answer:
+        return self.call("PUT", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Answer:
+        return self.call("POST", path, **kwargs)
+
+
+def bootstrap_with_cli(stack: LocalStack, tenant: str) -> str:
+    """`toolgate admin bootstrap-tenant` in its own process, configured by the exports the stack prints."""
+    environment = {
+        **os.environ,
+        **stack.client_environment(),
+        "TOOLGATE_TABLE_NAME": stack.table_name,
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "toolgate.cli", "admin", "bootstrap-tenant", tenant],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return completed.stdout.strip()
+
+
+def put_upload(stack: LocalStack, tenant: str, integration: str, name: str, data: bytes) -> None:
+    """What an admin does with the AWS CLI or SDK: a PutObject under the tenant's upload prefix."""
+    s3 = stack.boto3_session().client("s3", endpoint_url=stack.moto_url)
+    s3.put_object(
+        Bucket=stack.bucket_name, Key=f"tenants/{tenant}/integrations/{integration}/{name}", Body=data
+    )
+
+
+def upload_support_desk(stack: LocalStack, tenant: str, server_url: str) -> None:
+    settings = {"assistants": [ASSISTANT], "server_url": server_url}
+    put_upload(stack, tenant, INTEGRATION, "toolgate.json", json.dumps(settings).encode())
+    put_upload(stack, tenant, INTEGRATION, "openapi.yaml", support_desk_spec().read_bytes())
+
+
+def wait_for_status(
+    client: Client, integration: str, done: Callable[[Mapping[str, Any]], bool], timeout: float = 20.0
+) -> Mapping[str, Any]:
+    """Poll GET /integrations/{id}/status until `done` holds; the last status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = client.get(f"integrations/{integration}/status")
+        if answer.status == 200 and done(answer.body):
+            return dict(answer.body)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"integration {integration} did not settle: {answer.status} {answer.body}")
+        time.sleep(0.1)
+
+
+def upload_settled(status: Mapping[str, Any]) -> bool:
+    return status.get("last_upload") is not None
+
+
+@cache
+def support_desk_tools() -> frozenset[str]:
+    """The tool names the compiler makes of the Support Desk spec (what every listing must show)."""
+    return frozenset(tool.name for tool in compile_path(support_desk_spec()).tools)
+
+
+def create_case_call(customer_id: str = "cust-42") -> dict[str, Any]:
+    return {"arguments": {"customer_id": customer_id, "summary": "Printer on fire", "priority": "high"}}

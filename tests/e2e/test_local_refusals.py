@@ -1,0 +1,89 @@
+"""What the local stack refuses to start with, and what it leaves behind when it stops."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from synthetic_stack import template, write_stack
+from toolgate.errors import LocalEnvironmentConflictError, LocalHandlerMissingError, LocalTemplateError
+from toolgate.local.stack import LocalStack
+
+WATCHED = (
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "RECORD_DIR",
+    "TOOLGATE_RUNTIME__ALLOW_LOOPBACK",
+    "MOTO_PORT",
+)
+
+
+def environment() -> dict[str, str | None]:
+    return {name: os.environ.get(name) for name in WATCHED}
+
+
+def test_stopping_restores_the_environment(tmp_path: Path) -> None:
+    path, functions = write_stack(tmp_path, template(tmp_path))
+    before = environment()
+
+    with LocalStack(path, functions_dir=functions) as local:
+        assert os.environ["AWS_ENDPOINT_URL"] == local.moto_url
+        assert os.environ["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "false"
+
+    assert environment() == before
+
+
+def test_functions_setting_one_variable_differently_are_refused(tmp_path: Path) -> None:
+    document = template(tmp_path)
+    document["Resources"]["GateFunction"]["Properties"]["Environment"]["Variables"]["RECORD_DIR"] = (
+        "/elsewhere"
+    )
+    path, functions = write_stack(tmp_path, document)
+
+    before = environment()
+
+    with pytest.raises(LocalEnvironmentConflictError) as refused:
+        LocalStack(path, functions_dir=functions).start()
+
+    assert environment() == before
+
+    assert "RECORD_DIR" in str(refused.value)
+
+
+def test_environment_naming_a_resource_that_is_not_created_is_refused(tmp_path: Path) -> None:
+    document = template(tmp_path)
+    variables = document["Resources"]["EchoFunction"]["Properties"]["Environment"]["Variables"]
+    variables["ALARM_TOPIC"] = {"Ref": "Alarms"}
+    path, functions = write_stack(tmp_path, document)
+
+    with pytest.raises(LocalTemplateError) as refused:
+        LocalStack(path, functions_dir=functions).start()
+
+    assert "ALARM_TOPIC" in refused.value.message
+    assert "AWS::SNS::Topic" in refused.value.message
+
+
+def test_function_without_a_handler_folder_is_refused(tmp_path: Path) -> None:
+    document = template(tmp_path)
+    document["Resources"]["EchoFunction"]["Metadata"]["aws:cdk:path"] = "Demo/MissingFunction/Resource"
+    path, functions = write_stack(tmp_path, document)
+
+    with pytest.raises(LocalHandlerMissingError) as refused:
+        LocalStack(path, functions_dir=functions).start()
+
+    assert "functions/missing/handler.py" in refused.value.message.replace(str(functions.parent) + "/", "")
+
+
+def test_a_stopped_stack_can_be_followed_by_another(tmp_path: Path) -> None:
+    path, functions = write_stack(tmp_path, template(tmp_path))
+
+    with pytest.raises(LocalTemplateError):
+        document = template(tmp_path)
+        document["Resources"]["EchoFunction"]["Properties"]["Environment"]["Variables"]["X"] = {
+            "Ref": "Nothing"
+        }
+        broken, _ = write_stack(tmp_path / "broken", document)
+        LocalStack(broken, functions_dir=functions).start()
+    with LocalStack(path, functions_dir=functions) as local:
+        assert local.functions.keys() == {"EchoFunction", "GateFunction", "WorkerFunction"}
