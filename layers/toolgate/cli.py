@@ -40,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     from toolgate.cli_admin import add_admin_parser
     from toolgate.cli_call import add_call_parser
     from toolgate.dialects import Dialect
+    from toolgate.local.cli import add_local_parser
 
     parser: argparse.ArgumentParser = _Parser(prog="toolgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add_call_parser(commands)
     add_admin_parser(commands)
+    add_local_parser(commands)
     return parser
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -321,6 +322,8 @@ def record_invocation(record: AuditRecord, audit_written: bool) -> None:
             "audit_written": audit_written,
         },
     )
+    if is_metrics_disabled():  # Powertools' own switch; `single_metric` does not read it
+        return
     tool = record.tool if record.integration_id is not None else _UNRESOLVED_TOOL
     with single_metric(
         name="ToolInvocations", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
