@@ -147,6 +147,7 @@ class ToolgateStack(Stack):
         *,
         layer_assets: LayerAssets,
         reserve_concurrency: bool = True,
+        alarms: bool = True,
         alarm_email: str | None = None,
         description: str | None = None,
     ) -> None:
@@ -228,12 +229,17 @@ class ToolgateStack(Stack):
         # The jobs function signs callback URLs under it; the callback function reads the same settings.
         for function in (self.jobs_function, self.callback_function):
             function.add_environment(CALLBACK_BASE_URL_VARIABLE, callback_base_url(self.api, API_STAGE_NAME))
-        self.alarms = OperationsAlarms(
-            self,
-            "Alarms",
-            invoke_function=self.invoke_function,
-            upload_dead_letter_queue=self.dead_letter_queue,
-            email=alarm_email,
+        #: None without alarms: then nothing but storage is billed at rest.
+        self.alarms = (
+            OperationsAlarms(
+                self,
+                "Alarms",
+                invoke_function=self.invoke_function,
+                upload_dead_letter_queue=self.dead_letter_queue,
+                email=alarm_email,
+            )
+            if alarms
+            else None
         )
         self._outputs()
         if layer_assets.dependencies_are_placeholder:
@@ -612,12 +618,13 @@ class ToolgateStack(Stack):
             value=self.jobs.state_machine.state_machine_arn,
             description="Runs async tool calls; one execution per job, named by the job id",
         )
-        CfnOutput(
-            self,
-            "AlarmTopicArn",
-            value=self.alarms.topic.topic_arn,
-            description="Alarm notifications; subscribe to it, or deploy with -c toolgate:alarmEmail=...",
-        )
+        if self.alarms is not None:
+            CfnOutput(
+                self,
+                "AlarmTopicArn",
+                value=self.alarms.topic.topic_arn,
+                description="Alarm notifications; subscribe to it, or deploy with -c toolgate:alarmEmail=...",
+            )
 
     # --- Reviewed cdk-nag findings ---------------------------------------------------------------
 

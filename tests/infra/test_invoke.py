@@ -573,3 +573,16 @@ def test_a_malformed_alarm_email_is_refused_at_synth(tmp_path: Path, email: str)
             upload_dead_letter_queue=sqs.Queue(stack, "DeadLetters"),
             email=email,
         )
+
+
+def test_without_alarms_nothing_but_storage_is_billed_at_rest(
+    tmp_path: Path, resources: dict[str, Any]
+) -> None:
+    synthesized = synthesize(tmp_path, nag=False, context={"toolgate:alarms": "false"})
+    assert synthesized.synth_error is None
+    bare = cast(dict[str, Any], Template.from_stack(synthesized.stack).to_json()["Resources"])
+
+    billed_at_rest = ("AWS::CloudWatch::Alarm", "AWS::KMS::Key", "AWS::SNS::Topic")
+    assert all(of_type(resources, kind) for kind in billed_at_rest)
+    assert not any(of_type(bare, kind) for kind in billed_at_rest)
+    assert synthesized.stack.alarms is None
