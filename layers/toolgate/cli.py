@@ -39,6 +39,7 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     from toolgate.cli_admin import add_admin_parser
     from toolgate.cli_call import add_call_parser
+    from toolgate.cli_remote import add_remote_parsers
     from toolgate.dialects import Dialect
     from toolgate.local.cli import add_local_parser
 
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     add_call_parser(commands)
     add_admin_parser(commands)
     add_local_parser(commands)
+    add_remote_parsers(commands)
     return parser
 
 

@@ -550,3 +550,56 @@ class LocalStackBusyError(LocalStackError):
     """Another local stack runs in this process (moto's state and the environment are per process)."""
 
     code = "LOCAL_STACK_BUSY"
+
+
+# --- Remote API client (`toolgate upload|tools|invoke|jobs`, `toolgate.cli_remote`) ---------------
+
+
+class RemoteClientError(ToolgateError):
+    """The client could not get an answer from the Toolgate API it was pointed at."""
+
+    code = "REMOTE_CLIENT_ERROR"
+
+
+class ClientConfigError(RemoteClientError):
+    """The endpoint or the API key is missing or malformed (the key is never quoted)."""
+
+    code = "CLIENT_CONFIG_INVALID"
+    http_status = 400
+
+
+class ApiUnreachableError(RemoteClientError):
+    """No HTTP answer: the host does not resolve, refuses the connection, times out or breaks TLS."""
+
+    code = "API_UNREACHABLE"
+    http_status = 502
+
+
+class ApiResponseInvalidError(RemoteClientError):
+    """An answer that is not the Toolgate API's: not JSON, a redirect, or an unexpected shape."""
+
+    code = "API_RESPONSE_INVALID"
+    http_status = 502
+
+
+class WaitTimedOutError(RemoteClientError):
+    """A job or an upload was still running when the client stopped waiting for it."""
+
+    code = "WAIT_TIMED_OUT"
+    http_status = 504
+
+
+class RemoteApiError(RemoteClientError):
+    """The API refused the request. `api_code` is the API's own code (`JOB_NOT_FOUND`, ...), or one named
+    after API Gateway's own answer (`API_KEY_INVALID` for its 401); `to_dict()` reports it as the code.
+    `status` is the HTTP status, None for a refusal recorded rather than answered (a failed S3 upload)."""
+
+    code = "REMOTE_API_ERROR"
+
+    def __init__(self, message: str, *, api_code: str, status: int | None, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.api_code = api_code
+        self.status = status
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "code": self.api_code}

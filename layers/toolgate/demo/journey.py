@@ -5,22 +5,20 @@ stack's front door, or to its S3 through moto, as a user or an agent would."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import urllib3
-
+from toolgate.cli_remote import ToolgateClient, poll
 from toolgate.demo import support_desk_spec
 from toolgate.demo.target import SupportDeskTarget
+from toolgate.errors import NotFoundError, RemoteApiError
 from toolgate.service.layout import upload_key
 
 TENANT = "acme"
 INTEGRATION = "support"
 ASSISTANT = "desk"
 CASE = {"customer_id": "cust-42", "summary": "Printer on fire", "priority": "high"}
-_JSON = {"Content-Type": "application/json"}
 
 
 class JourneyError(RuntimeError):
@@ -54,38 +52,15 @@ class JourneyResult:
     report_job: dict[str, Any] = field(default_factory=dict)
 
 
-class Api:
-    """The stack's API with one key: JSON in, JSON out."""
-
-    def __init__(self, base_url: str, api_key: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._key = api_key
-        self._http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=5, read=60), retries=False)
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self._key}", **_JSON}
-        data = None if body is None else json.dumps(body).encode()
-        response = self._http.request(
-            method, f"{self.base_url}/{path.lstrip('/')}", body=data, headers=headers
-        )
-        text = response.data.decode("utf-8", errors="replace")
-        return response.status, json.loads(text) if text else None
-
-    def expect(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        got, answer = self.call(method, path, body)
-        if got != status:
-            raise JourneyError(f"{method} {path} answered {got}: {json.dumps(answer)[:500]}")
-        return answer
-
-
 def run_journey(
     stack: Stack, target: SupportDeskTarget, say: Callable[[str], None] = print, timeout: float = 60.0
 ) -> JourneyResult:
     """Bootstrap a tenant, upload the spec through S3, bind the credential, list the tools, call
-    `create_support_case` as a model would, and run one export by polling and one report by callback."""
+    `create_support_case` as a model would, and run one export by polling and one report by callback.
+    A refusal by the API raises `toolgate.errors.RemoteApiError`; a wrong outcome, JourneyError."""
     say("1. Bootstrap tenant 'acme' and its first admin key")
     result = JourneyResult(api_key=stack.bootstrap_tenant(TENANT))
-    api = Api(stack.api_url, result.api_key)
+    api = ToolgateClient(stack.api_url, result.api_key)
     say(f"   key {result.api_key[:16]}... (shown once; only its hash is stored)")
 
     say("2. Upload the Support Desk spec to S3 (PutObject), which triggers the upload function")
@@ -101,22 +76,22 @@ def run_journey(
         Key=upload_key(TENANT, INTEGRATION, "openapi.yaml"),
         Body=support_desk_spec().read_bytes(),
     )
-    status = _wait(
-        lambda: api.call("GET", f"integrations/{INTEGRATION}/status"),
-        lambda answer: answer[0] == 200 and answer[1].get("status") in ("ready", "failed"),
-        timeout,
-        "the integration to be compiled",
-    )[1]
+    status, _ = poll(
+        lambda: _status_once_created(api),
+        lambda view: view.get("status") in ("ready", "failed"),
+        timeout_seconds=timeout,
+        first_delay_seconds=0.05,
+    )
     if status.get("status") != "ready":
         raise JourneyError(f"the upload failed: {json.dumps(status)[:500]}")
     say(f"   integration '{INTEGRATION}' is ready (version {status.get('ready_version')})")
 
     say("3. Bind the bearer credential through the API (kept in Secrets Manager, never shown again)")
-    api.expect("PUT", f"integrations/{INTEGRATION}/credential", {"type": "bearer", "token": target.token})
+    api.bind_credential(INTEGRATION, {"type": "bearer", "token": target.token})
 
     say("4. List the assistant's tools as OpenAI and Anthropic take them")
-    openai = api.expect("GET", f"assistants/{ASSISTANT}/tools?format=openai")
-    anthropic = api.expect("GET", f"assistants/{ASSISTANT}/tools?format=anthropic")
+    openai = api.list_tools(ASSISTANT, "openai")
+    anthropic = api.list_tools(ASSISTANT, "anthropic")
     result.tools_openai = [tool["function"]["name"] for tool in openai["tools"]]
     result.tools_anthropic = [tool["name"] for tool in anthropic["tools"]]
     say(f"   openai: {', '.join(result.tools_openai)}")
@@ -131,7 +106,7 @@ def run_journey(
         "type": "function",
         "function": {"name": "create_support_case", "arguments": json.dumps(CASE)},
     }
-    answer = api.expect("POST", f"assistants/{ASSISTANT}/tools/create_support_case/invoke", call)
+    answer = api.invoke_call(ASSISTANT, "create_support_case", call)
     envelope = json.loads(answer["content"])
     if not envelope.get("ok"):
         raise JourneyError(f"create_support_case failed: {json.dumps(envelope)[:500]}")
@@ -155,32 +130,22 @@ def _job_line(job: Mapping[str, Any]) -> str:
     return f"   job {job['job_id']}: {job['status']}, result {json.dumps(job.get('result'))[:200]}"
 
 
-def _run_job(api: Api, tool: str, arguments: Mapping[str, Any], timeout: float) -> dict[str, Any]:
-    started = api.expect(
-        "POST", f"assistants/{ASSISTANT}/tools/{tool}/invoke", {"arguments": dict(arguments)}
-    )
+def _status_once_created(api: ToolgateClient) -> dict[str, Any]:
+    """The integration's status; empty until the upload function has created it."""
+    try:
+        return api.integration_status(INTEGRATION)
+    except RemoteApiError as error:
+        if error.api_code != NotFoundError.code:
+            raise
+        return {}
+
+
+def _run_job(api: ToolgateClient, tool: str, arguments: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    started = api.invoke(ASSISTANT, tool, arguments)
     if started.get("status") != 202:
         raise JourneyError(f"{tool} did not start a job: {json.dumps(started)[:500]}")
     job_id = started["body"]["job_id"]
-    view: dict[str, Any] = _wait(
-        lambda: api.expect("GET", f"jobs/{job_id}"),
-        lambda job: job.get("status") != "running",
-        timeout,
-        f"job {job_id}",
-    )
+    view = api.wait_for_job(job_id, timeout_seconds=timeout, first_delay_seconds=0.05, max_delay_seconds=1.0)
     if view["status"] != "succeeded":
         raise JourneyError(f"job {job_id} ended {view['status']}: {json.dumps(view.get('error'))}")
     return view
-
-
-def _wait(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        value = read()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise JourneyError(f"gave up waiting for {what} after {timeout:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 1.0)

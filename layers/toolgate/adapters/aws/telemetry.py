@@ -12,6 +12,7 @@ import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from toolgate.service.ingest import IngestOutcome
 
@@ -52,7 +53,7 @@ def record_ingest(outcome: IngestOutcome, integration_id: str) -> None:
     metrics.add_metric(
         name="SpecCompileTime", unit=MetricUnit.Milliseconds, value=outcome.compile_seconds * 1000
     )
-    if error_code is not None:
+    if error_code is not None and not is_metrics_disabled():  # `single_metric` does not read the switch
         with single_metric(
             name="SpecUploadFailures", unit=MetricUnit.Count, value=1, namespace=metrics.namespace
         ) as metric:

@@ -1,0 +1,838 @@
+"""`toolgate upload`, `tools`, `invoke` and `jobs`: the Toolgate API of a deployed or local stack, from a
+shell, a script or an agent.
+
+Each command needs the API's endpoint, which is the stack's `ApiUrl` output (`https://.../prod/v1/`), and
+an API key. Give them as `--endpoint` and `--api-key`, or as `TOOLGATE_ENDPOINT` and `TOOLGATE_API_KEY`.
+The key is sent only to that endpoint, as `Authorization: Bearer ...`, and it is never printed.
+
+Standard output is one JSON document: the API's answer. The exit status is 0 when the answer is what was
+asked for, 1 when a tool call or a job ran and failed, and 2 when the request was refused or could not be
+made. Any error also goes to standard error as `error[CODE]: message`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import ipaddress
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal, TypeVar, get_args
+from urllib.parse import quote, urlencode, urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util import Retry
+
+from toolgate.errors import (
+    ApiResponseInvalidError,
+    ApiUnreachableError,
+    ArgumentsInvalidError,
+    ClientConfigError,
+    CredentialInvalidError,
+    RemoteApiError,
+    ToolgateError,
+    WaitTimedOutError,
+)
+
+ENDPOINT_ENV = "TOOLGATE_ENDPOINT"
+API_KEY_ENV = "TOOLGATE_API_KEY"
+#: API Gateway gives the functions 29 s; a little more lets its own timeout answer arrive.
+DEFAULT_TIMEOUT_SECONDS = 35.0
+DEFAULT_CONNECT_TIMEOUT_SECONDS = 5.0
+DEFAULT_GET_RETRIES = 3
+DEFAULT_WAIT_SECONDS = 300.0
+#: Lambda takes at most 6 MB of request event, and a zip travels in it base64-encoded: larger specs go
+#: through a presigned S3 upload instead.
+API_UPLOAD_LIMIT_BYTES = 4 * 1024 * 1024
+JOB_RUNNING = "running"
+IO_ERROR = "IO_ERROR"
+#: The shell's status for a command stopped by Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+
+UploadFormat = Literal["yaml", "json", "zip"]
+SPEC_MEDIA_TYPES: Mapping[UploadFormat, str] = {
+    "yaml": "application/yaml",
+    "json": "application/json",
+    "zip": "application/zip",
+}
+_SUFFIX_FORMATS: Mapping[str, UploadFormat] = {
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".zip": "zip",
+}
+_ZIP_MAGIC = b"PK\x03\x04"
+_JSON = "application/json"
+_REDACTED = "[api key]"
+_RETRYABLE_STATUSES = (429, 502, 503, 504)
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain"}
+_FINDINGS_SHOWN = 5
+_MIN_REDACTED_LENGTH = 8
+
+T = TypeVar("T")
+
+
+# --- The client ------------------------------------------------------------------------------------
+
+
+class ToolgateClient:
+    """The Toolgate API with one API key: JSON in, JSON out.
+
+    Refusals raise `RemoteApiError` with the API's own code, answers that are not the API's raise
+    `ApiResponseInvalidError`, and no answer at all raises `ApiUnreachableError`. GETs are retried on
+    connection failures, timeouts, 429 and 502 to 504; other methods are never retried, because a tool
+    call may have run.
+
+    ```python
+    with ToolgateClient.from_environment() as client:
+        client.invoke("desk", "create_support_case", {"customer_id": "cust-42", ...})
+    ```
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+        get_retries: int = DEFAULT_GET_RETRIES,
+    ) -> None:
+        self.endpoint = checked_endpoint(endpoint)
+        self._key = checked_api_key(api_key)
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(
+                connect=min(DEFAULT_CONNECT_TIMEOUT_SECONDS, timeout_seconds), read=timeout_seconds
+            )
+        )
+        self._timeout_seconds = timeout_seconds
+        self._get_retry = Retry(
+            total=get_retries,
+            backoff_factor=0.25,
+            status_forcelist=_RETRYABLE_STATUSES,
+            allowed_methods=frozenset({"GET"}),
+            raise_on_status=False,
+            respect_retry_after_header=True,
+            redirect=0,
+            raise_on_redirect=False,
+        )
+
+    @classmethod
+    def from_environment(
+        cls,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> ToolgateClient:
+        """A client for the endpoint and key given, else for `TOOLGATE_ENDPOINT` and `TOOLGATE_API_KEY`."""
+        endpoint = endpoint or os.environ.get(ENDPOINT_ENV)
+        api_key = api_key or os.environ.get(API_KEY_ENV)
+        if not endpoint:
+            raise ClientConfigError(
+                f"No endpoint: give --endpoint or set {ENDPOINT_ENV} to the stack's ApiUrl output "
+                "(https://{api}.execute-api.{region}.amazonaws.com/prod/v1/)."
+            )
+        if not api_key:
+            raise ClientConfigError(f"No API key: set {API_KEY_ENV} or give --api-key.")
+        return cls(endpoint, api_key, timeout_seconds=timeout_seconds)
+
+    def close(self) -> None:
+        self._http.clear()
+
+    def __enter__(self) -> ToolgateClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def redact(self, text: str) -> str:
+        """`text` with this client's API key blotted out."""
+        return redact(text, self._key)
+
+    # --- Integrations ---------------------------------------------------------------------------------
+
+    def create_integration(
+        self, integration_id: str, settings: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        body = {"id": integration_id, "settings": dict(settings or {})}
+        return self._json("POST", ["integrations"], body)
+
+    def get_integration(self, integration_id: str) -> dict[str, Any]:
+        return self._json("GET", ["integrations", integration_id])
+
+    def integration_status(self, integration_id: str) -> dict[str, Any]:
+        return self._json("GET", ["integrations", integration_id, "status"])
+
+    def update_settings(self, integration_id: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+        return self._json("PUT", ["integrations", integration_id, "settings"], dict(settings))
+
+    def ensure_integration(
+        self, integration_id: str, *, assistants: Sequence[str] = (), server_url: str | None = None
+    ) -> dict[str, Any]:
+        """The integration, created with these settings if it does not exist. An existing one joins the
+        assistants it is not in yet and takes the server URL, when given; its other settings stay."""
+        wanted: dict[str, Any] = {}
+        if assistants:
+            wanted["assistants"] = list(dict.fromkeys(assistants))
+        if server_url:
+            wanted["server_url"] = server_url
+        try:
+            return self.create_integration(integration_id, wanted)
+        except RemoteApiError as error:
+            if error.api_code != "ALREADY_EXISTS":
+                raise
+        view = self.get_integration(integration_id)
+        current: dict[str, Any] = dict(view.get("settings") or {})
+        merged = {
+            **current,
+            **wanted,
+            "assistants": list(dict.fromkeys([*current.get("assistants", []), *assistants])),
+        }
+        return view if merged == current else self.update_settings(integration_id, merged)
+
+    def upload_spec(self, integration_id: str, data: bytes, upload_format: UploadFormat) -> dict[str, Any]:
+        """Compile and store a spec sent in the request: the integration's view once it is in service."""
+        return self._json(
+            "PUT",
+            ["integrations", integration_id],
+            raw_body=data,
+            content_type=SPEC_MEDIA_TYPES[upload_format],
+        )
+
+    def create_upload_url(self, integration_id: str, upload_format: UploadFormat) -> dict[str, Any]:
+        return self._json(
+            "POST", ["integrations", integration_id, "upload-url"], query={"format": upload_format}
+        )
+
+    def upload_spec_via_s3(
+        self,
+        integration_id: str,
+        data: bytes,
+        upload_format: UploadFormat,
+        *,
+        timeout_seconds: float = DEFAULT_WAIT_SECONDS,
+    ) -> dict[str, Any]:
+        """Upload a spec of any size through a presigned S3 PUT, wait until the upload function has
+        applied it, and return the integration's view. A spec it refused raises `RemoteApiError`."""
+        before = self.integration_status(integration_id).get("last_upload")
+        upload = self.create_upload_url(integration_id, upload_format)
+        version_id = self._put_presigned(str(upload["url"]), data)
+        key = str(upload["key"])
+
+        def applied(status: Mapping[str, Any]) -> bool:
+            attempt = status.get("last_upload")
+            if not isinstance(attempt, Mapping) or attempt == before:
+                return False
+            source = attempt.get("source") or {}
+            if source.get("kind") != "s3" or source.get("key") != key:
+                return False
+            # The upload function records the object version when the S3 event carries it.
+            recorded = source.get("version_id")
+            return version_id is None or recorded is None or recorded == version_id
+
+        status, done = poll(
+            lambda: self.integration_status(integration_id), applied, timeout_seconds=timeout_seconds
+        )
+        if not done:
+            raise WaitTimedOutError(
+                f"The spec is in S3 ({key}) but the upload function had not applied it after "
+                f"{timeout_seconds:g} s; `GET integrations/{integration_id}/status` shows when it has."
+            )
+        failure = status["last_upload"].get("error")
+        if status["last_upload"].get("status") == "failed" and isinstance(failure, Mapping):
+            raise RemoteApiError(
+                str(failure.get("message", "The upload failed.")),
+                api_code=str(failure.get("code", "UPLOAD_FAILED")),
+                status=None,
+            )
+        return self.get_integration(integration_id)
+
+    def bind_credential(self, integration_id: str, credential: Mapping[str, Any]) -> dict[str, Any]:
+        """Store the integration's credential; the answer shows its type, never its value."""
+        return self._json("PUT", ["integrations", integration_id, "credential"], dict(credential))
+
+    # --- Tools ----------------------------------------------------------------------------------------
+
+    def list_tools(self, assistant_id: str, tool_format: str = "openai") -> dict[str, Any]:
+        """The assistant's tools as the model API `tool_format` takes them."""
+        return self._json("GET", ["assistants", assistant_id, "tools"], query={"format": tool_format})
+
+    def invoke(
+        self,
+        assistant_id: str,
+        tool: str,
+        arguments: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Call a tool with its arguments: the result envelope (`ok`, `status`, `body`, `error`, ...)."""
+        return self.invoke_call(
+            assistant_id, tool, {"arguments": dict(arguments)}, idempotency_key=idempotency_key
+        )
+
+    def invoke_call(
+        self,
+        assistant_id: str,
+        tool: str,
+        call: Mapping[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Send `{"arguments": ...}` or the tool call a model produced, as it produced it: the envelope,
+        or the result block in the call's own format."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        return self._json(
+            "POST", ["assistants", assistant_id, "tools", tool, "invoke"], dict(call), headers=headers
+        )
+
+    def read_continuation(self, handle: str, page: int = 1) -> dict[str, Any]:
+        """A page of a result too large for one answer."""
+        return self._json("GET", ["continuations", handle], query={"page": str(page)})
+
+    # --- Jobs -----------------------------------------------------------------------------------------
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        return self._json("GET", ["jobs", job_id])
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self._json("DELETE", ["jobs", job_id])
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout_seconds: float = DEFAULT_WAIT_SECONDS,
+        first_delay_seconds: float = 0.25,
+        max_delay_seconds: float = 5.0,
+    ) -> dict[str, Any]:
+        """Poll the job until it is no longer running or `timeout_seconds` have passed; the last view
+        (its `status` is still `running` when the time ran out)."""
+        view, _ = poll(
+            lambda: self.get_job(job_id),
+            lambda job: job.get("status") != JOB_RUNNING,
+            timeout_seconds=timeout_seconds,
+            first_delay_seconds=first_delay_seconds,
+            max_delay_seconds=max_delay_seconds,
+        )
+        return view
+
+    # --- HTTP -----------------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: Sequence[str],
+        body: Any = None,
+        *,
+        raw_body: bytes | None = None,
+        content_type: str | None = None,
+        query: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """One request to `{endpoint}{path}` (each path part is URL-encoded): the answer's JSON, or
+        None for an empty answer. `body` is sent as JSON, `raw_body` as it is."""
+        url = self.endpoint + "/".join(quote(part, safe="") for part in path)
+        if query:
+            url += "?" + urlencode(query)
+        sent = {"Authorization": f"Bearer {self._key}", "Accept": _JSON, **(headers or {})}
+        data = raw_body
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            content_type = _JSON
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        retries: Retry | Literal[False] = self._get_retry if method == "GET" else False
+        try:
+            response = self._http.request(
+                method, url, body=data, headers=sent, retries=retries, redirect=False
+            )
+        except HTTPError as error:
+            raise ApiUnreachableError(
+                self.redact(self._unreachable(method, error, f"{method} {self.endpoint}"))
+            ) from None
+        return self._answer(response)
+
+    def _json(
+        self,
+        method: str,
+        path: Sequence[str],
+        body: Any = None,
+        **options: Any,
+    ) -> dict[str, Any]:
+        answer = self.request(method, path, body, **options)
+        if not isinstance(answer, dict):
+            raise ApiResponseInvalidError(
+                f"{method} {'/'.join(path)} answered {type(answer).__name__}, not a JSON object."
+            )
+        return answer
+
+    def _answer(self, response: urllib3.BaseHTTPResponse) -> Any:
+        content_type = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+        text = response.data.decode("utf-8", errors="replace")
+        parsed: Any = None
+        is_json = False
+        if text and (content_type.endswith("json") or text.lstrip()[:1] in ("{", "[")):
+            with contextlib.suppress(ValueError):
+                parsed, is_json = json.loads(text), True
+        if 200 <= response.status < 300 and (is_json or not text):
+            return parsed
+        if 300 <= response.status < 400:
+            raise ApiResponseInvalidError(
+                f"The endpoint redirected ({response.status}) instead of answering: give the API's own "
+                "URL, the stack's ApiUrl output."
+            )
+        if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
+            error = parsed["error"]
+            raise RemoteApiError(
+                self.redact(str(error.get("message", ""))),
+                api_code=str(error.get("code", f"HTTP_{response.status}")),
+                status=response.status,
+                details=error.get("details"),
+            )
+        if isinstance(parsed, dict) and "message" in parsed:
+            raise self._gateway_refusal(response.status, str(parsed["message"]))
+        raise ApiResponseInvalidError(
+            f"The endpoint answered {response.status} with {content_type or 'no content type'}, not the "
+            "Toolgate API's JSON: is it the stack's ApiUrl output?"
+        )
+
+    def _gateway_refusal(self, status: int, message: str) -> RemoteApiError:
+        """API Gateway's own answers (`{"message": ...}`), named with a stable code."""
+        said = self.redact(message)[:200]
+        if status == 401:
+            code, text = (
+                "API_KEY_INVALID",
+                f"The API refused the API key ({said}): check --api-key or {API_KEY_ENV}.",
+            )
+        elif status == 403 and "authentication token" in message.lower():
+            code, text = (
+                "ROUTE_NOT_FOUND",
+                f"No such route at {self.endpoint} ({said}): the endpoint must be the stack's ApiUrl "
+                "output, ending in /v1/.",
+            )
+        elif status == 403:
+            code, text = "ACCESS_DENIED", f"The API refused the request ({said})."
+        elif status == 413:
+            code, text = "REQUEST_TOO_LARGE", f"The request is too large for the API ({said})."
+        elif status == 429:
+            code, text = "THROTTLED", f"The API is throttling requests ({said}); retry later."
+        elif status == 504:
+            code, text = "API_TIMEOUT", f"The API did not answer in time ({said})."
+        elif status >= 500:
+            code, text = "API_UNAVAILABLE", f"The API failed ({status}: {said}); retry later."
+        else:
+            code, text = f"HTTP_{status}", f"The API answered {status}: {said}"
+        return RemoteApiError(text, api_code=code, status=status)
+
+    def _unreachable(self, method: str, error: HTTPError, where: str) -> str:
+        """Why no answer came, without the error's own text where it could quote a URL."""
+        reason = error.reason if isinstance(error, MaxRetryError) and error.reason is not None else error
+        # urllib3's NameResolutionError is a NewConnectionError, which is a ConnectTimeoutError.
+        if isinstance(reason, NameResolutionError):
+            return f"Could not reach {where}: its host name does not resolve."
+        if isinstance(reason, NewConnectionError):
+            return f"Could not reach {where}: the connection was refused or the host is unreachable."
+        if isinstance(reason, ConnectTimeoutError):
+            return f"Could not reach {where}: connecting timed out."
+        if isinstance(reason, SSLError):
+            return f"Could not reach {where}: TLS failed ({reason})."
+        if isinstance(reason, ReadTimeoutError):
+            unknown = "" if method == "GET" else " The request may have taken effect."
+            return f"{where} gave no answer within {self._timeout_seconds:g} s.{unknown}"
+        if isinstance(reason, ProtocolError):
+            return f"{where}: the connection broke before the answer ({reason})."
+        return f"{where} failed ({type(reason).__name__})."
+
+    def _put_presigned(self, url: str, data: bytes) -> str | None:
+        """PUT to a presigned S3 URL (without the API key); the object's version id."""
+        try:
+            response = self._http.request("PUT", url, body=data, retries=False, redirect=False)
+        except HTTPError as error:
+            # The presigned URL holds a temporary credential: it is never quoted.
+            raise ApiUnreachableError(self._unreachable("PUT", error, "PUT to S3's presigned URL")) from None
+        if response.status != 200:
+            raise RemoteApiError(
+                f"S3 refused the presigned upload ({response.status}).",
+                api_code="UPLOAD_REFUSED",
+                status=response.status,
+            )
+        version_id = response.headers.get("x-amz-version-id")
+        return str(version_id) if version_id else None
+
+
+def redact(text: str, api_key: str) -> str:
+    """`text` with the key blotted out. A real key is long: a stray short one is left, since blotting
+    out every occurrence of a few characters would mangle the JSON printed."""
+    return text.replace(api_key, _REDACTED) if len(api_key) >= _MIN_REDACTED_LENGTH else text
+
+
+def checked_endpoint(endpoint: str) -> str:
+    """The endpoint as a base URL ending in `/`. Plain http is refused except to this machine, where the
+    local stack serves: the key would cross the network unencrypted."""
+    parts = urlsplit(endpoint.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ClientConfigError(
+            "The endpoint must be an http(s) URL: the stack's ApiUrl output, such as "
+            "https://{api}.execute-api.{region}.amazonaws.com/prod/v1/."
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise ClientConfigError(
+            "The endpoint must be a plain base URL: no user, password, query or fragment."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ClientConfigError(
+            "The endpoint uses plain http to another machine, which would send the API key unencrypted: "
+            "use https (plain http is accepted for 127.0.0.1, ::1 and localhost only)."
+        )
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def checked_api_key(api_key: str) -> str:
+    """The key without surrounding whitespace; refused (never quoted) when it could not be a header."""
+    key = api_key.strip()
+    if not key or not all("\x21" <= character <= "\x7e" for character in key) or len(key) > 1024:
+        raise ClientConfigError(
+            "The API key is malformed: it must be one line of printable characters without spaces, "
+            "as `toolgate admin` or POST /v1/api-keys printed it."
+        )
+    return key
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def poll(
+    read: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout_seconds: float,
+    first_delay_seconds: float = 0.25,
+    max_delay_seconds: float = 5.0,
+) -> tuple[T, bool]:
+    """Read until `done`, waiting 1.5 times longer each time up to `max_delay_seconds`; the last value
+    read and whether it was done. The last read is made when the time runs out."""
+    deadline = time.monotonic() + timeout_seconds
+    delay = first_delay_seconds
+    while True:
+        value = read()
+        if done(value):
+            return value, True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return value, False
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 1.5, max_delay_seconds)
+
+
+def spec_format(path: Path, data: bytes) -> UploadFormat:
+    """The upload format of a spec file: its suffix, else its first bytes."""
+    by_suffix = _SUFFIX_FORMATS.get(path.suffix.lower())
+    if by_suffix is not None:
+        return by_suffix
+    if data.startswith(_ZIP_MAGIC):
+        return "zip"
+    return "json" if data.lstrip()[:1] == b"{" else "yaml"
+
+
+# --- The commands ----------------------------------------------------------------------------------
+
+
+def add_remote_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from toolgate.service.views import ToolFormat
+
+    upload = _add_command(
+        subparsers,
+        "upload",
+        "create an integration if needed, upload its spec and bind its credential",
+        _upload,
+    )
+    upload.add_argument("integration", help="the integration's id: 1 to 63 of a-z, 0-9 and '-'")
+    upload.add_argument("spec", type=Path, help="an OpenAPI or Swagger 2.0 file: YAML, JSON or a zip")
+    upload.add_argument(
+        "--assistant",
+        action="append",
+        default=[],
+        metavar="ASSISTANT",
+        help="an assistant the integration joins (created if missing); repeat for several",
+    )
+    upload.add_argument("--server-url", help="the URL the tools call instead of the spec's servers")
+    upload.add_argument(
+        "--credential-file",
+        type=Path,
+        help='a JSON file holding the credential, e.g. {"type": "bearer", "token": "..."}',
+    )
+    upload.add_argument(
+        "--via-s3",
+        action="store_true",
+        help=f"upload through a presigned S3 URL (always done above {API_UPLOAD_LIMIT_BYTES // 2**20} MiB)",
+    )
+
+    tools = _add_command(subparsers, "tools", "list an assistant's tools in a model API's format", _tools)
+    tools.add_argument("assistant", help="the assistant's id")
+    tools.add_argument(
+        "--format",
+        dest="tool_format",
+        choices=get_args(ToolFormat),
+        default="openai",
+        help="default: %(default)s",
+    )
+
+    invoke = _add_command(
+        subparsers,
+        "invoke",
+        "call an assistant's tool through the API and print the result envelope",
+        _invoke,
+    )
+    invoke.set_defaults(errors_in_envelope=True)
+    invoke.add_argument("assistant", help="the assistant's id")
+    invoke.add_argument("tool", help="the tool's name")
+    given = invoke.add_mutually_exclusive_group()
+    given.add_argument("--args", help="the tool's arguments as a JSON object (default: {})")
+    given.add_argument("--args-file", type=Path, help="a file holding the arguments as JSON; '-' reads stdin")
+    invoke.add_argument(
+        "--idempotency-key", help="retries with the same key return the first answer instead of calling again"
+    )
+
+    jobs = subparsers.add_parser("jobs", help="read, wait for or cancel a long-running tool call")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    for name, summary, run in (
+        ("get", "print a job's status and, once it has ended, its result", _job_get),
+        ("wait", "poll a job until it is no longer running and print it", _job_wait),
+        ("cancel", "cancel a running job", _job_cancel),
+    ):
+        command = _add_command(job_commands, name, summary, run)
+        command.add_argument("job_id", help="the job id an async tool call answered with (job_...)")
+        if name == "wait":
+            command.add_argument(
+                "--timeout",
+                type=float,
+                default=DEFAULT_WAIT_SECONDS,
+                help="seconds to wait before giving up (default: %(default)g)",
+            )
+
+
+_Command = Callable[[argparse.Namespace, ToolgateClient, "_Output"], int]
+
+
+def _add_command(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, summary: str, run: _Command
+) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(name, help=summary, description=summary)
+    parser.add_argument(
+        "--endpoint", help=f"the API's base URL, the stack's ApiUrl output (default: ${ENDPOINT_ENV})"
+    )
+    parser.add_argument(
+        "--api-key",
+        help=f"the API key (default: ${API_KEY_ENV}, which is safer: other users can see arguments)",
+    )
+    parser.set_defaults(run=_connected(run), errors_in_envelope=False)
+    return parser
+
+
+def _connected(command: _Command) -> Callable[[argparse.Namespace], int]:
+    """Runs a command with a client, turning every error into `error[CODE]: message` and exit status 2."""
+
+    @functools.wraps(command)
+    def run(args: argparse.Namespace) -> int:
+        output = _Output(args.api_key or os.environ.get(API_KEY_ENV), envelope=args.errors_in_envelope)
+        try:
+            with ToolgateClient.from_environment(args.endpoint, args.api_key) as client:
+                return command(args, client, output)
+        except ToolgateError as error:
+            output.failure(error.to_dict())
+        except OSError as error:
+            message = f"{error.strerror or error}: {error.filename or ''}".rstrip(": ")
+            output.failure({"code": IO_ERROR, "message": message})
+        except KeyboardInterrupt:
+            output.note("interrupted: a request already sent may have taken effect")
+            return INTERRUPTED
+        return 2
+
+    return run
+
+
+class _Output:
+    """Standard output and standard error, with the API key blotted out of everything written."""
+
+    def __init__(self, api_key: str | None, *, envelope: bool) -> None:
+        self._key = api_key.strip() if api_key else ""
+        self._envelope = envelope
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self._key)
+
+    def document(self, document: Any) -> None:
+        sys.stdout.write(self._redact(json.dumps(document, indent=2, ensure_ascii=False)) + "\n")
+
+    def note(self, text: str) -> None:
+        print(self._redact(text), file=sys.stderr)
+
+    def error(self, error: Mapping[str, Any]) -> None:
+        self.note(f"error[{error.get('code')}]: {error.get('message')}")
+        if error.get("details") is not None:
+            self.note(f"details: {json.dumps(error['details'], ensure_ascii=False)}")
+
+    def failure(self, error: Mapping[str, Any]) -> None:
+        """A request that could not be made or was refused; `invoke` also prints it as an envelope."""
+        if self._envelope:
+            self.document({"ok": False, "error": dict(error)})
+        self.error(error)
+
+
+def _upload(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    data = args.spec.read_bytes()
+    credential = _read_credential(args.credential_file) if args.credential_file else None
+    upload_format = spec_format(args.spec, data)
+    client.ensure_integration(args.integration, assistants=args.assistant, server_url=args.server_url)
+    if args.via_s3 or len(data) > API_UPLOAD_LIMIT_BYTES:
+        view = client.upload_spec_via_s3(args.integration, data, upload_format)
+    else:
+        view = client.upload_spec(args.integration, data, upload_format)
+    if credential is not None:
+        client.bind_credential(args.integration, credential)
+        view = client.get_integration(args.integration)
+    output.document(view)
+    output.note(upload_summary(view))
+    return 0
+
+
+def _read_credential(path: Path) -> dict[str, Any]:
+    """The credential file's JSON object; its content is never quoted, it holds a secret."""
+    try:
+        credential = json.loads(path.read_bytes())
+    except ValueError:
+        credential = None
+    if not isinstance(credential, dict):
+        raise CredentialInvalidError(
+            f'{path} is not a JSON object such as {{"type": "bearer", "token": "..."}} '
+            "(its content is not shown)."
+        )
+    return credential
+
+
+def upload_summary(view: Mapping[str, Any]) -> str:
+    """What an upload left in service, and the report's counts and first findings, for people."""
+    from toolgate.spec.lint import format_findings
+    from toolgate.spec.models import Finding
+
+    ready = view.get("ready") or {}
+    lines = [f"integration {view.get('id')}: {view.get('status')}"]
+    if ready:
+        lines[0] += (
+            f", version {ready.get('number')}: {ready.get('tool_count')} tools from "
+            f"{ready.get('title')!r} {ready.get('api_version')}"
+        )
+        summary = ready.get("summary") or {}
+        lines.append(
+            f"findings: {summary.get('errors', 0)} errors, {summary.get('warnings', 0)} warnings, "
+            f"{summary.get('info', 0)} notes; {summary.get('failed_operations', 0)} operations failed"
+        )
+        findings = [Finding.model_validate(finding) for finding in summary.get("top_findings", [])]
+        if findings:
+            lines.append(format_findings(findings[:_FINDINGS_SHOWN]))
+    credential = view.get("credential") or {}
+    lines.append(
+        f"credential: {credential.get('type')}, bound" if credential.get("bound") else "credential: none"
+    )
+    return "\n".join(lines)
+
+
+def _tools(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    listing = client.list_tools(args.assistant, args.tool_format)
+    output.document(listing)
+    losses = sum(len(found) for found in (listing.get("losses") or {}).values())
+    note = (
+        f"{len(listing.get('tools', []))} tools in {args.tool_format} format; {losses} losses, "
+        f"{len(listing.get('violations') or [])} violations"
+    )
+    unavailable = [f"{item.get('id')} ({item.get('status')})" for item in listing.get("unavailable") or []]
+    if unavailable:
+        note += f"; not listed, no ready version: {', '.join(unavailable)}"
+    output.note(note)
+    return 0
+
+
+def _invoke(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    arguments = _read_arguments(args)
+    result = client.invoke(args.assistant, args.tool, arguments, idempotency_key=args.idempotency_key)
+    output.document(result)
+    job = result.get("job")
+    if isinstance(job, Mapping) and job.get("job_id"):
+        output.note(f"job {job['job_id']} started: `toolgate jobs wait {job['job_id']}` follows it")
+    error = result.get("error")
+    if isinstance(error, Mapping):
+        output.error(error)
+    return 0 if result.get("ok") is True else 1
+
+
+def _read_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    if args.args_file is not None:
+        source = "stdin" if str(args.args_file) == "-" else str(args.args_file)
+        text = sys.stdin.read() if source == "stdin" else args.args_file.read_text(encoding="utf-8")
+    else:
+        source, text = "--args", args.args if args.args is not None else "{}"
+    try:
+        arguments = json.loads(text)
+    except ValueError as error:
+        raise ArgumentsInvalidError(f"The arguments in {source} are not JSON: {error}.") from None
+    if not isinstance(arguments, dict):
+        raise ArgumentsInvalidError(
+            f"The arguments in {source} must be a JSON object of the tool's parameters, such as "
+            '{"customer_id": "cust-42"}.'
+        )
+    return arguments
+
+
+def _job_get(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    output.document(client.get_job(args.job_id))
+    return 0
+
+
+def _job_wait(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    job = client.wait_for_job(args.job_id, timeout_seconds=args.timeout)
+    output.document(job)
+    if job.get("status") == JOB_RUNNING:
+        output.error(
+            {
+                "code": WaitTimedOutError.code,
+                "message": f"Job {args.job_id} was still running after {args.timeout:g} s.",
+            }
+        )
+        return 2
+    error = job.get("error")
+    if isinstance(error, Mapping):
+        output.error(error)
+    return 0 if job.get("status") == "succeeded" else 1
+
+
+def _job_cancel(args: argparse.Namespace, client: ToolgateClient, output: _Output) -> int:
+    output.document(client.cancel_job(args.job_id))
+    return 0
