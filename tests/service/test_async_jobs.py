@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -278,7 +278,9 @@ def test_progress_callback_keeps_the_job_waiting(waiting: Jobs) -> None:
     assert waiting.wait_for_execution(job_id)["status"] == "SUCCEEDED"
 
 
-def test_bearer_token_never_reaches_history_rows_or_answers(jobs: Jobs) -> None:
+def test_bearer_token_never_reaches_history_rows_logs_or_answers(
+    jobs: Jobs, log_lines: Callable[[], list[str]]
+) -> None:
     token = jobs.target.token
     poll_job = _started(jobs, "start_case_export", EXPORT)
     callback_job = _started(jobs, "generate_case_report", REPORT)
@@ -290,6 +292,9 @@ def test_bearer_token_never_reaches_history_rows_or_answers(jobs: Jobs) -> None:
         assert "/v1/callbacks/" not in history
     rows = json.dumps(jobs.service.table_items(), default=str)
     assert token not in rows
+    logs = log_lines()
+    assert any('"action":"poll"' in line for line in logs)  # the jobs function's own lines are captured
+    assert not any(token in line or "/v1/callbacks/" in line for line in logs)
     assert not any(token in response for response in jobs.responses + jobs.service.responses)
 
 
