@@ -373,3 +373,43 @@ def test_status_url_must_stay_on_the_integrations_origin(
             assert execution["status"] == "FAILED"
             assert view["error"]["code"] == code
             assert [seen.path for seen in server.seen] == ["/exports"]
+
+
+def test_large_job_result_is_kept_in_s3_and_paged(
+    service: Service, monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]
+) -> None:
+    from invoke_harness import continuation_event
+
+    from functions.invoke.handler import lambda_handler
+
+    monkeypatch.setenv("TOOLGATE_JOBS_INLINE_RESULT_CHARS", "1000")
+    with jobs_world(service, monkeypatch, template, polls_before_done=0) as world:
+        service.bootstrap("acme")
+        world.seed("acme")
+        for number in range(8):
+            summary = f"Case {number}: " + "the printer is on fire again " * 6
+            created = world.invoke(
+                "create_support_case", {"customer_id": "cust-42", "summary": summary, "priority": "low"}
+            )
+            assert created.body["ok"] is True
+        job_id = _started(world, "start_case_export", EXPORT)
+        assert world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+
+        view = world.job(job_id).body
+        page = lambda_handler(
+            continuation_event(view["continuation"]["handle"], tenant="acme", page="1"), FakeLambdaContext()
+        )
+        rival = lambda_handler(
+            continuation_event(view["continuation"]["handle"], tenant="rival", page="1"), FakeLambdaContext()
+        )
+
+    assert view["result_truncated"] is True and len(view["result"]) == 1000
+    assert view["continuation"]["pages"] >= 2
+    whole = view["result"] + json.loads(page["body"])["body"]
+    assert whole.startswith('{"case_count":9')
+    kept = [key for key in service.all_objects() if key.startswith("artifacts/tenants/acme/results/")]
+    assert len(kept) == 1
+    assert (rival["statusCode"], json.loads(rival["body"])["error"]["code"]) == (
+        404,
+        "CONTINUATION_NOT_FOUND",
+    )
