@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 import zipfile
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,50 +15,21 @@ import yaml
 from toolgate.spec.compiler import compile_document, compile_path, parse_spec
 from toolgate.spec.models import CompiledSpec
 
+from tests.integration.runtime_servers import Server, json_reply, serve
+
 #: Served for every request: a schema that would add a recognisable property if it were ever inlined.
 SERVED_SCHEMA = {"type": "object", "properties": {"fetched_from_the_network": {"type": "string"}}}
 
 
-class RecordingServer(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), RecordingHandler)
-        self.requests: list[str] = []
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class RecordingHandler(BaseHTTPRequestHandler):
-    server: RecordingServer
-
-    def do_GET(self) -> None:
-        self.server.requests.append(f"GET {self.path}")
-        body = json.dumps(SERVED_SCHEMA).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self) -> None:
-        self.server.requests.append(f"POST {self.path}")
-        self.send_response(204)
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    recording = RecordingServer()
-    thread = threading.Thread(target=recording.serve_forever, daemon=True)
-    thread.start()
-    yield recording
-    recording.shutdown()
-    recording.server_close()
-    thread.join()
+def server() -> Iterator[Server]:
+    """A real server on 127.0.0.1 that answers every request with the schema; it records what it sees."""
+    with serve(lambda seen: json_reply(json.dumps(SERVED_SCHEMA).encode())) as recording:
+        yield recording
+
+
+def requests_seen(server: Server) -> list[str]:
+    return [f"{seen.method} {seen.path}" for seen in server.seen]
 
 
 def openapi_31_spec(base: str) -> dict[str, Any]:
@@ -159,21 +128,21 @@ def swagger_2_spec(base: str) -> dict[str, Any]:
     }
 
 
-def assert_nothing_fetched(server: RecordingServer, compiled: CompiledSpec) -> None:
-    assert server.requests == []
+def assert_nothing_fetched(server: Server, compiled: CompiledSpec) -> None:
+    assert requests_seen(server) == []
     assert "fetched_from_the_network" not in compiled.model_dump_json()
     assert "SPEC_EXTERNAL_REF" in {f.code for f in compiled.findings}
 
 
-def test_the_recording_server_records_what_it_is_asked(server: RecordingServer) -> None:
-    with urllib.request.urlopen(f"{server.base_url}/probe.json", timeout=5) as response:
+def test_the_recording_server_records_what_it_is_asked(server: Server) -> None:
+    with urllib.request.urlopen(f"{server.url}/probe.json", timeout=5) as response:
         assert json.load(response) == SERVED_SCHEMA
-    assert server.requests == ["GET /probe.json"]
+    assert requests_seen(server) == ["GET /probe.json"]
 
 
 @pytest.mark.parametrize("serialize", [json.dumps, yaml.safe_dump], ids=["json", "yaml"])
-def test_openapi_31_ingest_sends_zero_requests(server: RecordingServer, serialize: Any) -> None:
-    data = serialize(openapi_31_spec(server.base_url)).encode()
+def test_openapi_31_ingest_sends_zero_requests(server: Server, serialize: Any) -> None:
+    data = serialize(openapi_31_spec(server.url)).encode()
 
     compiled = compile_document(parse_spec(data, name="remote.spec"))
 
@@ -182,17 +151,17 @@ def test_openapi_31_ingest_sends_zero_requests(server: RecordingServer, serializ
     assert "/paths/~1things~1{id}/post" in compiled.failed_operations
 
 
-def test_swagger_2_ingest_sends_zero_requests(server: RecordingServer) -> None:
-    compiled = compile_document(parse_spec(json.dumps(swagger_2_spec(server.base_url)).encode()))
+def test_swagger_2_ingest_sends_zero_requests(server: Server) -> None:
+    compiled = compile_document(parse_spec(json.dumps(swagger_2_spec(server.url)).encode()))
 
     assert_nothing_fetched(server, compiled)
     assert compiled.source_openapi == "2.0"
 
 
-def test_folder_and_zip_ingest_send_zero_requests(server: RecordingServer, tmp_path: Path) -> None:
+def test_folder_and_zip_ingest_send_zero_requests(server: Server, tmp_path: Path) -> None:
     folder = tmp_path / "spec"
     folder.mkdir()
-    document = openapi_31_spec(server.base_url)
+    document = openapi_31_spec(server.url)
     document["paths"]["/local"] = {"$ref": "paths/local.yaml"}
     (folder / "openapi.yaml").write_text(yaml.safe_dump(document))
     (folder / "paths").mkdir()
@@ -204,9 +173,7 @@ def test_folder_and_zip_ingest_send_zero_requests(server: RecordingServer, tmp_p
                     "responses": {
                         "200": {
                             "description": "ok",
-                            "content": {
-                                "application/json": {"schema": {"$ref": f"{server.base_url}/local.json"}}
-                            },
+                            "content": {"application/json": {"schema": {"$ref": f"{server.url}/local.json"}}},
                         }
                     },
                 }

@@ -5,10 +5,8 @@ example or default into a distinctive finding if it were ever loaded, so a fetch
 from __future__ import annotations
 
 import json
-import threading
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -16,46 +14,22 @@ import pytest
 from toolgate.spec.models import Finding
 from toolgate.spec.validation import ValidationCode, validate_document
 
+from tests.integration.runtime_servers import Server, json_reply, serve
+
 #: Served for every request and written to every marker file: a text example fails against it.
 INTEGER_SCHEMA = {"type": "integer"}
 EXAMPLE = "not-a-number"
 
 
-class RecordingServer(ThreadingHTTPServer):
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), RecordingHandler)
-        self.paths: list[str] = []
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-
-class RecordingHandler(BaseHTTPRequestHandler):
-    server: RecordingServer
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)
-        body = json.dumps(INTEGER_SCHEMA).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture
-def server() -> Iterator[RecordingServer]:
-    recording = RecordingServer()
-    thread = threading.Thread(target=recording.serve_forever, daemon=True)
-    thread.start()
-    yield recording
-    recording.shutdown()
-    recording.server_close()
-    thread.join()
+def server() -> Iterator[Server]:
+    """A real server on 127.0.0.1 that answers every request with the schema; it records what it sees."""
+    with serve(lambda seen: json_reply(json.dumps(INTEGER_SCHEMA).encode())) as recording:
+        yield recording
+
+
+def requests_seen(server: Server) -> list[str]:
+    return [f"{seen.method} {seen.path}" for seen in server.seen]
 
 
 def spec_with_refs(ref: str) -> dict[str, Any]:
@@ -98,10 +72,10 @@ def codes_at(findings: list[Finding]) -> set[tuple[str, str]]:
     return {(finding.code, finding.pointer) for finding in findings}
 
 
-def test_the_recording_server_records_what_it_is_asked(server: RecordingServer) -> None:
-    with urllib.request.urlopen(f"{server.base_url}/probe.json", timeout=5) as response:
+def test_the_recording_server_records_what_it_is_asked(server: Server) -> None:
+    with urllib.request.urlopen(f"{server.url}/probe.json", timeout=5) as response:
         assert json.load(response) == INTEGER_SCHEMA
-    assert server.paths == ["/probe.json"]
+    assert requests_seen(server) == ["GET /probe.json"]
 
 
 def test_the_served_schema_would_make_the_examples_fail_if_it_were_loaded() -> None:
@@ -120,13 +94,13 @@ def test_the_served_schema_would_make_the_examples_fail_if_it_were_loaded() -> N
     }
 
 
-def test_http_refs_get_zero_requests(server: RecordingServer) -> None:
-    findings = validate_document(spec_with_refs(f"{server.base_url}/schema.json"), "3.0.3")
-    assert server.paths == []
+def test_http_refs_get_zero_requests(server: Server) -> None:
+    findings = validate_document(spec_with_refs(f"{server.url}/schema.json"), "3.0.3")
+    assert requests_seen(server) == []
     assert codes_at(findings) == {(ValidationCode.EXTERNAL_REF, pointer) for pointer in REF_POINTERS}
 
 
-def test_a_ref_made_remote_by_an_id_is_refused_by_the_resolver(server: RecordingServer) -> None:
+def test_a_ref_made_remote_by_an_id_is_refused_by_the_resolver(server: Server) -> None:
     # The ref looks local, but `$id` rebases it onto the server; only the resolver's refusal stops the fetch.
     document = {
         "openapi": "3.1.0",
@@ -138,7 +112,7 @@ def test_a_ref_made_remote_by_an_id_is_refused_by_the_resolver(server: Recording
                     "type": "object",
                     "properties": {
                         "inner": {
-                            "$id": f"{server.base_url}/base.json",
+                            "$id": f"{server.url}/base.json",
                             "properties": {"count": {"$ref": "#/components/schemas/Count"}},
                         }
                     },
@@ -148,7 +122,7 @@ def test_a_ref_made_remote_by_an_id_is_refused_by_the_resolver(server: Recording
         },
     }
     findings = validate_document(document, "3.1.0")
-    assert server.paths == []
+    assert requests_seen(server) == []
     assert codes_at(findings) == {(ValidationCode.VALIDATOR_FAILURE, "/components/schemas/Counter/default")}
 
 

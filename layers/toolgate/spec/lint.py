@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
+from toolgate.spec.compiler import HTTP_METHODS
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, SecuritySchemeType, Severity
 from toolgate.spec.refs import escape_token
 
@@ -273,7 +274,7 @@ _INTERACTIVE_OAUTH_FLOWS = frozenset({"authorizationCode", "implicit", "deviceAu
 _FILLER_WORDS = frozenset(
     {"a", "an", "the", "by", "of", "for", "to", "in", "on", "with", "and", "or", "this"}
 )
-_HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+_HTTP_METHODS = frozenset(HTTP_METHODS)
 _CALLBACK_HEADER = "callbackUrl"
 _MAX_REF_HOPS = 32
 _QUOTE_CHARS = 60
