@@ -118,7 +118,6 @@ ACCESS_LOG_FIELDS = {
     "sourceIp": "$context.identity.sourceIp",
     "httpMethod": "$context.httpMethod",
     "resourcePath": "$context.resourcePath",
-    "path": "$context.path",
     "status": "$context.status",
     "responseLength": "$context.responseLength",
     "integrationLatency": "$context.integrationLatency",

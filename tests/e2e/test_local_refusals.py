@@ -87,3 +87,29 @@ def test_a_stopped_stack_can_be_followed_by_another(tmp_path: Path) -> None:
         LocalStack(broken, functions_dir=functions).start()
     with LocalStack(path, functions_dir=functions) as local:
         assert local.functions.keys() == {"EchoFunction", "GateFunction", "WorkerFunction"}
+
+
+def test_a_web_page_cannot_reach_the_local_moto_server(stack_template: Path) -> None:
+    import socket
+
+    import urllib3
+
+    with LocalStack(stack_template) as stack:
+        preflight = urllib3.request(
+            "OPTIONS",
+            f"{stack.moto_url}/",
+            headers={
+                "Origin": "https://evil.example",
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, x-amz-target",
+            },
+        )
+        # A negative Content-Length must not make the front door read until the connection ends.
+        with socket.create_connection(("127.0.0.1", stack.api_port), timeout=5) as connection:
+            connection.sendall(
+                b"POST /prod/v1/integrations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"
+            )
+            status_line = connection.recv(64).split(b"\r\n", 1)[0]
+
+    assert not any(name.lower().startswith("access-control-allow") for name in preflight.headers)
+    assert status_line.split()[1] == b"400", status_line

@@ -405,7 +405,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = door.handle(request)
         except Exception:
             # API Gateway's own failures look like this; the cause is in the local log, not the answer.
-            _logger.exception("the front door failed on %s %s", self.command, self.path)
+            # Not the path: a callback's path holds its signed id, the callback's only credential.
+            _logger.exception("the front door failed on a %s request", self.command)
             response = message(500, "Internal server error")
         self._write(response)
 
@@ -418,7 +419,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         """
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
+        declared = (self.headers.get("Content-Length") or "0").strip()
+        if not (declared.isascii() and declared.isdigit()):
+            raise ValueError("Content-Length is not a non-negative whole number")
+        length = int(declared)
         if length > MAX_BODY_BYTES:
             self._discard(length)
             return None
@@ -428,7 +432,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         collected = bytearray()
         too_large = False
         while True:
-            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            size_text = self.rfile.readline().split(b";", 1)[0].strip() or b"0"
+            if not all(char in b"0123456789abcdefABCDEF" for char in size_text):
+                raise ValueError("a chunk size is not a hexadecimal number")
+            size = int(size_text, 16)
             if size == 0:
                 while self.rfile.readline().strip():
                     pass
@@ -460,4 +467,5 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        _logger.info("front door: %s %s", self.address_string(), format % args)
+        # The request line is left out: a callback's path holds its signed id.
+        _logger.info("front door: %s %s request", self.address_string(), self.command)

@@ -27,6 +27,7 @@ from typing import Any
 import boto3
 import requests
 from moto.core.config import default_user_config
+from moto.moto_server import werkzeug_app as moto_app
 from moto.server import ThreadedMotoServer
 
 import toolgate
@@ -166,6 +167,13 @@ class LocalStack:
         if self._moto_port:
             # moto binds in its own thread, and a failed bind there would leave start() waiting forever.
             _require_free_port(self._moto_port)
+        # moto answers CORS preflights from any origin by default: any web page could then read the
+        # local secrets. Its app reads this switch when the server builds it.
+        moto_switches = vars(moto_app)
+        cleanup.callback(
+            moto_switches.__setitem__, "DISABLE_GLOBAL_CORS", moto_switches["DISABLE_GLOBAL_CORS"]
+        )
+        moto_switches["DISABLE_GLOBAL_CORS"] = True
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._moto_port, verbose=False)
         self._moto.start()
         cleanup.callback(self._moto.stop)

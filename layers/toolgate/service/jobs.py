@@ -650,7 +650,7 @@ class JobRunner:
             "updated_at": self._clock(),
         }
         if pattern.status_operation:
-            status_tool = self._operation_tool(integration, pattern.status_operation)
+            status_tool = self._operation_tool(job, pattern.status_operation)
             changes["status_tool"] = status_tool.name
             changes["status_arguments"] = json.dumps(status_arguments(status_tool, result.body, arguments))
         elif pattern.status_path:
@@ -798,12 +798,9 @@ class JobRunner:
             raise JobStatusUnreadableError(f"Job {job.job_id} has no status URL to poll.")
         return integration, pattern, status_request_tool(tool, job.status_url), {}
 
-    def _operation_tool(self, integration: IntegrationRecord, operation: str) -> CanonicalTool:
-        if integration.ready is None:
-            raise ToolNotAvailableError("The integration has no ready revision.")
-        for item in self.resources.tenant.store.list_tools(
-            integration.integration_id, integration.ready.revision
-        ):
+    def _operation_tool(self, job: JobRecord, operation: str) -> CanonicalTool:
+        """The status operation, from the same revision as the job's own tool."""
+        for item in self.resources.tenant.store.list_tools(job.integration_id, job.revision):
             tool = load_tool(item, self.resources.tenant)
             if operation in (tool.operation_id, tool.name):
                 return tool
@@ -988,7 +985,7 @@ def _server_path(tool: CanonicalTool, path: str) -> str:
 
 
 def _failure_message(reading: StatusReading) -> str:
-    return f"The API reports that the operation failed (status '{reading.status_value}')."
+    return f"The API reports that the operation failed (status '{str(reading.status_value)[:200]}')."
 
 
 def _callback_value(body: bytes) -> Any:
