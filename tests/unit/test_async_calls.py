@@ -356,3 +356,8 @@ def test_callback_url_starts_the_query_when_there_is_none() -> None:
 def test_callback_url_needs_a_declared_header_or_query_parameter(pattern: AsyncPattern) -> None:
     with pytest.raises(ValueError, match="no header or query parameter"):
         with_callback_url(submit_request(), pattern, CALLBACK)
+
+
+def test_status_url_on_port_zero_is_not_the_default_port() -> None:
+    with pytest.raises(JobStatusUrlRefusedError):
+        resolve_status_url("https://api.example.com/v1/exports", "https://api.example.com:0/v1/ops/1")

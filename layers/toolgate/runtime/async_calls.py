@@ -168,4 +168,5 @@ def _result(pattern: AsyncPattern, body: Any) -> Any:
 
 def _origin(parts: Any) -> tuple[str, str, int | None]:
     scheme = str(parts.scheme).lower()
-    return scheme, str(parts.hostname).lower(), parts.port or _DEFAULT_PORTS.get(scheme)
+    port = parts.port
+    return scheme, str(parts.hostname).lower(), _DEFAULT_PORTS.get(scheme) if port is None else port

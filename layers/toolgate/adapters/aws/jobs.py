@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from toolgate.adapters.aws.dynamodb import record_fields
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
@@ -153,6 +153,8 @@ class StepFunctionsJobs:
         except ClientError as error:
             if error_code(error) == "ExecutionAlreadyExists":
                 return
+            raise JobsUnavailableError("The job could not be started; call the tool again shortly.") from None
+        except BotoCoreError:  # no answer from Step Functions (endpoint, connection, read timeout)
             raise JobsUnavailableError("The job could not be started; call the tool again shortly.") from None
 
     def stop(self, execution_arn: str) -> None:
