@@ -56,7 +56,7 @@ from toolgate.errors import (
     UpstreamProtocolError,
 )
 from toolgate.runtime.arguments import validate_arguments
-from toolgate.runtime.credentials import Credential, parse_credential, plan_auth
+from toolgate.runtime.credentials import Credential, plan_auth
 from toolgate.runtime.envelope import ToolResult, result_from_error
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
@@ -72,6 +72,7 @@ from toolgate.service.jobs import (
     JobQueries,
     JobStore,
     JobView,
+    integration_credential,
     job_pattern,
 )
 from toolgate.service.models import IntegrationRecord, utc_now
@@ -549,11 +550,7 @@ class InvokeService:
         )
 
     def _credential(self, integration: IntegrationRecord) -> Credential | None:
-        # An unbound integration that names no shared slot has no credential: no read for it.
-        if integration.credential is None and integration.settings.credential is None:
-            return None
-        text = self.resources.credentials.get(integration.credential_slot)
-        return None if text is None else parse_credential(text)
+        return integration_credential(integration, self.resources.credentials)
 
     def _paged(self, envelope: dict[str, Any], request: InvokeRequest, tool: CanonicalTool) -> dict[str, Any]:
         """The envelope with a body that fits one answer; a longer body is kept whole for paging."""

@@ -116,6 +116,21 @@ def is_job_id(value: str) -> bool:
     )
 
 
+#: How an operation without a declared pattern is followed: by its answer's Location header.
+_FOLLOW_LOCATION = AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+
+
+def integration_credential(
+    integration: IntegrationRecord, credentials: CredentialSource
+) -> Credential | None:
+    """The integration's credential, read through `credentials`; None when none is stored. An unbound
+    integration that names no shared slot has none, and nothing is read for it."""
+    if integration.credential is None and integration.settings.credential is None:
+        return None
+    text = credentials.get(integration.credential_slot)
+    return None if text is None else parse_credential(text)
+
+
 def job_status_tool() -> CanonicalTool:
     """The built-in tool that reads a job: added to every assistant's list that has an async tool."""
     return CanonicalTool(
@@ -643,7 +658,7 @@ class JobRunner:
         result: ToolResult,
     ) -> TaskOutcome:
         """After the call was accepted: record where its status is, or its result if it is done."""
-        pattern = tool.async_pattern or AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+        pattern = tool.async_pattern or _FOLLOW_LOCATION
         changes: dict[str, Any] = {
             "submitted": True,
             "target_status": result.status,
@@ -785,7 +800,7 @@ class JobRunner:
                 f"Tool '{job.tool}' is no longer available; its job cannot be followed."
             )
         tool = load_tool(submitted, self.resources.tenant)
-        pattern = tool.async_pattern or AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+        pattern = tool.async_pattern or _FOLLOW_LOCATION
         if job.status_tool is not None:
             item = store.get_tool(job.integration_id, job.revision, job.status_tool)
             if item is None:
@@ -816,11 +831,7 @@ class JobRunner:
         return integration
 
     def _credential(self, integration: IntegrationRecord) -> Credential | None:
-        # An unbound integration that names no shared slot has no credential: no read for it.
-        if integration.credential is None and integration.settings.credential is None:
-            return None
-        text = self.resources.credentials.get(integration.credential_slot)
-        return None if text is None else parse_credential(text)
+        return integration_credential(integration, self.resources.credentials)
 
     @staticmethod
     def _request_url(tool: CanonicalTool, arguments: Mapping[str, Any]) -> str:
