@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+.DEFAULT_GOAL := help
 
-.PHONY: demo test lint typecheck synth check bench clean
+.PHONY: help demo test lint typecheck synth check bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,31 +17,31 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The local stack is built from the synthesized template; the dependency layer is not needed for it.
-demo: $(STAMP)
+demo: $(STAMP) ## the whole system on moto, from upload to grounded tool results
 	npm ci --no-audit --no-fund
 	TOOLGATE_SKIP_LAYER_BUILD=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
 	$(BIN)/python -m toolgate.demo
 
-test: $(STAMP)
+test: $(STAMP) ## every test (-n 2)
 	$(BIN)/pytest -n 2 -q
 
-lint: $(STAMP)
+lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) ## mypy --strict
 	$(BIN)/mypy
 
 # `cdk synth` runs cdk-nag's AwsSolutions checks; cfn-lint then checks the template.
-synth: $(STAMP)
+synth: $(STAMP) ## cdk synth with cdk-nag, then cfn-lint
 	npm ci --no-audit --no-fund
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
 	$(BIN)/cfn-lint cdk.out/*.template.json
 
-check: lint typecheck synth test
+check: lint typecheck synth test ## lint, typecheck, synth and test, as CI does
 
-bench: $(STAMP)
+bench: $(STAMP) ## the compiler benchmark
 	$(BIN)/python bench/compile.py
 
-clean:
+clean: ## remove the venv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules
