@@ -7,7 +7,6 @@ import json
 import os
 import ssl
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -186,14 +185,21 @@ def test_oauth_refresh_happens_only_once(transport: HttpTransport) -> None:
     assert len(tokens.requests) == 2
 
 
-def test_oauth_token_is_refetched_after_it_expires(transport: HttpTransport) -> None:
-    tokens = TokenServer(expires_in=1)
+def test_oauth_token_is_refetched_after_it_expires() -> None:
+    now = [1000.0]
+    transport = HttpTransport(LOCAL, clock=lambda: now[0])
+    tokens = TokenServer(expires_in=60)
     with serve(tokens) as auth, serve(accepting("tok-1", "tok-2")) as api:
         tool = oauth_tool(api.url, f"{auth.url}/token")
         assert call(tool, transport, OAUTH_CREDENTIAL).ok
-        time.sleep(0.6)
+        now[0] += 29  # 60 s of life less the 30 s refresh margin: still fresh
         assert call(tool, transport, OAUTH_CREDENTIAL).ok
+        assert len(tokens.requests) == 1
+        now[0] += 1
+        assert call(tool, transport, OAUTH_CREDENTIAL).ok
+    transport.close()
     assert len(tokens.requests) == 2
+    assert [seen.header("Authorization") for seen in api.seen] == ["Bearer tok-1"] * 2 + ["Bearer tok-2"]
 
 
 def test_oauth_client_secret_can_go_in_the_form_and_token_url_in_the_credential(

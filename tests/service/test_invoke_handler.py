@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +20,7 @@ import pytest
 from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, SPEC, Desk, SupportDesk, desk_world, invoke_event
 from service_harness import BUCKET_NAME, FakeLambdaContext
+from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.invoke import call_budget_seconds
 from toolgate.settings import InvokeSettings
 
@@ -230,14 +231,18 @@ def test_a_corrupt_stored_credential_is_an_error_result_without_its_value(desk: 
 # --- The deadline ---------------------------------------------------------------------------------
 
 
-def slow_desk(delay: float) -> Callable[[Seen], Reply]:
-    desk = SupportDesk()
+class HeldDesk:
+    """The Support Desk, holding every request until released: only the caller's deadline ends a call."""
 
-    def handler(seen: Seen) -> Reply:
-        time.sleep(delay)
-        return desk(seen)
+    def __init__(self) -> None:
+        self.desk = SupportDesk()
+        self.release = threading.Event()
+        self.answered = threading.Event()
 
-    return handler
+    def __call__(self, seen: Seen) -> Reply:
+        self.release.wait(timeout=120)
+        self.answered.set()
+        return self.desk(seen)
 
 
 @dataclass
@@ -251,14 +256,30 @@ class ShortLambdaContext(FakeLambdaContext):
 def test_the_call_ends_with_the_lambdas_remaining_time(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with desk_world(service, monkeypatch, slow_desk(3.0)) as desk:
-        desk.seed("acme", {"type": "bearer", "token": TOKEN})
-        started = time.monotonic()
-        response = desk.invoke(context=ShortLambdaContext())
-        elapsed = time.monotonic() - started
-    # 2.5 s left, 1.5 s kept back for the work after the call: the call gets 1 s.
+    from toolgate.adapters.http import HttpTransport
+
+    budgets: list[float] = []
+    send = HttpTransport.send
+
+    def recording(self: HttpTransport, call: OutboundCall) -> HttpResponse:
+        budgets.append(call.deadline.remaining())
+        return send(self, call)
+
+    monkeypatch.setattr(HttpTransport, "send", recording)
+    target = HeldDesk()
+    try:
+        with desk_world(service, monkeypatch, target) as desk:
+            desk.seed("acme", {"type": "bearer", "token": TOKEN})
+            response = desk.invoke(context=ShortLambdaContext())
+            ended_before_the_answer = not target.answered.is_set()
+            reached = len(desk.created_cases())
+    finally:
+        target.release.set()
+    # 2.5 s left, 1.5 s kept back for the work after the call: the call gets at most 1 s, and ends
+    # while the target still holds the request.
     assert response.body["error"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
-    assert 0.9 < elapsed < 2.4
+    assert ended_before_the_answer and reached == 1
+    assert len(budgets) == 1 and 0 < budgets[0] <= 1.0
 
 
 def test_the_call_ends_with_api_gateways_29_seconds(desk: Desk) -> None:
