@@ -5,6 +5,7 @@ results behind continuation handles, the audit log, metrics, and the import cost
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.invoke import call_budget_seconds
 from toolgate.settings import InvokeSettings
 
-from tests.integration.runtime_servers import Reply, Seen
+from tests.integration.runtime_servers import Reply, Seen, json_reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "desk-token-1"
@@ -443,6 +444,106 @@ def test_arguments_are_audited_only_when_the_integration_allows_it(desk: Desk) -
     [record] = audit_items(desk.service)
     assert json.loads(record["arguments"]) == SEED_ARGUMENTS
     assert record["arguments_truncated"] is False
+
+
+KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCs3cr3t\n-----END PRIVATE KEY-----"
+#: Each credential type, and the secret values (as sent) an argument may carry.
+CREDENTIALS_AND_SECRETS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "bearer": ({"type": "bearer", "token": "bearer-s3cret-1"}, ["bearer-s3cret-1"]),
+    "api_key": (
+        {"type": "api_key", "value": "apikey-s3cret-2", "in": "header", "name": "X-Key"},
+        ["apikey-s3cret-2"],
+    ),
+    "basic": (
+        {"type": "basic", "username": "ana", "password": "basic-s3cret-3"},
+        ["basic-s3cret-3", base64.b64encode(b"ana:basic-s3cret-3").decode()],
+    ),
+    "oauth2_client_credentials": (
+        {
+            "type": "oauth2_client_credentials",
+            "client_id": "app",
+            "client_secret": "client-s3cret-4",
+            "token_url": "https://login.example.com/token",
+        },
+        ["client-s3cret-4", base64.b64encode(b"app:client-s3cret-4").decode()],
+    ),
+    "mtls": (
+        {
+            "type": "mtls",
+            "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "private_key_pem": KEY_PEM,
+            "private_key_password": "keypass-s3cret-5",
+        },
+        [KEY_PEM, "keypass-s3cret-5"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CREDENTIALS_AND_SECRETS))
+def test_audited_arguments_never_hold_the_integrations_credential(desk: Desk, kind: str) -> None:
+    credential, secrets = CREDENTIALS_AND_SECRETS[kind]
+    desk.seed("acme", credential, settings={"audit_arguments": True})
+    summary = "The key is " + " and ".join(secrets)
+    desk.invoke({"arguments": {**SEED_ARGUMENTS, "summary": summary, "customer_id": secrets[0]}})
+    [record] = audit_items(desk.service)
+    audited = json.loads(record["arguments"])
+    assert not [secret for secret in secrets if secret in record["arguments"]]
+    assert audited == {
+        **SEED_ARGUMENTS,
+        "summary": "The key is " + " and ".join(["[REDACTED]"] * len(secrets)),
+        "customer_id": "[REDACTED]",
+    }
+
+
+OAUTH_SPEC = SPEC.replace(
+    """    bearerAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT""",
+    """    bearerAuth:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: /oauth/token
+          scopes: {}""",
+)
+ACCESS_TOKEN = "access-s3cret-6"
+
+
+def desk_with_token_endpoint() -> Callable[[Seen], Reply]:
+    desk = SupportDesk()
+
+    def handler(seen: Seen) -> Reply:
+        if seen.path == "/oauth/token":
+            token = {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600}
+            return json_reply(json.dumps(token).encode())
+        return desk(seen)
+
+    return handler
+
+
+def test_audited_arguments_never_hold_the_oauth_access_token_the_call_used(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert OAUTH_SPEC != SPEC
+    with desk_world(service, monkeypatch, desk_with_token_endpoint()) as desk:
+        credential = {"type": "oauth2_client_credentials", "client_id": "app", "client_secret": "cs-7"}
+        desk.seed("acme", credential, settings={"audit_arguments": True}, spec=OAUTH_SPEC)
+        response = desk.invoke({"arguments": {**SEED_ARGUMENTS, "summary": f"token {ACCESS_TOKEN}"}})
+        [case] = desk.created_cases()
+    assert response.body["ok"] is True
+    assert case.header("Authorization") == f"Bearer {ACCESS_TOKEN}"
+    [record] = audit_items(service)
+    assert json.loads(record["arguments"])["summary"] == "token [REDACTED]"
+
+
+def test_a_replayed_call_does_not_store_its_arguments_again(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": TOKEN}, settings={"audit_arguments": True})
+    for _ in range(2):
+        desk.invoke(headers={"Idempotency-Key": "replay-1"})
+    first, replay = sorted(audit_items(desk.service), key=lambda item: item["replayed"])
+    assert json.loads(first["arguments"]) == SEED_ARGUMENTS
+    assert replay["replayed"] is True and "arguments" not in replay
 
 
 def test_a_failed_audit_write_still_answers_and_is_counted(

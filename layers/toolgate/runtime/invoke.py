@@ -38,6 +38,7 @@ def invoke_tool(
     server_url: str | None = None,
     allowed_hosts: Collection[str] | None = None,
     callback_url: str | None = None,
+    redactor: Redactor | None = None,
 ) -> ToolResult:
     """Call `tool` with the model's `arguments` and return the envelope the model reads.
 
@@ -45,10 +46,12 @@ def invoke_tool(
     at most the sooner of it and `settings.default_timeout_seconds`. `server_url` overrides the tool's
     server. `allowed_hosts`, the tenant's allowlist, replaces `settings.allowed_hosts`. `callback_url`
     goes in the parameter the tool's async pattern declares for it; like a credential, it never shows.
+    `redactor`, when given, collects every secret of the call (the credential's values, an OAuth2 token
+    the adapter used), so the caller can keep them out of its own records of the call too.
     """
     settings = settings or get_settings().runtime
     started = time.monotonic()
-    redactor = Redactor()
+    redactor = redactor if redactor is not None else Redactor()
     try:
         effective_deadline = Deadline.after(settings.default_timeout_seconds).sooner(deadline)
         values = validate_arguments(tool, arguments, argument_limits)
