@@ -103,9 +103,11 @@ _MAY_HAVE_TAKEN_EFFECT = frozenset(
 
 
 class CredentialReader(Protocol):
-    def get(self, slot: str) -> str | None:
+    def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         """The tenant's credential in `slot` as JSON text (None when none is stored), read through a
-        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most."""
+        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most. It is read afresh
+        when `fresh`, and when `binding` (when the integration's own credential was last bound)
+        differs from the one the cached value was read for."""
         ...
 
 
@@ -499,6 +501,7 @@ class InvokeService:
             deadline=request.deadline,
             tenant=self.context.tenant_id,
             redactor=redactor,
+            refetch_credential=lambda: self._credential(integration, fresh=True),
         )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
 
@@ -558,8 +561,14 @@ class InvokeService:
             self.context, self.resources.jobs, self._jobs_config, self.resources.executions, self._clock
         )
 
-    def _credential(self, integration: IntegrationRecord) -> Credential | None:
-        return integration_credential(integration, self.resources.credentials)
+    def _credential(self, integration: IntegrationRecord, *, fresh: bool = False) -> Credential | None:
+        """The integration's credential. Its own binding's time comes with the read, so a credential
+        rebound through the API is read afresh by every process on its next call."""
+        bound = integration.credential
+        own = integration.credential_slot == integration.integration_id
+        binding = bound.updated_at.isoformat() if own and bound is not None else None
+        reader = _CredentialRead(self.resources.credentials, binding, fresh)
+        return integration_credential(integration, reader)
 
     def _audit_redactor(self, integration: IntegrationRecord) -> Redactor | None:
         """A Redactor of the integration's credential values for audited arguments; None when the
@@ -629,6 +638,18 @@ class InvokeService:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _CredentialRead:
+    """One read of a credential through the reader, with the binding it should reflect."""
+
+    reader: CredentialReader
+    binding: str | None
+    fresh: bool
+
+    def get(self, slot: str) -> str | None:
+        return self.reader.get(slot, binding=self.binding, fresh=self.fresh)
 
 
 class _Draft:
