@@ -197,6 +197,90 @@ def test_with_no_cache_a_rotated_credential_is_used_at_once(
         ]
 
 
+def rebind(desk: Desk, credential: dict[str, Any], integration: str = "support") -> None:
+    bound = desk.service.api("PUT", f"/v1/integrations/{integration}/credential", body=credential)
+    assert bound.status == 200, bound.body
+
+
+def test_a_credential_rebound_through_the_api_is_used_by_the_next_call(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    desk.invoke()
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke()
+    tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    assert tokens == ["Bearer before-rebind", "Bearer after-rebind"]
+
+
+def test_a_rebind_by_another_process_is_seen_through_the_integrations_binding_time(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws import invoke as invoke_adapters
+
+    # The API function is another Lambda: its writes are not counted in the invoke function's process.
+    monkeypatch.setattr(invoke_adapters, "writes_in_this_process", lambda name: 0)
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    desk.invoke()
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke()
+    desk.invoke()
+    tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    assert tokens == ["Bearer before-rebind"] + ["Bearer after-rebind"] * 2
+
+
+def test_a_shared_credential_rebound_in_the_same_process_is_used_at_once(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    sharing = {
+        "id": "sharing",
+        "settings": {
+            "include": ["get_support_case"],
+            "server_url": f"{desk.target.url}/api",
+            "credential": "support",
+        },
+    }
+    assert desk.service.api("POST", "/v1/integrations", body=sharing).status == 201
+    uploaded = desk.service.api(
+        "PUT", "/v1/integrations/sharing", body=SPEC, headers={"content-type": "application/yaml"}
+    )
+    assert uploaded.status == 200, uploaded.body
+    desk.service.api("PUT", "/v1/assistants/desk", body={"integrations": ["sharing"]})
+    read_case = {"arguments": {"case_id": "case-1"}}
+    desk.invoke(read_case, tool="get_support_case")
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke(read_case, tool="get_support_case")
+    tokens = [seen.header("Authorization") for seen in desk.target.seen]
+    assert tokens == ["Bearer before-rebind", "Bearer after-rebind"]
+
+
+def revoking_desk(accepted: str) -> Callable[[Seen], Reply]:
+    desk = SupportDesk()
+
+    def handler(seen: Seen) -> Reply:
+        if seen.header("Authorization") != f"Bearer {accepted}":
+            return json_reply(b'{"error": "invalid_token"}', status=401)
+        return desk(seen)
+
+    return handler
+
+
+def test_a_401_reads_the_credential_again_and_sends_the_rotated_one_once(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with desk_world(service, monkeypatch, revoking_desk("rotated")) as desk:
+        desk.seed("acme", {"type": "bearer", "token": "old"})
+        refused = desk.invoke()
+        # Rotated in Secrets Manager by another process: no binding time changed, no write counted here.
+        service.secrets.put_secret_value(
+            SecretId=SECRET_ID, SecretString='{"type": "bearer", "token": "rotated"}'
+        )
+        retried = desk.invoke()
+        cached = desk.invoke()
+        tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    # The first 401: read again, unchanged, not sent again. The second: read again, changed, sent once.
+    assert refused.body["status"] == 401
+    assert retried.body["ok"] is True and cached.body["ok"] is True
+    assert tokens == ["Bearer old", "Bearer old", "Bearer rotated", "Bearer rotated"]
+
+
 def test_the_credential_is_read_once_within_the_ttl(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     from toolgate.adapters.aws import invoke as invoke_adapters
 
