@@ -683,7 +683,7 @@ class _Draft:
         arguments, max_bytes = self._audited
         redacted = self.redactor.redact_value(arguments)
         text = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), default=str)
-        # Again on the text: secrets among numbers, or split across values by the JSON encoding.
+        # Again on the text: a secret that is not inside a string, such as a number equal to an API key.
         data = self.redactor.redact(text).encode()
         return data[:max_bytes].decode("utf-8", errors="ignore"), len(data) > max_bytes
 
