@@ -367,6 +367,25 @@ def test_the_call_ends_with_the_lambdas_remaining_time(
     assert len(budgets) == 1 and 0 < budgets[0] <= 1.0
 
 
+def test_a_target_answering_503_in_a_row_gets_circuit_open_results_that_are_not_kept(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unavailable = lambda seen: json_reply(b'{"error": "down"}', status=503)  # noqa: E731
+    with desk_world(service, monkeypatch, unavailable) as desk:
+        desk.seed("acme", {"type": "bearer", "token": TOKEN})
+        answered = [desk.invoke().body for _ in range(5)]
+        paused = desk.invoke(headers={"Idempotency-Key": "paused-1"})
+        reached = len(desk.created_cases())
+    # A POST is sent once per call: five 503s in a row open the circuit, the sixth call sends nothing.
+    assert [body["status"] for body in answered] == [503] * 5 and reached == 5
+    assert paused.status == 200 and paused.body["ok"] is False
+    assert paused.body["error"]["code"] == "CIRCUIT_OPEN"
+    assert paused.body["error"]["details"] == {"retry_after": 30}
+    codes = sorted(str(record.get("error_code")) for record in audit_items(service))
+    assert codes == ["CIRCUIT_OPEN"] + ["UPSTREAM_HTTP_ERROR"] * 5
+    assert not [item for item in service.table_items() if item["sk"].startswith("IDEMPOTENCY#")]
+
+
 def test_the_call_ends_with_api_gateways_29_seconds(desk: Desk) -> None:
     desk.seed("acme", {"type": "bearer", "token": TOKEN})
     # API Gateway received the request 28 s ago: it answers 504 in 1 s, less than the margin.
