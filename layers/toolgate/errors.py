@@ -272,6 +272,17 @@ class ToolNotFoundError(ToolRuntimeError):
     http_status = 404
 
 
+# --- Tool runtime: hardening of the invoke path (issue 11, runtime slice) -----------------------
+
+
+class CircuitOpenError(ToolRuntimeError):
+    """Calls to this tenant's target origin are paused after failures in a row; nothing was sent.
+    `details.retry_after` says in how many seconds to try again."""
+
+    code = "CIRCUIT_OPEN"
+    http_status = 503
+
+
 # --- Service: tenants, the store and the management API ------------------------------------
 
 

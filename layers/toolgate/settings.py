@@ -74,6 +74,13 @@ class RuntimeSettings(BaseModel):
     oauth_refresh_margin_seconds: float = Field(default=30.0, ge=0)
     #: How long a token is cached when the token endpoint states no `expires_in`.
     oauth_default_token_lifetime_seconds: float = Field(default=300.0, ge=0)
+    #: Attempts in a row to one tenant's target origin that may fail (no answer, a timeout, or 500, 502,
+    #: 503, 504) before its circuit opens and calls fail fast with CIRCUIT_OPEN.
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    #: How long an open circuit refuses calls before one trial request may probe the target.
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    #: Circuits (tenant and target origin) kept per process, least recently used dropped first.
+    breaker_max_circuits: int = Field(default=1024, gt=0)
     #: Connection pools (one per destination address) kept per session.
     max_connection_pools: int = Field(default=32, gt=0)
     #: Sessions with a client certificate (one per tenant and credential) kept per process.

@@ -7,7 +7,6 @@ import json
 import os
 import ssl
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -186,14 +185,21 @@ def test_oauth_refresh_happens_only_once(transport: HttpTransport) -> None:
     assert len(tokens.requests) == 2
 
 
-def test_oauth_token_is_refetched_after_it_expires(transport: HttpTransport) -> None:
-    tokens = TokenServer(expires_in=1)
+def test_oauth_token_is_refetched_after_it_expires() -> None:
+    now = [1000.0]
+    transport = HttpTransport(LOCAL, clock=lambda: now[0])
+    tokens = TokenServer(expires_in=60)
     with serve(tokens) as auth, serve(accepting("tok-1", "tok-2")) as api:
         tool = oauth_tool(api.url, f"{auth.url}/token")
         assert call(tool, transport, OAUTH_CREDENTIAL).ok
-        time.sleep(0.6)
+        now[0] += 29  # 60 s of life less the 30 s refresh margin: still fresh
         assert call(tool, transport, OAUTH_CREDENTIAL).ok
+        assert len(tokens.requests) == 1
+        now[0] += 1
+        assert call(tool, transport, OAUTH_CREDENTIAL).ok
+    transport.close()
     assert len(tokens.requests) == 2
+    assert [seen.header("Authorization") for seen in api.seen] == ["Bearer tok-1"] * 2 + ["Bearer tok-2"]
 
 
 def test_oauth_client_secret_can_go_in_the_form_and_token_url_in_the_credential(
@@ -350,3 +356,115 @@ def test_unloadable_client_certificate_is_a_credential_error(ca: trustme.CA) -> 
         assert server.count() == 0
     assert result.error is not None and result.error.code == "CREDENTIAL_INVALID"
     assert "nope" not in json.dumps(result.to_dict())
+
+
+# --- Rebinding: a 401 reads the credential again -------------------------------------------------
+
+BASIC_SCHEME = SecurityScheme(type=SecuritySchemeType.HTTP, scheme="basic")
+BEARER_SCHEME = SecurityScheme(type=SecuritySchemeType.HTTP, scheme="bearer")
+KEY_SCHEME = SecurityScheme(type=SecuritySchemeType.API_KEY, location="header", parameter_name="X-Key")
+#: Per static type: its scheme, the credential before and after a rebind, and what the API accepts.
+REBINDS: dict[str, tuple[SecurityScheme, dict[str, Any], dict[str, Any], Callable[[Seen], bool]]] = {
+    "bearer": (
+        BEARER_SCHEME,
+        {"type": "bearer", "token": "old-1"},
+        {"type": "bearer", "token": "new-1"},
+        lambda seen: seen.header("Authorization") == "Bearer new-1",
+    ),
+    "api_key": (
+        KEY_SCHEME,
+        {"type": "api_key", "value": "old-2"},
+        {"type": "api_key", "value": "new-2"},
+        lambda seen: seen.header("X-Key") == "new-2",
+    ),
+    "basic": (
+        BASIC_SCHEME,
+        {"type": "basic", "username": "ana", "password": "old-3"},
+        {"type": "basic", "username": "ana", "password": "new-3"},
+        lambda seen: seen.header("Authorization") == "Basic " + base64.b64encode(b"ana:new-3").decode(),
+    ),
+}
+
+
+def only(accepts: Callable[[Seen], bool]) -> Callable[[Seen], Reply]:
+    return lambda seen: json_reply() if accepts(seen) else json_reply(b'{"error": "revoked"}', status=401)
+
+
+class Refetch:
+    """The credential store, read afresh: counts its reads."""
+
+    def __init__(self, credential: dict[str, Any]) -> None:
+        self.credential = credential
+        self.reads = 0
+
+    def __call__(self) -> Any:
+        self.reads += 1
+        return parse_credential(self.credential)
+
+
+@pytest.mark.parametrize("kind", sorted(REBINDS))
+def test_a_revoked_static_credential_is_read_again_on_401_and_the_rebound_one_is_sent(
+    transport: HttpTransport, kind: str
+) -> None:
+    scheme, old, new, accepts = REBINDS[kind]
+    refetch = Refetch(new)
+    with serve(only(accepts)) as server:
+        tool = make_tool(server.url, method="POST", security=[{"auth": []}], schemes={"auth": scheme})
+        result = call(tool, transport, old, refetch_credential=refetch)
+        seen = list(server.seen)
+    assert result.ok, result.to_dict()
+    assert [accepts(request) for request in seen] == [False, True]
+    assert refetch.reads == 1
+
+
+def test_a_401_with_an_unchanged_credential_is_not_sent_again(transport: HttpTransport) -> None:
+    refetch = Refetch({"type": "bearer", "token": "old-1"})
+    with serve(only(lambda _: False)) as server:
+        tool = make_tool(server.url, security=[{"auth": []}], schemes={"auth": BEARER_SCHEME})
+        result = call(tool, transport, {"type": "bearer", "token": "old-1"}, refetch_credential=refetch)
+        assert server.count() == 1
+    assert result.status == 401 and refetch.reads == 1
+
+
+def test_a_rebound_credential_that_is_refused_too_is_sent_only_once(transport: HttpTransport) -> None:
+    refetch = Refetch({"type": "bearer", "token": "new-1"})
+    with serve(only(lambda _: False)) as server:
+        tool = make_tool(server.url, security=[{"auth": []}], schemes={"auth": BEARER_SCHEME})
+        result = call(tool, transport, {"type": "bearer", "token": "old-1"}, refetch_credential=refetch)
+        assert server.count() == 2
+    assert result.status == 401 and refetch.reads == 1
+    assert "old-1" not in json.dumps(result.to_dict()) and "new-1" not in json.dumps(result.to_dict())
+
+
+def test_a_rotated_oauth_client_secret_is_read_again_on_401(transport: HttpTransport) -> None:
+    def issue(seen: Seen) -> Reply:
+        client = base64.b64decode((seen.header("Authorization") or "Basic ")[6:]).decode()
+        token = {"access_token": f"tok-for-{client.split(':')[1]}", "token_type": "Bearer"}
+        return json_reply(json.dumps(token).encode())
+
+    refetch = Refetch({**OAUTH_CREDENTIAL, "client_secret": "rotated-9"})
+    with serve(issue) as auth, serve(accepting("tok-for-rotated-9")) as api:
+        result = call(
+            oauth_tool(api.url, f"{auth.url}/token"), transport, OAUTH_CREDENTIAL, refetch_credential=refetch
+        )
+        sent = [seen.header("Authorization") for seen in api.seen]
+    assert result.ok, result.to_dict()
+    # The transport's own refresh first (the same client secret, the same refusal), then the rotated one.
+    assert sent == ["Bearer tok-for-shh-123", "Bearer tok-for-shh-123", "Bearer tok-for-rotated-9"]
+    assert refetch.reads == 1
+
+
+def test_a_replaced_client_certificate_is_read_again_on_401(ca: trustme.CA) -> None:
+    transport = HttpTransport(LOCAL, resolver=lambda host, port: ["127.0.0.1"])
+    scheme = SecurityScheme(type=SecuritySchemeType.MUTUAL_TLS)
+    refetch = Refetch(mtls_credential(ca, "new.example.test"))
+    accepts = only(lambda seen: subject_alt_name(seen) == "new.example.test")
+    with serve(accepts, tls=tls_server_context(ca, require_client_certificate=True)) as server:
+        tool = make_tool(
+            f"https://api.example.test:{server.port}", security=[{"mtls": []}], schemes={"mtls": scheme}
+        )
+        result = call(tool, transport, mtls_credential(ca, "old.example.test"), refetch_credential=refetch)
+        names = [subject_alt_name(seen) for seen in server.seen]
+    transport.close()
+    assert result.ok, result.to_dict()
+    assert names == ["old.example.test", "new.example.test"]

@@ -227,7 +227,13 @@ def test_only_overload_and_gateway_statuses_are_retried(
 
 def test_backoff_doubles_per_attempt_up_to_its_cap_and_is_scaled_by_jitter() -> None:
     settings = LOCAL.model_copy(
-        update={"max_retries": 5, "retry_backoff_base_seconds": 0.001, "retry_backoff_max_seconds": 0.005}
+        update={
+            "max_retries": 5,
+            "retry_backoff_base_seconds": 0.001,
+            "retry_backoff_max_seconds": 0.005,
+            # Five failures in a row would open the circuit and end the retries.
+            "breaker_failure_threshold": 6,
+        }
     )
     pauses: list[float] = []
     counting = HttpTransport(settings, sleep=pauses.append, jitter=lambda: 0.5)

@@ -149,6 +149,7 @@ class Desk:
         *,
         settings: Mapping[str, Any] | None = None,
         server_url: str | None = None,
+        spec: str = SPEC,
     ) -> None:
         """Integration `support` (the Support Desk spec, served by the target), assistant `desk`, and the
         credential, all set up through the management API as an admin would."""
@@ -168,7 +169,7 @@ class Desk:
             "PUT",
             "/v1/integrations/support",
             tenant=tenant,
-            body=SPEC,
+            body=spec,
             headers={"content-type": "application/yaml"},
         )
         assert uploaded.status == 200, uploaded.body

@@ -5,10 +5,11 @@ results behind continuation handles, the audit log, metrics, and the import cost
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +21,11 @@ import pytest
 from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, SPEC, Desk, SupportDesk, desk_world, invoke_event
 from service_harness import BUCKET_NAME, FakeLambdaContext
+from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.invoke import call_budget_seconds
 from toolgate.settings import InvokeSettings
 
-from tests.integration.runtime_servers import Reply, Seen
+from tests.integration.runtime_servers import Reply, Seen, json_reply
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "desk-token-1"
@@ -195,6 +197,90 @@ def test_with_no_cache_a_rotated_credential_is_used_at_once(
         ]
 
 
+def rebind(desk: Desk, credential: dict[str, Any], integration: str = "support") -> None:
+    bound = desk.service.api("PUT", f"/v1/integrations/{integration}/credential", body=credential)
+    assert bound.status == 200, bound.body
+
+
+def test_a_credential_rebound_through_the_api_is_used_by_the_next_call(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    desk.invoke()
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke()
+    tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    assert tokens == ["Bearer before-rebind", "Bearer after-rebind"]
+
+
+def test_a_rebind_by_another_process_is_seen_through_the_integrations_binding_time(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws import invoke as invoke_adapters
+
+    # The API function is another Lambda: its writes are not counted in the invoke function's process.
+    monkeypatch.setattr(invoke_adapters, "writes_in_this_process", lambda name: 0)
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    desk.invoke()
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke()
+    desk.invoke()
+    tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    assert tokens == ["Bearer before-rebind"] + ["Bearer after-rebind"] * 2
+
+
+def test_a_shared_credential_rebound_in_the_same_process_is_used_at_once(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": "before-rebind"})
+    sharing = {
+        "id": "sharing",
+        "settings": {
+            "include": ["get_support_case"],
+            "server_url": f"{desk.target.url}/api",
+            "credential": "support",
+        },
+    }
+    assert desk.service.api("POST", "/v1/integrations", body=sharing).status == 201
+    uploaded = desk.service.api(
+        "PUT", "/v1/integrations/sharing", body=SPEC, headers={"content-type": "application/yaml"}
+    )
+    assert uploaded.status == 200, uploaded.body
+    desk.service.api("PUT", "/v1/assistants/desk", body={"integrations": ["sharing"]})
+    read_case = {"arguments": {"case_id": "case-1"}}
+    desk.invoke(read_case, tool="get_support_case")
+    rebind(desk, {"type": "bearer", "token": "after-rebind"})
+    desk.invoke(read_case, tool="get_support_case")
+    tokens = [seen.header("Authorization") for seen in desk.target.seen]
+    assert tokens == ["Bearer before-rebind", "Bearer after-rebind"]
+
+
+def revoking_desk(accepted: str) -> Callable[[Seen], Reply]:
+    desk = SupportDesk()
+
+    def handler(seen: Seen) -> Reply:
+        if seen.header("Authorization") != f"Bearer {accepted}":
+            return json_reply(b'{"error": "invalid_token"}', status=401)
+        return desk(seen)
+
+    return handler
+
+
+def test_a_401_reads_the_credential_again_and_sends_the_rotated_one_once(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with desk_world(service, monkeypatch, revoking_desk("rotated")) as desk:
+        desk.seed("acme", {"type": "bearer", "token": "old"})
+        refused = desk.invoke()
+        # Rotated in Secrets Manager by another process: no binding time changed, no write counted here.
+        service.secrets.put_secret_value(
+            SecretId=SECRET_ID, SecretString='{"type": "bearer", "token": "rotated"}'
+        )
+        retried = desk.invoke()
+        cached = desk.invoke()
+        tokens = [seen.header("Authorization") for seen in desk.created_cases()]
+    # The first 401: read again, unchanged, not sent again. The second: read again, changed, sent once.
+    assert refused.body["status"] == 401
+    assert retried.body["ok"] is True and cached.body["ok"] is True
+    assert tokens == ["Bearer old", "Bearer old", "Bearer rotated", "Bearer rotated"]
+
+
 def test_the_credential_is_read_once_within_the_ttl(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
     from toolgate.adapters.aws import invoke as invoke_adapters
 
@@ -230,14 +316,18 @@ def test_a_corrupt_stored_credential_is_an_error_result_without_its_value(desk: 
 # --- The deadline ---------------------------------------------------------------------------------
 
 
-def slow_desk(delay: float) -> Callable[[Seen], Reply]:
-    desk = SupportDesk()
+class HeldDesk:
+    """The Support Desk, holding every request until released: only the caller's deadline ends a call."""
 
-    def handler(seen: Seen) -> Reply:
-        time.sleep(delay)
-        return desk(seen)
+    def __init__(self) -> None:
+        self.desk = SupportDesk()
+        self.release = threading.Event()
+        self.answered = threading.Event()
 
-    return handler
+    def __call__(self, seen: Seen) -> Reply:
+        self.release.wait(timeout=120)
+        self.answered.set()
+        return self.desk(seen)
 
 
 @dataclass
@@ -251,14 +341,49 @@ class ShortLambdaContext(FakeLambdaContext):
 def test_the_call_ends_with_the_lambdas_remaining_time(
     service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with desk_world(service, monkeypatch, slow_desk(3.0)) as desk:
-        desk.seed("acme", {"type": "bearer", "token": TOKEN})
-        started = time.monotonic()
-        response = desk.invoke(context=ShortLambdaContext())
-        elapsed = time.monotonic() - started
-    # 2.5 s left, 1.5 s kept back for the work after the call: the call gets 1 s.
+    from toolgate.adapters.http import HttpTransport
+
+    budgets: list[float] = []
+    send = HttpTransport.send
+
+    def recording(self: HttpTransport, call: OutboundCall) -> HttpResponse:
+        budgets.append(call.deadline.remaining())
+        return send(self, call)
+
+    monkeypatch.setattr(HttpTransport, "send", recording)
+    target = HeldDesk()
+    try:
+        with desk_world(service, monkeypatch, target) as desk:
+            desk.seed("acme", {"type": "bearer", "token": TOKEN})
+            response = desk.invoke(context=ShortLambdaContext())
+            ended_before_the_answer = not target.answered.is_set()
+            reached = len(desk.created_cases())
+    finally:
+        target.release.set()
+    # 2.5 s left, 1.5 s kept back for the work after the call: the call gets at most 1 s, and ends
+    # while the target still holds the request.
     assert response.body["error"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
-    assert 0.9 < elapsed < 2.4
+    assert ended_before_the_answer and reached == 1
+    assert len(budgets) == 1 and 0 < budgets[0] <= 1.0
+
+
+def test_a_target_answering_503_in_a_row_gets_circuit_open_results_that_are_not_kept(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unavailable = lambda seen: json_reply(b'{"error": "down"}', status=503)  # noqa: E731
+    with desk_world(service, monkeypatch, unavailable) as desk:
+        desk.seed("acme", {"type": "bearer", "token": TOKEN})
+        answered = [desk.invoke().body for _ in range(5)]
+        paused = desk.invoke(headers={"Idempotency-Key": "paused-1"})
+        reached = len(desk.created_cases())
+    # A POST is sent once per call: five 503s in a row open the circuit, the sixth call sends nothing.
+    assert [body["status"] for body in answered] == [503] * 5 and reached == 5
+    assert paused.status == 200 and paused.body["ok"] is False
+    assert paused.body["error"]["code"] == "CIRCUIT_OPEN"
+    assert paused.body["error"]["details"] == {"retry_after": 30}
+    codes = sorted(str(record.get("error_code")) for record in audit_items(service))
+    assert codes == ["CIRCUIT_OPEN"] + ["UPSTREAM_HTTP_ERROR"] * 5
+    assert not [item for item in service.table_items() if item["sk"].startswith("IDEMPOTENCY#")]
 
 
 def test_the_call_ends_with_api_gateways_29_seconds(desk: Desk) -> None:
@@ -422,6 +547,106 @@ def test_arguments_are_audited_only_when_the_integration_allows_it(desk: Desk) -
     [record] = audit_items(desk.service)
     assert json.loads(record["arguments"]) == SEED_ARGUMENTS
     assert record["arguments_truncated"] is False
+
+
+KEY_PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCs3cr3t\n-----END PRIVATE KEY-----"
+#: Each credential type, and the secret values (as sent) an argument may carry.
+CREDENTIALS_AND_SECRETS: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "bearer": ({"type": "bearer", "token": "bearer-s3cret-1"}, ["bearer-s3cret-1"]),
+    "api_key": (
+        {"type": "api_key", "value": "apikey-s3cret-2", "in": "header", "name": "X-Key"},
+        ["apikey-s3cret-2"],
+    ),
+    "basic": (
+        {"type": "basic", "username": "ana", "password": "basic-s3cret-3"},
+        ["basic-s3cret-3", base64.b64encode(b"ana:basic-s3cret-3").decode()],
+    ),
+    "oauth2_client_credentials": (
+        {
+            "type": "oauth2_client_credentials",
+            "client_id": "app",
+            "client_secret": "client-s3cret-4",
+            "token_url": "https://login.example.com/token",
+        },
+        ["client-s3cret-4", base64.b64encode(b"app:client-s3cret-4").decode()],
+    ),
+    "mtls": (
+        {
+            "type": "mtls",
+            "certificate_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "private_key_pem": KEY_PEM,
+            "private_key_password": "keypass-s3cret-5",
+        },
+        [KEY_PEM, "keypass-s3cret-5"],
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CREDENTIALS_AND_SECRETS))
+def test_audited_arguments_never_hold_the_integrations_credential(desk: Desk, kind: str) -> None:
+    credential, secrets = CREDENTIALS_AND_SECRETS[kind]
+    desk.seed("acme", credential, settings={"audit_arguments": True})
+    summary = "The key is " + " and ".join(secrets)
+    desk.invoke({"arguments": {**SEED_ARGUMENTS, "summary": summary, "customer_id": secrets[0]}})
+    [record] = audit_items(desk.service)
+    audited = json.loads(record["arguments"])
+    assert not [secret for secret in secrets if secret in record["arguments"]]
+    assert audited == {
+        **SEED_ARGUMENTS,
+        "summary": "The key is " + " and ".join(["[REDACTED]"] * len(secrets)),
+        "customer_id": "[REDACTED]",
+    }
+
+
+OAUTH_SPEC = SPEC.replace(
+    """    bearerAuth:
+      type: http
+      scheme: bearer
+      bearerFormat: JWT""",
+    """    bearerAuth:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: /oauth/token
+          scopes: {}""",
+)
+ACCESS_TOKEN = "access-s3cret-6"
+
+
+def desk_with_token_endpoint() -> Callable[[Seen], Reply]:
+    desk = SupportDesk()
+
+    def handler(seen: Seen) -> Reply:
+        if seen.path == "/oauth/token":
+            token = {"access_token": ACCESS_TOKEN, "token_type": "Bearer", "expires_in": 3600}
+            return json_reply(json.dumps(token).encode())
+        return desk(seen)
+
+    return handler
+
+
+def test_audited_arguments_never_hold_the_oauth_access_token_the_call_used(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert OAUTH_SPEC != SPEC
+    with desk_world(service, monkeypatch, desk_with_token_endpoint()) as desk:
+        credential = {"type": "oauth2_client_credentials", "client_id": "app", "client_secret": "cs-7"}
+        desk.seed("acme", credential, settings={"audit_arguments": True}, spec=OAUTH_SPEC)
+        response = desk.invoke({"arguments": {**SEED_ARGUMENTS, "summary": f"token {ACCESS_TOKEN}"}})
+        [case] = desk.created_cases()
+    assert response.body["ok"] is True
+    assert case.header("Authorization") == f"Bearer {ACCESS_TOKEN}"
+    [record] = audit_items(service)
+    assert json.loads(record["arguments"])["summary"] == "token [REDACTED]"
+
+
+def test_a_replayed_call_does_not_store_its_arguments_again(desk: Desk) -> None:
+    desk.seed("acme", {"type": "bearer", "token": TOKEN}, settings={"audit_arguments": True})
+    for _ in range(2):
+        desk.invoke(headers={"Idempotency-Key": "replay-1"})
+    first, replay = sorted(audit_items(desk.service), key=lambda item: item["replayed"])
+    assert json.loads(first["arguments"]) == SEED_ARGUMENTS
+    assert replay["replayed"] is True and "arguments" not in replay
 
 
 def test_a_failed_audit_write_still_answers_and_is_counted(

@@ -30,6 +30,7 @@ from toolgate.errors import (
     CallbackExpiredError,
     CallbackInvalidError,
     CallbackTooLargeError,
+    CircuitOpenError,
     JobNotRunningError,
     UpstreamTimeoutError,
     UpstreamUnreachableError,
@@ -477,6 +478,16 @@ def test_transient_status_failures_are_retried_max_status_failures_times_then_fa
     bench.transport.script(*[answer(503, None) for _ in range(allowed + 1)])
     assert [runner.poll(job.job_id).state for _ in range(allowed)] == [JobStatus.RUNNING] * allowed
     assert runner.poll(job.job_id).state is JobStatus.FAILED
+
+
+def test_a_status_poll_refused_by_an_open_circuit_waits_for_it_instead_of_failing_the_job(
+    bench: Bench,
+) -> None:
+    job = submitted_export(bench)
+    bench.transport.script(CircuitOpenError("paused", details={"retry_after": 25}))
+    outcome = bench.runner().poll(job.job_id)
+    assert outcome.to_dict() == {"state": "running", "wait_seconds": 25}
+    assert bench.row(job.job_id).status_failures == 1
 
 
 def test_client_error_status_answer_fails_the_job_with_the_apis_code(bench: Bench) -> None:

@@ -120,6 +120,43 @@ def test_path_style_matches_the_openapi_table(style: str, explode: bool, value: 
     assert request.url == f"{BASE}/items/{expected}"
 
 
+#: The table's first column (`undefined` in 3.1.1, `empty` before it) for the empty string, which is
+#: what RFC 6570 expands it to (`X{.empty}` is `X.`, `{;empty}` is `;empty`). Simple's cell is an empty
+#: segment, which can name another resource: refused instead (see the test below).
+EMPTY_PATH_TABLE = [
+    ("label", False, "."),
+    ("label", True, "."),
+    ("matrix", False, ";color"),
+    ("matrix", True, ";color"),
+]
+
+
+@pytest.mark.parametrize(("style", "explode", "expected"), EMPTY_PATH_TABLE)
+def test_an_empty_label_or_matrix_value_is_written_as_the_openapi_table_says(
+    style: str, explode: bool, expected: str
+) -> None:
+    tool = make_tool(
+        [bind(ArgumentLocation.PATH, style=style, explode=explode)], path="/items/palette{color}"
+    )
+    assert build_request(tool, {"color": ""}).url == f"{BASE}/items/palette{expected}"
+
+
+@pytest.mark.parametrize("explode", [False, True])
+def test_an_empty_simple_path_value_is_refused_as_it_would_leave_an_empty_segment(explode: bool) -> None:
+    with pytest.raises(PathValueInvalidError, match="must not be empty"):
+        build_request(path_tool(style="simple", explode=explode), {"color": ""})
+
+
+def test_an_empty_label_value_alone_in_a_segment_cannot_form_a_dot_segment() -> None:
+    # `.` alone is the segment `/items/.`, which a server or proxy normalizes to `/items/`.
+    with pytest.raises(PathValueInvalidError, match="dot segment"):
+        build_request(path_tool(style="label"), {"color": ""})
+
+
+def test_an_empty_matrix_value_alone_in_a_segment_keeps_its_name() -> None:
+    assert build_request(path_tool(style="matrix"), {"color": ""}).url == f"{BASE}/items/;color"
+
+
 def test_path_style_defaults_to_simple_without_explode() -> None:
     request = build_request(path_tool(), {"color": OBJECT})
     assert request.url == f"{BASE}/items/R,100,G,200,B,150"

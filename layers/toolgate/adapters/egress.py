@@ -160,6 +160,11 @@ class Destination:
         return host if self.port == default_port else f"{host}:{self.port}"
 
     @property
+    def origin(self) -> str:
+        """Scheme, host and port: what a circuit breaker is kept for."""
+        return f"{self.scheme}://{self.host_header}"
+
+    @property
     def label(self) -> str:
         """For messages and logs: scheme, host and path, never the query."""
         return f"{self.scheme}://{self.host_header}{self.target.split('?', 1)[0]}"

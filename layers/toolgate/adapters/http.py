@@ -8,6 +8,8 @@
 - Bodies are streamed and decoded in bounded chunks; reading stops past `max_response_bytes` decoded
   bytes, so a gzip bomb stops at the cap.
 - Redirects are never followed, cookies never stored, proxies and `.netrc` never consulted.
+- A circuit breaker per tenant and target origin (`toolgate.runtime.breaker`) stops calls to a target
+  that keeps failing; retries stop as soon as its circuit opens.
 - Client certificates live in one SSLContext per tenant and credential, loaded from an anonymous
   in-memory file (`memfd_create`) where the platform has one, never from a shared path.
 
@@ -56,6 +58,7 @@ from toolgate import __version__
 from toolgate.adapters.egress import Destination, EgressGuard, Resolver
 from toolgate.adapters.oauth import TokenCache, TokenKey, read_token, token_key, token_request
 from toolgate.errors import (
+    CircuitOpenError,
     CredentialInvalidError,
     EgressDeniedError,
     OAuthTokenError,
@@ -67,6 +70,7 @@ from toolgate.errors import (
     UpstreamTlsError,
     UpstreamUnreachableError,
 )
+from toolgate.runtime.breaker import CircuitBreakers, CircuitKey
 from toolgate.runtime.credentials import MtlsCredential, credential_fingerprint, with_bearer_token
 from toolgate.runtime.models import HttpRequest
 from toolgate.runtime.redaction import CURRENT_REDACTOR
@@ -303,7 +307,8 @@ class HttpTransport:
     """Sends OutboundCalls. Thread-safe; keep one per process so pools and tokens are reused.
 
     `resolver` replaces the system resolver (tests). `trusted_ca_pem` replaces the public CA bundle for
-    servers with a private CA. `sleep` and `jitter` (a float in [0, 1)) drive retry pauses.
+    servers with a private CA. `sleep` and `jitter` (a float in [0, 1)) drive retry pauses. `clock` (in
+    seconds, monotonic) drives the OAuth2 token cache and the circuit breakers' cool-downs.
     """
 
     def __init__(
@@ -314,6 +319,7 @@ class HttpTransport:
         trusted_ca_pem: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings or get_settings().runtime
         self._guard = EgressGuard(resolver)
@@ -323,6 +329,13 @@ class HttpTransport:
         self._tokens = TokenCache(
             refresh_margin_seconds=self._settings.oauth_refresh_margin_seconds,
             default_lifetime_seconds=self._settings.oauth_default_token_lifetime_seconds,
+            clock=clock,
+        )
+        self._breakers = CircuitBreakers(
+            failure_threshold=self._settings.breaker_failure_threshold,
+            cooldown_seconds=self._settings.breaker_cooldown_seconds,
+            max_circuits=self._settings.breaker_max_circuits,
+            clock=clock,
         )
         self._lock = threading.Lock()
         self._shared_session: _Session | None = None
@@ -404,7 +417,7 @@ class HttpTransport:
             where = _label(grant.token_url)
             try:
                 response = self._exchange(session, token_request(grant), call)
-            except (EgressDeniedError, UpstreamTimeoutError):
+            except (EgressDeniedError, UpstreamTimeoutError, CircuitOpenError):
                 raise
             except ToolRuntimeError as error:
                 raise OAuthTokenError(
@@ -419,22 +432,61 @@ class HttpTransport:
     # --- attempts and retries -----------------------------------------------------------------
 
     def _exchange(self, session: _Session, request: HttpRequest, call: OutboundCall) -> HttpResponse:
-        """Send `request`, retrying a retryable one on connection failures and 429/502/503/504."""
+        """Send `request`, retrying a retryable one on connection failures and 429/502/503/504 while its
+        target's circuit stays closed."""
         attempt = 0
         while True:
             attempt += 1
             can_retry = request.retryable and attempt <= self._settings.max_retries
+            key: CircuitKey | None = None
             try:
-                response = self._attempt(session, request, call)
+                destination = self._destination(request, call)
+                key = CircuitKey(call.tenant, destination.origin)
+                response = self._guarded_attempt(session, request, call, destination, key)
             except UpstreamUnreachableError:
-                if can_retry and self._pause(attempt, None, call.deadline):
+                if can_retry and not self._circuit_open(key) and self._pause(attempt, None, call.deadline):
                     continue
                 raise
-            if can_retry and response.status in RETRY_STATUSES:
+            if can_retry and response.status in RETRY_STATUSES and not self._circuit_open(key):
                 retry_after = _retry_after_seconds(response.headers.get("retry-after"))
                 if self._pause(attempt, retry_after, call.deadline):
                     continue
             return replace(response, attempts=attempt)
+
+    def _circuit_open(self, key: CircuitKey | None) -> bool:
+        return key is not None and self._breakers.is_open(key)
+
+    def _destination(self, request: HttpRequest, call: OutboundCall) -> Destination:
+        destination = self._guard.check(request.url, call.policy, call.deadline)
+        if call.deadline.remaining() <= 0:
+            raise UpstreamTimeoutError(f"The deadline passed before {destination.label} could be called.")
+        return destination
+
+    def _guarded_attempt(
+        self,
+        session: _Session,
+        request: HttpRequest,
+        call: OutboundCall,
+        destination: Destination,
+        key: CircuitKey,
+    ) -> HttpResponse:
+        """One attempt through the circuit breaker of the tenant and origin, which learns its outcome."""
+        permit = self._breakers.admit(key)
+        try:
+            response = self._attempt(session, request, call, destination)
+        except (
+            UpstreamUnreachableError,
+            UpstreamTimeoutError,
+            UpstreamOutcomeUnknownError,
+            UpstreamProtocolError,
+        ):
+            permit.failed()
+            raise
+        except BaseException:
+            permit.released()
+            raise
+        permit.answered(response.status)
+        return response
 
     def _pause(self, attempt: int, retry_after: float | None, deadline: Deadline) -> bool:
         """Sleep before the next attempt if that still leaves time for it; say whether it does."""
@@ -448,12 +500,12 @@ class HttpTransport:
         self._sleep(delay)
         return True
 
-    def _attempt(self, session: _Session, request: HttpRequest, call: OutboundCall) -> HttpResponse:
+    def _attempt(
+        self, session: _Session, request: HttpRequest, call: OutboundCall, destination: Destination
+    ) -> HttpResponse:
         deadline = call.deadline
-        destination = self._guard.check(request.url, call.policy, deadline)
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise UpstreamTimeoutError(f"The deadline passed before {destination.label} could be called.")
+        # Never zero: urllib3 refuses that; the sockets raise TimeoutError once the deadline has passed.
+        remaining = max(deadline.remaining(), 0.001)
         pool = session.pool(destination)
         headers = HTTPHeaderDict({"User-Agent": self._user_agent, "Accept-Encoding": "gzip, deflate"})
         for name, value in request.headers.items():

@@ -165,7 +165,10 @@ class _RequestParts:
 
     def _path_value(self, binding: ArgumentBinding, value: Any) -> str:
         pointer = f"/{binding.argument}"
-        if value == "" or (ser.is_container(value) and not value):
+        style = "simple" if binding.content_type is not None else _style(binding, _PATH_STYLES)
+        # An empty simple value leaves an empty segment, which can name another resource; label and
+        # matrix still write their prefix (`.`, `;color`), as the OpenAPI style examples table shows.
+        if (value == "" and style == "simple") or (ser.is_container(value) and not value):
             raise PathValueInvalidError(
                 f"Argument '{binding.argument}' fills the URL path and must not be empty.", pointer=pointer
             )
@@ -173,7 +176,6 @@ class _RequestParts:
         reserved = ser.PATH_RESERVED if binding.allow_reserved else ""
         if binding.content_type is not None:
             return ser.encode(_content_text(value, binding.content_type), reserved)
-        style = _style(binding, _PATH_STYLES)
         return ser.serialize_path(binding.name, value, style, _explode(binding, style), reserved)
 
     def _query_pairs(self, binding: ArgumentBinding, value: Any) -> list[ser.Pair]:

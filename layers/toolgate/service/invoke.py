@@ -15,7 +15,8 @@ in the call's own format.
   call refused before sending (bad arguments, no credential, egress denied, host unreachable) is not,
   so the retry runs again.
 - **Audit.** Every request leaves one record: tenant, principal, assistant, tool, status, latency, error
-  code, and the arguments only when the integration's `audit_arguments` allows it. Never a credential.
+  code, and the arguments only when the integration's `audit_arguments` allows it, with every value of
+  the integration's credential (and an OAuth2 token the call used) redacted. Never a credential.
 
 Pure: AWS is reached through `InvokeResources`, HTTP through the runtime's `Transport`.
 """
@@ -56,7 +57,7 @@ from toolgate.errors import (
     UpstreamProtocolError,
 )
 from toolgate.runtime.arguments import validate_arguments
-from toolgate.runtime.credentials import Credential, plan_auth
+from toolgate.runtime.credentials import Credential, plan_auth, secret_values
 from toolgate.runtime.envelope import ToolResult, result_from_error
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
@@ -102,9 +103,11 @@ _MAY_HAVE_TAKEN_EFFECT = frozenset(
 
 
 class CredentialReader(Protocol):
-    def get(self, slot: str) -> str | None:
+    def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         """The tenant's credential in `slot` as JSON text (None when none is stored), read through a
-        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most."""
+        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most. It is read afresh
+        when `fresh`, and when `binding` (when the integration's own credential was last bound)
+        differs from the one the cached value was read for."""
         ...
 
 
@@ -319,8 +322,9 @@ class InvokeService:
                 integration, tool = self._resolve(request.assistant_id, request.tool_name)
                 draft.integration_id = integration.integration_id
                 if integration.settings.audit_arguments:
-                    draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
-                envelope, replayed = self._answer(request, call, integration, tool)
+                    limit = self.config.max_audited_argument_bytes
+                    draft.audit_arguments(call.arguments, limit, self._audit_redactor(integration))
+                envelope, replayed = self._answer(request, call, integration, tool, draft.redactor)
         except ToolgateError as error:
             self._finish(draft.record("refused", started, error_code=error.code))
             raise
@@ -446,7 +450,12 @@ class InvokeService:
     # --- Calling it -----------------------------------------------------------------------------
 
     def _answer(
-        self, request: InvokeRequest, call: ToolCall, integration: IntegrationRecord, tool: CanonicalTool
+        self,
+        request: InvokeRequest,
+        call: ToolCall,
+        integration: IntegrationRecord,
+        tool: CanonicalTool,
+        redactor: Redactor,
     ) -> tuple[dict[str, Any], bool]:
         """The envelope, and whether it is an earlier request's (idempotent replay)."""
         if call.arguments_problem is not None:
@@ -455,7 +464,7 @@ class InvokeService:
         arguments = restore_omitted_arguments(call.arguments, tool.input_schema)
 
         def compute() -> tuple[dict[str, Any], bool]:
-            return self._call(request, integration, tool, arguments)
+            return self._call(request, integration, tool, arguments, redactor)
 
         if request.idempotency_key is None:
             return compute()[0], False
@@ -474,6 +483,7 @@ class InvokeService:
         integration: IntegrationRecord,
         tool: CanonicalTool,
         arguments: dict[str, Any],
+        redactor: Redactor,
     ) -> tuple[dict[str, Any], bool]:
         pattern = job_pattern(tool)
         if pattern is not None:
@@ -490,6 +500,8 @@ class InvokeService:
             settings=self._runtime,
             deadline=request.deadline,
             tenant=self.context.tenant_id,
+            redactor=redactor,
+            refetch_credential=lambda: self._credential(integration, fresh=True),
         )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
 
@@ -549,8 +561,23 @@ class InvokeService:
             self.context, self.resources.jobs, self._jobs_config, self.resources.executions, self._clock
         )
 
-    def _credential(self, integration: IntegrationRecord) -> Credential | None:
-        return integration_credential(integration, self.resources.credentials)
+    def _credential(self, integration: IntegrationRecord, *, fresh: bool = False) -> Credential | None:
+        """The integration's credential. Its own binding's time comes with the read, so a credential
+        rebound through the API is read afresh by every process on its next call."""
+        bound = integration.credential
+        own = integration.credential_slot == integration.integration_id
+        binding = bound.updated_at.isoformat() if own and bound is not None else None
+        reader = _CredentialRead(self.resources.credentials, binding, fresh)
+        return integration_credential(integration, reader)
+
+    def _audit_redactor(self, integration: IntegrationRecord) -> Redactor | None:
+        """A Redactor of the integration's credential values for audited arguments; None when the
+        credential cannot be parsed (its values are unknown, so no arguments are kept)."""
+        try:
+            credential = self._credential(integration)
+        except CredentialInvalidError:
+            return None
+        return Redactor(secret_values(credential) if credential is not None else ())
 
     def _paged(self, envelope: dict[str, Any], request: InvokeRequest, tool: CanonicalTool) -> dict[str, Any]:
         """The envelope with a body that fits one answer; a longer body is kept whole for paging."""
@@ -613,6 +640,18 @@ class InvokeService:
 # --- Helpers ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _CredentialRead:
+    """One read of a credential through the reader, with the binding it should reflect."""
+
+    reader: CredentialReader
+    binding: str | None
+    fresh: bool
+
+    def get(self, slot: str) -> str | None:
+        return self.reader.get(slot, binding=self.binding, fresh=self.fresh)
+
+
 class _Draft:
     """The audit record's fields as the request is handled."""
 
@@ -622,13 +661,31 @@ class _Draft:
         self.at = at
         self.call_format: str | None = None
         self.integration_id: str | None = None
-        self.arguments: str | None = None
-        self.arguments_truncated = False
+        #: Collects the call's secrets (credential values, an OAuth2 token) as it runs.
+        self.redactor = Redactor()
+        self._audited: tuple[Mapping[str, Any], int] | None = None
+        self._withheld = False
 
-    def audit_arguments(self, arguments: Mapping[str, Any], max_bytes: int) -> None:
-        data = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"), default=str).encode()
-        self.arguments_truncated = len(data) > max_bytes
-        self.arguments = data[:max_bytes].decode("utf-8", errors="ignore")
+    def audit_arguments(
+        self, arguments: Mapping[str, Any], max_bytes: int, redactor: Redactor | None
+    ) -> None:
+        """Keep the arguments for the record, redacted there of every secret known by then; none are
+        kept when `redactor` is None (the credential's values are unknown)."""
+        self._audited = (arguments, max_bytes)
+        self._withheld = redactor is None
+        if redactor is not None:
+            self.redactor = redactor
+
+    def _arguments(self, replayed: bool) -> tuple[str | None, bool]:
+        # A replay's arguments are the first request's (Powertools checks their hash): its record has them.
+        if self._audited is None or self._withheld or replayed:
+            return None, False
+        arguments, max_bytes = self._audited
+        redacted = self.redactor.redact_value(arguments)
+        text = json.dumps(redacted, ensure_ascii=False, separators=(",", ":"), default=str)
+        # Again on the text: a secret that is not inside a string, such as a number equal to an API key.
+        data = self.redactor.redact(text).encode()
+        return data[:max_bytes].decode("utf-8", errors="ignore"), len(data) > max_bytes
 
     def record(
         self,
@@ -639,6 +696,7 @@ class _Draft:
         target_status: object = None,
         replayed: bool = False,
     ) -> AuditRecord:
+        arguments, truncated = self._arguments(replayed)
         return AuditRecord(
             request_id=self.request.request_id,
             at=self.at,
@@ -654,8 +712,8 @@ class _Draft:
             latency_ms=round((time.monotonic() - started) * 1000),
             idempotent=self.request.idempotency_key is not None,
             replayed=replayed,
-            arguments=self.arguments,
-            arguments_truncated=self.arguments_truncated,
+            arguments=arguments,
+            arguments_truncated=truncated,
         )
 
 

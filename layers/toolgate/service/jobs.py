@@ -79,8 +79,15 @@ _ALPHABET = string.ascii_letters + string.digits
 #: The built-in tool every assistant with an async tool gains.
 JOB_STATUS_TOOL = "toolgate_job_status"
 #: Errors after which a status poll is tried again (up to `JobSettings.max_status_failures` in a row).
+#: CIRCUIT_OPEN: the target failed calls in a row; the next poll waits for the circuit's `retry_after`.
 TRANSIENT_STATUS_ERRORS = frozenset(
-    {"UPSTREAM_TIMEOUT", "UPSTREAM_UNREACHABLE", "UPSTREAM_OUTCOME_UNKNOWN", "UPSTREAM_PROTOCOL_ERROR"}
+    {
+        "UPSTREAM_TIMEOUT",
+        "UPSTREAM_UNREACHABLE",
+        "UPSTREAM_OUTCOME_UNKNOWN",
+        "UPSTREAM_PROTOCOL_ERROR",
+        "CIRCUIT_OPEN",
+    }
 )
 TRANSIENT_HTTP_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Step Functions error names that mean the job ran out of time.
@@ -580,7 +587,7 @@ class JobRunner:
                 self._jobs.update(
                     job_id, {"status_failures": job.status_failures + 1, "updated_at": self._clock()}
                 )
-                retry_after = result.headers.get("retry-after")
+                retry_after = result.headers.get("retry-after") or _circuit_retry_after(result)
                 return TaskOutcome(
                     JobStatus.RUNNING, next_wait_seconds(self._settings, job.polls, retry_after)
                 )
@@ -961,6 +968,13 @@ def _is_transient(result: ToolResult) -> bool:
     if result.status is not None:
         return result.status in TRANSIENT_HTTP_STATUSES
     return result.error is not None and result.error.code in TRANSIENT_STATUS_ERRORS
+
+
+def _circuit_retry_after(result: ToolResult) -> str | None:
+    """An open circuit's `retry_after` (seconds), in the form of a Retry-After header."""
+    details = result.error.details if result.error is not None else None
+    seconds = details.get("retry_after") if isinstance(details, dict) else None
+    return str(seconds) if isinstance(seconds, int) else None
 
 
 def _status_location(pattern: AsyncPattern, result: ToolResult) -> str | None:

@@ -1,7 +1,7 @@
 """The invoke function's AWS adapters, each bound to one tenant's scoped session:
 
 - credentials through Powertools' `SecretsProvider` (a short-lived cache per tenant), refusing any secret
-  outside the tenant's own prefix before a call is made;
+  outside the tenant's own prefix before a call is made, and read afresh when rebound;
 - audit records in the main table (`pk` = tenant, `sk` = `AUDIT#{time}#{request id}`, `ttl` set);
 - idempotency records through Powertools' `DynamoDBPersistenceLayer` on the main table, with the tenant as
   the partition key (`pk`), `IDEMPOTENCY#...` sort keys and the table's `ttl` attribute as expiry;
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
 from toolgate.adapters.aws.jobs import DynamoJobStore, StepFunctionsJobs
 from toolgate.adapters.aws.s3 import S3ObjectStore
-from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore
+from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore, writes_in_this_process
 from toolgate.adapters.aws.session import TenantSessionFactory, new_session
 from toolgate.adapters.aws.telemetry import logger, metrics
 from toolgate.errors import (
@@ -70,7 +71,12 @@ _UNRESOLVED_TOOL = "-"
 
 
 class CachedCredentialReader:
-    """A tenant's credentials, read with its scoped session through Powertools' cache (`max_age`)."""
+    """A tenant's credentials, read with its scoped session through Powertools' cache (`max_age`).
+
+    A cached value is read again, before its age is up, when it may be stale: asked `fresh` (the API
+    refused it with a 401); its integration's binding changed (`binding`, the time the API last bound
+    it, on the integration item every call reads); or this process wrote or deleted the secret since.
+    """
 
     def __init__(
         self, client: SecretsManagerClient, prefix: str, tenant_id: str, max_age_seconds: int
@@ -82,19 +88,28 @@ class CachedCredentialReader:
         # path it guards.
         self._own_prefix = f"{prefix.rstrip('/')}/{tenant_id}/"
         self._max_age = max_age_seconds
+        #: Per secret name: the binding and the process's write count the cached value was read at.
+        self._read_at: dict[str, tuple[str | None, int]] = {}
+        self._lock = threading.Lock()
 
-    def get(self, slot: str) -> str | None:
+    def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         if not is_resource_id(slot):
             raise TenantForbiddenError("A credential slot is an id of the tenant's own credentials.")
-        return self.get_named(secret_name(self._prefix, self._tenant_id, slot))
+        return self.get_named(secret_name(self._prefix, self._tenant_id, slot), binding=binding, fresh=fresh)
 
-    def get_named(self, name: str) -> str | None:
+    def get_named(self, name: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         """The secret `name`, which must be one of the tenant's own; anything else is refused unread."""
         slot = name.removeprefix(self._own_prefix)
         if slot == name or not is_resource_id(slot):
             raise TenantForbiddenError("The credential is outside the tenant's own secrets; it was not read.")
+        writes = writes_in_this_process(name)
+        with self._lock:
+            read_at = self._read_at.get(name)
+        stale = read_at is not None and (
+            read_at[1] != writes or (binding is not None and binding != read_at[0])
+        )
         try:
-            value = self._provider.get(name, max_age=self._max_age)
+            value = self._provider.get(name, max_age=self._max_age, force_fetch=fresh or stale)
         except GetParameterError as error:
             cause = error.__context__
             if not isinstance(cause, ClientError):
@@ -103,6 +118,9 @@ class CachedCredentialReader:
                 return None
             with translated_aws_errors("read the credential"):
                 raise cause from None
+        with self._lock:
+            known = self._read_at.get(name, (None, writes))[0]
+            self._read_at[name] = (binding if binding is not None else known, writes)
         return value if isinstance(value, str) else None
 
 

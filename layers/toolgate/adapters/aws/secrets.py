@@ -2,10 +2,15 @@
 
 Values are written and read only through the tenant-scoped session; nothing here logs or returns a value
 except `get`, which the invoke path uses.
+
+Every write and delete is counted per secret name in this process (`writes_in_this_process`), so a cache
+of credentials in the same process (the invoke path's, in local mode) drops a rebound value at once.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -18,6 +23,20 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
 _RECOVERY_WINDOW_DAYS = 7
+
+_writes: Counter[str] = Counter()
+_writes_lock = threading.Lock()
+
+
+def writes_in_this_process(name: str) -> int:
+    """How often the secret `name` was written or deleted by this process."""
+    with _writes_lock:
+        return _writes[name]
+
+
+def _count_write(name: str) -> None:
+    with _writes_lock:
+        _writes[name] += 1
 
 
 class SecretsManagerCredentialStore:
@@ -33,6 +52,12 @@ class SecretsManagerCredentialStore:
 
     def put(self, slot: str, secret_json: str) -> None:
         name = self.secret_name(slot)
+        try:
+            self._put(name, secret_json)
+        finally:
+            _count_write(name)
+
+    def _put(self, name: str, secret_json: str) -> None:
         with translated_aws_errors("store the credential"):
             try:
                 self._client.put_secret_value(SecretId=name, SecretString=secret_json)
@@ -63,11 +88,12 @@ class SecretsManagerCredentialStore:
         return response.get("SecretString")
 
     def delete(self, slot: str) -> None:
+        name = self.secret_name(slot)
         try:
             with translated_aws_errors("delete the credential"):
-                self._client.delete_secret(
-                    SecretId=self.secret_name(slot), RecoveryWindowInDays=_RECOVERY_WINDOW_DAYS
-                )
+                self._client.delete_secret(SecretId=name, RecoveryWindowInDays=_RECOVERY_WINDOW_DAYS)
         except ClientError as error:
             if error_code(error) != "ResourceNotFoundException":
                 raise
+        finally:
+            _count_write(name)
