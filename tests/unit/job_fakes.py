@@ -192,6 +192,8 @@ class MemoryCredentials:
 class MemoryJobStore:
     def __init__(self) -> None:
         self.rows: dict[str, JobRecord] = {}
+        #: The changes of every write that was made, in order.
+        self.writes: list[dict[str, Any]] = []
         self._stale: dict[str, JobRecord] = {}
 
     def serve_stale(self, job: JobRecord) -> None:
@@ -213,15 +215,16 @@ class MemoryJobStore:
         remove: Collection[str] = (),
         expect: Mapping[str, Any] | None = None,
         only_running: bool = True,
-    ) -> bool:
+    ) -> JobRecord | None:
         job = self.rows.get(job_id)
         if job is None or (only_running and job.status is not JobStatus.RUNNING):
-            return False
+            return None
         if any(getattr(job, name) != value for name, value in (expect or {}).items()):
-            return False
+            return None
         kept = job.model_dump(exclude={name for name in remove if name not in changes})
         self.rows[job_id] = JobRecord.model_validate({**kept, **changes})
-        return True
+        self.writes.append(dict(changes))
+        return job
 
 
 class MemoryResultPages:
