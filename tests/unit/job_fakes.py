@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -106,6 +106,7 @@ PATHS: dict[str, Any] = {
             "operationId": "startGraded",
             "parameters": [{"name": "notify", "in": "query", "schema": _STRING}],
             "x-toolgate-async": {
+                "heartbeatSeconds": 900,
                 "statusPointer": "/outcome",
                 "successValues": ["passed"],
                 "failureValues": ["flunked"],
@@ -195,10 +196,16 @@ class MemoryJobStore:
         #: The changes of every write that was made, in order.
         self.writes: list[dict[str, Any]] = []
         self._stale: dict[str, JobRecord] = {}
+        self._cut_off: Callable[[Mapping[str, Any]], bool] | None = None
 
     def serve_stale(self, job: JobRecord) -> None:
         """The next read of the job returns `job`: another writer changed the row after that read."""
         self._stale[job.job_id] = job
+
+    def cut_off_at(self, write: Callable[[Mapping[str, Any]], bool]) -> None:
+        """The next write whose changes match `write` is never made: the function is cut off there (Lambda
+        timed out or crashed), after whatever it did before."""
+        self._cut_off = write
 
     def create(self, job: JobRecord) -> None:
         assert job.job_id not in self.rows
@@ -216,6 +223,9 @@ class MemoryJobStore:
         expect: Mapping[str, Any] | None = None,
         only_running: bool = True,
     ) -> JobRecord | None:
+        if self._cut_off is not None and self._cut_off(changes):
+            self._cut_off = None
+            raise FunctionCutOffError("the function stopped before this write")
         job = self.rows.get(job_id)
         if job is None or (only_running and job.status is not JobStatus.RUNNING):
             return None
@@ -227,6 +237,10 @@ class MemoryJobStore:
         return job
 
 
+class FunctionCutOffError(Exception):
+    """The task function stopped mid-way; the state machine sees a failed (and maybe retried) task."""
+
+
 class MemoryResultPages:
     def __init__(self) -> None:
         self.pages: dict[str, bytes] = {}
@@ -236,20 +250,22 @@ class MemoryResultPages:
 
 
 class RecordingTaskTokens:
-    """Records what the state machine's waiting task would be sent; `ended` plays a timed-out task."""
+    """Records what the state machine's waiting task would be sent; `ended` plays a timed-out task, and
+    a token in `stale` one whose task attempt was retried (Step Functions answers TaskDoesNotExist)."""
 
     def __init__(self) -> None:
         self.succeeded: list[tuple[str, str]] = []
         self.heartbeats: list[str] = []
         self.ended = False
+        self.stale: set[str] = set()
 
     def succeed(self, token: str, state: str) -> None:
-        if self.ended:
+        if self.ended or token in self.stale:
             raise CallbackExpiredError("the task has ended")
         self.succeeded.append((token, state))
 
     def heartbeat(self, token: str) -> None:
-        if self.ended:
+        if self.ended or token in self.stale:
             raise CallbackExpiredError("the task has ended")
         self.heartbeats.append(token)
 
