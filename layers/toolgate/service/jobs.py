@@ -426,9 +426,9 @@ def _hint(job: JobRecord, status: JobStatus, settings: JobSettings) -> str | Non
 def _timed_out_message(job: JobRecord) -> str:
     if job.submit_claimed_at is not None and not job.submitted:
         return (
-            f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}, and the API "
-            "never confirmed that it received the call (its answer was lost). Check at the API whether the "
-            "operation ran before starting it again."
+            f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}, and the "
+            "API never confirmed that it received the call (its answer was lost). Check at the API whether "
+            "the operation ran before starting it again."
         )
     return (
         f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}; it was given "
