@@ -934,6 +934,26 @@ def test_retried_submit_after_a_lost_answer_never_sends_the_call_twice(bench: Be
     assert len(bench.transport.calls) == 1
 
 
+@pytest.mark.parametrize("tool", ["start_export", "start_notified"])
+def test_task_failure_after_the_call_may_have_been_sent_says_to_check_at_the_api(
+    bench: Bench, tool: str
+) -> None:
+    job = bench.new_job(tool, {"format": "csv"} if tool == "start_export" else {"topic": "q3"})
+    bench.transport.script(answer(202, None, location="/v1/exports/77"))
+    bench.jobs.cut_off_at(lambda changes: changes.get("submitted") is True)
+    with pytest.raises(FunctionCutOffError):
+        if tool == "start_export":
+            bench.runner().submit(job.job_id)
+        else:
+            bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    bench.runner().fail(job.job_id, "Sandbox.Timedout")
+
+    row = bench.row(job.job_id)
+    assert (row.status, row.error_code) == (JobStatus.FAILED, "UPSTREAM_OUTCOME_UNKNOWN")
+    assert "Check at the API" in (row.error_message or "") and "Sandbox" not in (row.error_message or "")
+
+
 def test_submit_claims_the_job_before_the_call_is_sent(bench: Bench) -> None:
     job = bench.new_job("start_export", {"format": "csv"})
     bench.transport.script(answer(202, None, location="/v1/exports/77"))

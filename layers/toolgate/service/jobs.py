@@ -438,9 +438,8 @@ def _timed_out_message(job: JobRecord) -> str:
 
 def _unconfirmed_submit_message(job: JobRecord) -> str:
     return (
-        f"An earlier attempt to submit job {job.job_id} may have reached the API, but its answer was lost; "
-        "Toolgate never sends a call twice. Check at the API whether the operation started before calling "
-        "the tool again."
+        f"The call of job {job.job_id} may have reached the API, but its answer was lost; Toolgate never "
+        "sends a call twice. Check at the API whether the operation started before calling the tool again."
     )
 
 
@@ -684,6 +683,10 @@ class JobRunner:
         logger.warning("job task failed", extra={"job_id": job_id, "error_name": error_name[:100]})
         if error_name in TIMEOUT_ERRORS:
             return self._fail(job, JobTimedOutError.code, _timed_out_message(job))
+        if job.submit_claimed_at is not None and not job.submitted:
+            # The task stopped after its claim: the call may have been sent, and starting it again may
+            # run the operation twice.
+            return self._fail(job, UpstreamOutcomeUnknownError.code, _unconfirmed_submit_message(job))
         return self._fail(
             job,
             ToolInternalError.code,
