@@ -697,3 +697,33 @@ def test_polled_submit_cut_off_after_its_post_fails_as_unknown_instead_of_postin
     error = renders.world.job(job_id).body["error"]
     assert error["code"] == "UPSTREAM_OUTCOME_UNKNOWN" and "Check at the API" in error["message"]
     assert renders.posts() == 1
+
+
+def test_moto_fix_refuses_a_heartbeat_setup_it_was_not_written_against(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local stack must not silently lose early task results if moto changes underneath the fix."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from toolgate.local.moto_callbacks import early_task_results_seen
+
+    def changed(self: CallbackEndpoint, heartbeat_seconds: int, jitter: float) -> Any:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(CallbackEndpoint, "setup_heartbeat_endpoint", changed)
+    with pytest.raises(RuntimeError, match="re-check"), early_task_results_seen():
+        pass
+
+
+def test_heartbeat_set_up_after_a_task_result_counts_that_result() -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+    from toolgate.local.moto_callbacks import early_task_results_seen
+
+    original = CallbackEndpoint.setup_heartbeat_endpoint
+    endpoint = CallbackEndpoint(callback_id="token")
+    endpoint.notify(CallbackOutcomeSuccess(callback_id="token", output='{"state": "failed"}'))
+    with early_task_results_seen():
+        heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=1)
+    # Without the fix the wait runs out (False): the result would be seen only when the heartbeat expires.
+    assert heartbeat.clear_and_wait() is True
+    assert endpoint.get_outcome() is not None
+    assert CallbackEndpoint.setup_heartbeat_endpoint is original
