@@ -260,7 +260,7 @@ class RecordingTaskTokens:
         self.stale: set[str] = set()
 
     def succeed(self, token: str, state: str) -> None:
-        if self.ended or token in self.stale:
+        if self.ended or token in self.stale or token in {done for done, _ in self.succeeded}:
             raise CallbackExpiredError("the task has ended")
         self.succeeded.append((token, state))
 

@@ -21,6 +21,7 @@ from job_fakes import (
     TOOLS,
     Bench,
     FunctionCutOffError,
+    ScriptedTransport,
     answer,
     integration_record,
     job_settings,
@@ -38,6 +39,7 @@ from toolgate.errors import (
     UpstreamUnreachableError,
 )
 from toolgate.runtime.arguments import validate_arguments
+from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.continuations import CONTINUATION_HANDLE, StoredContinuation
 from toolgate.service.jobs import (
     CALLBACK_TASK_GRACE_SECONDS,
@@ -1006,6 +1008,27 @@ def test_final_answer_to_a_callback_submit_ends_the_job_instead_of_waiting_forev
     assert row.callback_id is not None
     with pytest.raises(CallbackAlreadyUsedError):
         bench.receiver().receive(row.callback_id, b'{"status": "done"}')
+
+
+def test_final_answer_racing_its_own_callback_completes_the_job_once_without_an_error(bench: Bench) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    scripted = bench.transport
+    scripted.script(answer(200, {"status": "completed", "by": "answer"}))
+
+    class CalledBackBeforeAnswering(ScriptedTransport):
+        def send(self, call: OutboundCall) -> HttpResponse:
+            callback_id = call.request.headers["X-Callback-Url"].rsplit("/", 1)[1]
+            bench.receiver().receive(callback_id, b'{"status": "done", "by": "callback"}')
+            return scripted.send(call)
+
+    bench.transport = CalledBackBeforeAnswering()
+
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    row = bench.row(job.job_id)
+    assert row.status is JobStatus.SUCCEEDED
+    assert json.loads(row.result or "") == {"status": "done", "by": "callback"}
+    assert bench.tokens.succeeded == [(TOKEN, "succeeded")]
 
 
 @pytest.mark.parametrize("body", [{"accepted": True}, {"status": "queued"}, None])

@@ -648,7 +648,7 @@ class JobRunner:
             raise ValueError("callbacks need a signer, a base URL and the task tokens")
         job = self._require(job_id)
         if job.status is not JobStatus.RUNNING:
-            self._tokens.succeed(task_token, job.status.value)
+            _end_task(self._tokens, task_token, job.status, job_id)
             return
         now = self._clock()
         expires = now + timedelta(seconds=self._settings.callback_ttl_seconds)
@@ -673,7 +673,7 @@ class JobRunner:
         else:
             outcome = self._after_callback_submit(job, tool, result)
         if outcome is not None:
-            self._tokens.succeed(task_token, outcome.state.value)
+            _end_task(self._tokens, task_token, outcome.state, job_id)
 
     def fail(self, job_id: str, error_name: str) -> TaskOutcome:
         """Record the failure the state machine caught (a task's error or a timeout)."""
@@ -713,7 +713,7 @@ class JobRunner:
             job_id, {"task_token": task_token, "updated_at": self._clock()}, expect={"callback_used": False}
         )
         if swapped is None:
-            tokens.succeed(task_token, self._require(job_id).status.value)
+            _end_task(tokens, task_token, self._require(job_id).status, job_id)
 
     def _after_callback_submit(
         self, job: JobRecord, tool: CanonicalTool, result: ToolResult
@@ -1064,6 +1064,15 @@ def result_fields(
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+def _end_task(tokens: TaskTokens, task_token: str, state: JobStatus, job_id: str) -> None:
+    """End the waiting callback task with the job's state; a task a racing callback already ended (or
+    that timed out) needs nothing more."""
+    try:
+        tokens.succeed(task_token, state.value)
+    except CallbackExpiredError:
+        logger.info("the job's task had already ended", extra={"job_id": job_id})
 
 
 def _is_transient(result: ToolResult) -> bool:
