@@ -13,7 +13,6 @@ from __future__ import annotations
 import inspect
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, HeartbeatEndpoint
 
@@ -40,11 +39,10 @@ def early_task_results_seen() -> Iterator[None]:
     check_hook()
     original = CallbackEndpoint.setup_heartbeat_endpoint
 
-    def setup(endpoint: CallbackEndpoint, heartbeat_seconds: int) -> HeartbeatEndpoint:
-        heartbeat: HeartbeatEndpoint = original(endpoint, heartbeat_seconds)
-        arrived: Any = endpoint.get_outcome()
-        if arrived is not None:
-            heartbeat.notify()
+    def setup(self: CallbackEndpoint, heartbeat_seconds: int) -> HeartbeatEndpoint:
+        heartbeat = original(self, heartbeat_seconds)
+        if self.get_outcome() is not None:
+            heartbeat.notify()  # type: ignore[no-untyped-call]
         return heartbeat
 
     CallbackEndpoint.setup_heartbeat_endpoint = setup  # type: ignore[method-assign]
