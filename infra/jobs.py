@@ -24,13 +24,13 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
-#: A waiting callback task fails (JOB_TIMED_OUT) after an hour without a heartbeat or a result from the
-#: callback function: a target that went silent is noticed within the hour, not after a day.
-CALLBACK_HEARTBEAT = Duration.seconds(3600)
-#: The longest a target may take to call back; the signed callback URL expires with it.
-CALLBACK_TIMEOUT = Duration.seconds(86400)
-#: Backstop for the whole execution: the callback timeout plus room for the tasks and retries around it.
-#: Poll-style jobs end much sooner: the poll task enforces the job's own time limit (JobSettings).
+#: The waiting callback task reads its heartbeat and timeout from the execution's input, which the invoke
+#: function writes from the job (`toolgate.service.jobs.execution_input`): an operation's opt-in
+#: `heartbeatSeconds`, and the callback URL's lifetime (`JobSettings.callback_ttl_seconds`, at most a day).
+CALLBACK_HEARTBEAT_PATH = "$.heartbeat_seconds"
+CALLBACK_TIMEOUT_PATH = "$.timeout_seconds"
+#: Backstop for the whole execution: the longest callback wait plus room for the tasks and retries around
+#: it. Poll-style jobs end much sooner: the poll task enforces the job's own time limit (JobSettings).
 MACHINE_TIMEOUT = Duration.hours(26)
 
 STATE_MACHINE_ARN_VARIABLE = "TOOLGATE_JOBS_STATE_MACHINE_ARN"
@@ -248,8 +248,9 @@ class AsyncJobs(Construct):
                 {"action": "await_callback", **job, "task_token": sfn.JsonPath.task_token}
             ),
             retry_on_service_exceptions=False,
-            heartbeat_timeout=sfn.Timeout.duration(CALLBACK_HEARTBEAT),
-            task_timeout=sfn.Timeout.duration(CALLBACK_TIMEOUT),
+            # From the input, so that one machine serves operations with and without a heartbeat.
+            heartbeat_timeout=sfn.Timeout.at(CALLBACK_HEARTBEAT_PATH),
+            task_timeout=sfn.Timeout.at(CALLBACK_TIMEOUT_PATH),
             # The output is what SendTaskSuccess sent: {"state": "succeeded" | "failed"}.
             result_path="$.outcome",
         )

@@ -185,12 +185,14 @@ class JobSettings(BaseSettings):
     max_job_seconds: int = Field(default=3600, ge=1, le=86_400)
     #: Status polls in a row that may fail transiently (timeouts, 429, 5xx) before the job fails.
     max_status_failures: int = Field(default=5, ge=1, le=50)
-    #: Lifetime of a callback URL; matches the state machine's callback task timeout (infra/jobs.py).
+    #: Lifetime of a callback URL, and so how long a callback job waits: the one source of the waiting
+    #: task's heartbeat and timeout, which the state machine reads from the execution's input.
     callback_ttl_seconds: int = Field(default=86_400, ge=60, le=86_400)
     #: Largest callback body accepted.
     max_callback_bytes: int = Field(default=1 * MIB, ge=1024, le=6 * MIB)
-    #: A finished job and its result stay readable this long.
-    retention_seconds: int = Field(default=86_400, ge=60, le=30 * 86_400)
+    #: A finished job and its result stay readable this long. At most a day: S3's lifecycle rule deletes a
+    #: kept result a day after it was written (`RESULT_RETENTION_DAYS` in infra/tenancy.py).
+    retention_seconds: int = Field(default=86_400, ge=60, le=86_400)
     #: Characters of result kept on the job item; a longer one is kept in S3 and paged.
     inline_result_chars: int = Field(default=16_000, ge=1000, le=100_000)
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from annotated_types import Le
 from aws_cdk.assertions import Template
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from synth_helpers import (
     Synthesized,
     as_list,
@@ -20,13 +22,20 @@ from synth_helpers import (
     render,
     role_statements,
 )
-from toolgate.settings import CallbackSettings, JobSettings, RuntimeSettings
+from toolgate.service.jobs import (
+    CALLBACK_TASK_GRACE_SECONDS,
+    JobPattern,
+    JobRecord,
+    execution_input,
+    new_job_id,
+)
+from toolgate.settings import CallbackSettings, InvokeSettings, JobSettings, RuntimeSettings
 
 from infra.asl import DefinitionError, state_machine_definition
 from infra.jobs import (
     CALLBACK_BASE_URL_VARIABLE,
-    CALLBACK_HEARTBEAT,
-    CALLBACK_TIMEOUT,
+    CALLBACK_HEARTBEAT_PATH,
+    CALLBACK_TIMEOUT_PATH,
     LAMBDA_SERVICE_ERRORS,
     MACHINE_TIMEOUT,
     SIGNING_SECRET_ARN_VARIABLE,
@@ -318,17 +327,49 @@ def test_failures_reach_the_record_with_the_error_under_error(asl: dict[str, Any
 # --- The callback task ---------------------------------------------------------------------------
 
 
-def test_callback_task_waits_for_its_token_with_a_heartbeat_shorter_than_its_timeout(
+def test_silent_targets_are_cut_off_only_by_a_heartbeat_their_operation_opted_into(
     asl: dict[str, Any],
 ) -> None:
+    """One machine serves both: the waiting task's heartbeat and timeout come from the execution's input,
+    never a fixed heartbeat that would cut off every target that sends no progress reports."""
     task = asl["States"]["AwaitCallback"]
     assert task["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert task["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
-    assert task["HeartbeatSeconds"] == CALLBACK_HEARTBEAT.to_seconds()
-    assert task["TimeoutSeconds"] == CALLBACK_TIMEOUT.to_seconds()
-    assert 0 < task["HeartbeatSeconds"] < task["TimeoutSeconds"] < asl["TimeoutSeconds"]
+    assert (task["HeartbeatSecondsPath"], task["TimeoutSecondsPath"]) == (
+        CALLBACK_HEARTBEAT_PATH,
+        CALLBACK_TIMEOUT_PATH,
+    )
+    assert "HeartbeatSeconds" not in task and "TimeoutSeconds" not in task
     assert task["ResultPath"] == "$.outcome"
     assert "ResultSelector" not in task
+    silent = execution_input("acme", _callback_job(heartbeat_seconds=None))
+    chatty = execution_input("acme", _callback_job(heartbeat_seconds=600))
+    lifetime = JobSettings().callback_ttl_seconds
+    assert _lookup(silent, CALLBACK_HEARTBEAT_PATH) == lifetime
+    assert _lookup(chatty, CALLBACK_HEARTBEAT_PATH) == 600
+    for payload in (silent, chatty):
+        assert 0 < _lookup(payload, CALLBACK_HEARTBEAT_PATH) < _lookup(payload, CALLBACK_TIMEOUT_PATH)
+        assert _lookup(payload, CALLBACK_TIMEOUT_PATH) < asl["TimeoutSeconds"]
+
+
+def _callback_job(*, heartbeat_seconds: int | None, ttl: int | None = None) -> JobRecord:
+    """A callback job as the launcher writes it."""
+    lifetime = ttl or JobSettings().callback_ttl_seconds
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    return JobRecord(
+        job_id=new_job_id(),
+        assistant_id="desk",
+        tool="generate_case_report",
+        integration_id="support",
+        revision="rev-1",
+        pattern=JobPattern.CALLBACK,
+        created_at=now,
+        updated_at=now,
+        deadline_at=now + timedelta(seconds=lifetime),
+        expires_at=now + timedelta(seconds=lifetime + 86_400),
+        execution_arn="arn:aws:states:eu-west-1:1:execution:jobs:x",
+        heartbeat_seconds=heartbeat_seconds,
+    )
 
 
 def test_the_task_token_is_handed_to_the_jobs_function_only(asl: dict[str, Any]) -> None:
@@ -338,14 +379,41 @@ def test_the_task_token_is_handed_to_the_jobs_function_only(asl: dict[str, Any])
     assert [key for key, value in payload.items() if "Task.Token" in str(value)] == ["task_token.$"]
 
 
-def test_callback_urls_expire_when_the_callback_task_times_out() -> None:
-    assert JobSettings().callback_ttl_seconds == CALLBACK_TIMEOUT.to_seconds()
+@pytest.mark.parametrize("ttl", [60, 3600, 86_400])
+def test_callback_task_never_waits_past_its_urls_expiry_by_more_than_the_grace(ttl: int) -> None:
+    """The callback URL's lifetime (JobSettings) is the one source of the waiting task's timeout; an
+    opt-in heartbeat longer than the URL lives is cut to it."""
+    payload = execution_input("acme", _callback_job(heartbeat_seconds=10 * ttl, ttl=ttl))
+    assert _lookup(payload, CALLBACK_TIMEOUT_PATH) == ttl + CALLBACK_TASK_GRACE_SECONDS
+    assert _lookup(payload, CALLBACK_HEARTBEAT_PATH) == ttl
 
 
 @pytest.mark.parametrize("field", ["max_job_seconds", "callback_ttl_seconds"])
 def test_no_job_may_be_configured_to_outlive_the_machine_timeout(field: str) -> None:
     with pytest.raises(ValidationError):
         JobSettings(**{field: MACHINE_TIMEOUT.to_seconds()})
+    longest = _largest_allowed(JobSettings, field)
+    assert longest + CALLBACK_TASK_GRACE_SECONDS < MACHINE_TIMEOUT.to_seconds()
+
+
+def _largest_allowed(settings: type[BaseModel], field: str) -> int:
+    (bound,) = [rule.le for rule in settings.model_fields[field].metadata if isinstance(rule, Le)]
+    return int(bound)
+
+
+def test_kept_job_results_are_never_deleted_while_the_job_is_still_readable(
+    stack: ToolgateStack, resources: dict[str, Any]
+) -> None:
+    """S3 deletes kept results (tagged) after the lifecycle rule's days; no job retention, nor any
+    continuation lifetime, that the settings accept may outlast it."""
+    rules = resources[logical_id(stack.bucket)]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (kept,) = [rule for rule in rules if "TagFilters" in rule]
+    kept_seconds = kept["ExpirationInDays"] * 86_400
+    assert kept["NoncurrentVersionExpiration"] == {"NoncurrentDays": kept["ExpirationInDays"]}
+    assert _largest_allowed(JobSettings, "retention_seconds") <= kept_seconds
+    assert _largest_allowed(InvokeSettings, "continuation_ttl_seconds") <= kept_seconds
+    with pytest.raises(ValidationError):
+        JobSettings(retention_seconds=kept_seconds + 1)
 
 
 # --- Completion event ----------------------------------------------------------------------------

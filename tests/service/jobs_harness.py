@@ -25,6 +25,7 @@ from invoke_harness import SPEC, clear_invoke_caches, invoke_event
 from service_harness import ACCOUNT_ID, REGION, ApiResponse, FakeLambdaContext
 from toolgate.demo.target import SupportDeskTarget
 from toolgate.local.lambda_routing import routed_invocations
+from toolgate.local.moto_callbacks import early_task_results_seen
 
 from infra.asl import state_machine_definition
 
@@ -279,7 +280,7 @@ def jobs_world(
             monkeypatch.setenv(name, value)
         _clear_job_caches()
         try:
-            with routed_invocations({JOBS_FUNCTION: jobs_handler}):
+            with routed_invocations({JOBS_FUNCTION: jobs_handler}), early_task_results_seen():
                 try:
                     yield Jobs(service, target, front, state_machine_arn, queue_url)
                 finally:

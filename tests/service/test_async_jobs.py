@@ -4,14 +4,18 @@ real invoke, jobs and callback handlers and the Support Desk demo target."""
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
 from conftest import Service, _session
 from jobs_harness import Jobs, jobs_world, synthesized_template
 from service_harness import TABLE_NAME, FakeLambdaContext
+
+from tests.integration.runtime_servers import Reply, Seen, Server, json_reply, serve
 
 EXPORT = {"customer_id": "cust-42", "format": "json"}
 REPORT = {"customer_id": "cust-42"}
@@ -336,7 +340,7 @@ def test_status_url_must_stay_on_the_integrations_origin(
     location: str,
     code: str | None,
 ) -> None:
-    from tests.integration.runtime_servers import Reply, Seen, json_reply, serve
+    from tests.integration.runtime_servers import Reply, json_reply, serve
 
     def exports(seen: Seen) -> Reply:
         if seen.method == "POST":
@@ -413,3 +417,313 @@ def test_large_job_result_is_kept_in_s3_and_paged(
         404,
         "CONTINUATION_NOT_FOUND",
     )
+
+
+# --- Hardening (issue 11): retried tasks, lost answers, final answers, heartbeats ----------------
+
+#: What Step Functions reports when Lambda fails around a function that ran: its Retry takes it again.
+LambdaServiceError: type[Exception] = type(
+    "Lambda.ServiceException", (Exception,), {"__doc__": "Lambda lost the function's answer."}
+)
+
+CALLBACK_SPEC = """
+openapi: 3.0.3
+info: {title: Renders, version: "1"}
+paths:
+  /renders:
+    post:
+      operationId: startRender
+      description: Start a render; its result is POSTed to the callbackUrl when it is done.
+      parameters:
+        - {name: callbackUrl, in: header, schema: {type: string}}
+      responses:
+        "202": {description: Accepted}
+  /checks:
+    post:
+      operationId: startCheck
+      description: Start a check; it reports its progress to the callbackUrl at least every second.
+      parameters:
+        - {name: callbackUrl, in: header, schema: {type: string}}
+      x-toolgate-async: {heartbeatSeconds: 1}
+      responses:
+        "202": {description: Accepted}
+  /exports:
+    post:
+      operationId: startExport
+      description: Start an export; poll the Location for its status.
+      responses:
+        "202":
+          description: Accepted
+          headers:
+            Location: {schema: {type: string}}
+"""
+
+
+class Tasks:
+    """The jobs function's tasks as the state machine runs them: a test can wait for one to return, or
+    have Lambda lose an attempt's answer after the function ran (Step Functions then retries the task)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from functions.jobs import handler
+
+        self._run = handler.run_task
+        self._returned: list[str] = []
+        self._changed = threading.Condition()
+        #: Actions whose first attempt runs in full and then ends in LambdaServiceError.
+        self.lose_first_answer_of: set[str] = set()
+        self.tokens: list[str] = []
+        monkeypatch.setattr(handler, "run_task", self._task)
+
+    def _task(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+        action = str(event.get("action"))
+        if "task_token" in event:
+            self.tokens.append(str(event["task_token"]))
+        outcome = self._run(event, context)
+        with self._changed:
+            first = action not in self._returned
+            self._returned.append(action)
+            self._changed.notify_all()
+        if first and action in self.lose_first_answer_of:
+            raise LambdaServiceError("the function ran, but Lambda lost its answer")
+        return outcome
+
+    def wait_for(self, action: str, times: int = 1) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: self._returned.count(action) >= times, timeout=60), action
+
+
+class Renders:
+    """An API on 127.0.0.1 whose operations call back; `answer` decides what a submit gets."""
+
+    world: Jobs
+    server: Server
+
+    def __init__(self, tasks: Tasks) -> None:
+        self.tasks = tasks
+        self.callback_urls: list[str] = []
+        self.answer: Callable[[Seen], Reply | Callable[[BaseHTTPRequestHandler], None]] = lambda _: Reply(
+            status=202
+        )
+
+    def handle(self, seen: Seen) -> Reply | Callable[[BaseHTTPRequestHandler], None]:
+        url = seen.header("callbackUrl")
+        if url:
+            self.callback_urls.append(url)
+        return self.answer(seen)
+
+    def callback_id(self, index: int = 0) -> str:
+        return self.callback_urls[index].rsplit("/", 1)[1]
+
+    def posts(self) -> int:
+        return sum(1 for seen in self.server.seen if seen.method == "POST")
+
+
+def _lost_answer(_: Seen) -> Callable[[BaseHTTPRequestHandler], None]:
+    """Read the request, then close the connection without an answer."""
+
+    def close(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True
+
+    return close
+
+
+@pytest.fixture
+def renders(service: Service, monkeypatch: pytest.MonkeyPatch, template: dict[str, Any]) -> Iterator[Renders]:
+    target = Renders(Tasks(monkeypatch))
+    with jobs_world(service, monkeypatch, template) as world, serve(target.handle) as server:
+        target.world, target.server = world, server
+        service.bootstrap("acme")
+        settings = {"assistants": ["desk"], "server_url": server.url}
+        created = service.api(
+            "POST", "/v1/integrations", tenant="acme", body={"id": "renders", "settings": settings}
+        )
+        assert created.status == 201, created.body
+        uploaded = service.api(
+            "PUT",
+            "/v1/integrations/renders",
+            tenant="acme",
+            body=CALLBACK_SPEC,
+            headers={"content-type": "application/yaml"},
+        )
+        assert uploaded.status == 200, uploaded.body
+        yield target
+
+
+def test_callback_racing_a_retried_callback_task_still_resumes_the_execution(
+    renders: Renders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retried callback task swaps its new token onto the row between the callback's read and its
+    write. moto hands a retried task the token it had, so the row first holds an earlier attempt's."""
+    from toolgate.adapters.aws.jobs import DynamoJobStore, job_sk
+
+    job_id = _started(renders.world, "start_render", {})
+    renders.tasks.wait_for("await_callback")
+    (waiting_token,) = renders.tasks.tokens
+    table = _session().resource("dynamodb").Table(TABLE_NAME)
+    key = {"pk": "acme", "sk": job_sk(job_id)}
+
+    def swap_token(token: str) -> None:
+        table.update_item(
+            Key=key, UpdateExpression="SET task_token = :t", ExpressionAttributeValues={":t": token}
+        )
+
+    swap_token("token-of-an-earlier-attempt")
+    read = DynamoJobStore.get
+
+    def read_then_the_retry_swaps_its_token(self: DynamoJobStore, wanted: str) -> Any:
+        row = read(self, wanted)
+        swap_token(waiting_token)
+        return row
+
+    monkeypatch.setattr(DynamoJobStore, "get", read_then_the_retry_swaps_its_token)
+
+    status, body = _post_callback(renders.world, renders.callback_id(), {"status": "succeeded", "n": 1})
+
+    assert (status, body["status"]) == (200, "succeeded"), body
+    assert renders.world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+    assert renders.posts() == 1
+
+
+def test_retried_callback_task_keeps_waiting_on_the_issued_url_without_posting_again(
+    renders: Renders,
+) -> None:
+    renders.tasks.lose_first_answer_of.add("await_callback")
+    job_id = _started(renders.world, "start_render", {})
+    renders.tasks.wait_for("await_callback", times=2)
+
+    status, body = _post_callback(renders.world, renders.callback_id(), {"status": "succeeded"})
+
+    assert (status, body["status"]) == (200, "succeeded"), body
+    assert renders.world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+    assert renders.posts() == 1 and len(renders.callback_urls) == 1
+
+
+def test_callback_job_whose_submit_lost_its_answer_completes_with_its_genuine_callback(
+    renders: Renders,
+) -> None:
+    renders.answer = _lost_answer
+    job_id = _started(renders.world, "start_render", {})
+    renders.tasks.wait_for("await_callback")
+    assert renders.world.job(job_id).body["status"] == "running"
+
+    status, body = _post_callback(renders.world, renders.callback_id(), {"status": "succeeded", "pages": 4})
+
+    assert (status, body["status"]) == (200, "succeeded"), body
+    assert renders.world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+    assert renders.world.job(job_id).body["result"] == {"status": "succeeded", "pages": 4}
+    assert renders.posts() == 1
+
+
+def test_callback_task_cut_off_after_its_post_is_retried_without_posting_again(
+    renders: Renders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws.jobs import DynamoJobStore
+
+    # The function is cut off after the call went out, before its answer was recorded.
+    update = DynamoJobStore.update
+    cut: list[bool] = []
+
+    def cut_off_before_recording(self: DynamoJobStore, job_id: str, changes: Any, **options: Any) -> Any:
+        if changes.get("submitted") is True and not cut:
+            cut.append(True)
+            raise LambdaServiceError("the function was cut off")
+        return update(self, job_id, changes, **options)
+
+    monkeypatch.setattr(DynamoJobStore, "update", cut_off_before_recording)
+    job_id = _started(renders.world, "start_render", {})
+    renders.tasks.wait_for("await_callback")
+
+    assert renders.world.job(job_id).body["status"] == "running"
+    status, _ = _post_callback(renders.world, renders.callback_id(), {"status": "succeeded"})
+    assert status == 200
+    assert renders.world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+    assert cut == [True] and renders.posts() == 1
+    assert len(renders.tasks.tokens) == 2
+
+
+def test_final_answer_to_a_callback_submit_ends_the_job_without_a_callback(renders: Renders) -> None:
+    renders.answer = lambda _: json_reply(b'{"status": "succeeded", "pages": 2}')
+    job_id = _started(renders.world, "start_render", {})
+
+    assert renders.world.wait_for_execution(job_id)["status"] == "SUCCEEDED"
+
+    assert renders.world.job(job_id).body["result"] == {"status": "succeeded", "pages": 2}
+    status, body = _post_callback(renders.world, renders.callback_id(), {"status": "failed"})
+    assert (status, body["error"]["code"]) == (409, "CALLBACK_ALREADY_USED")
+
+
+def test_only_an_operation_that_opted_into_a_heartbeat_is_cut_off_for_silence(renders: Renders) -> None:
+    from toolgate.service.jobs import CALLBACK_TASK_GRACE_SECONDS
+    from toolgate.settings import JobSettings
+
+    silent = _started(renders.world, "start_render", {})
+    renders.tasks.wait_for("await_callback")
+    chatty = _started(renders.world, "start_check", {})
+
+    # The check promised a progress report every second and sent none.
+    assert renders.world.wait_for_execution(chatty)["status"] == "FAILED"
+
+    assert renders.world.job(chatty).body["error"]["code"] == "JOB_TIMED_OUT"
+    assert renders.world.execution(silent)["status"] == "RUNNING"
+    lifetime = JobSettings().callback_ttl_seconds
+    assert json.loads(renders.world.execution(silent)["input"]) == {
+        "tenant_id": "acme",
+        "job_id": silent,
+        "pattern": "callback",
+        "heartbeat_seconds": lifetime,
+        "timeout_seconds": lifetime + CALLBACK_TASK_GRACE_SECONDS,
+    }
+    assert json.loads(renders.world.execution(chatty)["input"])["heartbeat_seconds"] == 1
+
+
+def test_polled_submit_cut_off_after_its_post_fails_as_unknown_instead_of_posting_again(
+    renders: Renders, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws.jobs import DynamoJobStore
+
+    renders.answer = lambda _: json_reply(b"{}", status=202, Location="/exports/1")
+    update = DynamoJobStore.update
+
+    def cut_off_before_recording(self: DynamoJobStore, job_id: str, changes: Any, **options: Any) -> Any:
+        if changes.get("submitted") is True:
+            raise LambdaServiceError("the function was cut off")
+        return update(self, job_id, changes, **options)
+
+    monkeypatch.setattr(DynamoJobStore, "update", cut_off_before_recording)
+    job_id = _started(renders.world, "start_export", {})
+
+    assert renders.world.wait_for_execution(job_id)["status"] == "FAILED"
+
+    error = renders.world.job(job_id).body["error"]
+    assert error["code"] == "UPSTREAM_OUTCOME_UNKNOWN" and "Check at the API" in error["message"]
+    assert renders.posts() == 1
+
+
+def test_moto_fix_refuses_a_heartbeat_setup_it_was_not_written_against(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local stack must not silently lose early task results if moto changes underneath the fix."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from toolgate.local.moto_callbacks import early_task_results_seen
+
+    def changed(self: CallbackEndpoint, heartbeat_seconds: int, jitter: float) -> Any:
+        raise AssertionError("never called")
+
+    monkeypatch.setattr(CallbackEndpoint, "setup_heartbeat_endpoint", changed)
+    with pytest.raises(RuntimeError, match="re-check"), early_task_results_seen():
+        pass
+
+
+def test_heartbeat_set_up_after_a_task_result_counts_that_result() -> None:
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+    from toolgate.local.moto_callbacks import early_task_results_seen
+
+    original = CallbackEndpoint.setup_heartbeat_endpoint
+    endpoint = CallbackEndpoint(callback_id="token")
+    endpoint.notify(CallbackOutcomeSuccess(callback_id="token", output='{"state": "failed"}'))
+    with early_task_results_seen():
+        heartbeat = endpoint.setup_heartbeat_endpoint(heartbeat_seconds=1)
+    # Without the fix the wait runs out (False): the result would be seen only when the heartbeat expires.
+    assert heartbeat.clear_and_wait() is True
+    assert endpoint.get_outcome() is not None
+    assert CallbackEndpoint.setup_heartbeat_endpoint is original

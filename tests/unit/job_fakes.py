@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -106,6 +106,7 @@ PATHS: dict[str, Any] = {
             "operationId": "startGraded",
             "parameters": [{"name": "notify", "in": "query", "schema": _STRING}],
             "x-toolgate-async": {
+                "heartbeatSeconds": 900,
                 "statusPointer": "/outcome",
                 "successValues": ["passed"],
                 "failureValues": ["flunked"],
@@ -192,11 +193,19 @@ class MemoryCredentials:
 class MemoryJobStore:
     def __init__(self) -> None:
         self.rows: dict[str, JobRecord] = {}
+        #: The changes of every write that was made, in order.
+        self.writes: list[dict[str, Any]] = []
         self._stale: dict[str, JobRecord] = {}
+        self._cut_off: Callable[[Mapping[str, Any]], bool] | None = None
 
     def serve_stale(self, job: JobRecord) -> None:
         """The next read of the job returns `job`: another writer changed the row after that read."""
         self._stale[job.job_id] = job
+
+    def cut_off_at(self, write: Callable[[Mapping[str, Any]], bool]) -> None:
+        """The next write whose changes match `write` is never made: the function is cut off there (Lambda
+        timed out or crashed), after whatever it did before."""
+        self._cut_off = write
 
     def create(self, job: JobRecord) -> None:
         assert job.job_id not in self.rows
@@ -213,15 +222,23 @@ class MemoryJobStore:
         remove: Collection[str] = (),
         expect: Mapping[str, Any] | None = None,
         only_running: bool = True,
-    ) -> bool:
+    ) -> JobRecord | None:
+        if self._cut_off is not None and self._cut_off(changes):
+            self._cut_off = None
+            raise FunctionCutOffError("the function stopped before this write")
         job = self.rows.get(job_id)
         if job is None or (only_running and job.status is not JobStatus.RUNNING):
-            return False
+            return None
         if any(getattr(job, name) != value for name, value in (expect or {}).items()):
-            return False
+            return None
         kept = job.model_dump(exclude={name for name in remove if name not in changes})
         self.rows[job_id] = JobRecord.model_validate({**kept, **changes})
-        return True
+        self.writes.append(dict(changes))
+        return job
+
+
+class FunctionCutOffError(Exception):
+    """The task function stopped mid-way; the state machine sees a failed (and maybe retried) task."""
 
 
 class MemoryResultPages:
@@ -233,20 +250,22 @@ class MemoryResultPages:
 
 
 class RecordingTaskTokens:
-    """Records what the state machine's waiting task would be sent; `ended` plays a timed-out task."""
+    """Records what the state machine's waiting task would be sent; `ended` plays a timed-out task, and
+    a token in `stale` one whose task attempt was retried (Step Functions answers TaskDoesNotExist)."""
 
     def __init__(self) -> None:
         self.succeeded: list[tuple[str, str]] = []
         self.heartbeats: list[str] = []
         self.ended = False
+        self.stale: set[str] = set()
 
     def succeed(self, token: str, state: str) -> None:
-        if self.ended:
+        if self.ended or token in self.stale or token in {done for done, _ in self.succeeded}:
             raise CallbackExpiredError("the task has ended")
         self.succeeded.append((token, state))
 
     def heartbeat(self, token: str) -> None:
-        if self.ended:
+        if self.ended or token in self.stale:
             raise CallbackExpiredError("the task has ended")
         self.heartbeats.append(token)
 

@@ -20,7 +20,10 @@ from job_fakes import (
     TENANT,
     TOOLS,
     Bench,
+    FunctionCutOffError,
+    ScriptedTransport,
     answer,
+    integration_record,
     job_settings,
 )
 from spec_builders import OK, assert_valid_json_schema, compile_paths, json_body
@@ -32,18 +35,23 @@ from toolgate.errors import (
     CallbackTooLargeError,
     CircuitOpenError,
     JobNotRunningError,
+    UpstreamOutcomeUnknownError,
     UpstreamTimeoutError,
     UpstreamUnreachableError,
 )
 from toolgate.runtime.arguments import validate_arguments
+from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.continuations import CONTINUATION_HANDLE, StoredContinuation
 from toolgate.service.jobs import (
+    CALLBACK_TASK_GRACE_SECONDS,
     JOB_STATUS_TOOL,
+    JobLauncher,
     JobPattern,
     JobQueries,
     JobRecord,
     JobStatus,
     JobView,
+    execution_input,
     is_job_id,
     job_pattern,
     job_status_tool,
@@ -836,3 +844,288 @@ def test_callback_after_the_task_timed_out_still_records_the_result(bench: Bench
     bench.tokens.ended = True
     assert bench.receiver().receive(callback_id, b'{"status": "done"}').status is JobStatus.SUCCEEDED
     assert bench.row(job.job_id).status is JobStatus.SUCCEEDED
+
+
+# --- Hardening (issue 11): retried tasks, lost answers, final answers, heartbeats ----------------
+
+TOKEN_2 = "task-token-2"
+
+
+def test_callback_racing_a_retried_task_resumes_it_with_the_token_the_write_replaced(bench: Bench) -> None:
+    job, callback_id = waiting_job(bench)
+    read_before_the_retry = bench.row(job.job_id)
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN_2)
+    bench.tokens.stale.add(TOKEN)  # the first attempt no longer waits
+    bench.jobs.serve_stale(read_before_the_retry)
+
+    ack = bench.receiver().receive(callback_id, b'{"status": "done"}')
+
+    assert ack.status is JobStatus.SUCCEEDED
+    assert bench.tokens.succeeded == [(TOKEN_2, "succeeded")]
+    assert len(bench.transport.calls) == 1
+
+
+def test_retried_task_that_loses_the_race_to_a_callback_ends_with_the_jobs_outcome(bench: Bench) -> None:
+    job, callback_id = waiting_job(bench)
+    read_by_the_retry = bench.row(job.job_id)
+    bench.receiver().receive(callback_id, b'{"status": "failed"}')
+    bench.jobs.serve_stale(read_by_the_retry)
+
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN_2)
+
+    assert bench.tokens.succeeded == [(TOKEN, "failed"), (TOKEN_2, "failed")]
+    assert bench.row(job.job_id).status is JobStatus.FAILED
+    assert len(bench.transport.calls) == 1
+
+
+def test_progress_callback_racing_a_retried_task_extends_the_current_token(bench: Bench) -> None:
+    job, callback_id = waiting_job(bench)
+    read_before_the_retry = bench.row(job.job_id)
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN_2)
+    bench.tokens.stale.add(TOKEN)
+    bench.jobs.serve_stale(read_before_the_retry)
+
+    assert bench.receiver().receive(callback_id, b'{"status": "in_progress"}').status is JobStatus.RUNNING
+
+    assert bench.tokens.heartbeats == [TOKEN_2]
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        UpstreamOutcomeUnknownError("the connection closed after the request was sent"),
+        UpstreamTimeoutError("no complete answer within the deadline"),
+    ],
+)
+def test_callback_submit_with_an_unknown_outcome_keeps_waiting_for_its_genuine_callback(
+    bench: Bench, lost: Exception
+) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    bench.transport.script(lost)
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    row = bench.row(job.job_id)
+    assert (row.status, row.error_code, row.task_token, row.arguments) == (
+        JobStatus.RUNNING,
+        None,
+        TOKEN,
+        None,
+    )
+    assert bench.tokens.succeeded == []
+    assert row.callback_id is not None
+    ack = bench.receiver().receive(row.callback_id, b'{"status": "done", "rows": 3}')
+    assert ack.status is JobStatus.SUCCEEDED
+    assert bench.tokens.succeeded == [(TOKEN, "succeeded")]
+    assert len(bench.transport.calls) == 1
+
+
+def test_unconfirmed_callback_job_that_times_out_says_to_check_before_starting_again(bench: Bench) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    bench.transport.script(UpstreamOutcomeUnknownError("the connection closed"))
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    bench.runner().fail(job.job_id, "States.HeartbeatTimeout")
+
+    row = bench.row(job.job_id)
+    assert row.error_code == "JOB_TIMED_OUT"
+    assert "never confirmed" in (row.error_message or "")
+
+
+def test_retried_submit_after_a_lost_answer_never_sends_the_call_twice(bench: Bench) -> None:
+    job = bench.new_job("start_export", {"format": "csv"})
+    bench.transport.script(answer(202, None, location="/v1/exports/77"))
+    bench.jobs.cut_off_at(lambda changes: changes.get("submitted") is True)
+    with pytest.raises(FunctionCutOffError):
+        bench.runner().submit(job.job_id)
+
+    outcome = bench.runner().submit(job.job_id)
+
+    assert outcome.state is JobStatus.FAILED
+    row = bench.row(job.job_id)
+    assert row.error_code == "UPSTREAM_OUTCOME_UNKNOWN"
+    assert "Check at the API" in (row.error_message or "") and row.arguments is None
+    assert len(bench.transport.calls) == 1
+
+
+@pytest.mark.parametrize("tool", ["start_export", "start_notified"])
+def test_task_failure_after_the_call_may_have_been_sent_says_to_check_at_the_api(
+    bench: Bench, tool: str
+) -> None:
+    job = bench.new_job(tool, {"format": "csv"} if tool == "start_export" else {"topic": "q3"})
+    bench.transport.script(answer(202, None, location="/v1/exports/77"))
+    bench.jobs.cut_off_at(lambda changes: changes.get("submitted") is True)
+    with pytest.raises(FunctionCutOffError):
+        if tool == "start_export":
+            bench.runner().submit(job.job_id)
+        else:
+            bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    bench.runner().fail(job.job_id, "Sandbox.Timedout")
+
+    row = bench.row(job.job_id)
+    assert (row.status, row.error_code) == (JobStatus.FAILED, "UPSTREAM_OUTCOME_UNKNOWN")
+    assert "Check at the API" in (row.error_message or "") and "Sandbox" not in (row.error_message or "")
+
+
+def test_submit_claims_the_job_before_the_call_is_sent(bench: Bench) -> None:
+    job = bench.new_job("start_export", {"format": "csv"})
+    bench.transport.script(answer(202, None, location="/v1/exports/77"))
+    bench.runner().submit(job.job_id)
+    claim, recorded = bench.jobs.writes[0], bench.jobs.writes[-1]
+    assert claim.keys() == {"submit_claimed_at", "updated_at"}
+    assert recorded["submitted"] is True
+    assert bench.row(job.job_id).submit_claimed_at == bench.clock()
+
+
+def test_retried_callback_task_after_a_lost_answer_waits_on_the_issued_url_without_sending_again(
+    bench: Bench,
+) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    bench.transport.script(answer(202, None))
+    bench.jobs.cut_off_at(lambda changes: changes.get("submitted") is True)
+    with pytest.raises(FunctionCutOffError):
+        bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+    issued = bench.row(job.job_id).callback_id
+    assert issued is not None
+
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN_2)
+
+    row = bench.row(job.job_id)
+    assert (row.status, row.callback_id, row.task_token) == (JobStatus.RUNNING, issued, TOKEN_2)
+    assert len(bench.transport.calls) == 1
+    assert bench.receiver().receive(issued, b'{"status": "done"}').status is JobStatus.SUCCEEDED
+    assert bench.tokens.succeeded == [(TOKEN_2, "succeeded")]
+
+
+@pytest.mark.parametrize(
+    ("body", "state", "code"),
+    [
+        ({"status": "completed", "file": "s3://exports/77.csv"}, JobStatus.SUCCEEDED, None),
+        ({"status": "failed", "why": "no data"}, JobStatus.FAILED, "JOB_FAILED"),
+    ],
+)
+def test_final_answer_to_a_callback_submit_ends_the_job_instead_of_waiting_forever(
+    bench: Bench, body: dict[str, Any], state: JobStatus, code: str | None
+) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    bench.transport.script(answer(200, body))
+
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    row = bench.row(job.job_id)
+    assert (row.status, row.error_code, row.callback_used, row.task_token) == (state, code, True, None)
+    assert json.loads(row.result or "") == body
+    assert bench.tokens.succeeded == [(TOKEN, state.value)]
+    assert row.callback_id is not None
+    with pytest.raises(CallbackAlreadyUsedError):
+        bench.receiver().receive(row.callback_id, b'{"status": "done"}')
+
+
+def test_final_answer_racing_its_own_callback_completes_the_job_once_without_an_error(bench: Bench) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    scripted = bench.transport
+    scripted.script(answer(200, {"status": "completed", "by": "answer"}))
+
+    class CalledBackBeforeAnswering(ScriptedTransport):
+        def send(self, call: OutboundCall) -> HttpResponse:
+            callback_id = call.request.headers["X-Callback-Url"].rsplit("/", 1)[1]
+            bench.receiver().receive(callback_id, b'{"status": "done", "by": "callback"}')
+            return scripted.send(call)
+
+    bench.transport = CalledBackBeforeAnswering()
+
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+
+    row = bench.row(job.job_id)
+    assert row.status is JobStatus.SUCCEEDED
+    assert json.loads(row.result or "") == {"status": "done", "by": "callback"}
+    assert bench.tokens.succeeded == [(TOKEN, "succeeded")]
+
+
+@pytest.mark.parametrize("body", [{"accepted": True}, {"status": "queued"}, None])
+def test_answer_to_a_callback_submit_without_a_final_status_waits_for_the_callback(
+    bench: Bench, body: Any
+) -> None:
+    job = bench.new_job("start_notified", {"topic": "q3"})
+    bench.transport.script(answer(200, body))
+    bench.runner(with_callbacks=True).await_callback(job.job_id, TOKEN)
+    row = bench.row(job.job_id)
+    assert (row.status, row.submitted, row.callback_used) == (JobStatus.RUNNING, True, False)
+    assert bench.tokens.succeeded == []
+
+
+def test_cancel_of_a_job_that_ended_after_it_was_read_quotes_its_current_status(bench: Bench) -> None:
+    job = bench.new_job("start_export", {}, status=JobStatus.SUCCEEDED, result='{"rows":1}')
+    bench.jobs.serve_stale(job.model_copy(update={"status": JobStatus.RUNNING}))
+    queries = JobQueries(TenantContext(TENANT, Role.AGENT, "desk-key"), bench.jobs, bench.settings)
+
+    with pytest.raises(JobNotRunningError) as refused:
+        queries.cancel(job.job_id)
+
+    assert "(succeeded)" in refused.value.message and "running" not in refused.value.message
+    assert bench.row(job.job_id) == job
+
+
+def launched(bench: Bench, tool: str) -> dict[str, Any]:
+    """The execution input the launcher starts `tool`'s job with."""
+    started: list[dict[str, Any]] = []
+
+    class Executions:
+        def start(self, tenant_id: str, job: JobRecord) -> None:
+            started.append(execution_input(tenant_id, job))
+
+        def stop(self, execution_arn: str) -> None:
+            raise AssertionError("not stopped")
+
+        def execution_arn(self, job_id: str) -> str:
+            return f"arn:aws:states:eu-west-1:123456789012:execution:jobs:{job_id}"
+
+    launcher = JobLauncher(bench.jobs, Executions(), bench.settings, clock=bench.clock)
+    launcher.launch(
+        TENANT,
+        ASSISTANT,
+        integration=integration_record(),
+        tool=TOOLS[tool],
+        arguments={},
+        pattern=JobPattern.CALLBACK,
+    )
+    (payload,) = started
+    return payload
+
+
+def test_only_an_operation_that_opts_in_is_cut_off_by_a_heartbeat(bench: Bench) -> None:
+    ttl = bench.settings.callback_ttl_seconds
+    silent = launched(bench, "start_notified")
+    opted_in = launched(bench, "start_graded")
+    assert silent["heartbeat_seconds"] == ttl
+    assert opted_in["heartbeat_seconds"] == 900
+    for payload in (silent, opted_in):
+        assert payload["timeout_seconds"] == ttl + CALLBACK_TASK_GRACE_SECONDS
+        assert payload.keys() == {"tenant_id", "job_id", "pattern", "heartbeat_seconds", "timeout_seconds"}
+
+
+def test_polled_jobs_start_with_ids_only(bench: Bench) -> None:
+    job = bench.new_job("start_export", {"format": "csv"})
+    assert execution_input(TENANT, job) == {"tenant_id": TENANT, "job_id": job.job_id, "pattern": "poll"}
+
+
+@pytest.mark.parametrize("value", ["600", 0, -5, 1.5, True])
+def test_a_heartbeat_that_is_not_a_positive_integer_is_ignored_with_a_warning(value: Any) -> None:
+    compiled = compile_paths(
+        {
+            "/jobs": {
+                "post": {
+                    "operationId": "startJob",
+                    "parameters": [{"name": "callbackUrl", "in": "header", "schema": {"type": "string"}}],
+                    "x-toolgate-async": {"heartbeatSeconds": value},
+                    "responses": {"202": {"description": "accepted"}},
+                }
+            }
+        },
+        servers=[{"url": SERVER}],
+    )
+    (tool,) = compiled.tools
+    assert tool.async_pattern is not None and tool.async_pattern.heartbeat_seconds is None
+    (finding,) = [f for f in compiled.findings if f.code == "ASYNC_HEARTBEAT_IGNORED"]
+    assert finding.severity.value == "warning"
+    assert finding.pointer.endswith("/x-toolgate-async/heartbeatSeconds")

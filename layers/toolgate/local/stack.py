@@ -38,6 +38,7 @@ from toolgate.local.front_door import FrontDoor, FrontDoorServer
 from toolgate.local.handlers import load_handler, one_at_a_time, unload
 from toolgate.local.intrinsics import PseudoParameters, UnresolvedReferenceError
 from toolgate.local.lambda_routing import Handler, routed_invocations
+from toolgate.local.moto_callbacks import early_task_results_seen
 from toolgate.local.provision import LocalFunction, Provisioned, Provisioner, ResourceReport
 from toolgate.local.rest_api import rest_api_model
 from toolgate.local.sqs_poller import SqsPoller
@@ -203,6 +204,7 @@ class LocalStack:
 
         handlers = self._load_handlers(provisioned.functions.values(), cleanup)
         cleanup.enter_context(routed_invocations(handlers))
+        cleanup.enter_context(early_task_results_seen())
 
         api = rest_api_model(template, provisioned.resolver)
         if api is not None:

@@ -46,6 +46,7 @@ from toolgate.errors import (
     ToolgateError,
     ToolInternalError,
     ToolNotAvailableError,
+    UpstreamOutcomeUnknownError,
 )
 from toolgate.runtime.async_calls import (
     CALLBACK_LOCATIONS,
@@ -92,6 +93,14 @@ TRANSIENT_STATUS_ERRORS = frozenset(
 TRANSIENT_HTTP_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 #: Step Functions error names that mean the job ran out of time.
 TIMEOUT_ERRORS = frozenset({"States.Timeout", "States.HeartbeatTimeout"})
+#: A callback submit that failed with one of these may still have reached the target, which then holds
+#: the callback URL: the job keeps waiting for it rather than failing.
+UNCONFIRMED_SUBMIT_ERRORS = frozenset(
+    {"UPSTREAM_OUTCOME_UNKNOWN", "UPSTREAM_TIMEOUT", "UPSTREAM_PROTOCOL_ERROR"}
+)
+#: The waiting callback task's timeout exceeds its heartbeat, at most the callback URL's lifetime, by this
+#: much: Step Functions wants a heartbeat shorter than the timeout.
+CALLBACK_TASK_GRACE_SECONDS = 60
 #: A task keeps this much of its Lambda time back for the writes after its call.
 _TASK_MARGIN_SECONDS = 5.0
 _ECHO_CHARS = 500
@@ -125,6 +134,10 @@ def is_job_id(value: str) -> bool:
 
 #: How an operation without a declared pattern is followed: by its answer's Location header.
 _FOLLOW_LOCATION = AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+#: How a callback operation without a declared pattern reads its answers: the default status values.
+_CALLBACK = AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+#: What an ended job no longer needs: the call's arguments and the waiting task's token.
+_ENDED_JOB_REMOVES = ("arguments", "task_token")
 
 
 def integration_credential(
@@ -205,6 +218,9 @@ class JobRecord(BaseModel):
     execution_arn: str
     #: The call's arguments as JSON, kept only until the call is submitted.
     arguments: str | None = None
+    #: Set, conditionally, just before the call is sent: a retried task that finds it never sends again.
+    submit_claimed_at: datetime | None = None
+    #: The target's answer to the call was recorded (its outcome is known).
     submitted: bool = False
     #: Polling: a status URL, or a status operation's tool name and its arguments as JSON.
     status_url: str | None = None
@@ -216,6 +232,8 @@ class JobRecord(BaseModel):
     callback_id: str | None = None
     callback_used: bool = False
     task_token: str | None = None
+    #: The operation's opt-in `heartbeatSeconds`: the longest it may stay silent while a callback is due.
+    heartbeat_seconds: int | None = None
     #: The result as JSON text, or a continuation handle when it was too long for the row.
     result: str | None = None
     result_handle: str | None = None
@@ -240,9 +258,10 @@ class JobStore(Protocol):
         remove: Collection[str] = (),
         expect: Mapping[str, Any] | None = None,
         only_running: bool = True,
-    ) -> bool:
+    ) -> JobRecord | None:
         """Apply `changes` (and remove fields) when the job exists, is running (unless `only_running` is
-        False) and every `expect` field has its value; False when it did not."""
+        False) and every `expect` field has its value (None: the field is absent). Returns the row as it
+        was just before the write, read in the same conditional write; None when nothing was written."""
         ...
 
 
@@ -370,6 +389,18 @@ class JobView(BaseModel):
         return envelope
 
 
+def execution_input(tenant_id: str, job: JobRecord) -> dict[str, Any]:
+    """The jobs state machine's input: ids, and for a callback job its waiting task's heartbeat and timeout
+    (read with HeartbeatSecondsPath and TimeoutSecondsPath). Without an opt-in heartbeat, the heartbeat is
+    the callback URL's whole lifetime: a silent target is cut off only when its URL expires."""
+    payload: dict[str, Any] = {"tenant_id": tenant_id, "job_id": job.job_id, "pattern": job.pattern.value}
+    if job.pattern is JobPattern.CALLBACK:
+        lifetime = int((job.deadline_at - job.created_at).total_seconds())
+        payload["heartbeat_seconds"] = min(job.heartbeat_seconds or lifetime, lifetime)
+        payload["timeout_seconds"] = lifetime + CALLBACK_TASK_GRACE_SECONDS
+    return payload
+
+
 def running_envelope(job: JobRecord, settings: JobSettings) -> dict[str, Any]:
     """What an async tool's call answers at once."""
     return {
@@ -400,9 +431,22 @@ def _hint(job: JobRecord, status: JobStatus, settings: JobSettings) -> str | Non
 
 
 def _timed_out_message(job: JobRecord) -> str:
+    if job.submit_claimed_at is not None and not job.submitted:
+        return (
+            f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}, and the "
+            "API never confirmed that it received the call (its answer was lost). Check at the API whether "
+            "the operation ran before starting it again."
+        )
     return (
         f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}; it was given "
         "up. Start the operation again if it is still needed."
+    )
+
+
+def _unconfirmed_submit_message(job: JobRecord) -> str:
+    return (
+        f"The call of job {job.job_id} may have reached the API, but its answer was lost; Toolgate never "
+        "sends a call twice. Check at the API whether the operation started before calling the tool again."
     )
 
 
@@ -457,6 +501,11 @@ class JobLauncher:
             expires_at=deadline + timedelta(seconds=self._settings.retention_seconds),
             execution_arn=self._executions.execution_arn(job_id),
             arguments=json.dumps(arguments, ensure_ascii=False, separators=(",", ":")),
+            heartbeat_seconds=(
+                tool.async_pattern.heartbeat_seconds
+                if pattern is JobPattern.CALLBACK and tool.async_pattern is not None
+                else None
+            ),
         )
         self._jobs.create(job)
         try:
@@ -503,9 +552,11 @@ class JobQueries:
             "error_code": JobCancelledError.code,
             "error_message": f"Job {job_id} was cancelled by {self.context.principal}.",
         }
-        if not self._jobs.update(job_id, changes, remove=("arguments", "task_token")):
+        if self._jobs.update(job_id, changes, remove=("arguments", "task_token")) is None:
+            # The row as it is now: it may have ended after it was read.
+            current = self._job(job_id, None)
             raise JobNotRunningError(
-                f"Job {job_id} has already ended ({job.status.value}); there is nothing to cancel."
+                f"Job {job_id} has already ended ({current.status.value}); there is nothing to cancel."
             )
         if self._executions is not None:
             self._executions.stop(job.execution_arn)
@@ -559,8 +610,11 @@ class JobRunner:
         if job.status is not JobStatus.RUNNING:
             return TaskOutcome(job.status)
         if job.submitted:
-            # A retried task: the call was made; never send it twice.
+            # A retried task: the call was made and answered; never send it twice.
             return TaskOutcome(JobStatus.RUNNING, next_wait_seconds(self._settings, job.polls))
+        claim = {"submit_claimed_at": self._clock(), "updated_at": self._clock()}
+        if self._jobs.update(job_id, claim, expect={"submit_claimed_at": None}) is None:
+            return self._claimed_before(job_id)
         try:
             integration, tool, arguments = self._call_of(job)
             result = self._send(integration, tool, arguments)
@@ -601,43 +655,32 @@ class JobRunner:
             raise ValueError("callbacks need a signer, a base URL and the task tokens")
         job = self._require(job_id)
         if job.status is not JobStatus.RUNNING:
-            self._tokens.succeed(task_token, job.status.value)
+            _end_task(self._tokens, task_token, job.status, job_id)
             return
-        if job.submitted:
-            # A retried task: the target holds the URL already; only the task token is new.
-            self._jobs.update(job_id, {"task_token": task_token, "updated_at": self._clock()})
-            return
-        expires = self._clock() + timedelta(seconds=self._settings.callback_ttl_seconds)
+        now = self._clock()
+        expires = now + timedelta(seconds=self._settings.callback_ttl_seconds)
         callback_id = self._signer.sign(self.resources.tenant_id, job_id, int(expires.timestamp()))
-        registered = self._jobs.update(
-            job_id,
-            {
-                "callback_id": callback_id,
-                "callback_used": False,
-                "task_token": task_token,
-                "updated_at": self._clock(),
-            },
-        )
-        if not registered:
-            self._tokens.succeed(task_token, self._require(job_id).status.value)
+        # Issuing the URL is the claim: one conditional write, before the call is sent.
+        claim = {
+            "callback_id": callback_id,
+            "callback_used": False,
+            "task_token": task_token,
+            "submit_claimed_at": now,
+            "updated_at": now,
+        }
+        if self._jobs.update(job_id, claim, expect={"callback_id": None}) is None:
+            self._keep_waiting(job_id, task_token, self._tokens)
             return
         try:
             integration, tool, arguments = self._call_of(job)
             callback_url = f"{self._callback_base_url}/v1/callbacks/{callback_id}"
             result = self._send(integration, tool, arguments, callback_url=callback_url)
         except ToolgateError as error:
-            outcome = self._fail(job, error.code, error.message)
+            outcome: TaskOutcome | None = self._fail(job, error.code, error.message)
         else:
-            if result.ok:
-                self._jobs.update(
-                    job_id,
-                    {"submitted": True, "target_status": result.status, "updated_at": self._clock()},
-                    remove=("arguments",),
-                    only_running=False,
-                )
-                return
-            outcome = self._fail_from_result(job, result)
-        self._tokens.succeed(task_token, outcome.state.value)
+            outcome = self._after_callback_submit(job, tool, result)
+        if outcome is not None:
+            _end_task(self._tokens, task_token, outcome.state, job_id)
 
     def fail(self, job_id: str, error_name: str) -> TaskOutcome:
         """Record the failure the state machine caught (a task's error or a timeout)."""
@@ -647,6 +690,10 @@ class JobRunner:
         logger.warning("job task failed", extra={"job_id": job_id, "error_name": error_name[:100]})
         if error_name in TIMEOUT_ERRORS:
             return self._fail(job, JobTimedOutError.code, _timed_out_message(job))
+        if job.submit_claimed_at is not None and not job.submitted:
+            # The task stopped after its claim: the call may have been sent, and starting it again may
+            # run the operation twice.
+            return self._fail(job, UpstreamOutcomeUnknownError.code, _unconfirmed_submit_message(job))
         return self._fail(
             job,
             ToolInternalError.code,
@@ -655,6 +702,51 @@ class JobRunner:
         )
 
     # --- Steps ----------------------------------------------------------------------------------
+
+    def _claimed_before(self, job_id: str) -> TaskOutcome:
+        """A retried submit found an earlier attempt's claim: that attempt may have sent the call."""
+        job = self._require(job_id)
+        if job.status is not JobStatus.RUNNING:
+            return TaskOutcome(job.status)
+        if job.submitted:
+            return TaskOutcome(JobStatus.RUNNING, next_wait_seconds(self._settings, job.polls))
+        # Without the answer there is no status to poll, and sending again could start it twice.
+        return self._fail(job, UpstreamOutcomeUnknownError.code, _unconfirmed_submit_message(job))
+
+    def _keep_waiting(self, job_id: str, task_token: str, tokens: TaskTokens) -> None:
+        """A retried callback task: an earlier attempt issued the URL (and may have sent the call), so the
+        target may hold it. Only the task token is new; a job that ended meanwhile ends this task too."""
+        swapped = self._jobs.update(
+            job_id, {"task_token": task_token, "updated_at": self._clock()}, expect={"callback_used": False}
+        )
+        if swapped is None:
+            _end_task(tokens, task_token, self._require(job_id).status, job_id)
+
+    def _after_callback_submit(
+        self, job: JobRecord, tool: CanonicalTool, result: ToolResult
+    ) -> TaskOutcome | None:
+        """The outcome to end the callback task with now, or None to keep waiting for the callback."""
+        if result.ok:
+            reading = read_status(tool.async_pattern or _CALLBACK, result)
+            if (
+                result.status != 202
+                and reading.status_value is not None
+                and reading.phase is not Phase.RUNNING
+            ):
+                # The answer is already final: the job ends now, and the issued URL is spent.
+                return self._settle(job, reading, result, extra={"submitted": True, "callback_used": True})
+            self._jobs.update(
+                job.job_id,
+                {"submitted": True, "target_status": result.status, "updated_at": self._clock()},
+                remove=("arguments",),
+                only_running=False,
+            )
+            return None
+        if result.error is not None and result.error.code in UNCONFIRMED_SUBMIT_ERRORS:
+            # The call may have reached the target, which then holds the URL: keep waiting for it.
+            self._jobs.update(job.job_id, {"updated_at": self._clock()}, remove=("arguments",))
+            return None
+        return self._fail_from_result(job, result)
 
     def _follow(
         self,
@@ -730,7 +822,7 @@ class JobRunner:
             )
         changes.update(self._result_fields(job, reading.result))
         changes.update(status=JobStatus.SUCCEEDED, target_status=result.status, updated_at=self._clock())
-        updated = self._jobs.update(job.job_id, changes, remove=("arguments",))
+        updated = self._jobs.update(job.job_id, changes, remove=_ENDED_JOB_REMOVES)
         return TaskOutcome(JobStatus.SUCCEEDED if updated else self._require(job.job_id).status)
 
     def _fail_from_result(self, job: JobRecord, result: ToolResult) -> TaskOutcome:
@@ -757,7 +849,7 @@ class JobRunner:
         }
         if result is not None:
             changes.update(self._result_fields(job, result))
-        updated = self._jobs.update(job.job_id, changes, remove=("arguments",))
+        updated = self._jobs.update(job.job_id, changes, remove=_ENDED_JOB_REMOVES)
         return TaskOutcome(JobStatus.FAILED if updated else self._require(job.job_id).status)
 
     def _result_fields(self, job: JobRecord, value: Any) -> dict[str, Any]:
@@ -899,7 +991,7 @@ class CallbackReceiver:
             job_pattern_of_callback(resources, job), ToolResult(ok=True, status=200, body=value)
         )
         if reading.phase is Phase.RUNNING:
-            self._tokens.heartbeat(job.task_token)
+            self._heartbeat(resources, job, job.task_token)
             return CallbackAck(job_id=job.job_id, status=JobStatus.RUNNING)
         if reading.phase is Phase.SUCCEEDED:
             changes: dict[str, Any] = {"status": JobStatus.SUCCEEDED}
@@ -912,22 +1004,39 @@ class CallbackReceiver:
             }
             changes.update(result_fields(resources.results, self._settings, job, value, now))
         changes.update(callback_used=True, updated_at=now)
-        completed = resources.jobs.update(
+        replaced = resources.jobs.update(
             job.job_id,
             changes,
-            remove=("task_token", "arguments"),
+            remove=_ENDED_JOB_REMOVES,
             expect={"callback_id": callback_id, "callback_used": False},
         )
-        if not completed:
+        if replaced is None:
             current = resources.jobs.get(job.job_id)
             if current is not None and current.callback_used:
                 raise _already_used()
             raise JobNotRunningError(f"Job {job.job_id} has ended; the callback changes nothing.")
+        # The token the write replaced, not the one read before it: a retried task may have swapped it in.
         try:
-            self._tokens.succeed(job.task_token, changes["status"].value)
+            if replaced.task_token is not None:
+                self._tokens.succeed(replaced.task_token, changes["status"].value)
         except CallbackExpiredError:
             logger.warning("the job's task had already timed out", extra={"job_id": job.job_id})
         return CallbackAck(job_id=job.job_id, status=changes["status"])
+
+    def _heartbeat(self, resources: JobResources, job: JobRecord, token: str) -> None:
+        """Extend the waiting task. A token that a retried task has replaced since the read is stale:
+        the current one is extended instead."""
+        try:
+            self._tokens.heartbeat(token)
+        except CallbackExpiredError:
+            current = resources.jobs.get(job.job_id)
+            if (
+                current is None
+                or current.status is not JobStatus.RUNNING
+                or current.task_token in (None, token)
+            ):
+                raise
+            self._tokens.heartbeat(current.task_token)
 
 
 def job_pattern_of_callback(resources: JobResources, job: JobRecord) -> AsyncPattern:
@@ -937,7 +1046,7 @@ def job_pattern_of_callback(resources: JobResources, job: JobRecord) -> AsyncPat
         pattern = load_tool(item, resources.tenant).async_pattern
         if pattern is not None:
             return pattern
-    return AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+    return _CALLBACK
 
 
 def result_fields(
@@ -962,6 +1071,15 @@ def result_fields(
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+def _end_task(tokens: TaskTokens, task_token: str, state: JobStatus, job_id: str) -> None:
+    """End the waiting callback task with the job's state; a task a racing callback already ended (or
+    that timed out) needs nothing more."""
+    try:
+        tokens.succeed(task_token, state.value)
+    except CallbackExpiredError:
+        logger.info("the job's task had already ended", extra={"job_id": job_id})
 
 
 def _is_transient(result: ToolResult) -> bool:

@@ -698,6 +698,7 @@ class _InputBuilder:
                 success_values=[str(v) for v in extension.get("successValues") or []],
                 failure_values=[str(v) for v in extension.get("failureValues") or []],
                 result_pointer=_text(extension.get("resultPointer")),
+                heartbeat_seconds=self._heartbeat_seconds(extension),
             )
         if self.callback or callback_names:
             return AsyncPattern(
@@ -716,6 +717,21 @@ class _InputBuilder:
                     return AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION, status_header=str(header))
         return None
 
+    def _heartbeat_seconds(self, extension: dict[str, Any]) -> int | None:
+        value = extension.get("heartbeatSeconds")
+        if value is None:
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        self._note(
+            "ASYNC_HEARTBEAT_IGNORED",
+            f"x-toolgate-async heartbeatSeconds {str(value)[:40]!r} is not a positive integer; the operation "
+            "gets no heartbeat",
+            f"{self.op.pointer}/x-toolgate-async/heartbeatSeconds",
+            Severity.WARNING,
+        )
+        return None
+
     def note_async(self, pattern: AsyncPattern) -> None:
         """Report how a long-running operation was recognised."""
         if pattern.kind is AsyncKind.EXTENSION:
@@ -728,8 +744,8 @@ class _InputBuilder:
             detail = f"OpenAPI callbacks {pattern.callbacks}"
         self._note("ASYNC_DETECTED", f"long-running operation: {detail}", self.op.pointer)
 
-    def _note(self, code: str, message: str, pointer: str) -> None:
-        finding = Finding(code=code, severity=Severity.INFO, message=message, pointer=pointer)
+    def _note(self, code: str, message: str, pointer: str, severity: Severity = Severity.INFO) -> None:
+        finding = Finding(code=code, severity=severity, message=message, pointer=pointer)
         self.findings.append(finding)
         self.compiler.findings.append(finding)
 

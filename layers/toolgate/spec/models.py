@@ -138,6 +138,8 @@ class AsyncPattern(BaseModel):
     success_values: list[str] = Field(default_factory=list)
     failure_values: list[str] = Field(default_factory=list)
     result_pointer: str | None = None
+    #: From `x-toolgate-async`: a callback operation's opt-in heartbeat, the longest it may stay silent.
+    heartbeat_seconds: int | None = Field(default=None, gt=0)
 
 
 class CanonicalTool(BaseModel):

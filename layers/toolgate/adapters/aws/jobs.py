@@ -22,7 +22,7 @@ from toolgate.adapters.aws.dynamodb import record_fields
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
 from toolgate.errors import AlreadyExistsError, CallbackExpiredError, JobsUnavailableError
 from toolgate.service.invoke import InvokeResources
-from toolgate.service.jobs import JobRecord, JobResources, JobStatus, is_job_id
+from toolgate.service.jobs import JobRecord, JobResources, JobStatus, execution_input, is_job_id
 from toolgate.service.tenancy import is_tenant_id
 
 if TYPE_CHECKING:
@@ -80,7 +80,9 @@ class DynamoJobStore:
         remove: Collection[str] = (),
         expect: Mapping[str, Any] | None = None,
         only_running: bool = True,
-    ) -> bool:
+    ) -> JobRecord | None:
+        """The conditional write of `JobStore.update`; the row before it comes back with it (ALL_OLD),
+        so a reader acts on what the write replaced, never on an earlier read."""
         names: dict[str, str] = {}
         values: dict[str, Any] = {}
         assignments = []
@@ -99,6 +101,9 @@ class DynamoJobStore:
             conditions.append("#status = :running")
         for index, (field, value) in enumerate((expect or {}).items()):
             names[f"#e{index}"] = field
+            if value is None:
+                conditions.append(f"attribute_not_exists(#e{index})")
+                continue
             values[f":e{index}"] = _stored(value)
             conditions.append(f"#e{index} = :e{index}")
         expression = " ".join(
@@ -110,23 +115,24 @@ class DynamoJobStore:
             if part
         )
         if not expression:
-            return True
+            raise ValueError("a job update needs a change or a removal")
         arguments: dict[str, Any] = {
             "Key": self._key(job_id),
             "UpdateExpression": expression,
             "ConditionExpression": " AND ".join(conditions),
             "ExpressionAttributeNames": names,
+            "ReturnValues": "ALL_OLD",
         }
         if values:
             arguments["ExpressionAttributeValues"] = values
         try:
             with translated_aws_errors("update the job"):
-                self._table.update_item(**arguments)
+                response = self._table.update_item(**arguments)
         except ClientError as error:
             if error_code(error) == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return JobRecord.model_validate(record_fields(response["Attributes"]))
 
     def _key(self, job_id: str) -> dict[str, str]:
         return {"pk": self._tenant_id, "sk": job_sk(job_id)}
@@ -144,7 +150,7 @@ class StepFunctionsJobs:
         return f"{prefix}:{job_id}"
 
     def start(self, tenant_id: str, job: JobRecord) -> None:
-        payload = {"tenant_id": tenant_id, "job_id": job.job_id, "pattern": job.pattern.value}
+        payload = execution_input(tenant_id, job)
         try:
             with translated_aws_errors("start the job"):
                 self._client.start_execution(
