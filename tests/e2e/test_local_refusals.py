@@ -15,6 +15,7 @@ WATCHED = (
     "AWS_ACCESS_KEY_ID",
     "RECORD_DIR",
     "TOOLGATE_RUNTIME__ALLOW_LOOPBACK",
+    "TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS",
     "MOTO_PORT",
 )
 
@@ -30,6 +31,7 @@ def test_stopping_restores_the_environment(tmp_path: Path) -> None:
     with LocalStack(path, functions_dir=functions) as local:
         assert os.environ["AWS_ENDPOINT_URL"] == local.moto_url
         assert os.environ["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "false"
+        assert os.environ["TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"] == "[]"
 
     assert environment() == before
 

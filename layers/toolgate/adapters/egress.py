@@ -201,7 +201,7 @@ class EgressGuard:
                     raise EgressDeniedError(
                         f"The destination {shown}, port {port}, is not a loopback port tools may reach: "
                         "only the ports this deployment names are allowed.",
-                        details={"host": host, "address": address, "port": port, "class": address_class.value},
+                        details={"host": host, "address": address, "port": port, "class": "loopback"},
                     )
                 raise EgressDeniedError(
                     f"The destination {shown} is a {address_class.value} address, which tools may not reach.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import signal
@@ -76,10 +77,8 @@ def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 def run_local_up(args: argparse.Namespace) -> int:
     # From here on, Ctrl-C or SIGTERM at any moment stops what has started and exits.
     stop_on_signals()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         _serve_local_stack(args)
-    except KeyboardInterrupt:
-        pass
     print("Stopped.", file=sys.stderr)
     return 0
 
