@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
     # moto and the stack load only here: `--help` stays fast.
-    from toolgate.local.cli import stop_on_signals  # noqa: PLC0415
+    from toolgate.local.cli import StopRequested, stop_on_signals  # noqa: PLC0415
     from toolgate.local.template import find_stack_template  # noqa: PLC0415
 
     template = find_stack_template(args.cdk_out, None)
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_signals()
     try:
         return _run(template, args)
-    except KeyboardInterrupt:
+    except StopRequested:
         print("\nStopped.")
         return 0
 

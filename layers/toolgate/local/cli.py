@@ -77,7 +77,7 @@ def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
 def run_local_up(args: argparse.Namespace) -> int:
     # From here on, Ctrl-C or SIGTERM at any moment stops what has started and exits.
     stop_on_signals()
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(StopRequested):
         _serve_local_stack(args)
     print("Stopped.", file=sys.stderr)
     return 0
@@ -114,8 +114,16 @@ def _serve_local_stack(args: argparse.Namespace) -> None:
         stack.stop()
 
 
+class StopRequested(BaseException):
+    """Ctrl-C or SIGTERM: stop what has started. A BaseException, so `except Exception` lets it through.
+
+    Not KeyboardInterrupt: after one raised during the startup's imports, Python sometimes ended the
+    process with SIGINT at exit although the exception had been handled.
+    """
+
+
 def stop_on_signals() -> None:
-    """Make Ctrl-C and SIGTERM raise KeyboardInterrupt in the main thread, wherever it is (starting too).
+    """Make Ctrl-C and SIGTERM raise StopRequested in the main thread, wherever it is (starting too).
 
     The first signal stops the stack; a second one while it stops ends the process at once.
     """
@@ -137,7 +145,7 @@ def wait_for_a_stop_signal() -> NoReturn:
 def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     for stop_signal in STOP_SIGNALS:
         signal.signal(stop_signal, _exit_at_once)
-    raise KeyboardInterrupt
+    raise StopRequested
 
 
 def _exit_at_once(signum: int, frame: FrameType | None) -> NoReturn:
