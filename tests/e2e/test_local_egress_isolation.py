@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -260,3 +261,20 @@ def test_the_request_the_tool_would_send_reads_the_secret_from_moto(
 
     assert direct.status_code == 200
     assert "SecretString" in direct.json()
+
+
+def test_upload_url_is_signed_for_the_callers_own_prefix_only(stack: LocalStack, attacker: Client) -> None:
+    # What the service enforces. Locally, moto does not check the signature, so an edited URL would be
+    # accepted (docs/local.md, "Limits"); S3 refuses it, and the tenant role's policy limits it too.
+    answer = attacker.post("integrations/storage/upload-url", params={"format": "json"})
+
+    assert answer.status == 200, answer.body
+    own_key = f"tenants/{ATTACKER}/integrations/storage/openapi.json"
+    assert answer.body["key"] == own_key
+    url = urlsplit(answer.body["url"])
+    query = parse_qs(url.query)
+    assert url.path == f"/{stack.bucket_name}/{own_key}"
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-SignedHeaders"] == ["host"]
+    assert len(query["X-Amz-Signature"][0]) == 64
+    assert 0 < int(query["X-Amz-Expires"][0]) <= 3600
