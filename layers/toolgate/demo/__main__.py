@@ -80,4 +80,6 @@ def _run(template: Path, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from toolgate.local.cli import exit_now
+
+    exit_now(main())
