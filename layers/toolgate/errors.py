@@ -563,6 +563,15 @@ class LocalStackBusyError(LocalStackError):
     code = "LOCAL_STACK_BUSY"
 
 
+# --- Local stack: loopback egress (issue 11, local slice) ----------------------------------------
+
+
+class LocalLoopbackPortError(LocalStackError):
+    """A loopback port the local stack will not let tools reach: its own (moto, the front door), or none."""
+
+    code = "LOCAL_LOOPBACK_PORT_REFUSED"
+
+
 # --- Remote API client (`toolgate upload|tools|invoke|jobs`, `toolgate.cli_remote`) ---------------
 
 

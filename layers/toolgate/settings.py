@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,8 +61,12 @@ class RuntimeSettings(BaseModel):
     #: Exponential backoff with full jitter: attempt n sleeps up to min(max, base * 2**n).
     retry_backoff_base_seconds: float = Field(default=0.25, ge=0)
     retry_backoff_max_seconds: float = Field(default=4.0, ge=0)
-    #: Loopback targets are refused unless this is set (tests and local mode only).
+    #: Every loopback port; for tests whose targets run on free ports. Never set by a stack: local mode
+    #: names its ports in `allowed_loopback_ports` instead.
     allow_loopback: bool = False
+    #: Loopback ports tools may reach (local mode: the ports `--allow-loopback-port` names); every other
+    #: loopback port stays refused, moto's and the front door's among them.
+    allowed_loopback_ports: frozenset[Annotated[int, Field(ge=1, le=65_535)]] = frozenset()
     #: Private, shared (100.64/10) and unique-local targets, and loopback; for local mode and laptops.
     #: Link-local (cloud metadata) and other special-purpose addresses stay refused.
     allow_private: bool = False

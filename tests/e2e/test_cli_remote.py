@@ -34,9 +34,9 @@ WRONG_KEY = "tg_acme_0123456789abcdef_NotTheSecretNotTheSecretNotTheSecret0"
 
 
 @pytest.fixture(scope="module")
-def stack(stack_template: Path) -> Iterator[LocalStack]:
+def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
     environment = {"POWERTOOLS_METRICS_DISABLED": "true", **FAST_JOBS}
-    with LocalStack(stack_template, allow_loopback=True, environment=environment) as local:
+    with LocalStack(stack_template, loopback_ports={support_desk.port}, environment=environment) as local:
         yield local
 
 

@@ -16,7 +16,7 @@ FAST_POLLING = {"TOOLGATE_JOBS_FIRST_POLL_SECONDS": "1", "TOOLGATE_JOBS_MAX_POLL
 def test_journey_from_s3_upload_to_polled_and_called_back_jobs(
     stack_template: Path, support_desk: SupportDeskTarget
 ) -> None:
-    with LocalStack(stack_template, allow_loopback=True, environment=FAST_POLLING) as stack:
+    with LocalStack(stack_template, loopback_ports={support_desk.port}, environment=FAST_POLLING) as stack:
         result = run_journey(stack, support_desk, say=lambda _: None, timeout=30)
         reports = [
             report for report in stack.reports if report.resource_type == "AWS::StepFunctions::StateMachine"

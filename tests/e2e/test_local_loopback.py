@@ -1,4 +1,4 @@
-"""A local stack started with `allow_loopback`: tools reach the demo target on 127.0.0.1 for real."""
+"""A local stack that names the demo target's port: tools reach the target on 127.0.0.1 for real."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from toolgate.local.stack import LocalStack
 
 
 @pytest.fixture(scope="module")
-def stack(stack_template: Path) -> Iterator[LocalStack]:
-    with LocalStack(stack_template, allow_loopback=True) as local:
+def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
+    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
         yield local
 
 
@@ -37,7 +37,8 @@ def test_tool_call_reaches_the_local_target_with_the_bound_credential(
         f"assistants/{ASSISTANT}/tools/create_support_case/invoke", json=create_case_call("cust-7")
     )
 
-    assert stack.environment["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "true"
+    assert stack.environment["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "false"
+    assert stack.environment["TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"] == f"[{support_desk.port}]"
     assert answer.status == 200, answer.body
     assert answer.body["ok"] is True, answer.body
     (case,) = [case for case in support_desk.cases if case["customer_id"] == "cust-7"]
@@ -65,7 +66,7 @@ def test_model_native_call_gets_a_result_block_with_the_real_case_id(
     assert json.loads(answer.body["content"])["body"]["case_id"] == case["case_id"]
 
 
-def test_other_tenant_cannot_make_the_call_even_with_loopback_allowed(
+def test_other_tenant_cannot_make_the_call_even_with_its_port_allowed(
     stack: LocalStack, tenant: Client, support_desk: SupportDeskTarget
 ) -> None:
     intruder = Client(stack.api_url, stack.bootstrap_tenant("intruder"))

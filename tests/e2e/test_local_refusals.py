@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 from synthetic_stack import template, write_stack
-from toolgate.errors import LocalEnvironmentConflictError, LocalHandlerMissingError, LocalTemplateError
+from toolgate.errors import (
+    LocalEnvironmentConflictError,
+    LocalHandlerMissingError,
+    LocalLoopbackPortError,
+    LocalTemplateError,
+)
 from toolgate.local.stack import LocalStack
 
 WATCHED = (
@@ -15,6 +20,7 @@ WATCHED = (
     "AWS_ACCESS_KEY_ID",
     "RECORD_DIR",
     "TOOLGATE_RUNTIME__ALLOW_LOOPBACK",
+    "TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS",
     "MOTO_PORT",
 )
 
@@ -30,6 +36,7 @@ def test_stopping_restores_the_environment(tmp_path: Path) -> None:
     with LocalStack(path, functions_dir=functions) as local:
         assert os.environ["AWS_ENDPOINT_URL"] == local.moto_url
         assert os.environ["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "false"
+        assert os.environ["TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"] == "[]"
 
     assert environment() == before
 
@@ -113,3 +120,25 @@ def test_a_web_page_cannot_reach_the_local_moto_server(stack_template: Path) -> 
 
     assert not any(name.lower().startswith("access-control-allow") for name in preflight.headers)
     assert status_line.split()[1] == b"400", status_line
+
+
+@pytest.mark.parametrize("port", [0, 65_536, -1, True])
+def test_loopback_port_that_is_not_a_port_is_refused(tmp_path: Path, port: int) -> None:
+    path, functions = write_stack(tmp_path, template(tmp_path))
+
+    with pytest.raises(LocalLoopbackPortError) as refused:
+        LocalStack(path, functions_dir=functions, loopback_ports={port})
+
+    assert "is not a TCP port" in refused.value.message
+
+
+def test_stack_refuses_to_let_tools_reach_its_own_moto_or_front_door(tmp_path: Path) -> None:
+    path, functions = write_stack(tmp_path, template(tmp_path))
+
+    with pytest.raises(LocalLoopbackPortError) as moto:
+        LocalStack(path, functions_dir=functions, moto_port=5999, loopback_ports={8080, 5999})
+    with pytest.raises(LocalLoopbackPortError) as front_door:
+        LocalStack(path, functions_dir=functions, api_port=3999, loopback_ports={3999})
+
+    assert "Loopback port 5999 is moto's port" in moto.value.message
+    assert "Loopback port 3999 is the front door's port" in front_door.value.message

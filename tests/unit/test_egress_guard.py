@@ -6,9 +6,11 @@ import ipaddress
 from collections.abc import Callable
 
 import pytest
+from pydantic import ValidationError
 from toolgate.adapters.egress import AddressClass, Destination, EgressGuard, classify_address
 from toolgate.errors import EgressDeniedError, UpstreamTimeoutError, UpstreamUnreachableError
 from toolgate.runtime.transport import Deadline, EgressPolicy
+from toolgate.settings import RuntimeSettings, ToolgateSettings
 
 DEFAULT = EgressPolicy()
 
@@ -141,6 +143,43 @@ def test_loopback_only_when_allowed_and_metadata_never() -> None:
     for url in ("https://169.254.169.254/", "https://169.254.1.1/", "https://0.0.0.0/"):
         with pytest.raises(EgressDeniedError):
             check(url, EgressPolicy(allow_loopback=True, allow_private=True, allow_http=True))
+
+
+def test_loopback_port_not_named_by_local_mode_is_refused_on_every_loopback_form() -> None:
+    named = EgressPolicy(loopback_ports=frozenset({8123}))
+    assert check("http://127.0.0.1:8123/cases", named).address == "127.0.0.1"
+    assert check("http://localhost:8123/", named, resolving("127.0.0.1", "::1")).port == 8123
+    for url in (
+        "http://127.0.0.1:5050/moto-api/reset",
+        "http://127.0.0.2:5050/",
+        "http://[::1]:5050/",
+        "http://[::ffff:127.0.0.1]:5050/",
+        "http://127.0.0.1/",
+    ):
+        with pytest.raises(EgressDeniedError) as raised:
+            check(url, named)
+        assert raised.value.details["class"] == "loopback"
+        assert "port" in raised.value.message
+    with pytest.raises(EgressDeniedError):
+        check("http://localhost:5050/", named, resolving("127.0.0.1"))
+
+
+def test_named_loopback_port_does_not_open_private_or_metadata_addresses() -> None:
+    named = EgressPolicy(loopback_ports=frozenset({8123, 80}))
+    for url in ("http://10.0.0.1:8123/", "http://169.254.169.254:80/", "http://0.0.0.0:8123/"):
+        with pytest.raises(EgressDeniedError):
+            check(url, named)
+
+
+def test_loopback_ports_come_from_runtime_settings_and_refuse_impossible_ports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS", "[8123, 9000]")
+    settings = ToolgateSettings().runtime
+    assert EgressPolicy.from_settings(settings).loopback_ports == frozenset({8123, 9000})
+    assert EgressPolicy.from_settings(settings).allow_loopback is False
+    with pytest.raises(ValidationError):
+        RuntimeSettings(allowed_loopback_ports=frozenset({0}))
 
 
 def test_lambda_runtime_api_is_refused_even_with_loopback_allowed(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -131,11 +131,12 @@ def _classify_text(address: str) -> AddressClass:
     return classify_address(ipaddress.ip_address(address))
 
 
-def address_allowed(address_class: AddressClass, policy: EgressPolicy) -> bool:
+def address_allowed(address_class: AddressClass, port: int, policy: EgressPolicy) -> bool:
+    """Whether a destination of this class on this port is reachable under `policy`."""
     if address_class is AddressClass.PUBLIC:
         return True
     if address_class is AddressClass.LOOPBACK:
-        return policy.allow_loopback or policy.allow_private
+        return policy.allow_loopback or policy.allow_private or port in policy.loopback_ports
     if address_class is AddressClass.PRIVATE:
         return policy.allow_private
     return False
@@ -199,8 +200,14 @@ class EgressGuard:
         chosen_class = AddressClass.PUBLIC
         for address in addresses:
             address_class = _classify_text(address)
-            if not address_allowed(address_class, policy):
+            if not address_allowed(address_class, port, policy):
                 shown = f"'{host}' resolves to {address}" if literal is None else f"'{host}'"
+                if address_class is AddressClass.LOOPBACK and policy.loopback_ports:
+                    raise EgressDeniedError(
+                        f"The destination {shown}, port {port}, is not a loopback port tools may reach: "
+                        "only the ports this deployment names are allowed.",
+                        details={"host": host, "address": address, "port": port, "class": "loopback"},
+                    )
                 raise EgressDeniedError(
                     f"The destination {shown} is a {address_class.value} address, which tools may not reach.",
                     details={"host": host, "address": address, "class": address_class.value},

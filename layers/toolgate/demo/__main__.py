@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from toolgate.demo.journey import ASSISTANT, JourneyError, run_journey
@@ -32,45 +30,56 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
     # moto and the stack load only here: `--help` stays fast.
-    from toolgate.local.stack import LocalStack  # noqa: PLC0415
+    from toolgate.local.cli import StopRequested, stop_on_signals  # noqa: PLC0415
     from toolgate.local.template import find_stack_template  # noqa: PLC0415
 
     template = find_stack_template(args.cdk_out, None)
     print(f"Toolgate demo: the stack from {template}, on moto, with the real handlers.")
-    print("Egress to loopback is allowed explicitly (--allow-loopback): the demo API runs on 127.0.0.1.")
-    print("Jobs are polled every 1-2 s for the demo (deployed: 5 s, doubling up to 60 s).\n")
-    with (
-        SupportDeskTarget() as target,
-        LocalStack(
-            template, allow_loopback=True, api_port=args.port, moto_port=0, environment=DEMO_POLLING
-        ) as stack,
-    ):
-        print(f"Support Desk API (the company's API): {target.base_url}\nToolgate API: {stack.api_url}\n")
-        try:
-            result = run_journey(stack, target)
-        except (JourneyError, ToolgateError) as error:
-            print(f"\nThe demo failed: {error}", file=sys.stderr)
-            return 1
-        print("\nDone: upload to grounded results. The stack keeps running; try it:\n")
-        print(f"  export TOOLGATE_ENDPOINT={stack.api_url} TOOLGATE_API_KEY={result.api_key}")
-        print(
-            f'  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" -d \'{{"arguments": {{"customer_id": '
-            f'"cust-42"}}}}\' $TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools/list_support_cases/invoke'
+    print("Jobs are polled every 1-2 s for the demo (deployed: 5 s, doubling up to 60 s).")
+    # From here on, Ctrl-C or SIGTERM at any moment stops what has started.
+    stop_on_signals()
+    try:
+        return _run(template, args)
+    except StopRequested:
+        print("\nStopped.")
+        return 0
+
+
+def _run(template: Path, args: argparse.Namespace) -> int:
+    from toolgate.local.cli import egress_policy_line, wait_for_a_stop_signal  # noqa: PLC0415
+    from toolgate.local.stack import LocalStack  # noqa: PLC0415
+
+    with SupportDeskTarget() as target:
+        # Tools may reach the demo API's port on 127.0.0.1, and no other port of this machine.
+        local = LocalStack(
+            template, loopback_ports={target.port}, api_port=args.port, moto_port=0, environment=DEMO_POLLING
         )
-        print(
-            '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
-            f'"$TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools?format=mcp"'
-        )
-        if args.exit:
+        with local as stack:
+            print(f"{egress_policy_line(stack)}\n")
+            print(f"Support Desk API (the company's API): {target.base_url}\nToolgate API: {stack.api_url}\n")
+            try:
+                result = run_journey(stack, target)
+            except (JourneyError, ToolgateError) as error:
+                print(f"\nThe demo failed: {error}", file=sys.stderr)
+                return 1
+            print("\nDone: upload to grounded results. The stack keeps running; try it:\n")
+            print(f"  export TOOLGATE_ENDPOINT={stack.api_url} TOOLGATE_API_KEY={result.api_key}")
+            print(
+                '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
+                '-d \'{"arguments": {"customer_id": "cust-42"}}\' '
+                f"$TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools/list_support_cases/invoke"
+            )
+            print(
+                '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
+                f'"$TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools?format=mcp"'
+            )
+            if not args.exit:
+                print("\nCtrl-C stops it.")
+                wait_for_a_stop_signal()
             return 0
-        print("\nCtrl-C stops it.")
-        stopping = threading.Event()
-        signal.signal(signal.SIGINT, lambda *_: stopping.set())
-        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-        stopping.wait()
-        print("\nStopping.")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from toolgate.local.cli import exit_now
+
+    exit_now(main())

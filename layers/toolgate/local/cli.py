@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import signal
 import sys
-import threading
+import time
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import FrameType
+from typing import TYPE_CHECKING, NoReturn
+
+from toolgate.errors import LocalLoopbackPortError
 
 if TYPE_CHECKING:
     from toolgate.local.provision import ResourceReport
@@ -19,6 +24,10 @@ DEFAULT_API_PORT = 3000
 DEFAULT_MOTO_PORT = 5050
 #: Resources of one type and status listed one by one; more are counted.
 _LISTED = 3
+#: Signals that stop the stack: Ctrl-C and SIGTERM.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: How often the waiting main thread wakes, so a signal that reached another thread is handled.
+_SIGNAL_CHECK_SECONDS = 0.2
 
 
 def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,10 +44,17 @@ def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     up.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="default: %(default)s")
     up.add_argument("--stack", help="the stack's name, when the cloud assembly holds several")
     up.add_argument(
-        "--allow-loopback",
-        action="store_true",
-        help="let tools call services on this machine (127.0.0.1, ::1); refused by default, as in AWS",
+        "--allow-loopback-port",
+        action="append",
+        default=[],
+        type=_port,
+        metavar="N",
+        dest="loopback_ports",
+        help="let tools call this port on this machine (127.0.0.1, ::1), repeatable; loopback is refused by "
+        "default, as in AWS, and moto's and the front door's ports always are",
     )
+    # Gone: it opened every loopback port, moto's included. Kept to say so instead of a usage error.
+    up.add_argument("--allow-loopback", action="store_true", help=argparse.SUPPRESS)
     up.add_argument("--host", default="127.0.0.1", help="the front door's address (default: %(default)s)")
     up.add_argument("--port", type=int, default=DEFAULT_API_PORT, help="front door port; 0 picks a free one")
     up.add_argument(
@@ -58,18 +74,31 @@ def add_local_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     up.set_defaults(run=run_local_up)
 
 
-def run_local_up(args: argparse.Namespace) -> int:
+def run_local_up(args: argparse.Namespace) -> NoReturn:
+    # From here on, Ctrl-C or SIGTERM at any moment stops what has started and exits.
+    stop_on_signals()
+    with contextlib.suppress(StopRequested):
+        _serve_local_stack(args)
+    print("Stopped.", file=sys.stderr)
+    exit_now(0)
+
+
+def _serve_local_stack(args: argparse.Namespace) -> None:
+    if args.allow_loopback:
+        raise LocalLoopbackPortError(
+            "--allow-loopback is gone: it let every tool reach moto and the front door on this machine, "
+            "and through them every tenant's data. Name the ports of the services your tools call "
+            "instead: --allow-loopback-port 8080 (repeatable)."
+        )
     # moto and boto3 load only when the command runs, keeping `toolgate --help` fast.
     from toolgate.local.stack import LocalStack  # noqa: PLC0415
     from toolgate.local.template import find_stack_template  # noqa: PLC0415
 
     template = args.template or find_stack_template(args.cdk_out, args.stack)
     _log_to_stderr()
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     stack = LocalStack(
         template,
-        allow_loopback=args.allow_loopback,
+        loopback_ports=args.loopback_ports,
         host=args.host,
         api_port=args.port,
         moto_port=args.moto_port,
@@ -80,13 +109,69 @@ def run_local_up(args: argparse.Namespace) -> int:
     try:
         stack.start()
         print(startup_report(stack), flush=True)
-        stopping.wait()
-    except KeyboardInterrupt:
-        pass
+        wait_for_a_stop_signal()
     finally:
         stack.stop()
-    print("Stopped.", file=sys.stderr)
-    return 0
+
+
+class StopRequested(BaseException):
+    """Ctrl-C or SIGTERM: stop what has started. A BaseException, so `except Exception` lets it through.
+
+    Not KeyboardInterrupt: after one raised during the startup's imports, Python sometimes ended the
+    process with SIGINT at exit although the exception had been handled.
+    """
+
+
+def stop_on_signals() -> None:
+    """Make Ctrl-C and SIGTERM raise StopRequested in the main thread, wherever it is (starting too).
+
+    The first signal stops the stack; a second one while it stops ends the process at once.
+    """
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, _interrupt)
+
+
+def wait_for_a_stop_signal() -> NoReturn:
+    """Sleep until a stop signal interrupts; never returns.
+
+    Not an untimed `Event.wait()`: a signal the kernel hands to another thread would never wake it, and a
+    handler that sets the event can deadlock on the lock the waiting main thread holds. Python runs the
+    handler in the main thread when its sleep ends, at the latest.
+    """
+    while True:
+        time.sleep(_SIGNAL_CHECK_SECONDS)
+
+
+def exit_now(status: int) -> NoReturn:
+    """End the process once the stack has stopped, without Python's finalization.
+
+    With moto, boto3 and the handlers loaded, collecting the heap at exit took seconds on a busy machine,
+    and thread pools are joined at exit: a stop signal must end the process within a few seconds.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> NoReturn:
+    for stop_signal in STOP_SIGNALS:
+        signal.signal(stop_signal, _exit_at_once)
+    raise StopRequested
+
+
+def _exit_at_once(signum: int, frame: FrameType | None) -> NoReturn:
+    print("Stopped without cleaning up (a second signal).", file=sys.stderr, flush=True)
+    os._exit(128 + signum)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port (1-65535), not {text!r}")
+    return port
 
 
 def _variable(text: str) -> tuple[str, str]:
@@ -118,15 +203,7 @@ def startup_report(stack: LocalStack) -> str:
         if output.missing:
             lines.append(f"note: output {output.name} has no local value: {output.missing}")
     lines.append("")
-    if stack.allow_loopback:
-        lines.append(
-            "Egress: loopback targets ALLOWED (--allow-loopback): tools may call services on this machine."
-        )
-    else:
-        lines.append(
-            "Egress: loopback targets REFUSED, as in AWS. Start with --allow-loopback to let tools call "
-            "services on this machine."
-        )
+    lines.append(egress_policy_line(stack))
     lines.append(f"API:  {stack.api_url}")
     lines.append(f"moto: {stack.moto_url}")
     available = {name: output.value for name, output in stack.outputs.items() if output.value is not None}
@@ -145,6 +222,20 @@ def startup_report(stack: LocalStack) -> str:
         ]
     )
     return "\n".join(lines)
+
+
+def egress_policy_line(stack: LocalStack) -> str:
+    own = f"moto's port {stack.moto_port} and the front door's port {stack.api_port} always"
+    if stack.loopback_ports:
+        ports = ", ".join(str(port) for port in sorted(stack.loopback_ports))
+        return (
+            f"Egress: loopback targets ALLOWED only on port(s) {ports} (--allow-loopback-port); every other "
+            f"loopback port is REFUSED, {own}."
+        )
+    return (
+        f"Egress: loopback targets REFUSED, as in AWS ({own}). Start with --allow-loopback-port N to let "
+        "tools call a service on this machine."
+    )
 
 
 def _grouped(reports: list[ResourceReport], status: str) -> dict[str, list[ResourceReport]]:

@@ -12,12 +12,13 @@ per process, so one local stack runs per process at a time.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,12 @@ from moto.server import ThreadedMotoServer
 import toolgate
 import toolgate.settings
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
-from toolgate.errors import LocalEnvironmentConflictError, LocalStackBusyError, LocalStackError
+from toolgate.errors import (
+    LocalEnvironmentConflictError,
+    LocalLoopbackPortError,
+    LocalStackBusyError,
+    LocalStackError,
+)
 from toolgate.local.front_door import FrontDoor, FrontDoorServer
 from toolgate.local.handlers import load_handler, one_at_a_time, unload
 from toolgate.local.intrinsics import PseudoParameters, UnresolvedReferenceError
@@ -50,7 +56,10 @@ ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
 FAKE_ACCESS_KEY_ID = "testing"
 FAKE_SECRET_ACCESS_KEY = "testing"  # noqa: S105 - moto accepts any credentials
+#: Every loopback port: pinned off, so that tools never reach moto or the front door.
 ALLOW_LOOPBACK_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_LOOPBACK"
+#: The loopback ports tools may reach: those the user named.
+LOOPBACK_PORTS_VARIABLE = "TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"
 #: `allow_private` admits loopback too, so the local stack pins it off as well.
 ALLOW_PRIVATE_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_PRIVATE"
 REPOSITORY_ROOT = Path(toolgate.__file__).resolve().parents[2]
@@ -64,6 +73,7 @@ _OWNED_VARIABLES = frozenset(
         "AWS_REGION",
         "MOTO_PORT",
         ALLOW_LOOPBACK_VARIABLE,
+        LOOPBACK_PORTS_VARIABLE,
         ALLOW_PRIVATE_VARIABLE,
     }
 )
@@ -83,15 +93,17 @@ class LocalStack:
     """The service from its synthesized template, on moto, with the real handlers and an HTTP front door.
 
     Egress to loopback addresses (tools calling services on this machine) is refused, as in the deployed
-    stack, unless `allow_loopback` is set. `environment` adds variables for the handlers over the
-    template's (faster job polling, say); the startup report lists what it replaced.
+    stack, except to the ports in `loopback_ports`. moto's and the front door's ports are refused even
+    when named: through them a tool would read and write every tenant's data. `environment` adds
+    variables for the handlers over the template's (faster job polling, say); the startup report lists
+    what it replaced.
     """
 
     def __init__(
         self,
         template_path: Path | str,
         *,
-        allow_loopback: bool = False,
+        loopback_ports: Collection[int] = (),
         host: str = "127.0.0.1",
         api_port: int = 0,
         moto_port: int = 0,
@@ -103,11 +115,11 @@ class LocalStack:
         owned = sorted(set(environment or {}) & _OWNED_VARIABLES)
         if owned:
             raise LocalStackError(
-                f"The local stack sets {', '.join(owned)} itself (use allow_loopback for the egress policy)."
+                f"The local stack sets {', '.join(owned)} itself (use loopback_ports for the egress policy)."
             )
+        self.loopback_ports = _checked_loopback_ports(loopback_ports, api_port=api_port, moto_port=moto_port)
         self.template_path = Path(template_path)
         self.extra_environment = dict(environment or {})
-        self.allow_loopback = allow_loopback
         self.host = host
         self.region = region
         self.functions_dir = functions_dir or REPOSITORY_ROOT / "functions"
@@ -186,6 +198,8 @@ class LocalStack:
 
         self._front_door = FrontDoorServer(self.host, self._api_port)
         cleanup.callback(self._front_door.server_close)
+        # A port picked by the system (0) may be one the user named for a service not yet started.
+        _checked_loopback_ports(self.loopback_ports, api_port=self.api_port, moto_port=self.moto_port)
 
         provisioner = Provisioner(
             template,
@@ -265,7 +279,8 @@ class LocalStack:
             # moto's Step Functions service integrations call moto at localhost:$MOTO_PORT.
             "MOTO_PORT": str(self.moto_port),
             "POWERTOOLS_TRACE_DISABLED": "true",
-            ALLOW_LOOPBACK_VARIABLE: "true" if self.allow_loopback else "false",
+            ALLOW_LOOPBACK_VARIABLE: "false",
+            LOOPBACK_PORTS_VARIABLE: json.dumps(sorted(self.loopback_ports)),
             ALLOW_PRIVATE_VARIABLE: "false",
         }
 
@@ -400,6 +415,22 @@ class LocalStack:
         """Create a tenant and return its first admin key, as `toolgate admin bootstrap-tenant` does."""
         table = self.boto3_session().resource("dynamodb", endpoint_url=self.moto_url).Table(self.table_name)
         return api_keys.bootstrap_tenant(DynamoTenantStore(table, tenant_id), principal).key
+
+
+def _checked_loopback_ports(ports: Collection[int], *, api_port: int, moto_port: int) -> frozenset[int]:
+    """The named loopback ports, unless one is not a port or is the stack's own (0: not yet known)."""
+    for port in ports:
+        if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65_535:
+            raise LocalLoopbackPortError(f"{port!r} is not a TCP port (1-65535).", details={"port": port})
+    own = {moto_port: "moto's port", api_port: "the front door's port"}
+    for port in sorted(set(ports)):
+        if port in own and port != 0:
+            raise LocalLoopbackPortError(
+                f"Loopback port {port} is {own[port]}: tools that reach it read and write every tenant's "
+                "data, so it is never allowed. Name the ports of your own services only.",
+                details={"port": port},
+            )
+    return frozenset(ports)
 
 
 def _require_free_port(port: int) -> None:

@@ -35,7 +35,9 @@ class Deadline:
 class EgressPolicy:
     """Which destinations one call may reach. Public addresses over https are always candidates."""
 
+    #: Every loopback port (tests); otherwise only `loopback_ports` on loopback addresses.
     allow_loopback: bool = False
+    loopback_ports: frozenset[int] = frozenset()
     allow_private: bool = False
     allow_http: bool = False
     #: Host names or `*.suffix` patterns; None allows any public host.
@@ -49,6 +51,7 @@ class EgressPolicy:
         hosts = allowed_hosts if allowed_hosts is not None else settings.allowed_hosts
         return cls(
             allow_loopback=settings.allow_loopback,
+            loopback_ports=frozenset(settings.allowed_loopback_ports),
             allow_private=settings.allow_private,
             allow_http=settings.allow_http,
             allowed_hosts=None if hosts is None else frozenset(host.lower().rstrip(".") for host in hosts),
