@@ -18,6 +18,7 @@ from toolgate.errors import (
     SpecTooLargeError,
     SpecUnsupportedVersionError,
     ToolgateError,
+    ToolSchemaTooLargeError,
 )
 from toolgate.memory import gc_paused
 from toolgate.settings import CompileLimits, get_settings
@@ -417,7 +418,16 @@ class _Compiler:
                     schema = self.converter.convert(
                         media_object["schema"], pointer_join(pointer, "content", media, "schema"), "output"
                     )
-                    return self._finish_schema(schema, op.pointer, "output")
+                    try:
+                        return self._finish_schema(schema, op.pointer, "output")
+                    except ToolSchemaTooLargeError as exc:
+                        self._note(
+                            exc.code,
+                            f"{exc.message}; the tool has no output schema",
+                            pointer,
+                            Severity.WARNING,
+                        )
+                        return None
         return None
 
     def _finish_schema(self, schema: JsonSchema, pointer: str, direction: str) -> JsonSchema:
@@ -433,6 +443,14 @@ class _Compiler:
             pruned_size = len(json.dumps(pruned))
             if pruned_size <= budget:
                 break
+        else:
+            # What pruning keeps (enums, defaults, patterns, names near the top) is too large by itself.
+            raise ToolSchemaTooLargeError(
+                f"the {direction} schema is {pruned_size:,} bytes even with nesting cut at "
+                f"{_PRUNE_DEPTHS[-1]} level, over the budget of {budget:,} bytes: its top-level values "
+                "(enum lists, defaults, patterns or property names) are too large",
+                pointer=pointer,
+            )
         self._note(
             "TOOL_SCHEMA_PRUNED",
             f"{direction} schema of about {size:,} bytes was pruned to {pruned_size:,} bytes "
