@@ -357,7 +357,9 @@ def test_server_url_setting_that_can_never_be_called_is_refused_before_it_is_sto
     _nothing_stored(service)
 
 
-def test_upload_with_an_internal_oauth_token_url_is_refused(service: Service) -> None:
+def test_oauth_token_url_that_can_never_be_called_refuses_the_upload_or_leaves_its_tools_out(
+    service: Service,
+) -> None:
     document = _support_document()
     document["components"]["securitySchemes"] = {
         "oauth": {
@@ -366,12 +368,26 @@ def test_upload_with_an_internal_oauth_token_url_is_refused(service: Service) ->
         }
     }
     document["security"] = [{"oauth": []}]
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
     service.upload(SPEC_KEY, json.dumps(document, default=str).encode())
 
     error = _integration(service)["last_upload"]["error"]
     assert error["code"] == "URL_IP_LITERAL_REFUSED"
     assert "OAuth2 token URL of security scheme 'oauth'" in error["message"]
     _nothing_stored(service)
+
+    document["paths"]["/health"] = {
+        "get": {"operationId": "health", "security": [], "responses": {"200": {"description": "ok"}}}
+    }
+    service.upload(SPEC_KEY, json.dumps(document, default=str).encode())
+
+    integration = _integration(service)
+    assert integration["status"] == "ready"
+    assert [item["name"] for item in _tool_items(service)] == ["health"]
+    assert integration["ready"]["summary"]["top_findings"][0]["code"] == "URL_IP_LITERAL_REFUSED"
 
 
 def test_credential_with_a_token_url_that_can_never_be_called_is_refused_and_not_stored(

@@ -11,7 +11,7 @@ from toolgate.adapters.egress import EgressGuard
 from toolgate.errors import EgressDeniedError, UrlRefusedError
 from toolgate.runtime.transport import Deadline, EgressPolicy
 from toolgate.spec.compiler import compile_document
-from toolgate.spec.models import CompiledSpec
+from toolgate.spec.models import CompiledSpec, Finding
 from toolgate.spec.reachability import DestinationPolicy, check_destinations, check_token_url
 
 STRICT = DestinationPolicy()
@@ -32,8 +32,11 @@ def compiled_with(server: str, **scheme: Any) -> CompiledSpec:
     return compile_document(document)
 
 
-def check(compiled: CompiledSpec, policy: DestinationPolicy = STRICT, **kwargs: Any) -> list[Any]:
-    return check_destinations(compiled.tools, compiled.servers, policy, **kwargs)
+def check(compiled: CompiledSpec, policy: DestinationPolicy = STRICT, **kwargs: Any) -> list[Finding]:
+    """The findings of checking every tool of `compiled`; fails when a tool was left out."""
+    checked = check_destinations(compiled.tools, compiled.servers, policy, **kwargs)
+    assert checked.tools == compiled.tools
+    return checked.findings
 
 
 HOSTILE_SERVERS = {
@@ -130,7 +133,7 @@ def test_server_url_setting_replaces_the_spec_servers_and_is_checked_itself() ->
     compiled = compiled_with("http://localhost:3000/")
     tools = [tool.model_copy(update={"server_url": "https://api.example.com"}) for tool in compiled.tools]
 
-    assert check_destinations(tools, [], STRICT, server_setting="https://api.example.com") == []
+    assert check_destinations(tools, [], STRICT, server_setting="https://api.example.com").findings == []
     with pytest.raises(UrlRefusedError) as caught:
         check_destinations([], [], STRICT, server_setting="http://169.254.169.254/")
     assert caught.value.code == "URL_IP_LITERAL_REFUSED"
@@ -192,3 +195,33 @@ def test_credential_token_url_that_can_never_be_called_is_refused(token_url: str
         check_token_url(token_url, STRICT, where="The credential's token_url")
     check_token_url("https://auth.example.com/token", STRICT, where="The credential's token_url")
     check_token_url("/relative/token", STRICT, where="The credential's token_url")
+
+
+def test_only_the_tools_of_an_operation_server_that_can_never_be_called_are_left_out() -> None:
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "servers": [{"url": "https://api.example.com"}],
+        "paths": {
+            "/good": {"get": {"operationId": "good", "responses": OK}},
+            "/agent": {
+                "get": {"operationId": "agent", "servers": [{"url": "https://{agent}"}], "responses": OK}
+            },
+            "/meta": {
+                "servers": [{"url": "http://169.254.169.254/latest"}],
+                "get": {"operationId": "meta", "responses": OK},
+            },
+        },
+    }
+    compiled = compile_document(document)
+
+    checked = check_destinations(compiled.tools, compiled.servers, STRICT)
+
+    assert [tool.name for tool in checked.tools] == ["good"]
+    assert [(finding.code, finding.severity.value, finding.pointer) for finding in checked.findings] == [
+        ("SERVER_VARIABLE_UNDEFINED", "error", "/paths/~1agent/get"),
+        ("URL_IP_LITERAL_REFUSED", "error", "/paths/~1meta/get"),
+    ]
+    assert checked.findings[1].message.startswith(
+        "Tool 'meta' was left out: The server http://169.254.169.254"
+    )

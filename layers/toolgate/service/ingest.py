@@ -38,6 +38,7 @@ from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
 
 if TYPE_CHECKING:
     from toolgate.runtime.credentials import Credential
+    from toolgate.spec.reachability import CheckedTools
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_ERROR_MESSAGE = 2000
@@ -89,7 +90,8 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
         if not tools:
             raise IntegrationNoToolsError(_no_tools_message(compiled))
-        lint_findings = lint_findings + check_destinations(tools, compiled.servers, settings)
+        checked = check_destinations(tools, compiled.servers, settings)
+        tools, lint_findings = checked.tools, lint_findings + checked.findings
         tool_texts = _tool_texts(tools, config)
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
@@ -130,9 +132,9 @@ def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding]]:
 
 def check_destinations(
     tools: Sequence[CanonicalTool], declared_servers: Sequence[str], settings: IntegrationSettings
-) -> list[Finding]:
-    """Refuse servers and OAuth2 token URLs that can never be called under this deployment's egress
-    policy (UrlRefusedError); warnings for the ones that need it to change (plain http)."""
+) -> CheckedTools:
+    """The tools whose servers and OAuth2 token URLs can be called under this deployment's egress
+    policy; UrlRefusedError when none can (`toolgate.spec.reachability`)."""
     from toolgate.spec import reachability  # noqa: PLC0415 - only uploads need it
 
     policy = reachability.DestinationPolicy.from_settings(get_settings().runtime)

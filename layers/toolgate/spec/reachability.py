@@ -2,8 +2,9 @@
 
 A URL the call-time egress guard would refuse whatever DNS answers (another scheme, user information,
 an IP literal or an internal name the deployment's policy does not allow, an unfilled server variable)
-refuses the upload, so no integration is ready with tools that can never be called. Names are not
-resolved here; the egress guard checks their addresses on every call.
+leaves its tools out of the upload, and refuses the upload when that leaves no tool, so no integration
+is ready with tools that can never be called. Names are not resolved here; the egress guard checks
+their addresses on every call.
 
 Server variables are never tool arguments: the compiler fills each with its default, and the URL that
 results is what is checked and called, so a caller cannot steer the host. Plain http to a public host is
@@ -25,9 +26,9 @@ from toolgate.spec.models import CanonicalTool, Finding, Severity
 
 _SERVER_VARIABLE = re.compile(r"\{([^{}]+)\}")
 _SET_SERVER_URL = "set `server_url` in the integration's settings to the API's public https URL"
-_FIX_TOKEN_URL = "give the token endpoint's public https URL in the spec's tokenUrl (or the credential)"
+_FIX_OAUTH_URL = "give the token endpoint's public https URL in the spec's tokenUrl (or the credential)"
 _SERVER = "server"
-_TOKEN_URL = "oauth2 token URL"
+_OAUTH_URL = "oauth2 token URL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +44,27 @@ class DestinationPolicy:
         return cls(settings.allow_loopback, settings.allow_private, settings.allow_http)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedTools:
+    """The tools whose every destination can be called, and findings for those left out or to fix."""
+
+    tools: list[CanonicalTool]
+    findings: list[Finding]
+
+
 def check_destinations(
     tools: Sequence[CanonicalTool],
     declared_servers: Sequence[str],
     policy: DestinationPolicy,
     *,
     server_setting: str | None = None,
-) -> list[Finding]:
-    """Refuse (UrlRefusedError) the first URL in `tools` that can never be called; warnings for the rest.
+) -> CheckedTools:
+    """Leave out each tool with a server or OAuth2 token URL that can never be called (an ERROR finding
+    with the refusal's code); raise that refusal (UrlRefusedError) when no tool is left.
 
-    `tools` carry their effective server (the `server_setting` override already applied). Every one of
-    `declared_servers` (the spec's, kept in the report) is refused when it holds user information.
+    `tools` carry their effective server (the `server_setting` override already applied), which is
+    checked first and raises on its own. Any of `declared_servers` (the spec's, kept in the report)
+    with user information raises too: a credential in a URL is never stored.
     """
     for index, server in enumerate(declared_servers):
         if "@" in (_netloc(server) or ""):
@@ -63,22 +74,44 @@ def check_destinations(
                 pointer=f"/servers/{index}",
             )
     warnings: dict[str, Finding] = {}
-    checked: set[str] = set()
     if server_setting is not None:
         where = f"The integration's server_url setting ({safe_label(server_setting)})"
         _check(server_setting, where, _SERVER, policy, warnings, pointer="")
-        checked.add(server_setting)
-    for tool, url, where, kind in _destinations(tools):
-        if url not in checked:
-            checked.add(url)
-            _check(url, where, kind, policy, warnings, pointer=tool.pointer)
-    return list(warnings.values())
+    verdicts: dict[str, UrlRefusedError | None] = {}
+    kept: list[CanonicalTool] = []
+    left_out: list[Finding] = []
+    first_refusal: UrlRefusedError | None = None
+    for tool in tools:
+        refusal: UrlRefusedError | None = None
+        for url, where, kind in _destinations(tool):
+            if url not in verdicts:
+                try:
+                    _check(url, where, kind, policy, warnings, pointer=tool.pointer)
+                    verdicts[url] = None
+                except UrlRefusedError as refused:
+                    verdicts[url] = refused
+            refusal = refusal or verdicts[url]
+        if refusal is None:
+            kept.append(tool)
+            continue
+        first_refusal = first_refusal or refusal
+        left_out.append(
+            Finding(
+                code=refusal.code,
+                severity=Severity.ERROR,
+                message=f"Tool '{tool.name}' was left out: {refusal.message}",
+                pointer=tool.pointer,
+            )
+        )
+    if first_refusal is not None and not kept:
+        raise first_refusal
+    return CheckedTools(tools=kept, findings=[*left_out, *warnings.values()])
 
 
 def check_token_url(url: str, policy: DestinationPolicy, *, where: str) -> None:
     """Refuse an absolute OAuth2 token URL that can never be called (a relative one joins the server)."""
     if urlsplit(url).scheme:
-        _check(url, where, _TOKEN_URL, policy, {}, pointer="")
+        _check(url, where, _OAUTH_URL, policy, {}, pointer="")
 
 
 def safe_label(url: str) -> str:
@@ -93,19 +126,21 @@ def safe_label(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"[:200] if parts.scheme else parts.path[:200]
 
 
-def _destinations(tools: Sequence[CanonicalTool]) -> Iterator[tuple[CanonicalTool, str, str, str]]:
-    """(tool, absolute URL, where it comes from, kind) for each tool's server and OAuth2 token URLs."""
-    for tool in tools:
-        server = tool.server_url
-        if server is not None and urlsplit(server).scheme:
-            yield tool, server, f"The server of tool '{tool.name}' ({safe_label(server)})", _SERVER
-        for name, scheme in tool.security_schemes.items():
-            if scheme.token_url is None:
-                continue
-            token_url = urljoin(server, scheme.token_url) if server else scheme.token_url
-            if urlsplit(token_url).scheme:
-                where = f"The OAuth2 token URL of security scheme '{name}' ({safe_label(token_url)})"
-                yield tool, token_url, where, _TOKEN_URL
+def _destinations(tool: CanonicalTool) -> Iterator[tuple[str, str, str]]:
+    """(absolute URL, where it comes from, kind) for the tool's server and OAuth2 token URLs."""
+    server = tool.server_url
+    if server is not None and urlsplit(server).scheme:
+        yield server, f"The server {safe_label(server)}", _SERVER
+    for name, scheme in tool.security_schemes.items():
+        if scheme.token_url is None:
+            continue
+        token_url = urljoin(server, scheme.token_url) if server else scheme.token_url
+        if urlsplit(token_url).scheme:
+            yield (
+                token_url,
+                f"The OAuth2 token URL of security scheme '{name}' ({safe_label(token_url)})",
+                _OAUTH_URL,
+            )
 
 
 def _check(
@@ -128,7 +163,7 @@ def _check(
     try:
         parts = check_static(url, allow_loopback=policy.allow_loopback, allow_private=policy.allow_private)
     except UrlRefusedError as refused:
-        hint = _SET_SERVER_URL if kind == _SERVER else _FIX_TOKEN_URL
+        hint = _SET_SERVER_URL if kind == _SERVER else _FIX_OAUTH_URL
         raise type(refused)(
             f"{where} can never be called: {refused.message} To use this API, {hint}.",
             pointer=pointer or None,
