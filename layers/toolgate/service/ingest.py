@@ -91,7 +91,8 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         if not tools:
             raise IntegrationNoToolsError(_no_tools_message(compiled))
         checked = check_destinations(tools, compiled.servers, settings)
-        tools, lint_findings = checked.tools, lint_findings + checked.findings
+        tools = checked.tools
+        compiled = compiled.model_copy(update={"findings": [*compiled.findings, *checked.findings]})
         tool_texts = _tool_texts(tools, config)
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
