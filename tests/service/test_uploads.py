@@ -436,3 +436,20 @@ def test_tool_larger_than_a_stored_tool_may_be_is_refused_before_anything_is_sto
     assert error["code"] == "TOOL_TOO_LARGE"
     assert "longPath" in error["message"] or "long_path" in error["message"]
     _nothing_stored(service)
+
+
+def test_server_url_setting_with_user_information_is_refused_and_never_stored_or_shown(
+    service: Service,
+) -> None:
+    service.upload(SPEC_KEY, _support_spec())
+    settings = {"assistants": ["desk"], "server_url": "https://ops:CANARY-pw-31@desk.example.net/api"}
+
+    response = service.api("PUT", "/v1/integrations/support/settings", body=settings)
+
+    assert response.status == 422
+    assert response.error_code == "URL_USERINFO_REFUSED"
+    integration = _integration(service)
+    assert integration["settings"]["server_url"] is None
+    assert integration["ready"]["server_url"] == "https://support.example.com/api"
+    assert "CANARY-pw-31" not in json.dumps(service.table_items(), default=str)
+    assert all("CANARY-pw-31" not in body for body in service.responses)
