@@ -229,3 +229,26 @@ def test_server_variables_are_never_arguments_a_caller_could_steer() -> None:
     assert tool.input_schema["properties"] == {}
     with pytest.raises(ArgumentsInvalidError):
         validate_arguments(tool, {"host": "169.254.169.254"})
+
+
+@pytest.mark.timeout(30)
+def test_enum_of_millions_of_shared_strings_fails_only_its_operation() -> None:
+    repeated = "r" * 60
+    schema: JsonSchema = {"enum": [repeated] * 2_000_000}
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/p": {
+                "get": {
+                    "operationId": "p",
+                    "parameters": [{"name": "q", "in": "query", "schema": schema}],
+                    "responses": OK,
+                }
+            }
+        },
+    }
+    compiled = compile_document(document)
+
+    assert compiled.tools == []
+    assert findings_with(compiled, "TOOL_SCHEMA_TOO_LARGE") == [("error", "/paths/~1p/get")]

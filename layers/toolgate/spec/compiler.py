@@ -438,7 +438,11 @@ class _Compiler:
         if size <= budget:
             return schema
         candidates = [d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget]
-        for depth in [*candidates, _PRUNE_DEPTHS[-1]]:
+        # Far over the budget even at the shallowest cut: refused on the estimate, never serialized.
+        shallowest = self.measure.pruned_size(schema, _PRUNE_DEPTHS[-1])
+        attempts = [*candidates, _PRUNE_DEPTHS[-1]] if shallowest <= 2 * budget else []
+        pruned_size = shallowest
+        for depth in attempts:
             pruned = _without_unused_defs(self.pruner.prune(schema, depth), self.measure)
             pruned_size = len(json.dumps(pruned))
             if pruned_size <= budget:
@@ -446,7 +450,7 @@ class _Compiler:
         else:
             # What pruning keeps (enums, defaults, patterns, names near the top) is too large by itself.
             raise ToolSchemaTooLargeError(
-                f"the {direction} schema is {pruned_size:,} bytes even with nesting cut at "
+                f"the {direction} schema is about {pruned_size:,} bytes even with nesting cut at "
                 f"{_PRUNE_DEPTHS[-1]} level, over the budget of {budget:,} bytes: its top-level values "
                 "(enum lists, defaults, patterns or property names) are too large",
                 pointer=pointer,
