@@ -438,10 +438,12 @@ class _Compiler:
         if size <= budget:
             return schema
         candidates = [d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget]
-        # Far over the budget even at the shallowest cut: refused on the estimate, never serialized.
-        shallowest = self.measure.pruned_size(schema, _PRUNE_DEPTHS[-1])
-        attempts = [*candidates, _PRUNE_DEPTHS[-1]] if shallowest <= 2 * budget else []
-        pruned_size = shallowest
+        # What the shallowest cut keeps outside `$defs` (estimated) is already far over the budget:
+        # refused on the estimate, so a huge enum is never serialized.
+        body = {keyword: value for keyword, value in schema.items() if keyword != "$defs"}
+        floor = self.measure.pruned_size(body, _PRUNE_DEPTHS[-1])
+        attempts = [*candidates, _PRUNE_DEPTHS[-1]] if floor <= 2 * budget else []
+        pruned_size = floor
         for depth in attempts:
             pruned = _without_unused_defs(self.pruner.prune(schema, depth), self.measure)
             pruned_size = len(json.dumps(pruned))
