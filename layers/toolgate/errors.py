@@ -623,3 +623,66 @@ class RemoteApiError(RemoteClientError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "code": self.api_code}
+
+
+# --- Upload-time refusals (issue 11, compiler slice): oversized tools, URLs that can never be called ------
+
+
+class ToolSchemaTooLargeError(OperationError):
+    """A tool's schema stays over the size budget however deeply it is pruned; that operation is skipped."""
+
+    code = "TOOL_SCHEMA_TOO_LARGE"
+
+
+class ToolTooLargeError(IntegrationFailedError):
+    """A compiled tool is larger than a stored tool may be (`ServiceSettings.max_tool_bytes`)."""
+
+    code = "TOOL_TOO_LARGE"
+    http_status = 413
+
+
+class UrlRefusedError(ToolgateError):
+    """A server or OAuth2 token URL can never be called under this deployment's egress policy.
+
+    Raised by the pure URL checks (`toolgate.destinations`): at upload and when a credential is bound it
+    is the answer; the call-time egress guard reports the same refusal as EGRESS_DENIED.
+    """
+
+    code = "URL_REFUSED"
+    http_status = 422
+
+
+class UrlInvalidError(UrlRefusedError):
+    """The URL cannot be parsed safely, or its host is not a valid host name."""
+
+    code = "URL_INVALID"
+
+
+class UrlSchemeRefusedError(UrlRefusedError):
+    """A scheme other than http or https."""
+
+    code = "URL_SCHEME_REFUSED"
+
+
+class UrlUserinfoRefusedError(UrlRefusedError):
+    """`user:password@` in the URL: credentials belong in a bound credential, never in a URL."""
+
+    code = "URL_USERINFO_REFUSED"
+
+
+class UrlIpLiteralRefusedError(UrlRefusedError):
+    """An IP literal the policy does not allow, or an ambiguous numeric host (`2130706433`, `127.1`)."""
+
+    code = "URL_IP_LITERAL_REFUSED"
+
+
+class UrlInternalHostRefusedError(UrlRefusedError):
+    """`localhost`, a single-label name, or a `.internal`, `.local` or `.localhost` name, not allowed."""
+
+    code = "URL_INTERNAL_HOST_REFUSED"
+
+
+class ServerVariableUndefinedError(UrlRefusedError):
+    """A server URL still holds a `{variable}` after the compiler filled in every default."""
+
+    code = "SERVER_VARIABLE_UNDEFINED"

@@ -125,6 +125,9 @@ class ServiceSettings(BaseSettings):
     #: A tool whose canonical JSON is larger than this is kept in S3, its item holds a pointer
     #: (a DynamoDB item holds at most 400 KB).
     max_inline_tool_bytes: int = Field(default=350_000, gt=0, le=380_000)
+    #: Largest stored tool; an upload with a larger one is refused (TOOL_TOO_LARGE). The compiler keeps
+    #: each schema within `CompileLimits.max_tool_schema_bytes`, so only hostile specs come near this.
+    max_tool_bytes: int = Field(default=1 * MIB, gt=0, le=16 * MIB)
     #: Findings kept on the integration item; the full report is in S3.
     max_item_findings: int = Field(default=20, ge=0)
 

@@ -1,6 +1,6 @@
 """The service run locally from its own template, driven over HTTP as a user or agent would.
 
-The stack here keeps the default egress policy: loopback targets are refused, as in AWS.
+The stack here keeps the default egress policy: loopback targets are refused, as in AWS (at upload).
 """
 
 from __future__ import annotations
@@ -23,9 +23,13 @@ from e2e_harness import (
     upload_support_desk,
     wait_for_status,
 )
+from toolgate.demo import support_desk_spec
 from toolgate.demo.target import SupportDeskTarget
 from toolgate.local.front_door import MAX_BODY_BYTES
 from toolgate.local.stack import LocalStack
+
+#: The Support Desk spec's own server: a public name, so the upload is ready under the default policy.
+PUBLIC_SERVER = "https://support.example.com/api"
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,7 @@ def stack(stack_template: Path) -> Iterator[LocalStack]:
 def tenant_a(stack: LocalStack, support_desk: SupportDeskTarget) -> Client:
     """Tenant A, bootstrapped with the admin CLI, with the Support Desk uploaded through S3 and ready."""
     client = Client(stack.api_url, bootstrap_with_cli(stack, "tenant-a"))
-    upload_support_desk(stack, "tenant-a", support_desk.base_url)
+    upload_support_desk(stack, "tenant-a", PUBLIC_SERVER)
     status = wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
     assert status["last_upload"]["source"]["kind"] == "s3"
     bound = client.put(
@@ -124,19 +128,20 @@ def test_other_tenant_cannot_list_or_invoke_the_tools_and_is_told_they_do_not_ex
     assert (nowhere_listing.status, nowhere_listing.error_code) == (404, "NOT_FOUND")
 
 
-def test_loopback_target_is_refused_while_loopback_is_not_allowed(
+def test_upload_aimed_at_a_loopback_target_is_refused_while_loopback_is_not_allowed(
     stack: LocalStack, tenant_a: Client, support_desk: SupportDeskTarget
 ) -> None:
     requests_before = len(support_desk.requests)
+    settings = {"assistants": [ASSISTANT], "server_url": support_desk.base_url}
+    put_upload(stack, "tenant-a", "loopback", "toolgate.json", json.dumps(settings).encode())
+    put_upload(stack, "tenant-a", "loopback", "openapi.yaml", support_desk_spec().read_bytes())
 
-    answer = tenant_a.post(
-        f"assistants/{ASSISTANT}/tools/create_support_case/invoke", json=create_case_call()
-    )
+    status = wait_for_status(tenant_a, "loopback", upload_settled)
 
     assert stack.environment["TOOLGATE_RUNTIME__ALLOW_LOOPBACK"] == "false"
-    assert answer.status == 200, answer.body
-    assert answer.body["ok"] is False
-    assert answer.body["error"]["code"] == "EGRESS_DENIED"
+    assert status["status"] == "failed"
+    assert status["last_upload"]["error"]["code"] == "URL_IP_LITERAL_REFUSED"
+    assert "loopback" in status["last_upload"]["error"]["message"]
     assert len(support_desk.requests) == requests_before
     assert support_desk.cases == []
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 from conftest import Service
 from service_harness import (
     eventbridge_object_created,
@@ -262,3 +263,193 @@ def test_uploads_are_counted_with_failures_by_error_code(
     finished = [json.loads(line) for line in log_lines() if "spec ingest finished" in line]
     assert [line["outcome"] for line in finished] == ["ready", "failed"]
     assert all(line["tenant_id"] == "acme" and line["correlation_id"] for line in finished)
+
+
+# --- Issue 11: upload-time refusals (compiler slice) ---------------------------------------------
+
+
+def _spec_with(server: str) -> bytes:
+    return _support_spec().decode().replace("https://support.example.com/api", server, 1).encode()
+
+
+def _support_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(_support_spec())
+    return document
+
+
+def _nothing_stored(service: Service) -> None:
+    assert _tool_items(service) == []
+    assert [key for key in service.all_objects() if "/artifacts/" in key] == []
+
+
+@pytest.mark.parametrize(
+    ("server", "code"),
+    [
+        ("https://admin:hunter2@support.example.com/api", "URL_USERINFO_REFUSED"),
+        ("http://2130706433/api", "URL_IP_LITERAL_REFUSED"),
+        ("http://[::ffff:169.254.169.254]/api", "URL_IP_LITERAL_REFUSED"),
+        ("http://localhost:8080/api", "URL_INTERNAL_HOST_REFUSED"),
+        ("https://desk.internal/api", "URL_INTERNAL_HOST_REFUSED"),
+        ("ftp://support.example.com/api", "URL_SCHEME_REFUSED"),
+        ("https://{tenant}.support.example.com/api", "SERVER_VARIABLE_UNDEFINED"),
+    ],
+)
+def test_upload_with_a_server_that_can_never_be_called_is_refused_and_nothing_is_stored(
+    service: Service, server: str, code: str
+) -> None:
+    assert service.upload(SPEC_KEY, _spec_with(server)) == {"batchItemFailures": []}
+
+    integration = _integration(service)
+    assert integration["status"] == "failed"
+    assert integration["ready"] is None
+    assert integration["last_upload"]["error"]["code"] == code
+    assert "server" in integration["last_upload"]["error"]["message"]
+    _nothing_stored(service)
+    assert "hunter2" not in json.dumps(service.table_items(), default=str)
+    assert all("hunter2" not in body for body in service.responses)
+
+
+def test_api_upload_with_a_loopback_server_answers_a_typed_error(service: Service) -> None:
+    response = service.api(
+        "PUT",
+        "/v1/integrations/support",
+        body=_spec_with("http://127.0.0.1:9001/api").decode(),
+        headers={"Content-Type": "application/yaml"},
+    )
+
+    assert response.status == 422
+    assert response.error_code == "URL_IP_LITERAL_REFUSED"
+    assert "loopback" in response.body["error"]["message"]
+    _nothing_stored(service)
+
+
+def test_upload_is_accepted_with_a_loopback_server_where_the_deployment_allows_loopback(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.settings import get_settings
+
+    monkeypatch.setenv("TOOLGATE_RUNTIME__ALLOW_LOOPBACK", "true")
+    get_settings.cache_clear()
+    try:
+        service.upload(SPEC_KEY, _spec_with("http://127.0.0.1:8080/api"))
+    finally:
+        get_settings.cache_clear()
+
+    integration = _integration(service)
+    assert integration["status"] == "ready"
+    assert integration["ready"]["server_url"] == "http://127.0.0.1:8080/api"
+
+
+def test_server_url_setting_that_can_never_be_called_is_refused_before_it_is_stored(service: Service) -> None:
+    created = service.api(
+        "POST",
+        "/v1/integrations",
+        body={"id": "support", "settings": {"server_url": "http://169.254.169.254/"}},
+    )
+    assert created.status == 422
+    assert created.error_code == "URL_IP_LITERAL_REFUSED"
+    assert service.api("GET", "/v1/integrations/support").error_code == "NOT_FOUND"
+
+    service.upload(SETTINGS_KEY, json.dumps({"server_url": "http://metadata.google.internal/"}).encode())
+    service.upload(SPEC_KEY, _support_spec())
+    integration = _integration(service)
+    assert integration["last_upload"]["error"]["code"] == "URL_INTERNAL_HOST_REFUSED"
+    _nothing_stored(service)
+
+
+def test_oauth_token_url_that_can_never_be_called_refuses_the_upload_or_leaves_its_tools_out(
+    service: Service,
+) -> None:
+    document = _support_document()
+    document["components"]["securitySchemes"] = {
+        "oauth": {
+            "type": "oauth2",
+            "flows": {"clientCredentials": {"tokenUrl": "http://10.1.2.3/oauth/token", "scopes": {}}},
+        }
+    }
+    document["security"] = [{"oauth": []}]
+    for item in document["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict):
+                operation.pop("security", None)
+    service.upload(SPEC_KEY, json.dumps(document, default=str).encode())
+
+    error = _integration(service)["last_upload"]["error"]
+    assert error["code"] == "URL_IP_LITERAL_REFUSED"
+    assert "OAuth2 token URL of security scheme 'oauth'" in error["message"]
+    _nothing_stored(service)
+
+    document["paths"]["/health"] = {
+        "get": {"operationId": "health", "security": [], "responses": {"200": {"description": "ok"}}}
+    }
+    service.upload(SPEC_KEY, json.dumps(document, default=str).encode())
+
+    integration = _integration(service)
+    assert integration["status"] == "ready"
+    assert [item["name"] for item in _tool_items(service)] == ["health"]
+    assert integration["ready"]["summary"]["top_findings"][0]["code"] == "URL_IP_LITERAL_REFUSED"
+
+
+def test_credential_with_a_token_url_that_can_never_be_called_is_refused_and_not_stored(
+    service: Service,
+) -> None:
+    service.upload(SPEC_KEY, _support_spec())
+    credential = {
+        "type": "oauth2_client_credentials",
+        "client_id": "desk",
+        "client_secret": "CANARY-client-secret-77",
+        "token_url": "http://[::ffff:127.0.0.1]/token",
+    }
+
+    response = service.api("PUT", "/v1/integrations/support/credential", body=credential)
+
+    assert response.status == 422
+    assert response.error_code == "URL_IP_LITERAL_REFUSED"
+    assert "CANARY-client-secret-77" not in json.dumps(response.body)
+    assert service.secrets.list_secrets()["SecretList"] == []
+    assert _integration(service)["credential"]["bound"] is False
+
+
+@pytest.mark.timeout(60)
+def test_aliased_long_string_upload_is_refused_and_nothing_is_stored(service: Service) -> None:
+    aliases = ", ".join(["*big"] * 300)
+    bomb = _support_spec().decode() + f"x-big: &big {'a' * 1_000_000}\nx-uses: [{aliases}]\n"
+
+    service.upload(SPEC_KEY, bomb.encode())
+
+    assert _integration(service)["last_upload"]["error"]["code"] == "SPEC_ALIAS_EXPANSION"
+    _nothing_stored(service)
+
+
+def test_tool_larger_than_a_stored_tool_may_be_is_refused_before_anything_is_stored(
+    service: Service,
+) -> None:
+    document = _support_document()
+    long_path = "/cases/" + "segment-" * 150_000
+    document["paths"][long_path] = {
+        "get": {"operationId": "longPath", "responses": {"200": {"description": "ok"}}}
+    }
+
+    service.upload(SPEC_KEY, json.dumps(document, default=str).encode())
+
+    error = _integration(service)["last_upload"]["error"]
+    assert error["code"] == "TOOL_TOO_LARGE"
+    assert "longPath" in error["message"] or "long_path" in error["message"]
+    _nothing_stored(service)
+
+
+def test_server_url_setting_with_user_information_is_refused_and_never_stored_or_shown(
+    service: Service,
+) -> None:
+    service.upload(SPEC_KEY, _support_spec())
+    settings = {"assistants": ["desk"], "server_url": "https://ops:CANARY-pw-31@desk.example.net/api"}
+
+    response = service.api("PUT", "/v1/integrations/support/settings", body=settings)
+
+    assert response.status == 422
+    assert response.error_code == "URL_USERINFO_REFUSED"
+    integration = _integration(service)
+    assert integration["settings"]["server_url"] is None
+    assert integration["ready"]["server_url"] == "https://support.example.com/api"
+    assert "CANARY-pw-31" not in json.dumps(service.table_items(), default=str)
+    assert all("CANARY-pw-31" not in body for body in service.responses)

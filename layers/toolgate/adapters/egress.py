@@ -5,9 +5,8 @@ allowlist, ambiguous numeric hosts), resolves the name within the call's deadlin
 destination unless every address it resolves to is allowed. The caller connects to the returned
 address, the one that was checked, so a second DNS answer (rebinding) is never used.
 
-`ipaddress.is_global` alone is not enough: on Python 3.11 it calls `::127.0.0.1`, `fec0::1`,
-`64:ff9b::7f00:1` and multicast addresses global. Embedded IPv4 addresses (IPv4-mapped and
-IPv4-compatible IPv6) are decoded and checked as IPv4; translation prefixes (NAT64, 6to4) are refused.
+Parsing and address classes are `toolgate.destinations`' (pure, shared with the upload-time checks);
+its refusals are reported here as EGRESS_DENIED.
 
 requests-hardened 1.3.0 was evaluated first. It pins the address the same way, but its filter lets
 `::127.0.0.1` and `fec0::/10` through, it takes neither a host allowlist nor another classifier, and
@@ -18,128 +17,43 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 from dataclasses import dataclass
-from enum import StrEnum
-from functools import lru_cache
-from urllib.parse import urlsplit
 
-from toolgate.errors import EgressDeniedError, UpstreamTimeoutError, UpstreamUnreachableError
+from toolgate.destinations import (
+    AddressClass,
+    class_allowed,
+    classify_address,
+    classify_text,
+    ip_literal,
+    split_url,
+)
+from toolgate.errors import (
+    EgressDeniedError,
+    UpstreamTimeoutError,
+    UpstreamUnreachableError,
+    UrlRefusedError,
+)
 from toolgate.runtime.transport import Deadline, EgressPolicy
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+__all__ = ["AddressClass", "Destination", "EgressGuard", "Resolver", "address_allowed", "classify_address"]
+
 #: Resolves (host, port) to IP address strings, in preference order.
 Resolver = Callable[[str, int], list[str]]
 
 
-class AddressClass(StrEnum):
-    PUBLIC = "public"
-    LOOPBACK = "loopback"
-    #: RFC 1918, shared address space (100.64/10) and IPv6 unique-local (fc00::/7).
-    PRIVATE = "private"
-    LINK_LOCAL = "link-local"
-    #: Cloud instance metadata and credential endpoints; never reachable, whatever the policy.
-    METADATA = "cloud metadata"
-    UNSPECIFIED = "unspecified"
-    MULTICAST = "multicast"
-    #: IPv6 prefixes that carry traffic to IPv4 space through a gateway: NAT64, 6to4.
-    TRANSLATED = "IPv4 translation"
-    #: Everything else that is not globally routable: documentation, benchmarking, reserved, ...
-    RESERVED = "special-purpose"
-
-
-_METADATA = frozenset(
-    ipaddress.ip_address(address)
-    for address in (
-        "169.254.169.254",  # AWS, Azure, GCP, OpenStack instance metadata
-        "169.254.170.2",  # ECS task credentials
-        "169.254.170.23",  # EKS pod identity agent
-        "fd00:ec2::254",  # AWS instance metadata over IPv6
-        "fd00:ec2::23",  # EKS pod identity agent over IPv6
-        "100.100.100.200",  # Alibaba Cloud metadata
-    )
-)
-_PRIVATE = tuple(
-    ipaddress.ip_network(network)
-    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
-)
-_TRANSLATED = tuple(
-    ipaddress.ip_network(network) for network in ("64:ff9b::/96", "64:ff9b:1::/48", "2002::/16")
-)
-#: Special-purpose ranges, listed so the result does not depend on the `ipaddress` version's tables.
-_RESERVED = tuple(
-    ipaddress.ip_network(network)
-    for network in (
-        "0.0.0.0/8",
-        "192.0.0.0/24",
-        "192.0.2.0/24",
-        "192.88.99.0/24",
-        "198.18.0.0/15",
-        "198.51.100.0/24",
-        "203.0.113.0/24",
-        "240.0.0.0/4",
-        "::/8",
-        "100::/64",
-        "2001::/23",
-        "2001:db8::/32",
-        "3fff::/20",
-        "5f00::/16",
-        "fec0::/10",
-    )
-)
-
-
-def classify_address(address: IPAddress) -> AddressClass:
-    """What kind of destination `address` is; only PUBLIC is reachable by default."""
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or _ipv4_compatible(address)
-        if embedded is not None:
-            return classify_address(embedded)
-        if any(address in network for network in _TRANSLATED):
-            return AddressClass.TRANSLATED
-    if address in _METADATA:
-        return AddressClass.METADATA
-    if address.is_unspecified:
-        return AddressClass.UNSPECIFIED
-    if address.is_loopback:
-        return AddressClass.LOOPBACK
-    if address.is_link_local:
-        return AddressClass.LINK_LOCAL
-    if address.is_multicast:
-        return AddressClass.MULTICAST
-    if any(address in network for network in _PRIVATE):
-        return AddressClass.PRIVATE
-    if address.is_reserved or not address.is_global or any(address in network for network in _RESERVED):
-        return AddressClass.RESERVED
-    return AddressClass.PUBLIC
-
-
-def _ipv4_compatible(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address inside a deprecated IPv4-compatible address (`::a.b.c.d`), except `::` and `::1`."""
-    value = int(address)
-    if value >> 32 == 0 and value > 1:
-        return ipaddress.IPv4Address(value)
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _classify_text(address: str) -> AddressClass:
-    return classify_address(ipaddress.ip_address(address))
-
-
 def address_allowed(address_class: AddressClass, port: int, policy: EgressPolicy) -> bool:
     """Whether a destination of this class on this port is reachable under `policy`."""
-    if address_class is AddressClass.PUBLIC:
-        return True
-    if address_class is AddressClass.LOOPBACK:
-        return policy.allow_loopback or policy.allow_private or port in policy.loopback_ports
-    if address_class is AddressClass.PRIVATE:
-        return policy.allow_private
-    return False
+    return class_allowed(
+        address_class,
+        port,
+        allow_loopback=policy.allow_loopback,
+        loopback_ports=policy.loopback_ports,
+        allow_private=policy.allow_private,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,10 +85,6 @@ class Destination:
         return f"{self.scheme}://{self.host_header}{self.target.split('?', 1)[0]}"
 
 
-_HOST_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
-_NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
-
-
 class EgressGuard:
     """Checks destinations against an EgressPolicy and pins each to a checked address.
 
@@ -189,8 +99,12 @@ class EgressGuard:
 
     def check(self, url: str, policy: EgressPolicy, deadline: Deadline) -> Destination:
         """Parse, check and resolve `url`, or raise EgressDeniedError (or an upstream error: no such host)."""
-        scheme, host, port, target = _split(url)
-        literal = _ip_literal(host)
+        try:
+            parts = split_url(url)
+            literal = ip_literal(parts.host)
+        except UrlRefusedError as refused:
+            raise EgressDeniedError(refused.message, details=refused.details) from None
+        scheme, host, port, target = parts.scheme, parts.host, parts.port, parts.target
         if policy.allowed_hosts is not None and not _host_listed(host, policy.allowed_hosts):
             raise EgressDeniedError(
                 f"The host '{host}' is not on this tenant's list of allowed hosts.", details={"host": host}
@@ -199,7 +113,7 @@ class EgressGuard:
         chosen: str | None = None
         chosen_class = AddressClass.PUBLIC
         for address in addresses:
-            address_class = _classify_text(address)
+            address_class = classify_text(address)
             if not address_allowed(address_class, port, policy):
                 shown = f"'{host}' resolves to {address}" if literal is None else f"'{host}'"
                 if address_class is AddressClass.LOOPBACK and policy.loopback_ports:
@@ -257,63 +171,6 @@ def _system_resolver(host: str, port: int) -> list[str]:
 _INET_FAMILIES = (socket.AF_INET, socket.AF_INET6)
 
 
-def _split(url: str) -> tuple[str, str, int, str]:
-    """Scheme, host (lower case, no brackets, IDNA-encoded), port and request target of `url`."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise EgressDeniedError(f"The URL cannot be parsed safely: {error}.") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise EgressDeniedError(f"Only http and https URLs are allowed, not '{scheme or 'none'}'.")
-    if "@" in parts.netloc:
-        raise EgressDeniedError("URLs with user information ('user@host') are refused.")
-    host = (parts.hostname or "").rstrip(".")
-    if not host:
-        raise EgressDeniedError("The URL has no host.")
-    host = _ascii_host(host)
-    target = parts.path or "/"
-    if parts.query:
-        target = f"{target}?{parts.query}"
-    return scheme, host, port or (443 if scheme == "https" else 80), target
-
-
-def _ascii_host(host: str) -> str:
-    if ":" in host:
-        return host
-    if not host.isascii():
-        try:
-            host = host.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise EgressDeniedError("The host name is not a valid internationalized domain name.") from None
-    labels = host.split(".")
-    if not all(_HOST_LABEL.fullmatch(label) for label in labels):
-        raise EgressDeniedError(f"The host '{host}' is not a valid host name.")
-    return host
-
-
-def _ip_literal(host: str) -> IPAddress | None:
-    """The address when `host` is an IP literal. Numeric forms other than dotted-quad are refused.
-
-    `2130706433`, `0x7f000001`, `0177.0.0.1` and `127.1` all mean 127.0.0.1 to some parsers and
-    something else (or nothing) to others; a host whose last label is a number must be a plain
-    dotted-quad, as the WHATWG URL standard's IPv4 parser would otherwise reinterpret it.
-    """
-    try:
-        return ipaddress.ip_address(host)
-    except ValueError:
-        if ":" in host:
-            raise EgressDeniedError(f"The host '[{host}]' is not a valid IPv6 address.") from None
-    if _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
-        raise EgressDeniedError(
-            f"The host '{host}' is an ambiguous numeric address; write IPv4 addresses as four decimal "
-            "numbers (a.b.c.d).",
-            details={"host": host},
-        )
-    return None
-
-
 def _host_listed(host: str, allowed: frozenset[str]) -> bool:
     if host in allowed:
         return True
@@ -328,7 +185,7 @@ def _is_runtime_api(
         port == denied_port
         and (
             address == denied
-            or (address_class is AddressClass.LOOPBACK and _classify_text(denied) is address_class)
+            or (address_class is AddressClass.LOOPBACK and classify_text(denied) is address_class)
         )
         for denied, denied_port in endpoints
     )

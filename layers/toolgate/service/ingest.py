@@ -15,9 +15,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from toolgate.errors import ConflictError, IntegrationNoToolsError, ToolgateError
+from toolgate.errors import ConflictError, IntegrationNoToolsError, ToolgateError, ToolTooLargeError
 from toolgate.service.layout import artifact_prefix, compare_sequencers
 from toolgate.service.models import (
     AssistantRecord,
@@ -33,8 +33,12 @@ from toolgate.service.models import (
     utc_now,
 )
 from toolgate.service.ports import TenantResources, TenantStore
-from toolgate.settings import ServiceSettings
+from toolgate.settings import ServiceSettings, get_settings
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
+
+if TYPE_CHECKING:
+    from toolgate.runtime.credentials import Credential
+    from toolgate.spec.reachability import CheckedTools
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_ERROR_MESSAGE = 2000
@@ -86,6 +90,10 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
         if not tools:
             raise IntegrationNoToolsError(_no_tools_message(compiled))
+        checked = check_destinations(tools, compiled.servers, settings)
+        tools = checked.tools
+        compiled = compiled.model_copy(update={"findings": [*compiled.findings, *checked.findings]})
+        tool_texts = _tool_texts(tools, config)
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
         failed = record_failure(resources, upload.integration_id, upload.source, error, current=current)
@@ -100,6 +108,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         compiled=compiled,
         lint_findings=lint_findings,
         tools=tools,
+        tool_texts=tool_texts,
         config=config,
     )
     return IngestOutcome(status="ready", integration=ready, compile_seconds=elapsed)
@@ -120,6 +129,53 @@ def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding]]:
         spec = parse_spec(upload.data, name=upload.filename)
     compiled = compile_document(spec)
     return compiled, lint_spec(spec.document, compiled)
+
+
+def check_destinations(
+    tools: Sequence[CanonicalTool], declared_servers: Sequence[str], settings: IntegrationSettings
+) -> CheckedTools:
+    """The tools whose servers and OAuth2 token URLs can be called under this deployment's egress
+    policy; UrlRefusedError when none can (`toolgate.spec.reachability`)."""
+    from toolgate.spec import reachability  # noqa: PLC0415 - only uploads need it
+
+    policy = reachability.DestinationPolicy.from_settings(get_settings().runtime)
+    return reachability.check_destinations(
+        tools, declared_servers, policy, server_setting=settings.server_url
+    )
+
+
+def check_server_setting(settings: IntegrationSettings) -> None:
+    """Refuse a `server_url` setting that can never be called, before it is stored."""
+    if settings.server_url is not None:
+        check_destinations([], [], settings)
+
+
+def check_credential_token_urls(credential: Credential) -> None:
+    """Refuse a credential whose own OAuth2 `token_url` can never be called, before it is stored."""
+    from toolgate.runtime.credentials import CredentialSet, OAuth2ClientCredentials  # noqa: PLC0415
+    from toolgate.spec import reachability  # noqa: PLC0415
+
+    policy = reachability.DestinationPolicy.from_settings(get_settings().runtime)
+    members = credential.schemes.items() if isinstance(credential, CredentialSet) else [("", credential)]
+    for scheme, member in members:
+        if isinstance(member, OAuth2ClientCredentials) and member.token_url is not None:
+            where = "The credential's token_url" + (f" (for scheme '{scheme}')" if scheme else "")
+            reachability.check_token_url(member.token_url, policy, where=where)
+
+
+def _tool_texts(tools: Sequence[CanonicalTool], config: ServiceSettings) -> list[str]:
+    """Each tool's stored JSON; TOOL_TOO_LARGE before anything is stored when one is over the limit."""
+    texts = [tool.model_dump_json(exclude_defaults=True) for tool in tools]
+    for tool, text in zip(tools, texts, strict=True):
+        size = len(text.encode("utf-8"))
+        if size > config.max_tool_bytes:
+            raise ToolTooLargeError(
+                f"Tool '{tool.name}' compiles to {size:,} bytes; a stored tool may have at most "
+                f"{config.max_tool_bytes:,}. Its path, security scopes, tags or server URL are too long; "
+                "shorten them, or leave the operation out with the `exclude` setting.",
+                details={"tool": tool.name, "bytes": size},
+            )
+    return texts
 
 
 def record_failure(
@@ -247,6 +303,7 @@ def _store_version(
     compiled: CompiledSpec,
     lint_findings: list[Finding],
     tools: list[CanonicalTool],
+    tool_texts: list[str],
     config: ServiceSettings,
 ) -> IntegrationRecord:
     store, objects = resources.store, resources.objects
@@ -260,13 +317,14 @@ def _store_version(
     items = [
         _stored_tool(
             tool,
+            text,
             integration_id=upload.integration_id,
             revision=revision,
             prefix=prefix,
             resources=resources,
             config=config,
         )
-        for tool in tools
+        for tool, text in zip(tools, tool_texts, strict=True)
     ]
     store.put_tools(items)
 
@@ -313,6 +371,7 @@ def _store_version(
 
 def _stored_tool(
     tool: CanonicalTool,
+    text: str,
     *,
     integration_id: str,
     revision: str,
@@ -320,7 +379,6 @@ def _stored_tool(
     resources: TenantResources,
     config: ServiceSettings,
 ) -> StoredTool:
-    text = tool.model_dump_json(exclude_defaults=True)
     size = len(text.encode("utf-8"))
     inline = size <= config.max_inline_tool_bytes
     tool_key = None

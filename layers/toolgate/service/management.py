@@ -19,7 +19,14 @@ from toolgate.errors import (
     ToolNameConflictError,
 )
 from toolgate.service.api_keys import create_api_key, revoke_api_key
-from toolgate.service.ingest import IngestOutcome, SpecUpload, ingest_spec, load_tool
+from toolgate.service.ingest import (
+    IngestOutcome,
+    SpecUpload,
+    check_credential_token_urls,
+    check_server_setting,
+    ingest_spec,
+    load_tool,
+)
 from toolgate.service.jobs import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
 from toolgate.service.models import (
@@ -97,6 +104,7 @@ class ManagementService:
 
     def create_integration(self, body: IntegrationCreate) -> IntegrationView:
         self.context.require_admin()
+        check_server_setting(body.settings)
         now = utc_now()
         record = IntegrationRecord(
             integration_id=body.id, settings=body.settings, created_at=now, updated_at=now
@@ -154,6 +162,7 @@ class ManagementService:
         self.context.require_admin()
         record = self._integration(integration_id)
         if record.ready is None:
+            check_server_setting(settings)
             now = utc_now()
             updated = record.model_copy(
                 update={"settings": settings, "version": record.version + 1, "updated_at": now}
@@ -196,6 +205,7 @@ class ManagementService:
         self.context.require_admin()
         record = self._integration(integration_id)
         parsed = parse_credential(credential)
+        check_credential_token_urls(parsed)
         self.resources.credentials.put(record.credential_slot, json.dumps(dict(credential)))
         now = utc_now()
         updated = record.model_copy(

@@ -18,6 +18,7 @@ from toolgate.errors import (
     SpecTooLargeError,
     SpecUnsupportedVersionError,
     ToolgateError,
+    ToolSchemaTooLargeError,
 )
 from toolgate.memory import gc_paused
 from toolgate.settings import CompileLimits, get_settings
@@ -417,7 +418,16 @@ class _Compiler:
                     schema = self.converter.convert(
                         media_object["schema"], pointer_join(pointer, "content", media, "schema"), "output"
                     )
-                    return self._finish_schema(schema, op.pointer, "output")
+                    try:
+                        return self._finish_schema(schema, op.pointer, "output")
+                    except ToolSchemaTooLargeError as exc:
+                        self._note(
+                            exc.code,
+                            f"{exc.message}; the tool has no output schema",
+                            pointer,
+                            Severity.WARNING,
+                        )
+                        return None
         return None
 
     def _finish_schema(self, schema: JsonSchema, pointer: str, direction: str) -> JsonSchema:
@@ -428,11 +438,25 @@ class _Compiler:
         if size <= budget:
             return schema
         candidates = [d for d in _PRUNE_DEPTHS if self.measure.pruned_size(schema, d) <= budget]
-        for depth in [*candidates, _PRUNE_DEPTHS[-1]]:
+        # What the shallowest cut keeps outside `$defs` (estimated) is already far over the budget:
+        # refused on the estimate, so a huge enum is never serialized.
+        body = {keyword: value for keyword, value in schema.items() if keyword != "$defs"}
+        floor = self.measure.pruned_size(body, _PRUNE_DEPTHS[-1])
+        attempts = [*candidates, _PRUNE_DEPTHS[-1]] if floor <= 2 * budget else []
+        pruned_size = floor
+        for depth in attempts:
             pruned = _without_unused_defs(self.pruner.prune(schema, depth), self.measure)
             pruned_size = len(json.dumps(pruned))
             if pruned_size <= budget:
                 break
+        else:
+            # What pruning keeps (enums, defaults, patterns, names near the top) is too large by itself.
+            raise ToolSchemaTooLargeError(
+                f"the {direction} schema is about {pruned_size:,} bytes even with nesting cut at "
+                f"{_PRUNE_DEPTHS[-1]} level, over the budget of {budget:,} bytes: its top-level values "
+                "(enum lists, defaults, patterns or property names) are too large",
+                pointer=pointer,
+            )
         self._note(
             "TOOL_SCHEMA_PRUNED",
             f"{direction} schema of about {size:,} bytes was pruned to {pruned_size:,} bytes "

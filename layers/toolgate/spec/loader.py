@@ -1,7 +1,8 @@
 """Load one JSON or YAML document from untrusted bytes, within bounds.
 
 Guarantees: every mapping key is a string, YAML dates stay strings, and size, nesting depth and
-alias expansion are capped before they can exhaust memory or the C stack.
+alias expansion (of containers and long strings alike) are capped before they can exhaust memory
+or the C stack.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ _PARSER_SAFE_DEPTH = 1_000
 _EXACT_FLOW_THRESHOLD = 256
 #: Expanded nodes allowed on top of the ratio, so small documents with a few anchors always load.
 _ALIAS_ALLOWANCE = 10_000
+#: Characters of a string that weigh as much as one node: an aliased long string expands like a tree.
+_CHARS_PER_NODE = 64
 
 _YamlBase: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -141,10 +144,15 @@ def _flow_depth_bound(data: bytes) -> int:
 
 
 def _check_shape(document: Any, label: str, limits: CompileLimits) -> None:
-    """Measure depth and alias-expanded container count without expanding (shared nodes are visited once)."""
+    """Measure depth and alias-expanded size without expanding (shared nodes are visited once).
+
+    Size counts containers and long strings (one node per `_CHARS_PER_NODE` characters), so an alias to
+    a long scalar counts its whole length each time it is used, just like an alias to a mapping.
+    """
     expanded: dict[int, int] = {}
     depth_of: dict[int, int] = {}
     active: set[int] = set()
+    strings_seen: set[int] = set()
     unique = 0
     stack: list[tuple[Any, bool]] = [(document, False)]
     while stack:
@@ -158,6 +166,7 @@ def _check_shape(document: Any, label: str, limits: CompileLimits) -> None:
                 if isinstance(child, dict | list):
                     size += expanded[id(child)]
                     depth = max(depth, depth_of[id(child)])
+            size += sum(len(text) // _CHARS_PER_NODE for text in _long_strings(node))
             depth += 1
             if depth > limits.max_depth:
                 raise SpecTooDeepError(f"{label} nests {depth} levels deep; the limit is {limits.max_depth}")
@@ -172,14 +181,26 @@ def _check_shape(document: Any, label: str, limits: CompileLimits) -> None:
         unique += 1
         stack.append((node, True))
         stack.extend((child, False) for child in children if isinstance(child, dict | list))
+        for text in _long_strings(node):
+            if id(text) not in strings_seen:
+                strings_seen.add(id(text))
+                unique += len(text) // _CHARS_PER_NODE
     total = expanded.get(id(document), 1)
     allowed = min(
         limits.max_expanded_nodes, int(unique * limits.max_alias_expansion_ratio) + _ALIAS_ALLOWANCE
     )
     if total > allowed:
         raise SpecAliasExpansionError(
-            f"{label} expands to {total:,} nodes through YAML aliases; the limit is {allowed:,}"
+            f"{label} expands to {total:,} nodes through YAML aliases (long strings count one node per "
+            f"{_CHARS_PER_NODE} characters); the limit is {allowed:,}. Repeat the content instead of "
+            "aliasing it, or reuse it with a $ref."
         )
+
+
+def _long_strings(node: dict[str, Any] | list[Any]) -> list[str]:
+    """The keys and values of `node` that are strings long enough to weigh at least one node."""
+    items = [*node, *node.values()] if isinstance(node, dict) else node
+    return [item for item in items if isinstance(item, str) and len(item) >= _CHARS_PER_NODE]
 
 
 def _first_line(exc: BaseException) -> str:

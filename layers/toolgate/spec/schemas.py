@@ -10,7 +10,10 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
+
+import jsonschema_rs
 
 from toolgate.errors import ToolgateError
 from toolgate.spec.models import Finding, JsonSchema, Severity
@@ -210,6 +213,8 @@ class SchemaConverter:
                         f"`{keyword}` with a value JSON Schema does not allow was dropped",
                         f"{pointer}/{keyword}",
                     )
+                elif keyword == "pattern" and not pattern_compiles(value):
+                    self._note_unusable_pattern(value, f"{pointer}/pattern")
                 elif isinstance(value, list) and keyword in {"type", "required"}:
                     out[keyword] = list(dict.fromkeys(value))
                 else:
@@ -229,6 +234,8 @@ class SchemaConverter:
                     ]
             elif keyword in _SCHEMA_MAP_KEYWORDS:
                 mapping = self._deref_map(value, f"{pointer}/{keyword}")
+                if keyword == "patternProperties" and isinstance(mapping, dict):
+                    mapping = self._usable_pattern_properties(mapping, f"{pointer}/{keyword}")
                 if isinstance(mapping, dict):
                     out[keyword] = {
                         name: self._convert(v, f"{pointer}/{keyword}/{escape_token(name)}", inner)
@@ -245,6 +252,25 @@ class SchemaConverter:
                     n: self._convert(v, f"{pointer}/$defs/{escape_token(n)}", inner) for n, v in value.items()
                 }
         return self._normalize(out, schema, pointer, ctx)
+
+    def _usable_pattern_properties(self, mapping: dict[str, Any], pointer: str) -> dict[str, Any]:
+        usable = {}
+        for pattern, subschema in mapping.items():
+            if pattern_compiles(pattern):
+                usable[pattern] = subschema
+            else:
+                self._note_unusable_pattern(pattern, f"{pointer}/{escape_token(pattern)}")
+        return usable
+
+    def _note_unusable_pattern(self, pattern: str, pointer: str) -> None:
+        shown = pattern if len(pattern) <= 80 else pattern[:79] + "…"
+        self._note(
+            "SCHEMA_PATTERN_INVALID",
+            f"the regular expression {shown!r} does not compile, so no value could ever be checked "
+            "against it; it was dropped",
+            pointer,
+            Severity.WARNING,
+        )
 
     def _deref_map(self, value: Any, pointer: str) -> Any:
         """A `properties` map given as a Reference Object (seen in real multi-file specs)."""
@@ -275,6 +301,9 @@ class SchemaConverter:
         if isinstance(type_value, str) and type_value not in _JSON_TYPES:
             self._note("REPAIRED_UNKNOWN_TYPE", f"unknown type {type_value!r} was dropped", pointer)
             del out["type"]
+        if _is_array_type(out.get("type")) and "items" not in out and "prefixItems" not in out:
+            # The same meaning (any items), said explicitly: model APIs (OpenAI) require `items`.
+            out["items"] = {}
         if source.get("nullable") is True:
             out = _make_nullable(out)
         if "properties" in out:
@@ -307,6 +336,23 @@ class SchemaConverter:
             return
         self._reported.add((code, pointer))
         self.findings.append(Finding(code=code, severity=severity, message=message, pointer=pointer))
+
+
+@lru_cache(maxsize=8192)
+def pattern_compiles(pattern: str) -> bool:
+    """Whether the runtime validator (jsonschema-rs, `toolgate.runtime.arguments`) can use `pattern`: with
+    the linear `regex` engine, or with `fancy-regex` for look-around and back-references."""
+    for options in (jsonschema_rs.RegexOptions(), jsonschema_rs.FancyRegexOptions()):
+        try:
+            jsonschema_rs.validator_for({"pattern": pattern}, pattern_options=options)
+        except jsonschema_rs.ValidationError:
+            continue
+        return True
+    return False
+
+
+def _is_array_type(type_value: Any) -> bool:
+    return type_value == "array" or (isinstance(type_value, list) and "array" in type_value)
 
 
 def _accepts_any(value: Any) -> bool:
@@ -527,6 +573,9 @@ class SchemaPruner:
         out: dict[str, Any]
         if level > depth:
             out = {k: node[k] for k in ("type", "$ref") if k in node}
+            if _is_array_type(out.get("type")):
+                # Model APIs (OpenAI) refuse an array schema without `items`.
+                out["items"] = {}
             out["description"] = _shorten(node.get("description", "")) + _PRUNED_NOTE
         else:
             out = {}
