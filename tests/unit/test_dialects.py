@@ -257,7 +257,9 @@ def test_unknown_dialect_is_a_typed_error_naming_the_known_ones() -> None:
 
 
 def test_dialect_names_are_the_cli_format_names() -> None:
-    assert [d.value for d in Dialect] == ["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+    assert [d.value for d in Dialect] == [
+        "openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"
+    ]  # fmt: skip
     assert render_tools([make_tool()], "openai-strict").dialect is Dialect.OPENAI_STRICT
 
 
@@ -293,7 +295,8 @@ RICH_SCHEMA: dict[str, Any] = {
 
 
 @pytest.mark.parametrize(
-    "dialect", [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.ANTHROPIC, Dialect.BEDROCK]
+    "dialect",
+    [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.OPENAI_RESPONSES, Dialect.ANTHROPIC, Dialect.BEDROCK],
 )
 def test_rendered_json_schemas_pass_the_meta_schema_and_the_api_checks(dialect: Dialect) -> None:
     rendered = render_tools([make_tool(input_schema=RICH_SCHEMA)], dialect)
@@ -302,6 +305,7 @@ def test_rendered_json_schemas_pass_the_meta_schema_and_the_api_checks(dialect: 
     schema = {
         Dialect.OPENAI: lambda: definition["function"]["parameters"],
         Dialect.OPENAI_STRICT: lambda: definition["function"]["parameters"],
+        Dialect.OPENAI_RESPONSES: lambda: definition["parameters"],
         Dialect.ANTHROPIC: lambda: definition["input_schema"],
         Dialect.BEDROCK: lambda: definition["toolSpec"]["inputSchema"]["json"],
     }[dialect]()
