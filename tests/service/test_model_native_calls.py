@@ -99,10 +99,11 @@ def test_seed_workflow_answers_case_id_and_status_in_every_format(desk: Desk, ca
     assert json.loads(created.body) == SEED_ARGUMENTS
 
 
-def test_mcp_success_carries_the_body_as_structured_content(desk: Desk) -> None:
+def test_mcp_success_carries_the_envelope_as_structured_content(desk: Desk) -> None:
     response = desk.invoke(native_call("mcp", "create_support_case", SEED_ARGUMENTS))
     structured = response.body["result"]["structuredContent"]
-    assert structured == {"case_id": "case-1", "status": "open"}
+    assert structured["ok"] is True
+    assert structured["body"] == {"case_id": "case-1", "status": "open"}
 
 
 @pytest.mark.parametrize("call_format", FORMATS)
@@ -117,7 +118,7 @@ def test_an_api_error_comes_back_as_an_error_result_in_every_format(desk: Desk, 
     assert (envelope["status"], envelope["error"]["code"]) == (404, "UPSTREAM_HTTP_ERROR")
     assert is_error in (None, True)
     if call_format == "mcp":
-        assert "structuredContent" not in response.body["result"]
+        assert response.body["result"]["structuredContent"] == envelope
 
 
 def test_malformed_openai_arguments_get_an_error_result_the_model_can_fix(desk: Desk) -> None:

@@ -83,7 +83,6 @@ def test_gemini_names_must_start_with_a_letter_or_underscore() -> None:
     [
         (Dialect.ANTHROPIC, "/0/input_schema/properties/page[size]"),
         (Dialect.BEDROCK, "/0/toolSpec/inputSchema/json/properties/page[size]"),
-        (Dialect.GEMINI, "/0/parameters/properties/page[size]"),
     ],
 )
 def test_argument_names_outside_the_property_key_pattern_are_violations(
