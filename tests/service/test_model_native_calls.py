@@ -165,3 +165,46 @@ def test_bodies_that_are_no_tool_call_are_refused(desk: Desk, body: Any, raw_bod
     assert response.status == 400
     assert response.error_code == "CALL_INVALID"
     assert desk.target.seen == []
+
+
+HYPHENATED_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Case filters", "version": "1"},
+    "paths": {
+        "/support/cases": {
+            "get": {
+                "operationId": "listCasesByCustomer",
+                "description": "List the support cases of one customer.",
+                "parameters": [
+                    {"name": "customer-id", "in": "query", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "The cases."}},
+            }
+        }
+    },
+}
+
+
+def test_gemini_call_under_a_renamed_argument_reaches_the_api_under_its_original_name(desk: Desk) -> None:
+    created = desk.service.api(
+        "POST",
+        "/v1/integrations",
+        body={"id": "filters", "settings": {"assistants": ["desk"], "server_url": f"{desk.target.url}/api"}},
+    )
+    assert created.status == 201, created.body
+    uploaded = desk.service.api("PUT", "/v1/integrations/filters", body=HYPHENATED_SPEC)
+    assert uploaded.status == 200, uploaded.body
+    listing = desk.service.api(
+        "GET", "/v1/assistants/desk/tools", role="agent", query={"format": "gemini"}
+    ).body
+    [declaration] = [tool for tool in listing["tools"] if tool["name"] == "list_cases_by_customer"]
+    assert declaration["parameters"]["required"] == ["customer_id"]
+    assert [f["code"] for f in listing["losses"]["list_cases_by_customer"]] == ["DIALECT_PARAMETER_RENAMED"]
+
+    call = {"function_call": {"name": "list_cases_by_customer", "args": {"customer_id": "cust-42"}}}
+    response = desk.invoke(call, tool="list_cases_by_customer")
+
+    assert response.status == 200, response.body
+    assert response.body["function_response"]["response"]["output"]["ok"] is True
+    [seen] = [seen for seen in desk.target.seen if seen.method == "GET"]
+    assert seen.path == "/api/support/cases?customer-id=cust-42"

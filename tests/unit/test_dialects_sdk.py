@@ -125,7 +125,9 @@ def test_the_hostile_spec_compiles_to_the_tools_the_sdk_tests_need() -> None:
 
 @pytest.mark.parametrize("dialect", list(Dialect))
 @pytest.mark.parametrize("tools", [DEMO_TOOLS, HOSTILE], ids=["support-desk", "hostile"])
-def test_every_rendered_tool_list_is_one_the_sdk_accepts(dialect: Dialect, tools: list[CanonicalTool]) -> None:
+def test_every_rendered_tool_list_is_one_the_sdk_accepts(
+    dialect: Dialect, tools: list[CanonicalTool]
+) -> None:
     rendered = render_tools(tools, dialect)
 
     assert rendered.violations == []
