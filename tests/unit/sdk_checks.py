@@ -188,7 +188,7 @@ def result_shapes(tool: CanonicalTool, conforming_body: Any) -> dict[str, dict[s
         deadline_at=now + timedelta(hours=1), expires_at=now + timedelta(days=1), execution_arn="arn:x",
     )  # fmt: skip
     off_schema = {"unexpected": [1, 2, 3], "case_id": 42}
-    shapes = {
+    return {
         "ok-body": answered(200, json.dumps(conforming_body).encode(), "application/json"),
         "off-schema-body": answered(200, json.dumps(off_schema).encode(), "application/json"),
         "truncated": answered(200, json.dumps({"items": ["x" * 100] * 50}).encode(), "application/json", 64),
@@ -199,7 +199,6 @@ def result_shapes(tool: CanonicalTool, conforming_body: Any) -> dict[str, dict[s
         ).to_dict(),
         "job-started": running_envelope(job, JobSettings()),
     }
-    return shapes
 
 
 def mcp_client_refusals(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, get_args
 
 import jsonschema
 import pytest
@@ -15,6 +15,7 @@ from toolgate.dialects.calls import CallFormat, format_result, parse_call
 from toolgate.dialects.gemini_names import PARAMETER_NAME, parameter_renames, restore_parameter_names
 from toolgate.dialects.mcp import envelope_schema
 from toolgate.dialects.schema_rewrite import find_subschemas
+from toolgate.service.views import ToolFormat
 from toolgate.settings import get_settings
 from toolgate.spec.models import CanonicalTool, JsonSchema
 
@@ -329,3 +330,7 @@ def test_mcp_body_schema_is_left_out_when_the_runtime_does_not_check_bodies() ->
     schema = rendered.definitions[0]["outputSchema"]
     assert schema == envelope_schema()
     assert _client_accepts(schema, {"ok": True, "status": 200, "body": {"case_id": 7}})
+
+
+def test_every_format_the_api_and_the_cli_list_is_a_dialect_and_every_dialect_is_listed() -> None:
+    assert set(get_args(ToolFormat)) == {dialect.value for dialect in Dialect}

@@ -20,7 +20,7 @@ answer to the conversation as it is. Each format is what the model API's documen
   the invoke path (`gemini_names.restore_parameter_names`).
 - MCP, a `tools/call` request `{"jsonrpc": "2.0", "id", "method": "tools/call", "params": {"name",
   "arguments"}}` gets `{"jsonrpc": "2.0", "id", "result": {"content": [{"type": "text", "text"}],
-  "structuredContent"?, "isError"}}`.
+  "structuredContent": <envelope>, "isError"}}`.
 
 A result is an error (`is_error`, `status: error`, Gemini's `error` key, MCP's `isError`) exactly when the
 envelope's `ok` is false. Chat Completions and Responses have no error flag; the envelope in the text

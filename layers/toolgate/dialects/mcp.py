@@ -107,18 +107,21 @@ class MCPRenderer:
         if schema is None:
             return None
         if not self._vouched:
-            return _without_body_schema(log, "the runtime does not check bodies (max_result_warnings is 0)")
+            _note_body_schema_dropped(log, "the runtime does not check bodies (max_result_warnings is 0)")
+            return None
         if find_subschemas(schema, _unembeddable, schema_depth_bound()):
-            return _without_body_schema(log, "it has a `$ref` other than `#/$defs/...` or a `$id`")
+            _note_body_schema_dropped(log, "it has a `$ref` other than `#/$defs/...`, or a `$id` or anchor")
+            return None
         body_log = LossLog()
         repaired = self._patterns(schema, body_log)
         log.absorb(body_log, "/outputSchema/then/properties/body")
         if not _usable(envelope_schema(repaired)):
-            return _without_body_schema(log, "it is not valid JSON Schema 2020-12")
+            _note_body_schema_dropped(log, "it is not valid JSON Schema 2020-12")
+            return None
         return repaired
 
 
-def _without_body_schema(log: LossLog, reason: str) -> None:
+def _note_body_schema_dropped(log: LossLog, reason: str) -> None:
     log.add(
         DialectCode.OUTPUT_SCHEMA_DROPPED,
         f"the documented response schema was left out of the MCP outputSchema: {reason}; results still "
@@ -162,7 +165,10 @@ def _usable(schema: JsonSchema) -> bool:
     if find_subschemas(schema, _foreign_pattern_keys, schema_depth_bound()):
         return False
     try:
-        jsonschema_rs.validator_for(schema, retriever=_refuse_retrieval)
+        # Compiled as the runtime compiles output schemas (`runtime.envelope`).
+        jsonschema_rs.validator_for(
+            schema, retriever=_refuse_retrieval, pattern_options=jsonschema_rs.FancyRegexOptions()
+        )
         return bool(jsonschema_rs.meta.is_valid(schema))
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
         return False
