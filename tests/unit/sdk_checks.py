@@ -60,6 +60,8 @@ def _bedrock_validate(params: dict[str, Any]) -> None:
 
 
 def _bedrock_tools(definitions: list[dict[str, Any]]) -> None:
+    if not definitions:
+        return  # Converse takes no `toolConfig` at all when there are no tools
     _bedrock_validate(
         {
             "modelId": "anthropic.claude",
