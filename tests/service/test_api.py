@@ -13,11 +13,11 @@ from conftest import Service
 from service_harness import support_desk_listing, support_desk_tools
 from toolgate.demo import support_desk_spec
 
-FORMATS = ["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+FORMATS = ["openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"]
 
 
 def _names(format_name: str, definitions: list[dict[str, object]]) -> set[str]:
-    if format_name.startswith("openai"):
+    if format_name in {"openai", "openai-strict"}:
         return {d["function"]["name"] for d in definitions}  # type: ignore[index]
     if format_name == "bedrock":
         return {d["toolSpec"]["name"] for d in definitions}  # type: ignore[index]

@@ -715,6 +715,11 @@ def test_the_invoke_handler_does_not_import_the_compiler_or_its_validators() -> 
         "toolgate.service.management",
         "yaml",
         "requests",
+        # The model SDKs are dev dependencies, for the tests only.
+        "openai",
+        "anthropic",
+        "google.genai",
+        "mcp",
     ]
     script = (
         "import json, sys\n"

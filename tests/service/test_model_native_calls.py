@@ -99,10 +99,11 @@ def test_seed_workflow_answers_case_id_and_status_in_every_format(desk: Desk, ca
     assert json.loads(created.body) == SEED_ARGUMENTS
 
 
-def test_mcp_success_carries_the_body_as_structured_content(desk: Desk) -> None:
+def test_mcp_success_carries_the_envelope_as_structured_content(desk: Desk) -> None:
     response = desk.invoke(native_call("mcp", "create_support_case", SEED_ARGUMENTS))
     structured = response.body["result"]["structuredContent"]
-    assert structured == {"case_id": "case-1", "status": "open"}
+    assert structured["ok"] is True
+    assert structured["body"] == {"case_id": "case-1", "status": "open"}
 
 
 @pytest.mark.parametrize("call_format", FORMATS)
@@ -117,7 +118,7 @@ def test_an_api_error_comes_back_as_an_error_result_in_every_format(desk: Desk, 
     assert (envelope["status"], envelope["error"]["code"]) == (404, "UPSTREAM_HTTP_ERROR")
     assert is_error in (None, True)
     if call_format == "mcp":
-        assert "structuredContent" not in response.body["result"]
+        assert response.body["result"]["structuredContent"] == envelope
 
 
 def test_malformed_openai_arguments_get_an_error_result_the_model_can_fix(desk: Desk) -> None:
@@ -164,3 +165,46 @@ def test_bodies_that_are_no_tool_call_are_refused(desk: Desk, body: Any, raw_bod
     assert response.status == 400
     assert response.error_code == "CALL_INVALID"
     assert desk.target.seen == []
+
+
+HYPHENATED_SPEC = {
+    "openapi": "3.0.3",
+    "info": {"title": "Case filters", "version": "1"},
+    "paths": {
+        "/support/cases": {
+            "get": {
+                "operationId": "listCasesByCustomer",
+                "description": "List the support cases of one customer.",
+                "parameters": [
+                    {"name": "customer-id", "in": "query", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": {"description": "The cases."}},
+            }
+        }
+    },
+}
+
+
+def test_gemini_call_under_a_renamed_argument_reaches_the_api_under_its_original_name(desk: Desk) -> None:
+    created = desk.service.api(
+        "POST",
+        "/v1/integrations",
+        body={"id": "filters", "settings": {"assistants": ["desk"], "server_url": f"{desk.target.url}/api"}},
+    )
+    assert created.status == 201, created.body
+    uploaded = desk.service.api("PUT", "/v1/integrations/filters", body=HYPHENATED_SPEC)
+    assert uploaded.status == 200, uploaded.body
+    listing = desk.service.api(
+        "GET", "/v1/assistants/desk/tools", role="agent", query={"format": "gemini"}
+    ).body
+    [declaration] = [tool for tool in listing["tools"] if tool["name"] == "list_cases_by_customer"]
+    assert declaration["parameters"]["required"] == ["customer_id"]
+    assert [f["code"] for f in listing["losses"]["list_cases_by_customer"]] == ["DIALECT_PARAMETER_RENAMED"]
+
+    call = {"function_call": {"name": "list_cases_by_customer", "args": {"customer_id": "cust-42"}}}
+    response = desk.invoke(call, tool="list_cases_by_customer")
+
+    assert response.status == 200, response.body
+    assert response.body["function_response"]["response"]["output"]["ok"] is True
+    [seen] = [seen for seen in desk.target.seen if seen.method == "GET"]
+    assert seen.path == "/api/support/cases?customer-id=cust-42"

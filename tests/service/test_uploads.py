@@ -45,7 +45,15 @@ def test_support_desk_uploaded_through_s3_lists_in_every_format(service: Service
     integration = _integration(service)
     assert integration["status"] == "ready"
     assert integration["ready"]["source"]["key"] == SPEC_KEY
-    for format_name in ["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]:
+    for format_name in [
+        "openai",
+        "openai-strict",
+        "openai-responses",
+        "anthropic",
+        "bedrock",
+        "gemini",
+        "mcp",
+    ]:
         response = service.api(
             "GET", "/v1/assistants/desk/tools", role="agent", query={"format": format_name}
         )

@@ -16,7 +16,16 @@ from toolgate.cli import main
 from toolgate.demo import support_desk_spec
 
 SPEC = support_desk_spec()
-FORMATS = ["canonical", "openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+FORMATS = [
+    "canonical",
+    "openai",
+    "openai-strict",
+    "openai-responses",
+    "anthropic",
+    "bedrock",
+    "gemini",
+    "mcp",
+]
 #: Nine levels of nine aliases each: a few hundred bytes that expand to hundreds of millions of strings.
 ALIAS_BOMB = b"l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + b"".join(
     f"l{level}: &l{level} [{', '.join([f'*l{level - 1}'] * 9)}]\n".encode() for level in range(1, 9)

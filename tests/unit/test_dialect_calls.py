@@ -131,11 +131,11 @@ def test_gemini_response_has_no_id_when_the_call_had_none() -> None:
     assert "id" not in result["functionResponse"]
 
 
-def test_mcp_success_has_structured_content_and_is_not_an_error() -> None:
+def test_mcp_success_has_the_envelope_as_structured_content_and_is_not_an_error() -> None:
     result = format_result(parse_call(CALLS[CallFormat.MCP][0]), OK)
     assert result["jsonrpc"] == "2.0" and result["id"] == 42
     assert result["result"]["isError"] is False
-    assert result["result"]["structuredContent"] == OK["body"]
+    assert result["result"]["structuredContent"] == OK
     assert json.loads(result["result"]["content"][0]["text"]) == OK
     assert result["result"]["content"][0]["type"] == "text"
 
@@ -150,9 +150,9 @@ def test_mcp_success_has_structured_content_and_is_not_an_error() -> None:
     ],
     ids=["error", "text-body", "truncated", "schema-mismatch"],
 )
-def test_mcp_structured_content_only_for_whole_conforming_objects(envelope: dict[str, Any]) -> None:
+def test_mcp_structured_content_is_the_envelope_whatever_the_api_answered(envelope: dict[str, Any]) -> None:
     result = format_result(parse_call(CALLS[CallFormat.MCP][0]), envelope)["result"]
-    assert "structuredContent" not in result
+    assert result["structuredContent"] == envelope
     assert result["isError"] is (envelope["ok"] is not True)
 
 

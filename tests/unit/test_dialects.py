@@ -9,6 +9,7 @@ import jsonschema_rs
 import pytest
 from toolgate.demo import support_desk_spec
 from toolgate.dialects import Dialect, DialectCode, RenderedTools, check_definitions, render_tools
+from toolgate.dialects.mcp import envelope_schema
 from toolgate.errors import DialectError
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import Annotations, CanonicalTool
@@ -107,7 +108,7 @@ def test_gemini_declaration_uses_gemini_types_and_keeps_the_string_enum() -> Non
     assert rendered.violations == []
 
 
-def test_mcp_tool_carries_title_annotations_and_its_object_output_schema() -> None:
+def test_mcp_tool_carries_title_annotations_and_an_envelope_output_schema_around_its_body_schema() -> None:
     output = {"type": "object", "properties": {"case_id": {"type": "string"}, "status": {"type": "string"}}}
     annotations = Annotations(title="Create support case", idempotent=False, open_world=True)
     tool = make_tool(output_schema=output, annotations=annotations)
@@ -120,7 +121,7 @@ def test_mcp_tool_carries_title_annotations_and_its_object_output_schema() -> No
             "title": "Create support case",
             "description": CASE_DESCRIPTION,
             "inputSchema": CASE_SCHEMA,
-            "outputSchema": output,
+            "outputSchema": envelope_schema(output),
             "annotations": {
                 "title": "Create support case",
                 "readOnlyHint": False,
@@ -130,26 +131,29 @@ def test_mcp_tool_carries_title_annotations_and_its_object_output_schema() -> No
             },
         }
     ]
+    assert rendered.definitions[0]["outputSchema"]["then"] == {"properties": {"body": output}}
     assert rendered.violations == []
 
 
-def test_mcp_output_schema_that_is_an_array_is_left_out_with_a_note() -> None:
-    tool = make_tool(output_schema={"type": "array", "items": {"type": "string"}})
-
-    rendered = render_tools([tool], Dialect.MCP)
-
-    assert "outputSchema" not in rendered.definitions[0]
-    assert codes(rendered, "create_support_case") == [DialectCode.OUTPUT_SCHEMA_DROPPED]
-
-
-def test_mcp_output_schema_that_refers_to_an_object_definition_is_typed_as_object() -> None:
-    output = {
-        "$ref": "#/$defs/case",
-        "$defs": {"case": {"type": "object", "properties": {"parent": {"$ref": "#/$defs/case"}}}},
-    }
+def test_mcp_array_output_schema_is_kept_as_the_body_schema() -> None:
+    output = {"type": "array", "items": {"type": "string"}}
     rendered = render_tools([make_tool(output_schema=output)], Dialect.MCP)
 
-    assert rendered.definitions[0]["outputSchema"] == {"type": "object", **output}
+    assert rendered.definitions[0]["outputSchema"]["then"] == {"properties": {"body": output}}
+    assert rendered.losses == {}
+
+
+def test_mcp_body_schema_definitions_move_to_the_envelope_root_so_refs_still_resolve() -> None:
+    case = {"type": "object", "properties": {"parent": {"$ref": "#/$defs/case"}}}
+    output = {"$ref": "#/$defs/case", "$defs": {"case": case}}
+    rendered = render_tools([make_tool(output_schema=output)], Dialect.MCP)
+
+    schema = rendered.definitions[0]["outputSchema"]
+    assert schema["$defs"] == {"case": case}
+    assert schema["then"] == {"properties": {"body": {"$ref": "#/$defs/case"}}}
+    validator = jsonschema_rs.validator_for(schema)
+    assert validator.is_valid({"ok": True, "body": {"parent": {}}})
+    assert not validator.is_valid({"ok": True, "body": {"parent": 3}})
     assert rendered.violations == []
 
 
@@ -257,7 +261,9 @@ def test_unknown_dialect_is_a_typed_error_naming_the_known_ones() -> None:
 
 
 def test_dialect_names_are_the_cli_format_names() -> None:
-    assert [d.value for d in Dialect] == ["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+    assert [d.value for d in Dialect] == [
+        "openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"
+    ]  # fmt: skip
     assert render_tools([make_tool()], "openai-strict").dialect is Dialect.OPENAI_STRICT
 
 
@@ -293,7 +299,8 @@ RICH_SCHEMA: dict[str, Any] = {
 
 
 @pytest.mark.parametrize(
-    "dialect", [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.ANTHROPIC, Dialect.BEDROCK]
+    "dialect",
+    [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.OPENAI_RESPONSES, Dialect.ANTHROPIC, Dialect.BEDROCK],
 )
 def test_rendered_json_schemas_pass_the_meta_schema_and_the_api_checks(dialect: Dialect) -> None:
     rendered = render_tools([make_tool(input_schema=RICH_SCHEMA)], dialect)
@@ -302,6 +309,7 @@ def test_rendered_json_schemas_pass_the_meta_schema_and_the_api_checks(dialect: 
     schema = {
         Dialect.OPENAI: lambda: definition["function"]["parameters"],
         Dialect.OPENAI_STRICT: lambda: definition["function"]["parameters"],
+        Dialect.OPENAI_RESPONSES: lambda: definition["parameters"],
         Dialect.ANTHROPIC: lambda: definition["input_schema"],
         Dialect.BEDROCK: lambda: definition["toolSpec"]["inputSchema"]["json"],
     }[dialect]()

@@ -26,7 +26,9 @@ def make_tool(name: str, schema: dict[str, Any] | None = None) -> CanonicalTool:
     )
 
 
-@pytest.mark.parametrize("dialect", [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.GEMINI])
+@pytest.mark.parametrize(
+    "dialect", [Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.OPENAI_RESPONSES, Dialect.GEMINI]
+)
 def test_more_than_128_tools_is_a_violation_where_the_api_caps_tools(dialect: Dialect) -> None:
     tools = [make_tool(f"get_case_{i}") for i in range(129)]
 
@@ -48,6 +50,7 @@ def test_apis_without_a_documented_tool_cap_accept_many_tools(dialect: Dialect) 
 NAME_POINTERS = {
     Dialect.OPENAI: "/{i}/function/name",
     Dialect.OPENAI_STRICT: "/{i}/function/name",
+    Dialect.OPENAI_RESPONSES: "/{i}/name",
     Dialect.ANTHROPIC: "/{i}/name",
     Dialect.BEDROCK: "/{i}/toolSpec/name",
     Dialect.GEMINI: "/{i}/name",
@@ -80,7 +83,6 @@ def test_gemini_names_must_start_with_a_letter_or_underscore() -> None:
     [
         (Dialect.ANTHROPIC, "/0/input_schema/properties/page[size]"),
         (Dialect.BEDROCK, "/0/toolSpec/inputSchema/json/properties/page[size]"),
-        (Dialect.GEMINI, "/0/parameters/properties/page[size]"),
     ],
 )
 def test_argument_names_outside_the_property_key_pattern_are_violations(

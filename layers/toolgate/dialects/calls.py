@@ -14,16 +14,18 @@ answer to the conversation as it is. Each format is what the model API's documen
 - Bedrock Converse, `{"toolUse": {"toolUseId", "name", "input"}}` (or the inner object) gets
   `{"toolResult": {"toolUseId", "content": [{"json": <envelope>}], "status": "success" or "error"}}`.
 - Gemini, `{"functionCall": {"name", "args", "id"?}}` (or the inner object) gets
-  `{"functionResponse": {"name", "response": {"output" or "error": <envelope>}, "id"?}}`.
+  `{"functionResponse": {"name", "response": {"output" or "error": <envelope>}, "id"?}}`. The
+  google-genai SDK's own form, `Part.to_json_dict()`, is snake_case: `{"function_call": {...}}` gets
+  `{"function_response": {...}}`. Arguments under a name the Gemini rendering changed are mapped back by
+  the invoke path (`gemini_names.restore_parameter_names`).
 - MCP, a `tools/call` request `{"jsonrpc": "2.0", "id", "method": "tools/call", "params": {"name",
   "arguments"}}` gets `{"jsonrpc": "2.0", "id", "result": {"content": [{"type": "text", "text"}],
-  "structuredContent"?, "isError"}}`.
+  "structuredContent": <envelope>, "isError"}}`.
 
 A result is an error (`is_error`, `status: error`, Gemini's `error` key, MCP's `isError`) exactly when the
 envelope's `ok` is false. Chat Completions and Responses have no error flag; the envelope in the text
-says it. MCP's `structuredContent` is the API's JSON body, given only when the call succeeded with a
-whole JSON object that matched the documented output schema: a tool listed with an `outputSchema` must
-return content that conforms to it, and error results carry none.
+says it. MCP's `structuredContent` is the envelope itself, always: every MCP tool's `outputSchema`
+describes the envelope (`dialects.mcp`), so whatever the API answered, the official client's check passes.
 
 Pure: no I/O.
 """
@@ -42,7 +44,7 @@ _MAX_NAME_CHARS = 256
 _MAX_ID_CHARS = 512
 _ACCEPTED = (
     '{"arguments": {...}}, an OpenAI tool_call or function_call item, an Anthropic tool_use block, a '
-    "Bedrock toolUse, a Gemini functionCall, or an MCP tools/call request"
+    "Bedrock toolUse, a Gemini functionCall (or function_call), or an MCP tools/call request"
 )
 
 
@@ -69,6 +71,8 @@ class ToolCall:
     #: Why the arguments could not be read (malformed JSON, not an object). Such a call is answered with
     #: an ARGUMENTS_INVALID result the model can correct, not refused.
     arguments_problem: str | None = None
+    #: The call came in snake_case (google-genai's `function_call`); the result answers in kind.
+    snake_case: bool = False
 
 
 def parse_call(payload: object) -> ToolCall:
@@ -83,6 +87,8 @@ def parse_call(payload: object) -> ToolCall:
         return _bedrock(payload)
     if "functionCall" in payload:
         return _gemini(_object(payload["functionCall"], "functionCall"))
+    if "function_call" in payload:
+        return _gemini(_object(payload["function_call"], "function_call"), snake_case=True)
     kind = payload.get("type")
     if kind == "tool_use":
         return _anthropic(payload)
@@ -131,11 +137,12 @@ def format_result(call: ToolCall, envelope: Mapping[str, Any]) -> dict[str, Any]
         block: dict[str, Any] = {"name": call.name, "response": response}
         if call.call_id is not None:
             block["id"] = call.call_id
-        return {"functionResponse": block}
-    result: dict[str, Any] = {"content": [{"type": "text", "text": _text(envelope)}]}
-    if _structured(envelope):
-        result["structuredContent"] = envelope["body"]
-    result["isError"] = is_error
+        return {"function_response" if call.snake_case else "functionResponse": block}
+    result = {
+        "content": [{"type": "text", "text": _text(envelope)}],
+        "structuredContent": dict(envelope),
+        "isError": is_error,
+    }
     return {"jsonrpc": "2.0", "id": call.call_id, "result": result}
 
 
@@ -187,16 +194,18 @@ def _bedrock(block: Mapping[str, Any]) -> ToolCall:
     )
 
 
-def _gemini(call: Mapping[str, Any]) -> ToolCall:
+def _gemini(call: Mapping[str, Any], *, snake_case: bool = False) -> ToolCall:
+    field = "function_call" if snake_case else "functionCall"
     raw = call.get("args")
-    arguments, problem = ({}, None) if raw is None else _arguments_object(raw, "functionCall.args")
+    arguments, problem = ({}, None) if raw is None else _arguments_object(raw, f"{field}.args")
     call_id = call.get("id")
     return ToolCall(
         CallFormat.GEMINI,
-        _name(call.get("name"), "functionCall.name"),
+        _name(call.get("name"), f"{field}.name"),
         arguments,
-        call_id=None if call_id is None else _string_id(call_id, "functionCall.id"),
+        call_id=None if call_id is None else _string_id(call_id, f"{field}.id"),
         arguments_problem=problem,
+        snake_case=snake_case,
     )
 
 
@@ -281,12 +290,3 @@ def _kind(value: object) -> str:
 
 def _text(envelope: Mapping[str, Any]) -> str:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-
-
-def _structured(envelope: Mapping[str, Any]) -> bool:
-    return (
-        envelope.get("ok") is True
-        and isinstance(envelope.get("body"), dict)
-        and not envelope.get("truncated")
-        and not envelope.get("warnings")
-    )

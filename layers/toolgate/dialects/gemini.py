@@ -10,7 +10,8 @@ What the subset lacks is rewritten or dropped with a loss note:
 - `type` arrays become `nullable` (or `anyOf` of the types), `const` a one-value enum, `oneOf` `anyOf`;
 - enums are strings only; other enums move into the description;
 - objects need declared properties and arrays an item schema: free-form maps and untyped values are
-  dropped, since Gemini refuses them ("should be non-empty for OBJECT type", "items: missing field").
+  dropped, since Gemini refuses them ("should be non-empty for OBJECT type", "items: missing field");
+- argument names outside `[A-Za-z_][A-Za-z0-9_]{0,63}` are renamed, reversibly (`gemini_names`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolgate.dialects.base import (
-    PROPERTY_KEY,
     DialectCode,
     LossLog,
     describe,
@@ -31,6 +31,7 @@ from toolgate.dialects.base import (
     violation,
 )
 from toolgate.dialects.checks import check_names_and_count, check_property_keys, check_text
+from toolgate.dialects.gemini_names import PARAMETER_NAME, parameter_renames
 from toolgate.dialects.schema_rewrite import UNION_KEYWORDS, object_root, resolve_local, resolve_pointer
 from toolgate.settings import get_settings
 from toolgate.spec.models import CanonicalTool, Finding, JsonSchema, Severity
@@ -120,7 +121,7 @@ class GeminiRenderer:
         converted = self._convert(root, ())
         log.absorb(converted.losses, "")
         if converted.schema is not None:
-            declaration["parameters"] = converted.schema
+            declaration["parameters"] = _renamed(converted.schema, root, log)
         elif root.get("properties"):
             log.add(
                 converted.code,
@@ -460,6 +461,28 @@ class GeminiRenderer:
         out["items"] = converted.schema
 
 
+def _renamed(parameters: JsonSchema, root: JsonSchema, log: LossLog) -> JsonSchema:
+    """`parameters` with every argument under a name Gemini documents as valid (a copy when any changes)."""
+    properties = root.get("properties")
+    renames = parameter_renames(properties) if isinstance(properties, dict) else {}
+    kept = parameters.get("properties", {})
+    if not renames.keys() & kept.keys():
+        return parameters
+    for original, rendered in renames.items():
+        if original in kept:
+            log.add(
+                DialectCode.PARAMETER_RENAMED,
+                f"argument {original!r} is offered to Gemini as {rendered!r}, since Gemini parameter names "
+                "are letters, digits and underscores; calls are mapped back to the original name",
+                f"/properties/{escape_pointer_token(original)}",
+                subject=original,
+            )
+    out = {**parameters, "properties": {renames.get(name, name): value for name, value in kept.items()}}
+    if "required" in parameters:
+        out["required"] = [renames.get(name, name) for name in parameters["required"]]
+    return out
+
+
 class _Building:
     """State of one node's conversion: output, losses, and what its children contribute."""
 
@@ -589,7 +612,7 @@ def check_gemini(definitions: Sequence[Any]) -> list[Finding]:
             findings.append(violation(DialectCode.SCHEMA_INVALID, "parameters must be an OBJECT schema", at))
             continue
         findings.extend(checker.check(parameters, at))
-        findings.extend(check_property_keys(parameters, at, PROPERTY_KEY))
+        findings.extend(check_property_keys(parameters, at, PARAMETER_NAME))
     findings.extend(check_names_and_count(names, MAX_TOOLS, "Gemini", "/{index}/name"))
     return findings
 

@@ -1,8 +1,16 @@
 """MCP tools as listed by `tools/list` (spec revision 2025-11-25, compatible with 2025-06-18).
 
-`{"name", "title"?, "description", "inputSchema", "outputSchema"?, "annotations"}`. Both schemas are
+`{"name", "title"?, "description", "inputSchema", "outputSchema", "annotations"}`. Both schemas are
 JSON Schema 2020-12 whose root must be `type: object`; a tool name SHOULD be 1 to 128 characters of
 `[A-Za-z0-9_.-]`.
+
+The spec says a tool with an `outputSchema` MUST return `structuredContent` that conforms to it, and the
+official clients refuse a result that does not ("has an output schema but did not return structured
+content"). An upstream API can answer anything: off-schema JSON, text, a cut body, an error, or a job
+that has only started. So every tool's `outputSchema` describes Toolgate's result envelope, which is
+what `structuredContent` always holds (`dialects.calls`). The API's documented response schema stays in
+it as the schema of `body`, applied only where the runtime vouches for the body: a successful call whose
+whole JSON body matched the documented schema (`ok` true, no `truncated`, no `warnings`, no `job`).
 """
 
 from __future__ import annotations
@@ -11,18 +19,70 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from toolgate.dialects.base import DialectCode, LossLog, describe, violation
+import jsonschema_rs
+
+from toolgate.dialects.base import DialectCode, LossLog, describe, schema_depth_bound, violation
 from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_text
-from toolgate.dialects.schema_rewrite import object_root, resolve_pointer
-from toolgate.spec.models import CanonicalTool, Finding, JsonSchema
+from toolgate.dialects.schema_rewrite import SubschemaRepair, find_subschemas, object_root
+from toolgate.settings import get_settings
+from toolgate.spec.models import CanonicalTool, Finding, JsonSchema, Severity
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
-#: `$ref` and union levels followed to decide whether an output is always an object.
-_MAX_HOPS = 8
+#: Keywords that change how `$ref`s resolve: a body schema holding one is not embedded in the envelope.
+_RESOURCE_KEYWORDS = frozenset({"$id", "$anchor", "$dynamicAnchor", "$dynamicRef", "$recursiveRef"})
+
+#: The result envelope (`runtime.envelope`, plus `continuation` and `job` from the service), kept open:
+#: new fields must not break listed tools.
+_ENVELOPE_PROPERTIES: dict[str, Any] = {
+    "ok": {"type": "boolean", "description": "Whether the call succeeded; false comes with `error`."},
+    "status": {"type": "integer", "description": "The API's HTTP status, when it answered."},
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+    "body": {"description": "The API's response body: JSON as it is, other content as text."},
+    "truncated": {"type": "boolean", "description": "The body was cut; `hint` says how to get the rest."},
+    "hint": {"type": "string"},
+    "warnings": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Where the body does not match the documented response schema.",
+    },
+    "error": {
+        "type": "object",
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        "required": ["code", "message"],
+    },
+    "continuation": {"type": "object", "description": "How to page through a body that was cut."},
+    "job": {"type": "object", "description": "A long-running operation that was started."},
+}
+#: When the runtime vouches for the body: a success with a whole, checked JSON body.
+_BODY_CHECKED = {
+    "properties": {"ok": {"const": True}, "body": {"not": {"type": "string"}}},
+    "required": ["ok", "body"],
+    "not": {"anyOf": [{"required": ["truncated"]}, {"required": ["warnings"]}, {"required": ["job"]}]},
+}
+
+
+def envelope_schema(body: JsonSchema | None = None) -> JsonSchema:
+    """The envelope's schema; with `body`, the documented body schema applies to a vouched-for body."""
+    schema: JsonSchema = {
+        "type": "object",
+        "description": "Toolgate's result envelope around the API's answer.",
+        "properties": _ENVELOPE_PROPERTIES,
+        "required": ["ok"],
+    }
+    if body is None:
+        return schema
+    defs = body.get("$defs")
+    inner = {k: v for k, v in body.items() if k not in {"$defs", "$schema"}}
+    schema = {**schema, "if": _BODY_CHECKED, "then": {"properties": {"body": inner}}}
+    return {**schema, "$defs": defs} if isinstance(defs, dict) and defs else schema
 
 
 class MCPRenderer:
+    def __init__(self) -> None:
+        self._patterns = SubschemaRepair(_drop_foreign_pattern, schema_depth_bound())
+        self._vouched = get_settings().runtime.max_result_warnings > 0
+
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         hints = tool.annotations
         annotations: dict[str, Any] = {
@@ -37,45 +97,90 @@ class MCPRenderer:
             annotations = {"title": hints.title, **annotations}
         definition["description"] = describe(tool, log)
         definition["inputSchema"] = object_root(tool.input_schema, log, ())
-        if tool.output_schema is not None:
-            output = _output_schema(tool.output_schema, log)
-            if output is not None:
-                definition["outputSchema"] = output
+        definition["outputSchema"] = envelope_schema(self._body_schema(tool, log))
         definition["annotations"] = annotations
         return definition
 
+    def _body_schema(self, tool: CanonicalTool, log: LossLog) -> JsonSchema | None:
+        """The documented response schema, if clients can check bodies against it as the runtime does."""
+        schema = tool.output_schema
+        if schema is None:
+            return None
+        if not self._vouched:
+            _note_body_schema_dropped(log, "the runtime does not check bodies (max_result_warnings is 0)")
+            return None
+        if find_subschemas(schema, _unembeddable, schema_depth_bound()):
+            _note_body_schema_dropped(log, "it has a `$ref` other than `#/$defs/...`, or a `$id` or anchor")
+            return None
+        body_log = LossLog()
+        repaired = self._patterns(schema, body_log)
+        log.absorb(body_log, "/outputSchema/then/properties/body")
+        if not _usable(envelope_schema(repaired)):
+            _note_body_schema_dropped(log, "it is not valid JSON Schema 2020-12")
+            return None
+        return repaired
 
-def _output_schema(schema: JsonSchema, log: LossLog) -> JsonSchema | None:
-    """The output schema with `type: object` at its root, or None (with a note) when results vary in type."""
-    if schema.get("type") == "object":
-        return schema
-    if "type" not in schema and _always_object(schema, schema, 0):
-        log.add(DialectCode.SCHEMA_REWRITTEN, "the output schema root was given `type: object`")
-        return {"type": "object", **schema}
+
+def _note_body_schema_dropped(log: LossLog, reason: str) -> None:
     log.add(
         DialectCode.OUTPUT_SCHEMA_DROPPED,
-        "MCP output schemas must be objects and this tool's response is not always one: the outputSchema "
-        "was left out, so results come back as unstructured content only",
+        f"the documented response schema was left out of the MCP outputSchema: {reason}; results still "
+        "carry the envelope as structured content",
+        "/outputSchema",
+        Severity.WARNING,
     )
-    return None
 
 
-def _always_object(node: Any, root: JsonSchema, hops: int) -> bool:
-    """Whether every value `node` accepts is an object, following local `$ref`s and unions a few levels."""
-    if not isinstance(node, dict) or hops > _MAX_HOPS:
+def _unembeddable(node: dict[str, Any]) -> bool:
+    ref = node.get("$ref")
+    return bool(_RESOURCE_KEYWORDS & node.keys()) or (
+        ref is not None and not (isinstance(ref, str) and ref.startswith("#/$defs/"))
+    )
+
+
+def _drop_foreign_pattern(node: dict[str, Any], log: LossLog) -> dict[str, Any]:
+    """Without a `pattern` Python cannot compile: the official client checks schemas with Python's `re`."""
+    pattern = node.get("pattern")
+    if not isinstance(pattern, str) or _compiles(pattern):
+        return node
+    log.add(
+        DialectCode.KEYWORD_DROPPED,
+        "a `pattern` Python's `re` cannot compile was dropped: MCP clients would refuse the schema",
+        severity=Severity.WARNING,
+        subject="pattern",
+    )
+    return {k: v for k, v in node.items() if k != "pattern"}
+
+
+def _compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
         return False
-    if node.get("type") == "object":
-        return True
-    if "type" in node:
+    return True
+
+
+def _usable(schema: JsonSchema) -> bool:
+    """Valid 2020-12 whose `$ref`s all resolve within the schema, and whose other regexes compile."""
+    if find_subschemas(schema, _foreign_pattern_keys, schema_depth_bound()):
         return False
-    if isinstance(node.get("$ref"), str):
-        return _always_object(resolve_pointer(root, node["$ref"]), root, hops + 1)
-    if isinstance(node.get("allOf"), list) and any(_always_object(b, root, hops + 1) for b in node["allOf"]):
-        return True
-    branches = node.get("anyOf", node.get("oneOf"))
-    if isinstance(branches, list) and branches:
-        return all(_always_object(b, root, hops + 1) for b in branches)
-    return "properties" in node
+    try:
+        # Compiled as the runtime compiles output schemas (`runtime.envelope`).
+        jsonschema_rs.validator_for(
+            schema, retriever=_refuse_retrieval, pattern_options=jsonschema_rs.FancyRegexOptions()
+        )
+        return bool(jsonschema_rs.meta.is_valid(schema))
+    except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError):
+        return False
+
+
+def _foreign_pattern_keys(node: dict[str, Any]) -> bool:
+    keys = node.get("patternProperties")
+    return isinstance(keys, dict) and not all(_compiles(key) for key in keys)
+
+
+def _refuse_retrieval(uri: str) -> Any:
+    raise ValueError(f"references outside the schema are never fetched ({uri})")
 
 
 def check_mcp(definitions: Sequence[Any]) -> list[Finding]:

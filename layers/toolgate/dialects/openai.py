@@ -1,7 +1,10 @@
-"""OpenAI function tools in the Chat Completions shape, plain and strict (Structured Outputs).
+"""OpenAI function tools: Chat Completions (plain and strict, i.e. Structured Outputs) and Responses.
 
-`{"type": "function", "function": {"name", "description", "parameters", "strict"?}}`. Limits are from
-platform.openai.com/docs/guides/function-calling and .../structured-outputs#supported-schemas.
+Chat Completions: `{"type": "function", "function": {"name", "description", "parameters", "strict"?}}`.
+Responses: `{"type": "function", "name", "description", "parameters", "strict": false}`; without an
+explicit `strict: false` the Responses API turns a tool into strict mode. Limits are from
+platform.openai.com/docs/guides/function-calling and .../structured-outputs#supported-schemas. OpenAI
+refuses an array schema without `items` anywhere in `parameters`; renderers add `items: {}` (any item).
 """
 
 from __future__ import annotations
@@ -20,7 +23,13 @@ from toolgate.dialects.base import (
     violation,
 )
 from toolgate.dialects.checks import check_json_schema_root, check_names_and_count, check_text
-from toolgate.dialects.schema_rewrite import JSON_TYPES, object_root, resolve_pointer
+from toolgate.dialects.schema_rewrite import (
+    JSON_TYPES,
+    SubschemaRepair,
+    find_subschemas,
+    object_root,
+    resolve_pointer,
+)
 from toolgate.spec.models import CanonicalTool, Finding, JsonSchema, Severity
 
 MAX_TOOLS = 128
@@ -63,12 +72,58 @@ def _function(name: str, description: str, parameters: JsonSchema, *, strict: bo
     return {"type": "function", "function": function}
 
 
+def _responses_function(name: str, description: str, parameters: JsonSchema) -> dict[str, Any]:
+    return {"type": "function", "name": name, "description": description, "parameters": parameters,
+            "strict": False}  # fmt: skip
+
+
+def _array_without_items(node: dict[str, Any]) -> bool:
+    return "array" in _type_set(node.get("type")) and "items" not in node
+
+
+def _add_items(node: dict[str, Any], log: LossLog) -> dict[str, Any]:
+    if not _array_without_items(node):
+        return node
+    log.add(
+        DialectCode.ARRAY_ITEMS_ADDED,
+        "an array without an item schema was given `items: {}` (any item), which OpenAI requires",
+    )
+    return {**node, "items": {}}
+
+
+class _PlainParameters:
+    """The input schema as it is, with an object root and an item schema on every array.
+
+    One per renderer: subschemas the tools share are repaired once.
+    """
+
+    def __init__(self) -> None:
+        self._repair = SubschemaRepair(_add_items, schema_depth_bound())
+
+    def __call__(self, tool: CanonicalTool, log: LossLog) -> JsonSchema:
+        return self._repair(object_root(tool.input_schema, log, ROOT_FORBIDDEN), log)
+
+
 class OpenAIRenderer:
-    """Plain function tools: the input schema as it is, with an object root."""
+    """Plain Chat Completions function tools."""
+
+    def __init__(self) -> None:
+        self._parameters = _PlainParameters()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)
-        return _function(tool.name, description, object_root(tool.input_schema, log, ROOT_FORBIDDEN))
+        return _function(tool.name, description, self._parameters(tool, log))
+
+
+class OpenAIResponsesRenderer:
+    """Responses API function tools, explicitly not strict."""
+
+    def __init__(self) -> None:
+        self._parameters = _PlainParameters()
+
+    def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
+        description = describe(tool, log, MAX_DESCRIPTION_CHARS)
+        return _responses_function(tool.name, description, self._parameters(tool, log))
 
 
 class OpenAIStrictRenderer:
@@ -76,6 +131,7 @@ class OpenAIStrictRenderer:
 
     def __init__(self) -> None:
         self._rewriter = _StrictRewriter()
+        self._parameters = _PlainParameters()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)
@@ -91,7 +147,7 @@ class OpenAIStrictRenderer:
                 exc.pointer,
                 Severity.WARNING,
             )
-            return _function(tool.name, description, object_root(tool.input_schema, log, ROOT_FORBIDDEN))
+            return _function(tool.name, description, self._parameters(tool, log))
         log.absorb(attempt, "")
         return _function(tool.name, description, parameters, strict=True)
 
@@ -509,7 +565,7 @@ def _null_ok(schema: JsonSchema, root: JsonSchema) -> bool:
 
 
 def check_openai(definitions: Sequence[Any]) -> list[Finding]:
-    """Violations of OpenAI's documented limits, with pointers into `definitions`."""
+    """Violations of OpenAI's documented limits by Chat Completions tools; pointers into `definitions`."""
     findings: list[Finding] = []
     names: list[tuple[int, Any]] = []
     strict_checker = _StrictChecker()
@@ -520,25 +576,68 @@ def check_openai(definitions: Sequence[Any]) -> list[Finding]:
                 violation(DialectCode.DEFINITION_INVALID, f"tool {index} is not a function tool", f"/{index}")
             )
             continue
-        at = f"/{index}/function"
         names.append((index, function.get("name")))
-        findings.extend(
-            check_text(function.get("name"), FUNCTION_NAME, at + "/name", DialectCode.NAME_INVALID)
-        )
-        findings.extend(
-            check_text(
-                function.get("description"),
-                None,
-                at + "/description",
-                DialectCode.DESCRIPTION_INVALID,
-                MAX_DESCRIPTION_CHARS,
-            )
-        )
-        parameters = function.get("parameters")
-        findings.extend(check_json_schema_root(parameters, at + "/parameters", ROOT_FORBIDDEN))
-        if function.get("strict") is True and isinstance(parameters, dict):
-            findings.extend(strict_checker.check(parameters, at + "/parameters"))
+        findings.extend(_check_function(function, f"/{index}/function", strict_checker))
     findings.extend(check_names_and_count(names, MAX_TOOLS, "OpenAI", "/{index}/function/name"))
+    return findings
+
+
+def check_openai_responses(definitions: Sequence[Any]) -> list[Finding]:
+    """Violations of OpenAI's documented limits by Responses API function tools."""
+    findings: list[Finding] = []
+    names: list[tuple[int, Any]] = []
+    strict_checker = _StrictChecker()
+    for index, definition in enumerate(definitions):
+        if (
+            not isinstance(definition, dict)
+            or definition.get("type") != "function"
+            or "function" in definition
+        ):
+            findings.append(
+                violation(
+                    DialectCode.DEFINITION_INVALID,
+                    f"tool {index} is not a Responses function tool (flat `type`, `name`, `parameters`)",
+                    f"/{index}",
+                )
+            )
+            continue
+        names.append((index, definition.get("name")))
+        findings.extend(_check_function(definition, f"/{index}", strict_checker))
+        if definition.get("strict") is not False:
+            findings.append(
+                violation(
+                    DialectCode.DEFINITION_INVALID,
+                    "without `strict: false` the Responses API puts the tool into strict mode",
+                    f"/{index}/strict",
+                )
+            )
+    findings.extend(check_names_and_count(names, MAX_TOOLS, "OpenAI", "/{index}/name"))
+    return findings
+
+
+def _check_function(function: dict[str, Any], at: str, strict_checker: _StrictChecker) -> list[Finding]:
+    findings = check_text(function.get("name"), FUNCTION_NAME, at + "/name", DialectCode.NAME_INVALID)
+    findings.extend(
+        check_text(
+            function.get("description"),
+            None,
+            at + "/description",
+            DialectCode.DESCRIPTION_INVALID,
+            MAX_DESCRIPTION_CHARS,
+        )
+    )
+    parameters = function.get("parameters")
+    findings.extend(check_json_schema_root(parameters, at + "/parameters", ROOT_FORBIDDEN))
+    findings.extend(
+        violation(
+            DialectCode.ARRAY_ITEMS_MISSING,
+            "an array schema without `items`: OpenAI refuses it",
+            f"{at}/parameters{pointer}",
+        )
+        for pointer in find_subschemas(parameters, _array_without_items, schema_depth_bound())
+    )
+    if function.get("strict") is True and isinstance(parameters, dict):
+        findings.extend(strict_checker.check(parameters, at + "/parameters"))
     return findings
 
 
@@ -694,7 +793,7 @@ def _strict_node_problems(node: dict[str, Any], pointer: str, defs: frozenset[st
                     pointer,
                 )
             )
-    if "array" in types and not isinstance(node.get("items"), dict):
+    if "array" in types and "items" in node and not isinstance(node["items"], dict):
         problems.append(violation(DialectCode.SCHEMA_INVALID, "strict arrays need an item schema", pointer))
     if "format" in node and node["format"] not in STRICT_FORMATS:
         problems.append(

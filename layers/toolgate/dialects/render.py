@@ -10,7 +10,13 @@ from toolgate.dialects.base import Dialect, LossLog, RenderedTools
 from toolgate.dialects.bedrock import BedrockRenderer, check_bedrock
 from toolgate.dialects.gemini import GeminiRenderer, check_gemini
 from toolgate.dialects.mcp import MCPRenderer, check_mcp
-from toolgate.dialects.openai import OpenAIRenderer, OpenAIStrictRenderer, check_openai
+from toolgate.dialects.openai import (
+    OpenAIRenderer,
+    OpenAIResponsesRenderer,
+    OpenAIStrictRenderer,
+    check_openai,
+    check_openai_responses,
+)
 from toolgate.errors import DialectError
 from toolgate.memory import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
@@ -23,6 +29,7 @@ class _Renderer(Protocol):
 _RENDERERS: dict[Dialect, Callable[[], _Renderer]] = {
     Dialect.OPENAI: OpenAIRenderer,
     Dialect.OPENAI_STRICT: OpenAIStrictRenderer,
+    Dialect.OPENAI_RESPONSES: OpenAIResponsesRenderer,
     Dialect.ANTHROPIC: AnthropicRenderer,
     Dialect.BEDROCK: BedrockRenderer,
     Dialect.GEMINI: GeminiRenderer,
@@ -31,6 +38,7 @@ _RENDERERS: dict[Dialect, Callable[[], _Renderer]] = {
 _CHECKS: dict[Dialect, Callable[[Sequence[Any]], list[Finding]]] = {
     Dialect.OPENAI: check_openai,
     Dialect.OPENAI_STRICT: check_openai,
+    Dialect.OPENAI_RESPONSES: check_openai_responses,
     Dialect.ANTHROPIC: check_anthropic,
     Dialect.BEDROCK: check_bedrock,
     Dialect.GEMINI: check_gemini,

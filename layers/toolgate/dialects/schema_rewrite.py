@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from toolgate.dialects.base import DialectCode, LossLog
+from toolgate.dialects.base import DialectCode, LossLog, escape_pointer_token
 from toolgate.spec.models import JsonSchema, Severity
 
 JSON_TYPES = frozenset({"string", "number", "integer", "boolean", "array", "object", "null"})
@@ -102,3 +103,94 @@ def resolve_pointer(root: JsonSchema, ref: str) -> Any:
         else:
             return None
     return target
+
+
+#: Keywords whose value is one subschema, a list of them, or a map of them (JSON Schema 2020-12, plus the
+#: `definitions` of older drafts).
+_ONE_SCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+               "unevaluatedItems", "unevaluatedProperties", "additionalItems")  # fmt: skip
+_SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
+_SCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+
+
+class SubschemaRepair:
+    """Rewrites every subschema with `repair`, bottom-up and copy-on-write.
+
+    `repair(node, log)` gets a schema object whose children are already repaired and returns it, or a
+    changed copy. Unchanged subtrees are returned as they are (shared, never copied), and a subtree
+    shared by several parents is repaired once. Pointers in the notes are relative to the root given.
+    """
+
+    def __init__(self, repair: Callable[[dict[str, Any], LossLog], dict[str, Any]], depth_bound: int) -> None:
+        self._repair = repair
+        self._bound = depth_bound
+        self._memo: dict[int, tuple[Any, Any, LossLog]] = {}
+
+    def __call__(self, schema: JsonSchema, log: LossLog) -> JsonSchema:
+        repaired: JsonSchema = self._walk(schema, 0, log)
+        return repaired
+
+    def _walk(self, node: Any, depth: int, log: LossLog) -> Any:
+        if not isinstance(node, dict) or depth > self._bound:
+            return node
+        cached = self._memo.get(id(node))
+        if cached is not None and cached[0] is node:
+            log.absorb(cached[2], "")
+            return cached[1]
+        own = LossLog()
+        changed: dict[str, Any] = {}
+        for keyword, value in node.items():
+            token = escape_pointer_token(keyword)
+            if keyword in _ONE_SCHEMA:
+                new = self._child(value, depth, own, f"/{token}")
+            elif keyword in _SCHEMA_LISTS and isinstance(value, list):
+                items = [self._child(v, depth, own, f"/{token}/{i}") for i, v in enumerate(value)]
+                new = items if any(a is not b for a, b in zip(items, value, strict=True)) else value
+            elif keyword in _SCHEMA_MAPS and isinstance(value, dict):
+                entries = {
+                    k: self._child(v, depth, own, f"/{token}/{escape_pointer_token(k)}")
+                    for k, v in value.items()
+                }
+                new = entries if any(entries[k] is not value[k] for k in value) else value
+            else:
+                continue
+            if new is not value:
+                changed[keyword] = new
+        result = self._repair({**node, **changed} if changed else node, own)
+        self._memo[id(node)] = (node, result, own)
+        log.absorb(own, "")
+        return result
+
+    def _child(self, value: Any, depth: int, log: LossLog, pointer: str) -> Any:
+        child_log = LossLog()
+        new = self._walk(value, depth + 1, child_log)
+        log.absorb(child_log, pointer)
+        return new
+
+
+def find_subschemas(schema: Any, matches: Callable[[dict[str, Any]], bool], depth_bound: int) -> list[str]:
+    """Pointers (relative to `schema`) of every subschema `matches` accepts; shared clean subtrees once."""
+    found: list[str] = []
+    clean: dict[int, Any] = {}
+
+    def walk(node: Any, pointer: str, depth: int) -> None:
+        if not isinstance(node, dict) or depth > depth_bound or clean.get(id(node)) is node:
+            return
+        before = len(found)
+        if matches(node):
+            found.append(pointer)
+        for keyword, value in node.items():
+            token = f"{pointer}/{escape_pointer_token(keyword)}"
+            if keyword in _ONE_SCHEMA:
+                walk(value, token, depth + 1)
+            elif keyword in _SCHEMA_LISTS and isinstance(value, list):
+                for index, item in enumerate(value):
+                    walk(item, f"{token}/{index}", depth + 1)
+            elif keyword in _SCHEMA_MAPS and isinstance(value, dict):
+                for name, item in value.items():
+                    walk(item, f"{token}/{escape_pointer_token(name)}", depth + 1)
+        if len(found) == before:
+            clean[id(node)] = node
+
+    walk(schema, "", 0)
+    return found

@@ -36,7 +36,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from toolgate.dialects.calls import ToolCall, format_result, parse_call
+from toolgate.dialects.calls import CallFormat, ToolCall, format_result, parse_call
+from toolgate.dialects.gemini_names import restore_parameter_names
 from toolgate.dialects.openai import restore_omitted_arguments
 from toolgate.errors import (
     ArgumentsInvalidError,
@@ -460,8 +461,12 @@ class InvokeService:
         """The envelope, and whether it is an earlier request's (idempotent replay)."""
         if call.arguments_problem is not None:
             return _error_envelope(ArgumentsInvalidError(call.arguments_problem)), False
+        arguments = call.arguments
+        if call.format is CallFormat.GEMINI:
+            # The Gemini listing renames arguments Gemini cannot name (`api-key` became `api_key`).
+            arguments = restore_parameter_names(arguments, tool.input_schema)
         # Strict OpenAI tools make models send null for an optional argument they leave out.
-        arguments = restore_omitted_arguments(call.arguments, tool.input_schema)
+        arguments = restore_omitted_arguments(arguments, tool.input_schema)
 
         def compute() -> tuple[dict[str, Any], bool]:
             return self._call(request, integration, tool, arguments, redactor)

@@ -21,7 +21,7 @@ from toolgate.service.models import (
 from toolgate.service.tenancy import Role
 from toolgate.spec.models import Finding
 
-ToolFormat = Literal["openai", "openai-strict", "anthropic", "bedrock", "gemini", "mcp"]
+ToolFormat = Literal["openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"]
 UploadFormat = Literal["yaml", "json", "zip"]
 
 
