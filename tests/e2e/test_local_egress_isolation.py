@@ -5,11 +5,17 @@ moto serves every tenant's S3 objects, secrets and DynamoDB items without checki
 door serves the API: a tool aimed at either would hand one tenant the whole stack. Each test below is an
 attack over HTTP through the front door, as an agent would make it, and each must end in EGRESS_DENIED with
 nothing read, written or wiped.
+
+A server written as a loopback address is already refused at upload (`URL_IP_LITERAL_REFUSED`), so the
+attacker's servers here are public names that resolve to 127.0.0.1, as a DNS record the attacker controls
+would (or a rebinding one): the call-time guard is what must hold. The names are resolved by the system
+resolver wrapped for this module only.
 """
 
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +30,7 @@ from e2e_harness import (
     Client,
     create_case_call,
     put_upload,
+    upload_settled,
     upload_support_desk,
     wait_for_status,
 )
@@ -88,6 +95,25 @@ ATTACK_SPEC: dict[str, Any] = {
 }
 
 
+#: Public-looking names the attacker points at this machine.
+REBOUND_NAMES = ("storage.mallory.test", "api.mallory.test")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def attacker_dns() -> Iterator[None]:
+    """The attacker's DNS: its names answer 127.0.0.1; every other name resolves as usual."""
+    system_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in REBOUND_NAMES:
+            host = "127.0.0.1"
+        return system_getaddrinfo(host, port, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket, "getaddrinfo", getaddrinfo)
+        yield
+
+
 @pytest.fixture(scope="module")
 def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
     # As the demo runs it: loopback allowed to the target's port only.
@@ -125,8 +151,9 @@ def _attacker_integration(
 def attacker(stack: LocalStack, victim: Client) -> Client:
     """Tenant mallory, with one integration whose server is moto and one whose server is the front door."""
     client = Client(stack.api_url, stack.bootstrap_tenant(ATTACKER))
-    _attacker_integration(stack, client, "storage", MOTO_BOT, stack.moto_url)
-    _attacker_integration(stack, client, "api", API_BOT, f"{stack.api_base_url}/prod/v1")
+    storage, api = REBOUND_NAMES
+    _attacker_integration(stack, client, "storage", MOTO_BOT, f"http://{storage}:{stack.moto_port}")
+    _attacker_integration(stack, client, "api", API_BOT, f"http://{api}:{stack.api_port}/prod/v1")
     return client
 
 
@@ -155,6 +182,20 @@ def _api_key_items(stack: LocalStack) -> list[dict[str, Any]]:
         for item in items
         if any(str(value.get("S", "")).startswith("APIKEY#") for value in item.values())
     ]
+
+
+def test_upload_aimed_at_motos_address_is_refused_before_anything_is_stored(
+    stack: LocalStack, attacker: Client
+) -> None:
+    settings = {"assistants": ["mallory-literal"], "server_url": stack.moto_url}
+    put_upload(stack, ATTACKER, "literal", "toolgate.json", json.dumps(settings).encode())
+    put_upload(stack, ATTACKER, "literal", "openapi.json", json.dumps(ATTACK_SPEC).encode())
+
+    status = wait_for_status(attacker, "literal", upload_settled)
+
+    assert status["status"] == "failed", status
+    assert status["last_upload"]["error"]["code"] == "URL_IP_LITERAL_REFUSED"
+    assert attacker.get("assistants/mallory-literal/tools").body.get("tools", []) == []
 
 
 def test_tool_aimed_at_moto_cannot_list_or_read_another_tenants_s3_objects(
