@@ -15,10 +15,10 @@ from moto import mock_aws
 from service_harness import (
     ACCOUNT_ID,
     BUCKET_NAME,
+    HARNESS_KEYS_STORED,
     METHOD_ARN,
     REGION,
     TABLE_NAME,
-    HARNESS_KEYS_STORED,
     TENANT_ROLE_ARN,
     ApiResponse,
     FakeLambdaContext,
