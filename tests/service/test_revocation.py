@@ -13,6 +13,9 @@ import pytest
 from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, SPEC, Desk, desk_world, invoke_event
 from service_harness import FakeLambdaContext, api_event
+from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+from toolgate.service.api_keys import revoke_api_key
+from toolgate.service.models import ApiKeyRecord
 
 from functions.api.handler import app
 
@@ -78,6 +81,29 @@ def test_revoked_admin_key_cannot_mint_a_new_key(service: Service) -> None:
     assert (minted.status, minted.error_code) == (401, "API_KEY_REVOKED")
     assert "key" not in minted.body
     assert _state(service) == before
+
+
+def test_key_minted_while_its_issuer_is_being_revoked_is_never_handed_out(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The revocation commits between the request's key check and its write of the new key."""
+    leaked = _cached_allow(service, service.bootstrap("acme"))
+    save_api_key = DynamoTenantStore.save_api_key
+
+    def revoked_meanwhile(
+        store: DynamoTenantStore, record: ApiKeyRecord, expected_version: int | None
+    ) -> None:
+        if record.principal == "intruder" and expected_version is None:
+            revoke_api_key(DynamoTenantStore(service.table, "acme"), leaked["key_id"])
+        save_api_key(store, record, expected_version)
+
+    monkeypatch.setattr(DynamoTenantStore, "save_api_key", revoked_meanwhile)
+
+    minted = _with(service, leaked, "POST", "/v1/api-keys", body={"role": "admin", "principal": "intruder"})
+
+    assert (minted.status, minted.error_code) == (401, "API_KEY_REVOKED")
+    [stored] = [item for item in service.table_items() if item.get("principal") == "intruder"]
+    assert stored["revoked"] is True
 
 
 def test_key_minted_before_the_revocation_is_not_revoked_with_it(service: Service) -> None:
