@@ -303,7 +303,7 @@ class _LambdaContext:
         return 27_000
 
 
-def _invoke_event(body: dict[str, Any], headers: dict[str, str]) -> dict[str, Any]:
+def _invoke_event(body: dict[str, Any], headers: dict[str, str], key_id: str) -> dict[str, Any]:
     return {
         "resource": "/v1/assistants/{assistant}/tools/{tool}/invoke",
         "path": "/v1/assistants/desk/tools/create_support_case/invoke",
@@ -314,7 +314,7 @@ def _invoke_event(body: dict[str, Any], headers: dict[str, str]) -> dict[str, An
         "requestContext": {
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
-            "authorizer": {"tenant_id": TENANT, "role": "agent", "principal": "bench"},
+            "authorizer": {"tenant_id": TENANT, "role": "agent", "principal": "bench", "key_id": key_id},
         },
         "body": json.dumps(body),
         "isBase64Encoded": False,
@@ -351,14 +351,15 @@ def _create_aws_resources() -> None:
     )
 
 
-def _seed_support_desk(target_url: str) -> None:
-    """The Support Desk integration with a bearer token, set up through the management domain."""
+def _seed_support_desk(target_url: str) -> str:
+    """The Support Desk integration with a bearer token, set up through the management domain; the id of
+    the agent key the calls are made with (the handler reads its row on every call)."""
     from toolgate.adapters.aws.resources import AwsResourceProvider
     from toolgate.demo import support_desk_spec
     from toolgate.service.management import ManagementService
     from toolgate.service.models import IntegrationSettings
     from toolgate.service.tenancy import Role, TenantContext
-    from toolgate.service.views import IntegrationCreate
+    from toolgate.service.views import ApiKeyCreate, IntegrationCreate
     from toolgate.settings import get_service_settings
 
     config = get_service_settings()
@@ -368,6 +369,7 @@ def _seed_support_desk(target_url: str) -> None:
     management.create_integration(IntegrationCreate(id="support", settings=settings))
     management.upload_spec("support", support_desk_spec().read_bytes(), "application/yaml")
     management.bind_credential("support", {"type": "bearer", "token": "bench-token"})
+    return management.create_api_key(ApiKeyCreate(role=Role.AGENT, principal="bench")).api_key.key_id
 
 
 def _clear_handler_caches(handler: Any) -> None:
@@ -419,14 +421,16 @@ def bench_handler(calls: int) -> None:
 
         handler = importlib.import_module(HANDLER_MODULE)
         _create_aws_resources()
-        _seed_support_desk(url)
+        key_id = _seed_support_desk(url)
         original_call, original_send = botocore.client.BaseClient._make_api_call, HttpTransport.send
         botocore.client.BaseClient._make_api_call = meter.timed(original_call, "aws")  # type: ignore[method-assign]
         HttpTransport.send = meter.timed(original_send, "http")  # type: ignore[method-assign]
         try:
 
             def invoke(body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-                response = handler.lambda_handler(_invoke_event(body, headers or {}), _LambdaContext())
+                response = handler.lambda_handler(
+                    _invoke_event(body, headers or {}, key_id), _LambdaContext()
+                )
                 if response["statusCode"] != 200 or '"case_id"' not in response["body"]:
                     raise SystemExit(f"the handler failed: {response}")
 

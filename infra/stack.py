@@ -56,7 +56,8 @@ HANDLER = "handler.lambda_handler"
 AUTHORIZATION_HEADER_PATTERN = (
     r"^([Bb][Ee][Aa][Rr][Ee][Rr] +)?tg_[a-z0-9-]{1,63}_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$"
 )
-#: Authorizer decisions are cached per key for this long; a revoked key stops working within it.
+#: Authorizer decisions are cached per key for this long. A revoked key is refused at once all the same:
+#: the functions read its row on every request; this only bounds how long API Gateway still invokes them.
 AUTHORIZER_CACHE_TTL = Duration.minutes(5)
 #: Steady request rate and burst per stage, across all callers.
 API_RATE_LIMIT = 50

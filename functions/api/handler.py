@@ -1,7 +1,8 @@
 """The management REST API (API Gateway REST, Lambda proxy). Each route reads the request, makes one call
 to `ManagementService`, and returns its result; errors become `{"error": {"code", "message"}}`.
 
-The tenant comes only from the authorizer's context (`requestContext.authorizer`).
+The tenant comes only from the authorizer's context (`requestContext.authorizer`), and every route first
+reads the caller's key row again: API Gateway's cached Allow outlives a revocation.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as NoRouteError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
@@ -22,10 +26,13 @@ from toolgate.adapters.aws.telemetry import logger, metrics, record_ingest, trac
 from toolgate.errors import (
     ApiRequestInvalidError,
     InternalServiceError,
+    MediaTypeUnsupportedError,
     RouteNotFoundError,
     ToolgateError,
     UnauthenticatedError,
 )
+from toolgate.service.api_keys import require_live_key
+from toolgate.service.bodies import parse_json_body
 from toolgate.service.management import ManagementService
 from toolgate.service.models import IntegrationSettings
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
@@ -55,7 +62,7 @@ API_TITLE = "Toolgate management API"
 API_VERSION = "1"
 _CALLER = "caller"
 
-app = APIGatewayRestResolver(enable_validation=True, debug=False)
+app = APIGatewayRestResolver(enable_validation=True, debug=False, json_body_deserializer=parse_json_body)
 
 
 @cache
@@ -64,9 +71,11 @@ def _provider() -> AwsResourceProvider:
 
 
 def _caller() -> TenantContext:
+    """The verified caller, whose key is still unrevoked now (not only when the authorizer ran)."""
     caller = app.context.get(_CALLER)
     if not isinstance(caller, TenantContext):
         raise UnauthenticatedError("The request was not authenticated: no authorizer context.")
+    require_live_key(_provider().for_tenant(caller.tenant_id).store, caller)
     return caller
 
 
@@ -274,6 +283,14 @@ def _handle_invalid_request(error: RequestValidationError) -> Response[dict[str,
     )
 
 
+def _handle_unsupported_media_type(_: RequestUnsupportedContentType) -> Response[dict[str, Any]]:
+    return _handle_toolgate_error(
+        MediaTypeUnsupportedError(
+            "This route reads a JSON body; send it with Content-Type: application/json. Nothing was done."
+        )
+    )
+
+
 def _handle_unknown_route(_: NoRouteError) -> Response[dict[str, Any]]:
     event = app.current_event
     return _error(RouteNotFoundError(f"No route {event.http_method} {event.path}."))
@@ -294,6 +311,7 @@ app.exception_handler_manager.update_exception_handlers(
     {
         ToolgateError: _handle_toolgate_error,
         RequestValidationError: _handle_invalid_request,
+        RequestUnsupportedContentType: _handle_unsupported_media_type,
         NoRouteError: _handle_unknown_route,
         Exception: _handle_unexpected,
     }

@@ -1,8 +1,10 @@
 """The Lambda authorizer (TOKEN or REQUEST type): a tenant API key in `Authorization` becomes the context
-`{tenant_id, role, principal}` that API Gateway hands to the API function.
+`{tenant_id, role, principal, key_id}` that API Gateway hands to the API and invoke functions.
 
-The policy allows every route of the stage, because API Gateway caches it per key. Any bad key gets
-API Gateway's 401 (the function fails with exactly "Unauthorized"); the key is never logged.
+The policy allows every route of the stage, because API Gateway caches it per key. That cached Allow
+outlives a revocation, so the functions read the key's row again by `key_id` before each request's work.
+Any bad key gets API Gateway's 401 (the function fails with exactly "Unauthorized"); the key is never
+logged.
 """
 
 from __future__ import annotations
@@ -51,12 +53,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ApiKeyInvalidError:
         logger.info("api key refused")
         raise UnauthorizedError("Unauthorized") from None
-    logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
+    logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal, key_id=caller.key_id)
     logger.info("api key accepted", extra={"role": caller.role.value})
     policy = APIGatewayAuthorizerResponse.from_route_arn(
         event["methodArn"],
         principal_id=f"{caller.tenant_id}:{caller.principal}",
-        context={"tenant_id": caller.tenant_id, "role": caller.role.value, "principal": caller.principal},
+        context={
+            "tenant_id": caller.tenant_id,
+            "role": caller.role.value,
+            "principal": caller.principal,
+            "key_id": caller.key_id,
+        },
     )
     policy.allow_all_routes()
     return policy.asdict()

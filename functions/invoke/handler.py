@@ -7,7 +7,8 @@
   and its cancellation.
 
 Each request is read from the event, handed to one `InvokeService` call, and its typed errors become
-`{"error": {"code", "message"}}`. The tenant comes only from the authorizer's context. The event, the
+`{"error": {"code", "message"}}`. The tenant comes only from the authorizer's context, and the caller's key
+row is read again before any work (API Gateway's cached Allow outlives a revocation). The event, the
 arguments and the results are never logged or traced.
 """
 
@@ -35,6 +36,7 @@ from toolgate.errors import (
     ToolgateError,
 )
 from toolgate.runtime.transport import Deadline
+from toolgate.service.api_keys import require_live_key
 from toolgate.service.invoke import (
     InvokeRequest,
     InvokeService,
@@ -66,9 +68,12 @@ def _tools() -> ToolCache:
 
 
 def _service(caller: TenantContext) -> InvokeService:
+    """The caller's service, once its key is known to be unrevoked now."""
+    resources = _provider().for_tenant(caller.tenant_id)
+    require_live_key(resources.tenant.store, caller)
     return InvokeService(
         caller,
-        _provider().for_tenant(caller.tenant_id),
+        resources,
         get_invoke_settings(),
         runtime=get_settings().runtime,
         transport=_transport(),

@@ -524,6 +524,29 @@ class CallbackTooLargeError(CallbackError):
     http_status = 413
 
 
+# --- Hardening (issue 11, keys slice): revocation and hostile request bodies ---------------------
+
+
+class ApiKeyRevokedError(UnauthenticatedError):
+    """The key was revoked after API Gateway cached the authorizer's Allow; the function's own read of the
+    key refuses it. Only the key's holder sees this, so it may say why."""
+
+    code = "API_KEY_REVOKED"
+
+
+class RequestBodyTooDeepError(ServiceError):
+    """A JSON request body nests deeper than the API reads; nothing was done."""
+
+    code = "REQUEST_BODY_TOO_DEEP"
+
+
+class MediaTypeUnsupportedError(ServiceError):
+    """The body's Content-Type is not one the route reads (its JSON routes take `application/json`)."""
+
+    code = "MEDIA_TYPE_UNSUPPORTED"
+    http_status = 415
+
+
 # --- Local stack (`toolgate local`) ----------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from moto import mock_aws
 from service_harness import (
     ACCOUNT_ID,
     BUCKET_NAME,
+    HARNESS_KEYS_STORED,
     METHOD_ARN,
     REGION,
     TABLE_NAME,
@@ -69,6 +70,7 @@ def _clear_caches() -> None:
 
     get_settings.cache_clear()
     get_service_settings.cache_clear()
+    HARNESS_KEYS_STORED.clear()
     api_handler._provider.cache_clear()
     upload_handler._provider.cache_clear()
     authorizer_handler._reader.cache_clear()

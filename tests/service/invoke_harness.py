@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import Service
-from service_harness import ACCOUNT_ID, ApiResponse, FakeLambdaContext
+from service_harness import ACCOUNT_ID, HARNESS_KEY, ApiResponse, FakeLambdaContext, authorizer_context
 from toolgate.demo import support_desk_spec
 
 from tests.integration.runtime_servers import Reply, Seen, Server, json_reply, serve
@@ -34,12 +34,13 @@ def invoke_event(
     tenant: str | None,
     body: Any,
     role: str = "agent",
+    key_id: str | None = HARNESS_KEY,
     headers: Mapping[str, str] | None = None,
     raw_body: str | None = None,
     received_ms_ago: int = 0,
 ) -> dict[str, Any]:
     """The API Gateway REST proxy event of one invoke request; `tenant=None`: no authorizer context.
-    `received_ms_ago` says how long ago API Gateway received the request."""
+    `received_ms_ago` says how long ago API Gateway received the request; `key_id` as in `api_event`."""
     path = f"/v1/assistants/{assistant}/tools/{tool}/invoke"
     event = _event(
         "POST",
@@ -48,6 +49,7 @@ def invoke_event(
         {"assistant": assistant, "tool": tool},
         tenant=tenant,
         role=role,
+        key_id=key_id,
         headers=headers,
         body=raw_body if raw_body is not None else json.dumps(body),
     )
@@ -55,9 +57,16 @@ def invoke_event(
     return event
 
 
-def continuation_event(handle: str, *, tenant: str, page: str | None = None) -> dict[str, Any]:
+def continuation_event(
+    handle: str, *, tenant: str, page: str | None = None, key_id: str | None = HARNESS_KEY
+) -> dict[str, Any]:
     event = _event(
-        "GET", f"/v1/continuations/{handle}", CONTINUATION_RESOURCE, {"handle": handle}, tenant=tenant
+        "GET",
+        f"/v1/continuations/{handle}",
+        CONTINUATION_RESOURCE,
+        {"handle": handle},
+        tenant=tenant,
+        key_id=key_id,
     )
     if page is not None:
         event["queryStringParameters"] = {"page": page}
@@ -73,6 +82,7 @@ def _event(
     *,
     tenant: str | None,
     role: str = "agent",
+    key_id: str | None = HARNESS_KEY,
     headers: Mapping[str, str] | None = None,
     body: str | None = None,
 ) -> dict[str, Any]:
@@ -89,12 +99,7 @@ def _event(
         "identity": {"sourceIp": "198.51.100.7"},
     }
     if tenant is not None:
-        request_context["authorizer"] = {
-            "tenant_id": tenant,
-            "role": role,
-            "principal": "agent-bot",
-            "principalId": f"{tenant}:agent-bot",
-        }
+        request_context["authorizer"] = authorizer_context(tenant, role, "agent-bot", key_id)
     return {
         "resource": resource,
         "path": path,
@@ -187,6 +192,7 @@ class Desk:
         tenant: str = "acme",
         assistant: str = "desk",
         role: str = "agent",
+        key_id: str | None = HARNESS_KEY,
         headers: Mapping[str, str] | None = None,
         raw_body: str | None = None,
         context: Any = None,
@@ -202,6 +208,7 @@ class Desk:
             tenant=tenant,
             body=body,
             role=role,
+            key_id=key_id,
             headers=headers,
             raw_body=raw_body,
             received_ms_ago=received_ms_ago,

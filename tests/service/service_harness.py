@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping
@@ -20,6 +21,8 @@ REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 TENANT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/toolgate-tenant-access"
 METHOD_ARN = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:abc123/prod/GET/v1/integrations"
+#: `key_id=HARNESS_KEY`: the authorizer context names a live key of the caller's tenant, role and principal.
+HARNESS_KEY = "harness"
 
 
 @dataclass
@@ -33,6 +36,44 @@ class FakeLambdaContext:
         return 30_000
 
 
+#: The harness keys stored in the current moto table (the `service` fixture clears it with the table).
+HARNESS_KEYS_STORED: set[tuple[str, str]] = set()
+
+
+def harness_key_id(tenant: str, role: str, principal: str) -> str:
+    """The id of a live API key of `tenant` with this role and principal, stored in the (moto) table the
+    first time it is asked for: the key a test's authorizer context stands for. Not a tenant id: no row."""
+    from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+    from toolgate.adapters.aws.session import new_session
+    from toolgate.service.models import ApiKeyRecord, utc_now
+    from toolgate.service.tenancy import Role, is_tenant_id
+
+    key_id = hashlib.sha256(f"{tenant}:{role}:{principal}".encode()).hexdigest()[:16]
+    valid = is_tenant_id(tenant) and role in {member.value for member in Role}
+    if valid and (tenant, key_id) not in HARNESS_KEYS_STORED:
+        table = new_session(region_name=REGION).resource("dynamodb").Table(TABLE_NAME)
+        record = ApiKeyRecord(
+            key_id=key_id, key_hash="0" * 64, role=Role(role), principal=principal, created_at=utc_now()
+        )
+        DynamoTenantStore(table, tenant).save_api_key(record, expected_version=None)
+        HARNESS_KEYS_STORED.add((tenant, key_id))
+    return key_id
+
+
+def authorizer_context(tenant: str, role: str, principal: str, key_id: str | None) -> dict[str, Any]:
+    """The context the authorizer gives API Gateway; `key_id=HARNESS_KEY` names the harness's live key,
+    None leaves the key id out."""
+    context = {
+        "tenant_id": tenant,
+        "role": role,
+        "principal": principal,
+        "principalId": f"{tenant}:{principal}",
+    }
+    if key_id is not None:
+        context["key_id"] = harness_key_id(tenant, role, principal) if key_id == HARNESS_KEY else key_id
+    return context
+
+
 def api_event(
     method: str,
     path: str,
@@ -40,11 +81,13 @@ def api_event(
     tenant: str | None,
     role: str = "admin",
     principal: str = "tester",
+    key_id: str | None = HARNESS_KEY,
     body: str | bytes | Mapping[str, Any] | None = None,
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST proxy event; `tenant=None` means no authorizer context."""
+    """An API Gateway REST proxy event; `tenant=None` means no authorizer context. By default the caller
+    holds a live key (`harness_key_id`); `key_id` names another key, or None for none."""
     all_headers = {"content-type": "application/json", **(headers or {})}
     encoded = False
     if isinstance(body, Mapping):
@@ -64,12 +107,7 @@ def api_event(
         "identity": {"sourceIp": "198.51.100.7"},
     }
     if tenant is not None:
-        request_context["authorizer"] = {
-            "tenant_id": tenant,
-            "role": role,
-            "principal": principal,
-            "principalId": f"{tenant}:{principal}",
-        }
+        request_context["authorizer"] = authorizer_context(tenant, role, principal, key_id)
     return {
         "resource": "/{proxy+}",
         "path": path,

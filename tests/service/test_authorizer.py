@@ -12,7 +12,13 @@ from functions.authorizer.handler import UnauthorizedError
 def test_bootstrap_key_is_an_admin_of_its_tenant(service: Service) -> None:
     key = service.bootstrap("acme")
     response = service.authorize(f"Bearer {key}")
-    assert response["context"] == {"tenant_id": "acme", "role": "admin", "principal": "bootstrap"}
+    key_id = key.split("_")[2]
+    assert response["context"] == {
+        "tenant_id": "acme",
+        "role": "admin",
+        "principal": "bootstrap",
+        "key_id": key_id,
+    }
     assert response["principalId"] == "acme:bootstrap"
     statement = response["policyDocument"]["Statement"][0]
     assert statement["Effect"] == "Allow"
@@ -64,12 +70,22 @@ def test_agent_key_through_the_authorizer_cannot_reach_admin_routes(service: Ser
         "POST", "/v1/api-keys", tenant=admin["tenant_id"], body={"role": "agent", "principal": "bot"}
     )
     agent = service.authorize(created.body["key"])["context"]
-    assert agent == {"tenant_id": "acme", "role": "agent", "principal": "bot"}
+    assert agent == {
+        "tenant_id": "acme",
+        "role": "agent",
+        "principal": "bot",
+        "key_id": created.body["api_key"]["key_id"],
+    }
     from service_harness import FakeLambdaContext
 
     from functions.api.handler import lambda_handler
 
     event = api_event(
-        "GET", "/v1/integrations", tenant=agent["tenant_id"], role=agent["role"], principal=agent["principal"]
+        "GET",
+        "/v1/integrations",
+        tenant=agent["tenant_id"],
+        role=agent["role"],
+        principal=agent["principal"],
+        key_id=agent["key_id"],
     )
     assert lambda_handler(event, FakeLambdaContext())["statusCode"] == 403

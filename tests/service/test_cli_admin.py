@@ -30,6 +30,7 @@ def test_bootstrap_prints_a_working_admin_key_once(
         "tenant_id": "acme",
         "role": "admin",
         "principal": "bootstrap-admin",
+        "key_id": key.split("_")[2],
     }
     assert key not in str(service.table_items())
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from conftest import Service
-from service_harness import support_desk_listing
+from service_harness import harness_key_id, support_desk_listing
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.demo import support_desk_spec
@@ -67,7 +67,8 @@ def test_tenant_b_lists_nothing_of_tenant_a(service: Service) -> None:
     service.api("POST", "/v1/api-keys", tenant="tenant-a", body={"role": "agent", "principal": "bot"})
     assert service.api("GET", "/v1/integrations", tenant="tenant-b").body == {"integrations": []}
     assert service.api("GET", "/v1/assistants", tenant="tenant-b").body == {"assistants": []}
-    assert service.api("GET", "/v1/api-keys", tenant="tenant-b").body == {"api_keys": []}
+    listed = service.api("GET", "/v1/api-keys", tenant="tenant-b").body["api_keys"]
+    assert [key["key_id"] for key in listed] == [harness_key_id("tenant-b", "admin", "tester")]
 
 
 def test_tenant_b_writing_the_same_ids_gets_its_own_copies(service: Service) -> None:
@@ -128,7 +129,7 @@ def test_s3_upload_under_a_tenants_key_lands_only_in_that_tenant(service: Servic
     service.upload("tenants/t10/integrations/support/openapi.yaml", SPEC.encode())
     assert service.api("GET", "/v1/integrations/support", tenant="t10").status == 200
     assert service.api("GET", "/v1/integrations/support", tenant="t1").error_code == "NOT_FOUND"
-    assert {item["pk"] for item in service.table_items()} == {"t10"}
+    assert {item["pk"] for item in service.table_items() if not item["sk"].startswith("APIKEY#")} == {"t10"}
 
 
 @pytest.mark.parametrize(
@@ -185,6 +186,7 @@ ADMIN_ROUTES: list[tuple[str, str, Any]] = [
 @pytest.mark.parametrize(("method", "path", "body"), ADMIN_ROUTES)
 def test_agent_key_cannot_do_admin_work(service: Service, method: str, path: str, body: Any) -> None:
     _seed(service, "acme")
+    harness_key_id("acme", "agent", "tester")
     before = _snapshot(service, "acme")
     response = service.api(method, path, tenant="acme", role="agent", body=body)
     assert (response.status, response.error_code) == (403, "ROLE_FORBIDDEN")

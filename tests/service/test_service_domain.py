@@ -42,7 +42,8 @@ def test_issued_key_is_stored_only_as_its_sha256() -> None:
 def test_valid_key_authenticates_as_its_tenant_role_and_principal() -> None:
     issued = issue_key("acme", Role.AGENT, "support-bot", NOW)
     reader = DictKeyReader(("acme", issued.record))
-    assert authenticate(issued.key, reader) == TenantContext("acme", Role.AGENT, "support-bot")
+    expected = TenantContext("acme", Role.AGENT, "support-bot", key_id=issued.record.key_id)
+    assert authenticate(issued.key, reader) == expected
     assert authenticate(f"Bearer {issued.key}", reader).tenant_id == "acme"
 
 
@@ -87,12 +88,12 @@ def _event(authorizer: object, **extra: object) -> dict[str, object]:
 
 def test_tenant_comes_from_the_authorizer_context_only() -> None:
     event = _event(
-        {"tenant_id": "acme", "role": "agent", "principal": "bot"},
+        {"tenant_id": "acme", "role": "agent", "principal": "bot", "key_id": "0123456789abcdef"},
         pathParameters={"tenant_id": "evil"},
         body='{"tenant_id": "evil"}',
         headers={"x-tenant-id": "evil"},
     )
-    assert tenant_context_from_event(event) == TenantContext("acme", Role.AGENT, "bot")
+    assert tenant_context_from_event(event) == TenantContext("acme", Role.AGENT, "bot", "0123456789abcdef")
 
 
 @pytest.mark.parametrize(
@@ -104,6 +105,8 @@ def test_tenant_comes_from_the_authorizer_context_only() -> None:
         {"tenant_id": "acme", "role": "root", "principal": "p"},
         {"tenant_id": "acme", "role": "admin", "principal": ""},
         {"tenant_id": "a/b", "role": "admin", "principal": "p"},
+        {"tenant_id": "acme", "role": "admin", "principal": "p"},
+        {"tenant_id": "acme", "role": "admin", "principal": "p", "key_id": "not-a-key-id"},
     ],
 )
 def test_missing_or_invalid_authorizer_context_is_unauthenticated(authorizer: object) -> None:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from toolgate.errors import ApiKeyInvalidError, NotFoundError
+from toolgate.errors import ApiKeyInvalidError, ApiKeyRevokedError, NotFoundError
 from toolgate.service.models import ApiKeyRecord, TenantRecord, utc_now
 from toolgate.service.ports import TenantStore
-from toolgate.service.tenancy import Role, TenantContext
+from toolgate.service.tenancy import Role, TenantContext, is_key_id
 
 KEY_PREFIX = "tg"
 _KEY = re.compile(r"^tg_(?P<tenant>[a-z0-9-]{1,63})_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
@@ -71,7 +71,20 @@ def authenticate(presented: str, reader: ApiKeyReader) -> TenantContext:
     record = reader.get_api_key(tenant_id, key_id)
     if record is None or record.revoked or not hmac.compare_digest(record.key_hash, hash_key(token)):
         raise ApiKeyInvalidError("The API key is not valid.")
-    return TenantContext(tenant_id=tenant_id, role=record.role, principal=record.principal)
+    return TenantContext(tenant_id=tenant_id, role=record.role, principal=record.principal, key_id=key_id)
+
+
+def require_live_key(store: TenantStore, caller: TenantContext) -> None:
+    """Refuse a caller whose key is revoked (or gone) now, by a consistent read of its row.
+
+    API Gateway keeps serving the authorizer's cached Allow for a key after it is revoked, so the
+    functions run this before each request's work: a revocation holds from the moment it is written.
+    """
+    record = store.get_api_key(caller.key_id) if caller.key_id else None
+    if record is None or record.revoked:
+        raise ApiKeyRevokedError(
+            "This API key has been revoked; nothing was done. Ask a tenant admin for a new key."
+        )
 
 
 def create_api_key(store: TenantStore, role: Role, principal: str) -> IssuedKey:
@@ -82,8 +95,9 @@ def create_api_key(store: TenantStore, role: Role, principal: str) -> IssuedKey:
 
 
 def revoke_api_key(store: TenantStore, key_id: str) -> ApiKeyRecord:
-    """Mark a key revoked (it stays listed); the authorizer refuses it once API Gateway's cache expires."""
-    record = store.get_api_key(key_id) if re.fullmatch(r"[0-9a-f]{16}", key_id) else None
+    """Mark a key revoked (it stays listed). The functions refuse it from the next request on
+    (`require_live_key`); the authorizer refuses it once API Gateway's cached Allow expires."""
+    record = store.get_api_key(key_id) if is_key_id(key_id) else None
     if record is None:
         raise NotFoundError(f"No API key '{key_id[:40]}'.")
     if record.revoked:

@@ -14,11 +14,12 @@ from typing import Any
 
 from toolgate.errors import (
     AlreadyExistsError,
+    ApiKeyRevokedError,
     ConflictError,
     NotFoundError,
     ToolNameConflictError,
 )
-from toolgate.service.api_keys import create_api_key, revoke_api_key
+from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
 from toolgate.service.ingest import (
     IngestOutcome,
     SpecUpload,
@@ -88,8 +89,16 @@ class ManagementService:
     # --- API keys -------------------------------------------------------------------------
 
     def create_api_key(self, body: ApiKeyCreate) -> IssuedKeyView:
+        """Issue a key. It is handed out only if the caller's own key is still unrevoked once the new key
+        is stored, so a key listed after a revocation is every key the revoked key ever got out."""
         self.context.require_admin()
         issued = create_api_key(self.store, body.role, body.principal)
+        if self.context.key_id is not None:
+            try:
+                require_live_key(self.store, self.context)
+            except ApiKeyRevokedError:
+                revoke_api_key(self.store, issued.record.key_id)
+                raise
         return IssuedKeyView(key=issued.key, api_key=ApiKeyView.of(issued.record))
 
     def list_api_keys(self) -> ApiKeyList:

@@ -14,8 +14,11 @@ from toolgate.errors import NotFoundError, RoleForbiddenError, UnauthenticatedEr
 TENANT_ID_PATTERN = r"^[a-z0-9-]{1,63}$"
 #: Integration, assistant and credential ids.
 RESOURCE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+#: API key ids: the middle part of `tg_{tenant}_{key_id}_{secret}`.
+KEY_ID_PATTERN = r"^[0-9a-f]{16}$"
 _TENANT_ID = re.compile(TENANT_ID_PATTERN)
 _RESOURCE_ID = re.compile(RESOURCE_ID_PATTERN)
+_KEY_ID = re.compile(KEY_ID_PATTERN)
 
 
 class Role(StrEnum):
@@ -32,6 +35,8 @@ class TenantContext:
     tenant_id: str
     role: Role
     principal: str
+    #: The API key the caller presented; None for callers inside the deployment (CLI admin, jobs).
+    key_id: str | None = None
 
     def require(self, *allowed: Role) -> None:
         if self.role not in allowed:
@@ -50,6 +55,10 @@ def is_tenant_id(value: str) -> bool:
 
 def is_resource_id(value: str) -> bool:
     return _RESOURCE_ID.fullmatch(value) is not None
+
+
+def is_key_id(value: str) -> bool:
+    return _KEY_ID.fullmatch(value) is not None
 
 
 def check_resource_id(value: str, kind: str) -> str:
@@ -74,10 +83,13 @@ def tenant_context_from_event(event: Mapping[str, Any]) -> TenantContext:
     tenant_id = authorizer.get("tenant_id")
     role = authorizer.get("role")
     principal = authorizer.get("principal")
+    key_id = authorizer.get("key_id")
     if not isinstance(tenant_id, str) or not is_tenant_id(tenant_id):
         raise UnauthenticatedError("The authorizer context carries no valid tenant id.")
     if role not in {member.value for member in Role}:
         raise UnauthenticatedError("The authorizer context carries no valid role.")
     if not isinstance(principal, str) or not principal:
         raise UnauthenticatedError("The authorizer context carries no principal.")
-    return TenantContext(tenant_id=tenant_id, role=Role(role), principal=principal)
+    if not isinstance(key_id, str) or not is_key_id(key_id):
+        raise UnauthenticatedError("The authorizer context carries no valid API key id.")
+    return TenantContext(tenant_id=tenant_id, role=Role(role), principal=principal, key_id=key_id)
