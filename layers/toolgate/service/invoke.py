@@ -14,6 +14,8 @@ in the call's own format.
   a retry gets the first answer. An answer is kept only once the request may have reached the API: a
   call refused before sending (bad arguments, no credential, egress denied, host unreachable) is not,
   so the retry runs again.
+- **Fairness.** A call that would reach the API is first admitted against the tenant's limits (rate and
+  concurrent calls, `toolgate.service.limits`); over either, it is refused with 429 before any egress.
 - **Audit.** Every request leaves one record: tenant, principal, assistant, tool, status, latency, error
   code, and the arguments only when the integration's `audit_arguments` allows it. Never a credential.
 
@@ -29,6 +31,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -75,6 +78,7 @@ from toolgate.service.jobs import (
     integration_credential,
     job_pattern,
 )
+from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
@@ -153,6 +157,8 @@ class InvokeResources:
     #: Long-running operations: the tenant's jobs and the state machine that runs them.
     jobs: JobStore | None = None
     executions: JobExecutions | None = None
+    #: The tenant's limits on calls; None: unlimited.
+    limiter: TenantLimiter | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -475,23 +481,32 @@ class InvokeService:
         tool: CanonicalTool,
         arguments: dict[str, Any],
     ) -> tuple[dict[str, Any], bool]:
-        pattern = job_pattern(tool)
-        if pattern is not None:
-            return self._launch(request, integration, tool, arguments, pattern)
-        try:
-            credential = self._credential(integration)
-        except CredentialInvalidError as error:
-            return _error_envelope(error), False
-        result = invoke_tool(
-            tool,
-            arguments,
-            transport=self._transport,
-            credential=credential,
-            settings=self._runtime,
-            deadline=request.deadline,
-            tenant=self.context.tenant_id,
-        )
+        with self._admitted(request):
+            pattern = job_pattern(tool)
+            if pattern is not None:
+                return self._launch(request, integration, tool, arguments, pattern)
+            try:
+                credential = self._credential(integration)
+            except CredentialInvalidError as error:
+                return _error_envelope(error), False
+            result = invoke_tool(
+                tool,
+                arguments,
+                transport=self._transport,
+                credential=credential,
+                settings=self._runtime,
+                deadline=request.deadline,
+                tenant=self.context.tenant_id,
+            )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
+
+    def _admitted(self, request: InvokeRequest) -> AbstractContextManager[None]:
+        """The call's slot under the tenant's limits, held until the call ends (RateLimitedError or
+        ConcurrencyLimitedError when over them); its lease expires with the request's time budget."""
+        limiter = self.resources.limiter
+        if limiter is None:
+            return nullcontext()
+        return limiter.outbound_call(request.deadline.remaining() + self.config.deadline_margin_seconds)
 
     def _launch(
         self,
