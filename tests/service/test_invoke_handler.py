@@ -127,8 +127,9 @@ def test_a_warm_call_reads_only_the_assistant_and_its_integrations(
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     assert desk.invoke().body["ok"] is True
-    # The assistant, both integrations (the current revisions), the audit record; tools come from cache.
-    assert sorted(operations) == ["GetItem", "GetItem", "GetItem", "PutItem"]
+    # The assistant, both integrations (the current revisions), the audit record, and the tenant's limiter
+    # row (one write admits the call, one ends its lease); tools and the tenant's limits come from cache.
+    assert sorted(operations) == ["GetItem", "GetItem", "GetItem", "PutItem", "UpdateItem", "UpdateItem"]
 
 
 # --- Credentials --------------------------------------------------------------------------------

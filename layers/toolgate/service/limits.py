@@ -118,8 +118,9 @@ class LimiterRow:
 @dataclass(frozen=True, slots=True)
 class Admission:
     """One conditional write that admits a call: the rate clock is `idle` (behind now: it restarts at
-    `next_clock_ms`) or `busy` (within the burst: it moves on by `interval_ms`, up to `latest_clock_ms`),
-    and fewer than `max_leases` leases are open (after `expired` leases are cleared)."""
+    `next_clock_ms`) or `busy` (within the burst: it moves on by `interval_ms`, up to `latest_clock_ms`;
+    `next_clock_ms` is then where it is expected to land), and fewer than `max_leases` leases are open
+    (after `expired` leases are cleared)."""
 
     rate: Literal["idle", "busy"]
     lease: str
@@ -183,17 +184,24 @@ def plan_admission(
             retry_after_seconds=min(settings.concurrency_retry_after_seconds, _seconds(first_free_ms)),
             details={"concurrent_calls": limits.concurrent_calls},
         )
-    idle = row.clock_ms is None or row.clock_ms < now_ms
-    return _replace(admission, rate="idle" if idle else "busy", expired=row.leases - live)
+    if row.clock_ms is None or row.clock_ms < now_ms:
+        return _replace(
+            admission, rate="idle", next_clock_ms=now_ms + admission.interval_ms, expired=row.leases - live
+        )
+    return _replace(
+        admission, rate="busy", next_clock_ms=row.clock_ms + admission.interval_ms, expired=row.leases - live
+    )
 
 
-def _replace(admission: Admission, *, rate: Literal["idle", "busy"], expired: frozenset[str]) -> Admission:
+def _replace(
+    admission: Admission, *, rate: Literal["idle", "busy"], next_clock_ms: int, expired: frozenset[str]
+) -> Admission:
     return Admission(
         rate=rate,
         lease=admission.lease,
         now_ms=admission.now_ms,
         interval_ms=admission.interval_ms,
-        next_clock_ms=admission.next_clock_ms,
+        next_clock_ms=next_clock_ms,
         latest_clock_ms=admission.latest_clock_ms,
         max_leases=admission.max_leases,
         ttl_epoch_seconds=admission.ttl_epoch_seconds,
@@ -225,6 +233,8 @@ class TenantLimiter:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._cached: tuple[float, TenantLimits] | None = None
+        #: Where this process last left the rate clock: the first write guesses from it.
+        self._clock_hint_ms = 0
 
     def limits(self) -> TenantLimits:
         """The limits in force: the tenant's own, else the defaults; read again after `cache_seconds`."""
@@ -260,12 +270,13 @@ class TenantLimiter:
         now_ms = self._clock_ms()
         interval_ms = max(1, round(1000 / limits.requests_per_second))
         deadline_ms = now_ms + max(1, math.ceil(hold_seconds * 1000))
+        busy = self._clock_hint_ms >= now_ms
         admission = Admission(
-            rate="idle",
+            rate="busy" if busy else "idle",
             lease=f"{deadline_ms}.{secrets.token_hex(8)}",
             now_ms=now_ms,
             interval_ms=interval_ms,
-            next_clock_ms=now_ms + interval_ms,
+            next_clock_ms=(self._clock_hint_ms if busy else now_ms) + interval_ms,
             latest_clock_ms=now_ms + (limits.burst - 1) * interval_ms,
             max_leases=limits.concurrent_calls,
             ttl_epoch_seconds=deadline_ms // 1000 + self.settings.row_ttl_seconds,
@@ -275,6 +286,7 @@ class TenantLimiter:
                 self.store.clear(admission.expired)
             row = self.store.try_admit(admission)
             if row is None:
+                self._clock_hint_ms = admission.next_clock_ms
                 return admission.lease
             admission = plan_admission(row, admission, limits, self.settings)
         raise ConcurrencyLimitedError(
