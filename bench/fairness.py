@@ -5,11 +5,13 @@ serving requests at once up to each function's reserved concurrency) gets two te
 on 127.0.0.1:
 
 - tenant A's target answers after 2 s; tenant B's answers at once;
-- B makes 20 calls alone (unloaded), then 20 more while A floods: 40 callers that each call again as soon
-  as an answer comes back, waiting out `Retry-After` after a 429 as a well-behaved client does;
-- B's p50 and p95 in both runs and their ratio (target: loaded p95 at most 1.5 times unloaded), and A's
-  outcomes: ok, 429 (with their codes), timeouts (504 or a timeout result) and anything else;
-- the same flood with A's limits raised to the most an admin may set, for comparison;
+- B makes 20 calls alone (unloaded), then 20 more while A floods (loaded), in two ways: 40 calls of A's at
+  once, B's calls starting as soon as each of A's was refused or reached A's target (the issue's
+  scenario); and 40 callers of A's calling back to back for the whole of B's run, waiting out
+  `Retry-After` after a 429 as a well-behaved client does;
+- for each: B's p50 and p95 unloaded and loaded, the p95 ratio (target: at most 1.5), and A's outcomes:
+  ok, 429 (by code), timeouts (504 or a timeout result) and anything else;
+- the 40 calls at once again, with A's limits raised to the most an admin may set, for comparison;
 - the limiter's own cost per call: admitting and releasing one call against the stack's DynamoDB.
 
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
@@ -59,8 +61,22 @@ QUIET = {"LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
 # --- Targets ---------------------------------------------------------------------------------------
 
 
+class _Counter:
+    def __init__(self) -> None:
+        self.value = 0
+        self.lock = threading.Lock()
+
+    def add(self) -> None:
+        with self.lock:
+            self.value += 1
+
+
+#: Calls that reached the slow target.
+SLOW_CALLS = _Counter()
+
+
 @contextmanager
-def target(delay_seconds: float) -> Iterator[str]:
+def target(delay_seconds: float, counter: _Counter | None = None) -> Iterator[str]:
     """A Support Desk stand-in on 127.0.0.1 that answers every request after `delay_seconds`."""
 
     class Handler(BaseHTTPRequestHandler):
@@ -68,6 +84,8 @@ def target(delay_seconds: float) -> Iterator[str]:
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if counter is not None:
+                counter.add()
             time.sleep(delay_seconds)  # the slow API this benchmark is about
             body = json.dumps({"case_id": "case-1", "status": "open"}).encode()
             self.send_response(200)
@@ -207,7 +225,37 @@ def flood(tenant: Tenant, callers: int, stop: threading.Event) -> tuple[Counter[
     return outcomes, join
 
 
-def loaded_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[list[float], Counter[str]]:
+def wave_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[list[float], Counter[str]]:
+    """A's `a_callers` calls at once (one each); B's calls start as soon as every one of A's calls was
+    answered or reached A's target, and run while A's admitted calls are held there."""
+    outcomes: Counter[str] = Counter()
+    settled = threading.Condition()
+    answered: list[requests.Response | None] = []
+
+    def caller() -> None:
+        try:
+            answer: requests.Response | None = Tenant(a.api_url, a.key).invoke()
+        except requests.Timeout:
+            answer = None
+        with settled:
+            answered.append(answer)
+            outcomes[outcome(answer)] += 1
+            settled.notify_all()
+
+    threads = [threading.Thread(target=caller, daemon=True) for _ in range(a_callers)]
+    calls_before = SLOW_CALLS.value
+    for thread in threads:
+        thread.start()
+    with settled:
+        settled.wait_for(lambda: len(answered) + SLOW_CALLS.value - calls_before >= a_callers, 60)
+    latencies = timed_calls(b, b_calls)
+    for thread in threads:
+        thread.join(CLIENT_TIMEOUT_SECONDS + 5)
+    return latencies, outcomes
+
+
+def sustained_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[list[float], Counter[str]]:
+    """A's callers call back to back (waiting out Retry-After after a 429) for the whole of B's run."""
     stop = threading.Event()
     outcomes, join = flood(a, a_callers, stop)
     stop.wait(SLOW_TARGET_SECONDS)  # let the flood fill A's slots before B starts
@@ -259,7 +307,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         template = args.template or synthesized_template(Path(workdir))
         with (
-            target(SLOW_TARGET_SECONDS) as slow_url,
+            target(SLOW_TARGET_SECONDS, SLOW_CALLS) as slow_url,
             target(0.0) as fast_url,
             LocalStack(template, allow_loopback=True, environment=QUIET) as stack,
         ):
@@ -273,15 +321,28 @@ def main() -> None:
             )
             timed_calls(b, 5)  # warm B's execution environment
             unloaded = timed_calls(b, args.b_calls)
-            loaded, outcomes = loaded_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
-            report("Tenant limits at their defaults", unloaded, loaded, outcomes)
+            loaded, outcomes = wave_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
+            report(f"A: {args.a_callers} calls at once, default limits", unloaded, loaded, outcomes)
+            unloaded = timed_calls(b, args.b_calls)
+            loaded, outcomes = sustained_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
+            report(
+                f"A: {args.a_callers} callers calling back to back (Retry-After honoured), default limits",
+                unloaded,
+                loaded,
+                outcomes,
+            )
 
             most = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
             assert a.call("PUT", "limits", json=most).status_code == 200
             time.sleep(defaults["applies_within_seconds"] + 1)  # every instance reads A's new limits
             unloaded = timed_calls(b, args.b_calls)
-            loaded, outcomes = loaded_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
-            report("Tenant A's limits raised to the most an admin may set", unloaded, loaded, outcomes)
+            loaded, outcomes = wave_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
+            report(
+                f"A: {args.a_callers} calls at once, A's limits raised to the most",
+                unloaded,
+                loaded,
+                outcomes,
+            )
 
             costs = limiter_cost(stack, args.limiter_calls)
             print(
