@@ -15,6 +15,10 @@ on 127.0.0.1:
 - the limiter's own cost per call: admitting and releasing one call against the stack's DynamoDB.
 
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
+                             [--rounds 3]
+
+Each scenario runs `--rounds` times, B unloaded then loaded in turn, and the percentiles are over all
+rounds' calls: a busy machine's own noise then weighs on both sides alike.
 
 Without `--template` the stack is synthesized into a temporary folder first (no Docker, no AWS). Wall
 clock on a shared machine: the ratio matters more than the milliseconds.
@@ -267,6 +271,24 @@ def sustained_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tupl
     return latencies, outcomes
 
 
+Scenario = Callable[..., tuple[list[float], Counter[str]]]
+
+
+def rounds_of(
+    scenario: Scenario, a: Tenant, b: Tenant, *, b_calls: int, a_callers: int, rounds: int
+) -> tuple[list[float], list[float], Counter[str]]:
+    """B unloaded then loaded, `rounds` times in turn (the machine's own noise spreads over both)."""
+    unloaded: list[float] = []
+    loaded: list[float] = []
+    outcomes: Counter[str] = Counter()
+    for _ in range(rounds):
+        unloaded += timed_calls(b, b_calls)
+        latencies, counts = scenario(a, b, b_calls=b_calls, a_callers=a_callers)
+        loaded += latencies
+        outcomes += counts
+    return unloaded, loaded, outcomes
+
+
 def limiter_cost(stack: LocalStack, calls: int) -> list[float]:
     """Admitting and releasing one call (two conditional writes) against the stack's DynamoDB."""
     from toolgate.adapters.aws.limits import DynamoLimiterStore
@@ -302,6 +324,7 @@ def main() -> None:
     parser.add_argument("--template", type=Path, help="a synthesized template (default: synthesize now)")
     parser.add_argument("--b-calls", type=int, default=20)
     parser.add_argument("--a-callers", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3, help="unloaded and loaded runs, in turn")
     parser.add_argument("--limiter-calls", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
@@ -320,28 +343,21 @@ def main() -> None:
                 f"concurrency {stack.functions and _invoke_concurrency(stack)}"
             )
             timed_calls(b, 5)  # warm B's execution environment
-            unloaded = timed_calls(b, args.b_calls)
-            loaded, outcomes = wave_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
-            report(f"A: {args.a_callers} calls at once, default limits", unloaded, loaded, outcomes)
-            unloaded = timed_calls(b, args.b_calls)
-            loaded, outcomes = sustained_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
+            calls, callers, rounds = args.b_calls, args.a_callers, args.rounds
             report(
-                f"A: {args.a_callers} callers calling back to back (Retry-After honoured), default limits",
-                unloaded,
-                loaded,
-                outcomes,
+                f"A: {callers} calls at once, default limits",
+                *rounds_of(wave_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
             )
-
+            report(
+                f"A: {callers} callers calling back to back (Retry-After honoured), default limits",
+                *rounds_of(sustained_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
+            )
             most = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
             assert a.call("PUT", "limits", json=most).status_code == 200
             time.sleep(defaults["applies_within_seconds"] + 1)  # every instance reads A's new limits
-            unloaded = timed_calls(b, args.b_calls)
-            loaded, outcomes = wave_run(a, b, b_calls=args.b_calls, a_callers=args.a_callers)
             report(
-                f"A: {args.a_callers} calls at once, A's limits raised to the most",
-                unloaded,
-                loaded,
-                outcomes,
+                f"A: {callers} calls at once, A's limits raised to the most an admin may set",
+                *rounds_of(wave_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
             )
 
             costs = limiter_cost(stack, args.limiter_calls)

@@ -14,8 +14,9 @@ in the call's own format.
   a retry gets the first answer. An answer is kept only once the request may have reached the API: a
   call refused before sending (bad arguments, no credential, egress denied, host unreachable) is not,
   so the retry runs again.
-- **Fairness.** A call that would reach the API is first admitted against the tenant's limits (rate and
-  concurrent calls, `toolgate.service.limits`); over either, it is refused with 429 before any egress.
+- **Fairness.** A tool call is first admitted against the tenant's limits (rate and concurrent calls,
+  `toolgate.service.limits`), before its tool is even looked up; over either, it is refused with 429
+  before any egress.
 - **Audit.** Every request leaves one record: tenant, principal, assistant, tool, status, latency, error
   code, and the arguments only when the integration's `audit_arguments` allows it. Never a credential.
 
@@ -322,11 +323,13 @@ class InvokeService:
             if request.tool_name == JOB_STATUS_TOOL:
                 envelope, replayed = self._job_status(request, call), False
             else:
-                integration, tool = self._resolve(request.assistant_id, request.tool_name)
-                draft.integration_id = integration.integration_id
-                if integration.settings.audit_arguments:
-                    draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
-                envelope, replayed = self._answer(request, call, integration, tool)
+                # Admitted before the tool is looked up: a refusal under load then costs one write.
+                with self._admitted(request):
+                    integration, tool = self._resolve(request.assistant_id, request.tool_name)
+                    draft.integration_id = integration.integration_id
+                    if integration.settings.audit_arguments:
+                        draft.audit_arguments(call.arguments, self.config.max_audited_argument_bytes)
+                    envelope, replayed = self._answer(request, call, integration, tool)
         except ToolgateError as error:
             self._finish(draft.record("refused", started, error_code=error.code))
             raise
@@ -481,23 +484,22 @@ class InvokeService:
         tool: CanonicalTool,
         arguments: dict[str, Any],
     ) -> tuple[dict[str, Any], bool]:
-        with self._admitted(request):
-            pattern = job_pattern(tool)
-            if pattern is not None:
-                return self._launch(request, integration, tool, arguments, pattern)
-            try:
-                credential = self._credential(integration)
-            except CredentialInvalidError as error:
-                return _error_envelope(error), False
-            result = invoke_tool(
-                tool,
-                arguments,
-                transport=self._transport,
-                credential=credential,
-                settings=self._runtime,
-                deadline=request.deadline,
-                tenant=self.context.tenant_id,
-            )
+        pattern = job_pattern(tool)
+        if pattern is not None:
+            return self._launch(request, integration, tool, arguments, pattern)
+        try:
+            credential = self._credential(integration)
+        except CredentialInvalidError as error:
+            return _error_envelope(error), False
+        result = invoke_tool(
+            tool,
+            arguments,
+            transport=self._transport,
+            credential=credential,
+            settings=self._runtime,
+            deadline=request.deadline,
+            tenant=self.context.tenant_id,
+        )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
 
     def _admitted(self, request: InvokeRequest) -> AbstractContextManager[None]:
