@@ -11,7 +11,9 @@ on 127.0.0.1:
   `Retry-After` after a 429 as a well-behaved client does;
 - for each: B's p50 and p95 unloaded and loaded, the p95 ratio (target: at most 1.5), and A's outcomes:
   ok, 429 (by code), timeouts (504 or a timeout result) and anything else;
-- the 40 calls at once again, with A's limits raised to the most an admin may set, for comparison;
+- 60 calls of A's at once, more than the invoke function's 50 execution environments;
+- the waves of 40 and 60 again with A's limits raised to the most an admin may set: without its limit, A
+  holds every environment and B's calls are throttled (500) or wait;
 - the limiter's own cost per call: admitting and releasing one call against the stack's DynamoDB.
 
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
@@ -176,13 +178,17 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
-def timed_calls(tenant: Tenant, count: int) -> list[float]:
+def timed_calls(tenant: Tenant, count: int, outcomes: Counter[str] | None = None) -> list[float]:
+    """The calls' latencies; each must succeed, unless `outcomes` is given to count them in."""
     latencies = []
     for _ in range(count):
         started = time.perf_counter()
         answer = tenant.invoke()
         latencies.append((time.perf_counter() - started) * 1000)
-        assert answer.status_code == 200 and answer.json().get("ok") is True, answer.text
+        if outcomes is None:
+            assert answer.status_code == 200 and answer.json().get("ok") is True, answer.text
+        else:
+            outcomes[outcome(answer)] += 1
     return latencies
 
 
@@ -193,6 +199,8 @@ def outcome(answer: requests.Response | None) -> str:
         return f"429 {answer.json()['error']['code']}"
     if answer.status_code == 504:
         return "timeout (504)"
+    if answer.status_code == 500 and "error" not in answer.json():
+        return "500 (function throttled)"
     if answer.status_code == 200:
         error = answer.json().get("error") or {}
         if error.get("code") in {"UPSTREAM_TIMEOUT", "UPSTREAM_OUTCOME_UNKNOWN"}:
@@ -229,7 +237,9 @@ def flood(tenant: Tenant, callers: int, stop: threading.Event) -> tuple[Counter[
     return outcomes, join
 
 
-def wave_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[list[float], Counter[str]]:
+def wave_run(
+    a: Tenant, b: Tenant, *, b_calls: int, a_callers: int
+) -> tuple[list[float], Counter[str], Counter[str]]:
     """A's `a_callers` calls at once (one each); B's calls start as soon as every one of A's calls was
     answered or reached A's target, and run while A's admitted calls are held there."""
     outcomes: Counter[str] = Counter()
@@ -252,41 +262,47 @@ def wave_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[lis
         thread.start()
     with settled:
         settled.wait_for(lambda: len(answered) + SLOW_CALLS.value - calls_before >= a_callers, 60)
-    latencies = timed_calls(b, b_calls)
+    b_outcomes: Counter[str] = Counter()
+    latencies = timed_calls(b, b_calls, b_outcomes)
     for thread in threads:
         thread.join(CLIENT_TIMEOUT_SECONDS + 5)
-    return latencies, outcomes
+    return latencies, outcomes, b_outcomes
 
 
-def sustained_run(a: Tenant, b: Tenant, *, b_calls: int, a_callers: int) -> tuple[list[float], Counter[str]]:
+def sustained_run(
+    a: Tenant, b: Tenant, *, b_calls: int, a_callers: int
+) -> tuple[list[float], Counter[str], Counter[str]]:
     """A's callers call back to back (waiting out Retry-After after a 429) for the whole of B's run."""
     stop = threading.Event()
     outcomes, join = flood(a, a_callers, stop)
     stop.wait(SLOW_TARGET_SECONDS)  # let the flood fill A's slots before B starts
+    b_outcomes: Counter[str] = Counter()
     try:
-        latencies = timed_calls(b, b_calls)
+        latencies = timed_calls(b, b_calls, b_outcomes)
     finally:
         stop.set()
         join()
-    return latencies, outcomes
+    return latencies, outcomes, b_outcomes
 
 
-Scenario = Callable[..., tuple[list[float], Counter[str]]]
+Scenario = Callable[..., tuple[list[float], Counter[str], Counter[str]]]
 
 
 def rounds_of(
     scenario: Scenario, a: Tenant, b: Tenant, *, b_calls: int, a_callers: int, rounds: int
-) -> tuple[list[float], list[float], Counter[str]]:
+) -> tuple[list[float], list[float], Counter[str], Counter[str]]:
     """B unloaded then loaded, `rounds` times in turn (the machine's own noise spreads over both)."""
     unloaded: list[float] = []
     loaded: list[float] = []
     outcomes: Counter[str] = Counter()
+    b_outcomes: Counter[str] = Counter()
     for _ in range(rounds):
         unloaded += timed_calls(b, b_calls)
-        latencies, counts = scenario(a, b, b_calls=b_calls, a_callers=a_callers)
+        latencies, counts, b_counts = scenario(a, b, b_calls=b_calls, a_callers=a_callers)
         loaded += latencies
         outcomes += counts
-    return unloaded, loaded, outcomes
+        b_outcomes += b_counts
+    return unloaded, loaded, outcomes, b_outcomes
 
 
 def limiter_cost(stack: LocalStack, calls: int) -> list[float]:
@@ -308,7 +324,9 @@ def limiter_cost(stack: LocalStack, calls: int) -> list[float]:
     return costs
 
 
-def report(label: str, unloaded: list[float], loaded: list[float], outcomes: Counter[str]) -> None:
+def report(
+    label: str, unloaded: list[float], loaded: list[float], outcomes: Counter[str], b_outcomes: Counter[str]
+) -> None:
     p50, p95 = percentile(unloaded, 0.5), percentile(unloaded, 0.95)
     l50, l95 = percentile(loaded, 0.5), percentile(loaded, 0.95)
     print(f"\n{label}")
@@ -317,6 +335,7 @@ def report(label: str, unloaded: list[float], loaded: list[float], outcomes: Cou
     total = sum(outcomes.values())
     counts = ", ".join(f"{name} {count}" for name, count in outcomes.most_common())
     print(f"  A outcomes ({total} answers): {counts}")
+    print("  B outcomes loaded: " + ", ".join(f"{name} {count}" for name, count in b_outcomes.most_common()))
 
 
 def main() -> None:
@@ -324,6 +343,7 @@ def main() -> None:
     parser.add_argument("--template", type=Path, help="a synthesized template (default: synthesize now)")
     parser.add_argument("--b-calls", type=int, default=20)
     parser.add_argument("--a-callers", type=int, default=40)
+    parser.add_argument("--a-callers-over", type=int, default=60, help="more than the function's 50")
     parser.add_argument("--rounds", type=int, default=3, help="unloaded and loaded runs, in turn")
     parser.add_argument("--limiter-calls", type=int, default=200)
     args = parser.parse_args()
@@ -343,7 +363,7 @@ def main() -> None:
                 f"concurrency {stack.functions and _invoke_concurrency(stack)}"
             )
             timed_calls(b, 5)  # warm B's execution environment
-            calls, callers, rounds = args.b_calls, args.a_callers, args.rounds
+            calls, callers, over, rounds = args.b_calls, args.a_callers, args.a_callers_over, args.rounds
             report(
                 f"A: {callers} calls at once, default limits",
                 *rounds_of(wave_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
@@ -352,12 +372,20 @@ def main() -> None:
                 f"A: {callers} callers calling back to back (Retry-After honoured), default limits",
                 *rounds_of(sustained_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
             )
+            report(
+                f"A: {over} calls at once (more than the invoke function's environments), default limits",
+                *rounds_of(wave_run, a, b, b_calls=calls, a_callers=over, rounds=rounds),
+            )
             most = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
             assert a.call("PUT", "limits", json=most).status_code == 200
             time.sleep(defaults["applies_within_seconds"] + 1)  # every instance reads A's new limits
             report(
                 f"A: {callers} calls at once, A's limits raised to the most an admin may set",
                 *rounds_of(wave_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
+            )
+            report(
+                f"A: {over} calls at once, A's limits raised to the most an admin may set",
+                *rounds_of(wave_run, a, b, b_calls=calls, a_callers=over, rounds=rounds),
             )
 
             costs = limiter_cost(stack, args.limiter_calls)
