@@ -153,7 +153,6 @@ class ExecutionEnvironments:
         self._namespace = namespace
         self._lock = threading.Lock()
         self._idle: list[Handler] = []
-        self._started = 0
         #: Names of the module copies, for `unload`.
         self.modules: list[str] = []
         # The first environment starts at once, so that a handler that cannot load stops the stack.
@@ -167,10 +166,6 @@ class ExecutionEnvironments:
         finally:
             with self._lock:
                 self._idle.append(handler)
-
-    @property
-    def started(self) -> int:
-        return self._started
 
     def _take(self) -> Handler:
         with self._lock:
