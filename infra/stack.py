@@ -102,6 +102,15 @@ INVOKE_ENVIRONMENT = {
     "TOOLGATE_CONTINUATION_TTL_SECONDS": "900",
 }
 
+#: Each tenant's default limits on tool calls (`toolgate.settings.LimitSettings`); an admin may set a
+#: tenant's own with PUT /v1/limits. Read by the functions that make calls (invoke, jobs) and by the api
+#: function that shows them, so all three get the same values.
+LIMITS_ENVIRONMENT = {
+    "TOOLGATE_LIMITS_REQUESTS_PER_SECOND": "10",
+    "TOOLGATE_LIMITS_BURST": "20",
+    "TOOLGATE_LIMITS_CONCURRENT_CALLS": "10",
+}
+
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "toolgate",
     "POWERTOOLS_METRICS_NAMESPACE": "Toolgate",
@@ -184,6 +193,9 @@ class ToolgateStack(Stack):
         self.callback_function = self._function(
             "callback", CALLBACK_SIZING, "Async jobs: signed callbacks (POST /v1/callbacks/{callback_id})."
         )
+        for function in self.limited_functions:
+            for name, value in LIMITS_ENVIRONMENT.items():
+                function.add_environment(name, value)
 
         self.tenant_access = TenantAccess(
             self,
@@ -468,6 +480,11 @@ class ToolgateStack(Stack):
             self.jobs_function,
             self.callback_function,
         )
+
+    @property
+    def limited_functions(self) -> tuple[lambda_.Function, ...]:
+        """The functions that apply or show the tenants' limits on tool calls."""
+        return (self.api_function, self.invoke_function, self.jobs_function)
 
     @staticmethod
     def _role_of(function: lambda_.Function) -> iam.IRole:

@@ -33,6 +33,7 @@ from toolgate.errors import (
 )
 from toolgate.service.api_keys import require_live_key
 from toolgate.service.bodies import parse_json_body
+from toolgate.service.limits import LimitsView, TenantLimits
 from toolgate.service.management import ManagementService
 from toolgate.service.models import IntegrationSettings
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
@@ -56,7 +57,7 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import get_service_settings
+from toolgate.settings import get_limit_settings, get_service_settings
 
 API_TITLE = "Toolgate management API"
 API_VERSION = "1"
@@ -86,6 +87,7 @@ def _service() -> ManagementService:
         _provider().for_tenant(caller.tenant_id),
         get_service_settings(),
         ingest_observer=record_ingest,
+        limit_settings=get_limit_settings(),
     )
 
 
@@ -234,6 +236,25 @@ def list_assistant_tools(
     assistant_id: str, tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai"
 ) -> AssistantTools:
     return _service().list_assistant_tools(assistant_id, tool_format)
+
+
+# --- Limits ------------------------------------------------------------------------------------
+
+
+@app.get("/v1/limits", tags=["limits"], summary="The tenant's limits on tool calls (rate, concurrent calls)")
+def get_limits() -> LimitsView:
+    return _service().get_limits()
+
+
+@app.put(
+    "/v1/limits",
+    tags=["limits"],
+    summary="Set the tenant's limits on tool calls",
+    description="Tool calls per second (0.01 to 50), the burst after a quiet spell (1 to 100) and outbound "
+    "calls open at once (1 to 50). Every Lambda instance applies them within `applies_within_seconds`.",
+)
+def set_limits(limits: Annotated[TenantLimits, Body()]) -> LimitsView:
+    return _service().set_limits(limits)
 
 
 # --- The API's own description ----------------------------------------------------------------

@@ -33,6 +33,7 @@ from toolgate.errors import (
     IdempotencyKeyInvalidError,
     InternalServiceError,
     RouteNotFoundError,
+    TenantLimitError,
     ToolgateError,
 )
 from toolgate.runtime.transport import Deadline
@@ -44,7 +45,13 @@ from toolgate.service.invoke import (
     call_budget_seconds,
 )
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
-from toolgate.settings import get_invoke_settings, get_job_settings, get_service_settings, get_settings
+from toolgate.settings import (
+    get_invoke_settings,
+    get_job_settings,
+    get_limit_settings,
+    get_service_settings,
+    get_settings,
+)
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
@@ -53,7 +60,9 @@ _JSON_HEADERS = {"Content-Type": "application/json"}
 
 @cache
 def _provider() -> AwsInvokeProvider:
-    return AwsInvokeProvider(get_service_settings(), get_invoke_settings(), jobs=get_job_settings())
+    return AwsInvokeProvider(
+        get_service_settings(), get_invoke_settings(), jobs=get_job_settings(), limits=get_limit_settings()
+    )
 
 
 @cache
@@ -156,10 +165,12 @@ def _page(query: Mapping[str, Any]) -> int:
     return int(value)
 
 
-def _response(status: int, body: Mapping[str, Any]) -> dict[str, Any]:
+def _response(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] = _JSON_HEADERS
+) -> dict[str, Any]:
     return {
         "statusCode": status,
-        "headers": _JSON_HEADERS,
+        "headers": dict(headers),
         "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
         "isBase64Encoded": False,
     }
@@ -194,7 +205,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _route(event, context)
     except ToolgateError as error:
         logger.info("request refused", extra={"error_code": error.code, "http_status": error.http_status})
-        return _response(error.http_status, {"error": error.to_dict()})
+        headers = _JSON_HEADERS
+        if isinstance(error, TenantLimitError):
+            headers = {**_JSON_HEADERS, "Retry-After": str(error.retry_after_seconds)}
+        return _response(error.http_status, {"error": error.to_dict()}, headers)
     except Exception as error:
         correlation_id = logger.get_correlation_id() or "unknown"
         logger.exception("unexpected error", extra={"error_type": type(error).__name__})

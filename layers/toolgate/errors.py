@@ -547,6 +547,29 @@ class MediaTypeUnsupportedError(ServiceError):
     http_status = 415
 
 
+# --- Fairness: per-tenant limits on tool calls (issue 11, "one tenant must not starve the others") ------
+
+
+class TenantLimitError(ServiceError):
+    """The tenant is over one of its limits; nothing was called. `retry_after_seconds` is the advice the
+    answer's `Retry-After` header carries."""
+
+    code = "TENANT_LIMITED"
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after_seconds: int, details: Any = None) -> None:
+        super().__init__(message, details={"retry_after_seconds": retry_after_seconds, **(details or {})})
+        self.retry_after_seconds = retry_after_seconds
+
+
+class RateLimitedError(TenantLimitError):
+    code = "RATE_LIMITED"
+
+
+class ConcurrencyLimitedError(TenantLimitError):
+    code = "CONCURRENCY_LIMITED"
+
+
 # --- Local stack (`toolgate local`) ----------------------------------------------------------------
 
 

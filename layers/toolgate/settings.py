@@ -177,6 +177,33 @@ def get_invoke_settings() -> InvokeSettings:
     return InvokeSettings()
 
 
+class LimitSettings(BaseSettings):
+    """Per-tenant limits on tool calls (`TOOLGATE_LIMITS_*`): the defaults a tenant has until an admin sets
+    its own (`PUT /v1/limits`), within the bounds of `toolgate.service.limits.TenantLimits`."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_LIMITS_", extra="ignore")
+
+    #: Off: no tenant is limited and no limiter row is written (a single-tenant deployment).
+    enabled: bool = True
+    #: Tool calls a tenant may start per second, on average ...
+    requests_per_second: float = Field(default=10.0, gt=0, le=50)
+    #: ... and at once after a quiet spell.
+    burst: int = Field(default=20, ge=1, le=100)
+    #: Outbound calls a tenant may have open at the same time, across every Lambda instance.
+    concurrent_calls: int = Field(default=10, ge=1, le=50)
+    #: A tenant's own limits are read at most this often per process; a change applies within this time.
+    cache_seconds: int = Field(default=30, ge=0, le=600)
+    #: The `Retry-After` advised when every concurrent slot is taken (a slot frees when a call ends).
+    concurrency_retry_after_seconds: int = Field(default=1, ge=1, le=60)
+    #: DynamoDB's TTL removes a tenant's limiter row this long after its last call.
+    row_ttl_seconds: int = Field(default=3600, ge=300, le=86_400)
+
+
+@lru_cache(maxsize=1)
+def get_limit_settings() -> LimitSettings:
+    return LimitSettings()
+
+
 class JobSettings(BaseSettings):
     """Long-running operations (`TOOLGATE_JOBS_*`): the state machine, the poll schedule and lifetimes."""
 

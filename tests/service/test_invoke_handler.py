@@ -130,8 +130,9 @@ def test_a_warm_call_reads_only_the_assistant_and_its_integrations(
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     assert desk.invoke().body["ok"] is True
     # The caller's key (revoked since the authorizer ran?), the assistant, both integrations (the current
-    # revisions), the audit record; tools come from cache.
-    assert sorted(operations) == ["GetItem", "GetItem", "GetItem", "GetItem", "PutItem"]
+    # revisions), the audit record, and the tenant's limiter row (one write admits the call, one ends its
+    # lease); tools and the tenant's limits come from cache.
+    assert sorted(operations) == ["GetItem"] * 4 + ["PutItem", "UpdateItem", "UpdateItem"]
 
 
 # --- Credentials --------------------------------------------------------------------------------

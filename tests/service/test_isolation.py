@@ -180,6 +180,8 @@ ADMIN_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/assistants/desk", None),
     ("PUT", "/v1/assistants/desk", {"integrations": []}),
     ("DELETE", "/v1/assistants/desk", None),
+    ("GET", "/v1/limits", None),
+    ("PUT", "/v1/limits", {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}),
 ]
 
 

@@ -5,6 +5,10 @@ runs the method's TOKEN authorizer (its `IdentityValidationExpression` first, it
 cached per token for the authorizer's TTL), builds the Lambda proxy event, invokes the integration's
 function through moto's Lambda `Invoke` and writes the proxy response back.
 
+Requests are served at once, each on its own thread, as API Gateway and Lambda serve them: a function
+runs as many events at the same time as its reserved concurrency (`toolgate.local.handlers
+.ExecutionEnvironments`), and one more is throttled by Lambda, which API Gateway answers with 500.
+
 Answers the front door gives itself are API Gateway's: `{"message": ...}` with API Gateway's status.
 """
 
@@ -25,7 +29,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from botocore.config import Config
-from botocore.exceptions import ReadTimeoutError
+from botocore.exceptions import ClientError, ReadTimeoutError
 
 from toolgate.local.intrinsics import PseudoParameters
 from toolgate.local.rest_api import ApiMethod, ApiResource, RestApiModel
@@ -269,6 +273,12 @@ class FrontDoor:
             failed, payload = self._invoke(method.function_arn, event, timeout_seconds=method.timeout_seconds)
         except ReadTimeoutError:
             return message(504, "Endpoint request timed out", request_id=request_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TooManyRequestsException":
+                raise
+            # A REST API's Lambda proxy integration answers a throttled function with a plain 500.
+            _logger.warning("%s is throttled: every execution environment is busy", method.function_arn)
+            return message(500, "Internal server error", request_id=request_id)
         if failed or not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
             _logger.warning("%s gave no valid proxy response: %s", method.function_arn, payload)
             return message(502, "Internal server error", request_id=request_id)

@@ -12,6 +12,7 @@ import importlib.util
 import re
 import sys
 import threading
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from toolgate.errors import LocalHandlerMissingError
-from toolgate.local.lambda_routing import Handler
+from toolgate.local.lambda_routing import FunctionThrottledError, Handler
 
 _FUNCTION_CONSTRUCT = re.compile(r"(?P<title>[A-Z][A-Za-z0-9]*)Function")
 #: CDK's logical id of a top-level construct: its id and an 8-digit hash.
@@ -134,19 +135,59 @@ def load_handler(source: HandlerSource, namespace: str) -> tuple[Handler, Module
     return handler, module
 
 
-def one_at_a_time(handler: Handler) -> Handler:
-    """Run `handler` for one event at a time, as one Lambda execution environment does.
+class ExecutionEnvironments:
+    """A function's execution environments, kept as Lambda keeps them.
 
-    The handlers keep per-request state in module globals (the Powertools resolver's current event), so
-    two requests at once in one module would see each other's. Different functions still run at once.
+    Each environment runs one event at a time with its own copy of the handler module: the handlers keep
+    per-request state and caches in module globals (the Powertools resolver's current event, clients,
+    the tenant's limiter), so two events at once in one module would see each other's. When every
+    environment is busy a new one starts (a cold start: the module is imported again), up to the
+    function's reserved concurrency; past that, the invocation is throttled (`FunctionThrottledError`).
     """
-    lock = threading.Lock()
 
-    def run(event: Any, context: Any) -> Any:
-        with lock:
+    def __init__(self, source: HandlerSource, namespace: str, concurrency: int) -> None:
+        if concurrency < 1:
+            raise ValueError("a function runs at least one environment")
+        self.source = source
+        self.concurrency = concurrency
+        self._namespace = namespace
+        self._lock = threading.Lock()
+        self._idle: list[Handler] = []
+        #: Names of the module copies, for `unload`.
+        self.modules: list[str] = []
+        # The first environment starts at once, so that a handler that cannot load stops the stack.
+        self._started = 1
+        self._idle.append(self._load())
+
+    def __call__(self, event: Any, context: Any) -> Any:
+        handler = self._take()
+        try:
             return handler(event, context)
+        finally:
+            with self._lock:
+                self._idle.append(handler)
 
-    return run
+    def _take(self) -> Handler:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            if self._started >= self.concurrency:
+                raise FunctionThrottledError(
+                    f"all {self.concurrency} execution environments of {self.source.name} are busy"
+                )
+            self._started += 1
+        try:
+            return self._load()
+        except BaseException:
+            with self._lock:
+                self._started -= 1
+            raise
+
+    def _load(self) -> Handler:
+        handler, module = load_handler(self.source, f"{self._namespace}_{uuid.uuid4().hex[:8]}")
+        with self._lock:
+            self.modules.append(module.__name__)
+        return handler
 
 
 def unload(module_names: Iterable[str]) -> None:

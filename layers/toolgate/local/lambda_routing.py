@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
 
 Handler = Callable[[Any, Any], Any]
 
@@ -63,6 +64,15 @@ class UnroutedFunctionError(RuntimeError):
     """A function was invoked that no handler is registered for."""
 
 
+class FunctionThrottledError(RuntimeError):
+    """The function runs as many events at once as its concurrency allows; Lambda answers such an
+    invocation with 429 TooManyRequestsException, and so does moto here."""
+
+
+class _TooManyRequestsError(JsonRESTError):
+    code = 429
+
+
 def check_hook() -> None:
     """Raise when moto's `_invoke_lambda` is not the method this module was written against."""
     original = getattr(LambdaFunction, "_invoke_lambda", None)
@@ -81,7 +91,8 @@ def routed_invocations(handlers: Mapping[str, Handler]) -> Iterator[None]:
     """While inside, an invocation of moto function `name` runs `handlers[name](event, context)`.
 
     A handler's exception becomes a function error (`errorType` is the exception's class name), which
-    is what Step Functions' Retry and Catch match on. Nested use is refused.
+    is what Step Functions' Retry and Catch match on; `FunctionThrottledError` becomes Lambda's own 429
+    TooManyRequestsException instead. Nested use is refused.
     """
     check_hook()
     if _state.active:
@@ -113,6 +124,8 @@ def _run(handler: Handler, function: LambdaFunction, event: Any) -> Invocation:
     )
     try:
         result = handler(payload, context)
+    except FunctionThrottledError:
+        raise _TooManyRequestsError("TooManyRequestsException", "Rate Exceeded.") from None
     except Exception as error:
         failure = {
             "errorType": type(error).__name__,

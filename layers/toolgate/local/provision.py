@@ -79,6 +79,8 @@ class LocalFunction:
     function_arn: str
     environment: Mapping[str, str]
     handler: HandlerSource
+    #: The template's `ReservedConcurrentExecutions`: events the function runs at once; None if unset.
+    reserved_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -400,6 +402,7 @@ class Provisioner:
             function_arn=created["FunctionArn"],
             environment=environment,
             handler=source,
+            reserved_concurrency=_reserved_concurrency(properties.get("ReservedConcurrentExecutions")),
         )
         notes = [f"runs {source.path.relative_to(self.functions_dir.parent)}"]
         if source.note:
@@ -574,3 +577,9 @@ def _placeholder_zip(file_name: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(file_name, _PLACEHOLDER_CODE)
     return buffer.getvalue()
+
+
+def _reserved_concurrency(value: Any) -> int | None:
+    if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+        return int(value)
+    return None

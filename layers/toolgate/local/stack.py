@@ -40,8 +40,9 @@ from toolgate.errors import (
     LocalStackBusyError,
     LocalStackError,
 )
+from toolgate.local.atomic_items import atomic_item_writes
 from toolgate.local.front_door import FrontDoor, FrontDoorServer
-from toolgate.local.handlers import load_handler, one_at_a_time, unload
+from toolgate.local.handlers import ExecutionEnvironments, unload
 from toolgate.local.intrinsics import PseudoParameters, UnresolvedReferenceError
 from toolgate.local.lambda_routing import Handler, routed_invocations
 from toolgate.local.moto_callbacks import early_task_results_seen
@@ -63,6 +64,8 @@ LOOPBACK_PORTS_VARIABLE = "TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"
 #: `allow_private` admits loopback too, so the local stack pins it off as well.
 ALLOW_PRIVATE_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_PRIVATE"
 REPOSITORY_ROOT = Path(toolgate.__file__).resolve().parents[2]
+#: Events a function without reserved concurrency runs at once (a new account's whole Lambda quota is 10).
+UNRESERVED_CONCURRENCY = 10
 #: Variables only the stack sets: where AWS is, its credentials, and the egress policy.
 _OWNED_VARIABLES = frozenset(
     {
@@ -187,6 +190,7 @@ class LocalStack:
             moto_switches.__setitem__, "DISABLE_GLOBAL_CORS", moto_switches["DISABLE_GLOBAL_CORS"]
         )
         moto_switches["DISABLE_GLOBAL_CORS"] = True
+        cleanup.enter_context(atomic_item_writes())
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self._moto_port, verbose=False)
         self._moto.start()
         cleanup.callback(self._moto.stop)
@@ -299,12 +303,11 @@ class LocalStack:
     def _load_handlers(self, functions: Iterable[LocalFunction], cleanup: ExitStack) -> dict[str, Handler]:
         namespace = f"_toolgate_local_{uuid.uuid4().hex[:8]}"
         handlers: dict[str, Handler] = {}
-        loaded: list[str] = []
-        cleanup.callback(unload, loaded)
         for function in functions:
-            handler, module = load_handler(function.handler, namespace)
-            loaded.append(module.__name__)
-            handlers[function.function_name] = one_at_a_time(handler)
+            concurrency = function.reserved_concurrency or UNRESERVED_CONCURRENCY
+            environments = ExecutionEnvironments(function.handler, namespace, concurrency)
+            cleanup.callback(unload, environments.modules)
+            handlers[function.function_name] = environments
         return handlers
 
     def _resolve_outputs(self, template: Template, provisioner: Provisioner) -> dict[str, OutputValue]:

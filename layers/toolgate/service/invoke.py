@@ -14,6 +14,9 @@ in the call's own format.
   a retry gets the first answer. An answer is kept only once the request may have reached the API: a
   call refused before sending (bad arguments, no credential, egress denied, host unreachable) is not,
   so the retry runs again.
+- **Fairness.** A tool call is first admitted against the tenant's limits (rate and concurrent calls,
+  `toolgate.service.limits`), before its tool is even looked up; over either, it is refused with 429
+  before any egress.
 - **Audit.** Every request leaves one record: tenant, principal, assistant, tool, status, latency, error
   code, and the arguments only when the integration's `audit_arguments` allows it, with every value of
   the integration's credential (and an OAuth2 token the call used) redacted. Never a credential.
@@ -30,6 +33,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
@@ -77,6 +81,7 @@ from toolgate.service.jobs import (
     integration_credential,
     job_pattern,
 )
+from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
@@ -157,6 +162,8 @@ class InvokeResources:
     #: Long-running operations: the tenant's jobs and the state machine that runs them.
     jobs: JobStore | None = None
     executions: JobExecutions | None = None
+    #: The tenant's limits on calls; None: unlimited.
+    limiter: TenantLimiter | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -320,12 +327,14 @@ class InvokeService:
             if request.tool_name == JOB_STATUS_TOOL:
                 envelope, replayed = self._job_status(request, call), False
             else:
-                integration, tool = self._resolve(request.assistant_id, request.tool_name)
-                draft.integration_id = integration.integration_id
-                if integration.settings.audit_arguments:
-                    limit = self.config.max_audited_argument_bytes
-                    draft.audit_arguments(call.arguments, limit, self._audit_redactor(integration))
-                envelope, replayed = self._answer(request, call, integration, tool, draft.redactor)
+                # Admitted before the tool is looked up: a refusal under load then costs one write.
+                with self._admitted(request):
+                    integration, tool = self._resolve(request.assistant_id, request.tool_name)
+                    draft.integration_id = integration.integration_id
+                    if integration.settings.audit_arguments:
+                        limit = self.config.max_audited_argument_bytes
+                        draft.audit_arguments(call.arguments, limit, self._audit_redactor(integration))
+                    envelope, replayed = self._answer(request, call, integration, tool, draft.redactor)
         except ToolgateError as error:
             self._finish(draft.record("refused", started, error_code=error.code))
             raise
@@ -509,6 +518,14 @@ class InvokeService:
             refetch_credential=lambda: self._credential(integration, fresh=True),
         )
         return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
+
+    def _admitted(self, request: InvokeRequest) -> AbstractContextManager[None]:
+        """The call's slot under the tenant's limits, held until the call ends (RateLimitedError or
+        ConcurrencyLimitedError when over them); its lease expires with the request's time budget."""
+        limiter = self.resources.limiter
+        if limiter is None:
+            return nullcontext()
+        return limiter.outbound_call(request.deadline.remaining() + self.config.deadline_margin_seconds)
 
     def _launch(
         self,

@@ -24,6 +24,7 @@ import re
 import secrets
 import string
 from collections.abc import Callable, Collection, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,6 +44,7 @@ from toolgate.errors import (
     JobNotRunningError,
     JobStatusUnreadableError,
     JobTimedOutError,
+    TenantLimitError,
     ToolgateError,
     ToolInternalError,
     ToolNotAvailableError,
@@ -66,6 +68,7 @@ from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.callback_ids import CallbackSigner
 from toolgate.service.continuations import CONTINUATION_HANDLE_BYTES, StoredContinuation
 from toolgate.service.ingest import load_tool
+from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import Role, TenantContext
@@ -300,6 +303,8 @@ class JobResources:
     jobs: JobStore
     credentials: CredentialSource
     results: ResultPages
+    #: The tenant's limits: every call a job makes holds one of its concurrent slots. None: unlimited.
+    limiter: TenantLimiter | None = None
 
     @property
     def tenant_id(self) -> str:
@@ -634,6 +639,10 @@ class JobRunner:
         try:
             integration, pattern, tool, arguments = self._status_call(job)
             result = self._send(integration, tool, arguments)
+        except TenantLimitError as error:
+            # The tenant's calls take every slot now: poll again later rather than fail the job.
+            wait = next_wait_seconds(self._settings, job.polls, str(error.retry_after_seconds))
+            return TaskOutcome(JobStatus.RUNNING, wait)
         except ToolgateError as error:
             return self._fail(job, error.code, error.message)
         if not result.ok:
@@ -865,16 +874,18 @@ class JobRunner:
         callback_url: str | None = None,
     ) -> ToolResult:
         budget = max(0.0, self._task_budget() - _TASK_MARGIN_SECONDS)
-        return invoke_tool(
-            tool,
-            dict(arguments),
-            transport=self._transport,
-            credential=self._credential(integration),
-            settings=self._runtime,
-            deadline=Deadline.after(budget),
-            tenant=self.resources.tenant_id,
-            callback_url=callback_url,
-        )
+        limiter = self.resources.limiter
+        with limiter.outbound_call(budget) if limiter is not None else nullcontext():
+            return invoke_tool(
+                tool,
+                dict(arguments),
+                transport=self._transport,
+                credential=self._credential(integration),
+                settings=self._runtime,
+                deadline=Deadline.after(budget),
+                tenant=self.resources.tenant_id,
+                callback_url=callback_url,
+            )
 
     def _call_of(self, job: JobRecord) -> tuple[IntegrationRecord, CanonicalTool, dict[str, Any]]:
         integration = self._integration(job)

@@ -17,6 +17,7 @@ from toolgate.errors import (
     ApiKeyRevokedError,
     ConflictError,
     NotFoundError,
+    StoreUnavailableError,
     ToolNameConflictError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
@@ -30,6 +31,7 @@ from toolgate.service.ingest import (
 )
 from toolgate.service.jobs import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
+from toolgate.service.limits import LimiterStore, LimitsRecord, LimitsView, TenantLimits
 from toolgate.service.models import (
     AssistantRecord,
     CredentialBinding,
@@ -61,7 +63,7 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import ServiceSettings
+from toolgate.settings import LimitSettings, ServiceSettings
 from toolgate.spec.models import CanonicalTool
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -76,6 +78,7 @@ class ManagementService:
         config: ServiceSettings,
         *,
         ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
+        limit_settings: LimitSettings | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -85,6 +88,7 @@ class ManagementService:
         self.config = config
         #: Told of every ingest (outcome, integration id): the handler's logs and metrics.
         self.ingest_observer = ingest_observer
+        self.limit_settings = limit_settings or LimitSettings()
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -331,7 +335,33 @@ class ManagementService:
             unavailable=unavailable,
         )
 
+    # --- Limits -------------------------------------------------------------------------------
+
+    def get_limits(self) -> LimitsView:
+        """The tenant's limits on tool calls in force: its own, or the deployment's defaults."""
+        self.context.require_admin()
+        return LimitsView.of(self._limits().read_limits(), self.limit_settings)
+
+    def set_limits(self, limits: TenantLimits) -> LimitsView:
+        """Replace the tenant's limits (within the bounds `TenantLimits` allows)."""
+        self.context.require_admin()
+        store = self._limits()
+        current = store.read_limits()
+        record = LimitsRecord(
+            limits=limits,
+            version=current.version + 1 if current is not None else 1,
+            updated_at=utc_now(),
+            updated_by=self.context.principal,
+        )
+        store.save_limits(record, expected_version=current.version if current is not None else None)
+        return LimitsView.of(record, self.limit_settings)
+
     # --- Helpers ----------------------------------------------------------------------------
+
+    def _limits(self) -> LimiterStore:
+        if self.resources.limits is None:
+            raise StoreUnavailableError("This deployment keeps no per-tenant limits.")
+        return self.resources.limits
 
     def _ingest(self, upload: SpecUpload) -> IntegrationView:
         outcome = ingest_spec(self.resources, upload, self.config)

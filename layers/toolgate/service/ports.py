@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from toolgate.service.limits import LimiterStore
 from toolgate.service.models import (
     ApiKeyRecord,
     AssistantRecord,
@@ -92,6 +93,8 @@ class TenantResources:
     store: TenantStore
     objects: ObjectStore
     credentials: CredentialStore
+    #: The tenant's limits and limiter row; None where no limits apply (tests, tools without a table).
+    limits: LimiterStore | None = None
 
 
 class ResourceProvider(Protocol):

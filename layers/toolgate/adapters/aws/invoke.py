@@ -5,6 +5,8 @@
 - audit records in the main table (`pk` = tenant, `sk` = `AUDIT#{time}#{request id}`, `ttl` set);
 - idempotency records through Powertools' `DynamoDBPersistenceLayer` on the main table, with the tenant as
   the partition key (`pk`), `IDEMPOTENCY#...` sort keys and the table's `ttl` attribute as expiry;
+- the tenant's limiter row (`toolgate.adapters.aws.limits`), one per tenant and process so that its own
+  limits are cached;
 - whole results behind continuation handles in S3 (`artifacts/tenants/{tenant}/results/{handle}.json`),
   tagged so that the bucket's lifecycle rule removes them;
 - logs and metrics of every call.
@@ -32,6 +34,7 @@ from botocore.exceptions import ClientError
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
 from toolgate.adapters.aws.jobs import DynamoJobStore, StepFunctionsJobs
+from toolgate.adapters.aws.limits import DynamoLimiterStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore, writes_in_this_process
 from toolgate.adapters.aws.session import TenantSessionFactory, new_session
@@ -45,9 +48,10 @@ from toolgate.errors import (
 from toolgate.service.continuations import CONTINUATION_HANDLE
 from toolgate.service.invoke import AuditRecord, Computation, InvokeResources
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
+from toolgate.service.limits import TenantLimiter
 from toolgate.service.ports import TenantResources
 from toolgate.service.tenancy import is_resource_id
-from toolgate.settings import InvokeSettings, JobSettings, ServiceSettings
+from toolgate.settings import InvokeSettings, JobSettings, LimitSettings, ServiceSettings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
@@ -262,8 +266,8 @@ class S3ResultStore:
 
 
 class AwsInvokeProvider:
-    """Per tenant: the store, S3 objects, credentials, audit log and idempotency records, all reached with
-    the tenant's scoped session and rebuilt when that session is renewed."""
+    """Per tenant: the store, S3 objects, credentials, audit log, idempotency records and limiter, all
+    reached with the tenant's scoped session and rebuilt when that session is renewed."""
 
     def __init__(
         self,
@@ -271,9 +275,11 @@ class AwsInvokeProvider:
         invoke: InvokeSettings,
         sessions: TenantSessionFactory | None = None,
         jobs: JobSettings | None = None,
+        limits: LimitSettings | None = None,
     ) -> None:
         self._config = config
         self._invoke = invoke
+        self._limits = limits or LimitSettings()
         state_machine_arn = (jobs or JobSettings()).state_machine_arn
         #: The state machine is the service's: started with the function's own role.
         self._executions = (
@@ -299,11 +305,13 @@ class AwsInvokeProvider:
         dynamodb = session.client("dynamodb")
         secrets = session.client("secretsmanager")
         s3 = session.client("s3")
+        limits = DynamoLimiterStore(table, tenant_id)
         tenant = TenantResources(
             tenant_id=tenant_id,
             store=DynamoTenantStore(table, tenant_id),
             objects=S3ObjectStore(s3, config.bucket_name, tenant_id),
             credentials=SecretsManagerCredentialStore(secrets, config.secret_prefix, tenant_id),
+            limits=limits,
         )
         resources = InvokeResources(
             tenant=tenant,
@@ -317,6 +325,7 @@ class AwsInvokeProvider:
             results=S3ResultStore(s3, config.bucket_name, tenant_id),
             jobs=DynamoJobStore(table, tenant_id),
             executions=self._executions,
+            limiter=TenantLimiter(limits, self._limits),
         )
         self._cache[tenant_id] = (session, resources)
         return resources

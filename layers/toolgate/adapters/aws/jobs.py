@@ -216,6 +216,7 @@ def job_resources(resources: InvokeResources) -> JobResources:
         jobs=resources.jobs,
         credentials=resources.credentials,
         results=resources.results,
+        limiter=resources.limiter,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from botocore.config import Config
 
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+from toolgate.adapters.aws.limits import DynamoLimiterStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore
 from toolgate.adapters.aws.session import TenantSessionFactory
@@ -41,6 +42,7 @@ class AwsResourceProvider:
             credentials=SecretsManagerCredentialStore(
                 session.client("secretsmanager"), self._config.secret_prefix, tenant_id
             ),
+            limits=DynamoLimiterStore(table, tenant_id),
         )
         self._cache[tenant_id] = (session, resources)
         return resources
