@@ -47,8 +47,30 @@ class HeldDesk:
 
 
 @pytest.fixture(scope="module")
-def stack(stack_template: Path) -> Iterator[LocalStack]:
-    with LocalStack(stack_template, allow_loopback=True) as local:
+def slow() -> HeldDesk:
+    return HeldDesk(hold=True)
+
+
+@pytest.fixture(scope="module")
+def fast() -> HeldDesk:
+    return HeldDesk(hold=False)
+
+
+@pytest.fixture(scope="module")
+def slow_target(slow: HeldDesk) -> Iterator[Server]:
+    with serve(slow) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def fast_target(fast: HeldDesk) -> Iterator[Server]:
+    with serve(fast) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def stack(stack_template: Path, slow_target: Server, fast_target: Server) -> Iterator[LocalStack]:
+    with LocalStack(stack_template, loopback_ports={slow_target.port, fast_target.port}) as local:
         yield local
 
 
@@ -72,24 +94,24 @@ def invoke(client: Client) -> requests.Response:
     )
 
 
-def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(stack: LocalStack) -> None:
-    slow, fast = HeldDesk(hold=True), HeldDesk(hold=False)
-    with serve(slow) as slow_target, serve(fast) as fast_target:
-        flooder = tenant_with_target(stack, "flooder", slow_target)
-        neighbour = tenant_with_target(stack, "neighbour", fast_target)
-        limits = {"requests_per_second": 50, "burst": 100, "concurrent_calls": A_CONCURRENT_CALLS}
-        assert flooder.put("limits", json=limits).status == 200
-        with ThreadPoolExecutor(max_workers=A_FLOOD) as pool:
-            try:
-                flood = [pool.submit(invoke, flooder) for _ in range(A_FLOOD)]
-                # A's admitted calls are held open at the target; every other one is refused at once.
-                assert slow.wait_for(A_CONCURRENT_CALLS)
-                first_done = islice(as_completed(flood, WAIT_SECONDS), A_FLOOD - A_CONCURRENT_CALLS)
-                refused = [future.result() for future in first_done]
-                neighbours = [invoke(neighbour) for _ in range(3)]
-            finally:
-                slow.released.set()
-            answers = [future.result(WAIT_SECONDS) for future in flood]
+def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(
+    stack: LocalStack, slow: HeldDesk, slow_target: Server, fast_target: Server
+) -> None:
+    flooder = tenant_with_target(stack, "flooder", slow_target)
+    neighbour = tenant_with_target(stack, "neighbour", fast_target)
+    limits = {"requests_per_second": 50, "burst": 100, "concurrent_calls": A_CONCURRENT_CALLS}
+    assert flooder.put("limits", json=limits).status == 200
+    with ThreadPoolExecutor(max_workers=A_FLOOD) as pool:
+        try:
+            flood = [pool.submit(invoke, flooder) for _ in range(A_FLOOD)]
+            # A's admitted calls are held open at the target; every other one is refused at once.
+            assert slow.wait_for(A_CONCURRENT_CALLS)
+            first_done = islice(as_completed(flood, WAIT_SECONDS), A_FLOOD - A_CONCURRENT_CALLS)
+            refused = [future.result() for future in first_done]
+            neighbours = [invoke(neighbour) for _ in range(3)]
+        finally:
+            slow.released.set()
+        answers = [future.result(WAIT_SECONDS) for future in flood]
     assert all(answer.status_code == 429 for answer in refused)
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] * A_CONCURRENT_CALLS + [429] * (A_FLOOD - A_CONCURRENT_CALLS)
