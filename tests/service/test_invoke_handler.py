@@ -148,16 +148,19 @@ def test_a_call_without_a_bound_credential_is_a_credential_missing_result(desk: 
 
 
 class _ShiftedClock:
-    """Moves the clock Powertools' parameter cache reads (`datetime.now()` in its base module)."""
+    """Stops, then moves, the clock Powertools' parameter cache reads (`datetime.now()` in its base module):
+    real time never passes for the cache, so a slow machine cannot expire an entry early."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.offset = timedelta()
         clock = self
+        stopped_at = datetime.now()
 
         class ShiftedDatetime(datetime):
             @classmethod
             def now(cls, tz: Any = None) -> ShiftedDatetime:  # type: ignore[override]
-                return super().now(tz) + clock.offset  # type: ignore[return-value]
+                shifted = stopped_at + clock.offset
+                return shifted.astimezone(tz) if tz is not None else shifted  # type: ignore[return-value]
 
         monkeypatch.setattr(parameters_base, "datetime", ShiftedDatetime)
 
