@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP) ## the whole system on moto, from upload to grounded tool results
 	npm ci --no-audit --no-fund
 	TOOLGATE_SKIP_LAYER_BUILD=1 JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 npx cdk synth --quiet
-	$(BIN)/python -m toolgate.demo
+	$(BIN)/python -m toolgate_demo
 
 test: $(STAMP) ## every test (-n 2)
 	$(BIN)/pytest -n 2 -q

@@ -51,8 +51,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from toolgate.demo import support_desk_spec  # noqa: E402
-from toolgate.local.stack import LocalStack  # noqa: E402
+from toolgate_demo import support_desk_spec  # noqa: E402
+from toolgate_local.stack import LocalStack  # noqa: E402
 
 SLOW_TARGET_SECONDS = 2.0
 ASSISTANT = "support-bot"
@@ -135,7 +135,7 @@ class Tenant:
 
 def synthesized_template(workdir: Path) -> Path:
     import aws_cdk as cdk
-    from toolgate.local.template import find_stack_template
+    from toolgate_local.template import find_stack_template
 
     from infra.app import add_toolgate_stack, load_cdk_context
     from infra.layers import LayerAssets, placeholder_dependency_layer, stage_toolgate_layer

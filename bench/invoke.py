@@ -355,12 +355,12 @@ def _seed_support_desk(target_url: str) -> str:
     """The Support Desk integration with a bearer token, set up through the management domain; the id of
     the agent key the calls are made with (the handler reads its row on every call)."""
     from toolgate.adapters.aws.resources import AwsResourceProvider
-    from toolgate.demo import support_desk_spec
     from toolgate.service.management import ManagementService
     from toolgate.service.models import IntegrationSettings
     from toolgate.service.tenancy import Role, TenantContext
     from toolgate.service.views import ApiKeyCreate, IntegrationCreate
     from toolgate.settings import get_service_settings
+    from toolgate_demo import support_desk_spec
 
     config = get_service_settings()
     admin = TenantContext(tenant_id=TENANT, role=Role.ADMIN, principal="bench")

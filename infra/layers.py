@@ -28,8 +28,6 @@ LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 
 #: Copied into neither layer: build leftovers and bytecode compiled for the build machine's Python.
 IGNORED_SOURCE_PATTERNS = ("__pycache__", "*.pyc", "*.egg-info")
-#: Subpackages of `toolgate` that run only on a laptop (the local stack on moto, the demo); never shipped.
-LOCAL_ONLY_PACKAGES = ("local", "demo")
 
 _COMPLETE_MARKER = ".complete"
 _PLACEHOLDER_NAME = "dependencies-placeholder"
@@ -148,10 +146,5 @@ def stage_toolgate_layer(
     layer_dir = build_root / "toolgate"
     shutil.rmtree(layer_dir, ignore_errors=True)
     ignored = shutil.ignore_patterns(*IGNORED_SOURCE_PATTERNS)
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        local_only = set(LOCAL_ONLY_PACKAGES) if Path(directory) == source else set()
-        return set(ignored(directory, names)) | (local_only & set(names))
-
-    shutil.copytree(source, layer_dir / "python" / "toolgate", ignore=ignore)
+    shutil.copytree(source, layer_dir / "python" / "toolgate", ignore=ignored)
     return layer_dir

@@ -618,7 +618,7 @@ class LocalLoopbackPortError(LocalStackError):
     code = "LOCAL_LOOPBACK_PORT_REFUSED"
 
 
-# --- Remote API client (`toolgate upload|tools|invoke|jobs`, `toolgate.cli_remote`) ---------------
+# --- Remote API client (`toolgate upload|tools|invoke|jobs`, `toolgate_cli.client`) ---------------
 
 
 class RemoteClientError(ToolgateError):

@@ -18,8 +18,8 @@ import pytest
 # The machine's Node.js 20 is past its end of life; jsii says so in a banner on every start.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.template import find_stack_template
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.template import find_stack_template
 
 
 def pytest_configure(config: pytest.Config) -> None:

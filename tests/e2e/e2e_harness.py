@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 
 import requests
-from toolgate.demo import support_desk_spec
-from toolgate.local.stack import LocalStack
 from toolgate.spec.compiler import compile_path
+from toolgate_demo import support_desk_spec
+from toolgate_local.stack import LocalStack
 
 ASSISTANT = "support-bot"
 INTEGRATION = "support-desk"
@@ -67,7 +67,7 @@ def bootstrap_with_cli(stack: LocalStack, tenant: str) -> str:
         "TOOLGATE_TABLE_NAME": stack.table_name,
     }
     completed = subprocess.run(
-        [sys.executable, "-m", "toolgate.cli", "admin", "bootstrap-tenant", tenant],
+        [sys.executable, "-m", "toolgate_cli", "admin", "bootstrap-tenant", tenant],
         env=environment,
         capture_output=True,
         text=True,

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 from e2e_harness import support_desk_tools
-from toolgate.cli import main
-from toolgate.cli_remote import ToolgateClient, poll
-from toolgate.demo import support_desk_spec
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.stack import LocalStack
+from toolgate_cli.client import ToolgateClient, poll
+from toolgate_cli.main import main
+from toolgate_demo import support_desk_spec
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.stack import LocalStack
 
 from tests.integration.runtime_servers import Reply, Seen, json_reply, serve
 

@@ -17,7 +17,7 @@ READY = "Serving; press Ctrl-C to stop."
 
 def _start(tmp_path: Path, *arguments: str) -> tuple[subprocess.Popen[str], list[str]]:
     path, functions = write_stack(tmp_path, template(tmp_path))
-    command = [sys.executable, "-m", "toolgate.cli", "local", "up", "--template", str(path)]
+    command = [sys.executable, "-m", "toolgate_cli", "local", "up", "--template", str(path)]
     command += ["--functions-dir", str(functions), "--port", "0", "--moto-port", "0", *arguments]
     process = subprocess.Popen(
         command,
@@ -88,7 +88,7 @@ def test_sigterm_right_after_the_ready_line_always_stops_local_up(tmp_path: Path
 
 def test_sigterm_at_any_moment_of_the_startup_stops_local_up(tmp_path: Path) -> None:
     path, functions = write_stack(tmp_path, template(tmp_path))
-    command = [sys.executable, "-m", "toolgate.cli", "local", "up", "--template", str(path)]
+    command = [sys.executable, "-m", "toolgate_cli", "local", "up", "--template", str(path)]
     command += ["--functions-dir", str(functions), "--port", "0", "--moto-port", "0"]
     # Spread over the startup: interpreter start, imports, moto, provisioning, the handlers, serving.
     for delay in (0.0, 0.3, 0.6, 1.0, 1.5, 2.5):
@@ -107,7 +107,7 @@ def test_old_allow_loopback_flag_is_refused_with_the_way_forward(tmp_path: Path)
 
     completed = subprocess.run(
         [
-            *(sys.executable, "-m", "toolgate.cli", "local", "up", "--template", str(path)),
+            *(sys.executable, "-m", "toolgate_cli", "local", "up", "--template", str(path)),
             *("--functions-dir", str(functions), "--allow-loopback"),
         ],
         capture_output=True,
@@ -123,7 +123,7 @@ def test_old_allow_loopback_flag_is_refused_with_the_way_forward(tmp_path: Path)
 
 def test_naming_motos_or_the_front_doors_port_for_tools_is_refused(tmp_path: Path) -> None:
     path, functions = write_stack(tmp_path, template(tmp_path))
-    base = [sys.executable, "-m", "toolgate.cli", "local", "up", "--template", str(path)]
+    base = [sys.executable, "-m", "toolgate_cli", "local", "up", "--template", str(path)]
     base += ["--functions-dir", str(functions)]
 
     refusals = [
@@ -149,7 +149,7 @@ def test_local_up_refuses_to_override_what_the_stack_owns(tmp_path: Path) -> Non
 
     completed = subprocess.run(
         [
-            *(sys.executable, "-m", "toolgate.cli", "local", "up", "--template", str(path)),
+            *(sys.executable, "-m", "toolgate_cli", "local", "up", "--template", str(path)),
             *("--functions-dir", str(functions), "--env", "TOOLGATE_RUNTIME__ALLOW_LOOPBACK=true"),
         ],
         capture_output=True,
@@ -166,7 +166,7 @@ def test_local_up_refuses_to_override_what_the_stack_owns(tmp_path: Path) -> Non
 
 def test_local_up_without_a_synthesized_template_says_how_to_make_one(tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "toolgate.cli", "local", "up", "--cdk-out", str(tmp_path / "cdk.out")],
+        [sys.executable, "-m", "toolgate_cli", "local", "up", "--cdk-out", str(tmp_path / "cdk.out")],
         capture_output=True,
         text=True,
         timeout=60,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from toolgate.demo.journey import run_journey
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.stack import LocalStack
+from toolgate_demo.journey import run_journey
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.stack import LocalStack
 
 #: The state machine waits between status polls; one second keeps the journey short.
 FAST_POLLING = {"TOOLGATE_JOBS_FIRST_POLL_SECONDS": "1", "TOOLGATE_JOBS_MAX_POLL_INTERVAL_SECONDS": "1"}

@@ -34,8 +34,8 @@ from e2e_harness import (
     upload_support_desk,
     wait_for_status,
 )
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.stack import LocalStack
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.stack import LocalStack
 
 VICTIM = "acme"
 ATTACKER = "mallory"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from e2e_harness import ASSISTANT, INTEGRATION, Client, create_case_call, upload_support_desk, wait_for_status
-from toolgate.local.stack import LocalStack
+from toolgate_local.stack import LocalStack
 
 from tests.integration.runtime_servers import Reply, Seen, Server, serve
 

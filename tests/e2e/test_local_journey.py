@@ -23,10 +23,10 @@ from e2e_harness import (
     upload_support_desk,
     wait_for_status,
 )
-from toolgate.demo import support_desk_spec
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.front_door import MAX_BODY_BYTES
-from toolgate.local.stack import LocalStack
+from toolgate_demo import support_desk_spec
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.front_door import MAX_BODY_BYTES
+from toolgate_local.stack import LocalStack
 
 #: The Support Desk spec's own server: a public name, so the upload is ready under the default policy.
 PUBLIC_SERVER = "https://support.example.com/api"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from e2e_harness import ASSISTANT, INTEGRATION, Client, create_case_call, upload_support_desk, wait_for_status
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.stack import LocalStack
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.stack import LocalStack
 
 
 @pytest.fixture(scope="module")

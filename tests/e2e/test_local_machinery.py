@@ -13,7 +13,7 @@ import pytest
 import requests
 from synthetic_stack import STACK, STAGE, records, template, write_stack
 from toolgate.errors import LocalStackBusyError
-from toolgate.local.stack import LocalStack
+from toolgate_local.stack import LocalStack
 
 ALLOW = {"Authorization": "Bearer allow-1"}
 

@@ -13,7 +13,7 @@ from toolgate.errors import (
     LocalLoopbackPortError,
     LocalTemplateError,
 )
-from toolgate.local.stack import LocalStack
+from toolgate_local.stack import LocalStack
 
 WATCHED = (
     "AWS_ENDPOINT_URL",

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from toolgate.errors import LocalHandlerMissingError, LocalTemplateError, LocalTemplateMissingError
-from toolgate.local.front_door import policy_effect
-from toolgate.local.handlers import handler_source
-from toolgate.local.intrinsics import PseudoParameters, Resolver, UnresolvedReferenceError, references
-from toolgate.local.provision import generate_secret_string
-from toolgate.local.rest_api import ApiResource, RestApiModel
-from toolgate.local.template import Template, find_stack_template, physical_name
+from toolgate_local.front_door import policy_effect
+from toolgate_local.handlers import handler_source
+from toolgate_local.intrinsics import PseudoParameters, Resolver, UnresolvedReferenceError, references
+from toolgate_local.provision import generate_secret_string
+from toolgate_local.rest_api import ApiResource, RestApiModel
+from toolgate_local.template import Template, find_stack_template, physical_name
 
 PSEUDO = PseudoParameters(account_id="123456789012", region="eu-west-1", stack_name="Toolgate")
 TEMPLATE: dict[str, Any] = {

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 from e2e_harness import Client
-from toolgate.local.stack import LocalStack
+from toolgate_local.stack import LocalStack
 
 DEEP_JSON = "[" * 100_000 + "]" * 100_000
 HOSTILE_BODIES: dict[str, tuple[str, str]] = {

@@ -15,7 +15,6 @@ import pytest
 from infra.app import SKIP_LAYER_BUILD_VARIABLE, prepare_layer_assets
 from infra.layers import (
     LAMBDA_PYTHON_VERSION,
-    LOCAL_ONLY_PACKAGES,
     REPO_ROOT,
     LayerBuildError,
     build_dependency_layer,
@@ -76,12 +75,7 @@ def _installed_closure(requirements: Iterable[str]) -> set[str]:
 def test_the_layers_provide_every_module_the_functions_import() -> None:
     collector = _RuntimeImports()
     package = REPO_ROOT / "layers" / "toolgate"
-    shipped_sources = [
-        path
-        for path in package.rglob("*.py")
-        if path.relative_to(package).parts[0] not in LOCAL_ONLY_PACKAGES
-    ]
-    sources = [*(REPO_ROOT / "functions").rglob("*.py"), *shipped_sources]
+    sources = [*(REPO_ROOT / "functions").rglob("*.py"), *package.rglob("*.py")]
     for source in sources:
         collector.visit(ast.parse(source.read_text(), filename=str(source)))
     third_party = {
@@ -219,6 +213,10 @@ def test_skipping_the_build_yields_a_placeholder_marked_as_such(
 def test_local_only_packages_stay_out_of_the_toolgate_layer(tmp_path: Path) -> None:
     layer = stage_toolgate_layer(tmp_path)
 
-    staged = {path.name for path in (layer / "python" / "toolgate").iterdir()}
-    assert staged.isdisjoint(LOCAL_ONLY_PACKAGES)
-    assert {"runtime", "service", "spec"} <= staged
+    staged = layer / "python" / "toolgate"
+    assert {"runtime", "service", "spec"} <= {path.name for path in staged.iterdir()}
+    developer_only = {"moto", "toolgate_cli", "toolgate_local", "toolgate_demo"}
+    for source in staged.rglob("*.py"):
+        collector = _RuntimeImports()
+        collector.visit(ast.parse(source.read_text(), filename=str(source)))
+        assert collector.modules.isdisjoint(developer_only), source

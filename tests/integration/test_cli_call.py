@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from runtime_servers import Seen, json_reply, serve
-from toolgate.cli import main
-from toolgate.demo import support_desk_spec
+from toolgate_cli.main import main
+from toolgate_demo import support_desk_spec
 
 SPEC = support_desk_spec()
 

@@ -13,14 +13,14 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from runtime_servers import Seen, json_reply, serve
 from toolgate.adapters.http import HttpTransport
-from toolgate.demo import support_desk_spec
-from toolgate.demo.target import SupportDeskTarget
 from toolgate.runtime.credentials import parse_credential
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.compiler import compile_document, read_spec
 from toolgate.spec.lint import lint_spec
 from toolgate.spec.models import AsyncKind, CanonicalTool, CompiledSpec, Severity
+from toolgate_demo import support_desk_spec
+from toolgate_demo.target import SupportDeskTarget
 
 TOKEN = "demo-bearer-7f3a9c"
 JSON_HEADERS = {"Content-Type": "application/json"}

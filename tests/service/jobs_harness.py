@@ -23,9 +23,9 @@ import pytest
 from conftest import Service, _session
 from invoke_harness import SPEC, clear_invoke_caches, invoke_event
 from service_harness import ACCOUNT_ID, REGION, ApiResponse, FakeLambdaContext
-from toolgate.demo.target import SupportDeskTarget
-from toolgate.local.lambda_routing import routed_invocations
-from toolgate.local.moto_callbacks import early_task_results_seen
+from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.lambda_routing import routed_invocations
+from toolgate_local.moto_callbacks import early_task_results_seen
 
 from infra.asl import state_machine_definition
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from toolgate.demo import support_desk_spec
 from toolgate.service.jobs import JOB_STATUS_TOOL
 from toolgate.spec.compiler import compile_path
+from toolgate_demo import support_desk_spec
 
 TABLE_NAME = "toolgate-test"
 BUCKET_NAME = "toolgate-test-specs"

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import Service
 from service_harness import support_desk_listing, support_desk_tools
-from toolgate.demo import support_desk_spec
+from toolgate_demo import support_desk_spec
 
 FORMATS = ["openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"]
 

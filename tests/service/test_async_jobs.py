@@ -704,7 +704,7 @@ def test_moto_fix_refuses_a_heartbeat_setup_it_was_not_written_against(
 ) -> None:
     """The local stack must not silently lose early task results if moto changes underneath the fix."""
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
-    from toolgate.local.moto_callbacks import early_task_results_seen
+    from toolgate_local.moto_callbacks import early_task_results_seen
 
     def changed(self: CallbackEndpoint, heartbeat_seconds: int, jitter: float) -> Any:
         raise AssertionError("never called")
@@ -716,7 +716,7 @@ def test_moto_fix_refuses_a_heartbeat_setup_it_was_not_written_against(
 
 def test_heartbeat_set_up_after_a_task_result_counts_that_result() -> None:
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
-    from toolgate.local.moto_callbacks import early_task_results_seen
+    from toolgate_local.moto_callbacks import early_task_results_seen
 
     original = CallbackEndpoint.setup_heartbeat_endpoint
     endpoint = CallbackEndpoint(callback_id="token")

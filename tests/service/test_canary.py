@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from conftest import Service
-from toolgate.demo import support_desk_spec
+from toolgate_demo import support_desk_spec
 
 CANARY = "canary-7f3e9a1c-DO-NOT-LEAK"
 

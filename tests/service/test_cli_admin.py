@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 from conftest import Service
-from toolgate.cli_admin import add_admin_parser
+from toolgate_cli.admin import add_admin_parser
 
 from functions.authorizer.handler import UnauthorizedError
 

@@ -337,7 +337,8 @@ class HeldDesk:
 
 @dataclass
 class ShortLambdaContext(FakeLambdaContext):
-    remaining_ms: int = 2_500
+    #: Leaves the call 5 s once 1.5 s is kept back: room for the work before it on a loaded machine.
+    remaining_ms: int = 6_500
 
     def get_remaining_time_in_millis(self) -> int:
         return self.remaining_ms
@@ -365,11 +366,11 @@ def test_the_call_ends_with_the_lambdas_remaining_time(
             reached = len(desk.created_cases())
     finally:
         target.release.set()
-    # 2.5 s left, 1.5 s kept back for the work after the call: the call gets at most 1 s, and ends
+    # 6.5 s left, 1.5 s kept back for the work after the call: the call gets at most 5 s, and ends
     # while the target still holds the request.
     assert response.body["error"]["code"] == "UPSTREAM_OUTCOME_UNKNOWN"
     assert ended_before_the_answer and reached == 1
-    assert len(budgets) == 1 and 0 < budgets[0] <= 1.0
+    assert len(budgets) == 1 and 0 < budgets[0] <= 5.0
 
 
 def test_a_target_answering_503_in_a_row_gets_circuit_open_results_that_are_not_kept(

@@ -11,8 +11,8 @@ from conftest import Service
 from service_harness import harness_key_id, support_desk_listing
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
-from toolgate.demo import support_desk_spec
 from toolgate.errors import TenantForbiddenError
+from toolgate_demo import support_desk_spec
 
 SPEC = support_desk_spec().read_text()
 

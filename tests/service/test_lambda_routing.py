@@ -1,4 +1,4 @@
-"""The hook that runs moto's Lambda invocations with the real handlers (`toolgate.local.lambda_routing`)
+"""The hook that runs moto's Lambda invocations with the real handlers (`toolgate_local.lambda_routing`)
 must fail loudly, not silently echo payloads, if moto changes underneath it."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import moto
 import pytest
 from moto import mock_aws
 from moto.awslambda.models import LambdaFunction
-from toolgate.local import lambda_routing
-from toolgate.local.lambda_routing import check_hook, routed_invocations
+from toolgate_local import lambda_routing
+from toolgate_local.lambda_routing import check_hook, routed_invocations
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 

@@ -9,11 +9,11 @@ from conftest import Service
 from service_harness import TENANT_ROLE_ARN
 from toolgate.adapters.aws.resources import AwsResourceProvider
 from toolgate.adapters.aws.session import TenantSessionFactory, new_session
-from toolgate.demo import support_desk_spec
 from toolgate.errors import AlreadyExistsError, ConflictError
 from toolgate.service.ingest import SpecUpload, ingest_spec, load_tool
 from toolgate.service.models import IntegrationRecord, UploadSource, utc_now
 from toolgate.settings import get_service_settings
+from toolgate_demo import support_desk_spec
 
 
 class RecordingSts:

@@ -17,7 +17,7 @@ from service_harness import (
     support_desk_listing,
     support_desk_tools,
 )
-from toolgate.demo import support_desk_spec
+from toolgate_demo import support_desk_spec
 
 SPEC_KEY = "tenants/acme/integrations/support/openapi.yaml"
 SETTINGS_KEY = "tenants/acme/integrations/support/toolgate.json"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from toolgate.demo import support_desk_spec
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import ArgumentLocation, CanonicalTool, CompiledSpec, SecuritySchemeType
+from toolgate_demo import support_desk_spec
 
 FIXTURE = support_desk_spec()
 

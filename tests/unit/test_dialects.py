@@ -7,12 +7,12 @@ from typing import Any
 
 import jsonschema_rs
 import pytest
-from toolgate.demo import support_desk_spec
 from toolgate.dialects import Dialect, DialectCode, RenderedTools, check_definitions, render_tools
 from toolgate.dialects.mcp import envelope_schema
 from toolgate.errors import DialectError
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import Annotations, CanonicalTool
+from toolgate_demo import support_desk_spec
 
 SUPPORT_DESK = support_desk_spec()
 

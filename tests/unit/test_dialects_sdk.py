@@ -17,12 +17,12 @@ from sdk_checks import (
     sdk_calls,
 )
 from spec_builders import compile_paths, json_body
-from toolgate.demo import support_desk_spec
 from toolgate.dialects import Dialect, render_tools
 from toolgate.dialects.calls import format_result, parse_call
 from toolgate.dialects.gemini_names import restore_parameter_names
 from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import CanonicalTool
+from toolgate_demo import support_desk_spec
 
 DEMO_TOOLS = compile_path(support_desk_spec()).tools
 CASE = {"case_id": "case-1", "status": "open"}

@@ -445,10 +445,11 @@ def _form_field(name: str, value: Any, style: str, explode: bool, reserved: str)
 
 
 def _multipart_body(spec: RequestBody, fields: Mapping[str, Any]) -> tuple[bytes, str]:
-    # urllib3 is the HTTP adapter's transport, so a tool call loads it anyway; it is imported here so
+    # The one exception to the dependency rule: urllib3's multipart encoder is a pure function of the
+    # fields, and the HTTP adapter's transport, so a tool call loads it anyway. It is imported here so
     # that importing the domain (compiling, previewing a request) does not.
-    from urllib3.fields import RequestField  # noqa: PLC0415
-    from urllib3.filepost import encode_multipart_formdata  # noqa: PLC0415
+    from urllib3.fields import RequestField  # noqa: PLC0415, TID251
+    from urllib3.filepost import encode_multipart_formdata  # noqa: PLC0415, TID251
 
     parts: list[RequestField] = []
     for name, value in fields.items():

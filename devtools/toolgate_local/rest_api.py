@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from toolgate.errors import LocalTemplateError
-from toolgate.local.intrinsics import Resolver
-from toolgate.local.template import Template
+
+from toolgate_local.intrinsics import Resolver
+from toolgate_local.template import Template
 
 #: API Gateway's longest integration timeout for a REST API (the default).
 DEFAULT_INTEGRATION_TIMEOUT_MS = 29_000

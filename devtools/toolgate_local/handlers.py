@@ -20,7 +20,8 @@ from types import ModuleType
 from typing import Any
 
 from toolgate.errors import LocalHandlerMissingError
-from toolgate.local.lambda_routing import FunctionThrottledError, Handler
+
+from toolgate_local.lambda_routing import FunctionThrottledError, Handler
 
 _FUNCTION_CONSTRUCT = re.compile(r"(?P<title>[A-Z][A-Za-z0-9]*)Function")
 #: CDK's logical id of a top-level construct: its id and an 8-digit hash.

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, NoReturn
 from toolgate.errors import LocalLoopbackPortError
 
 if TYPE_CHECKING:
-    from toolgate.local.provision import ResourceReport
-    from toolgate.local.stack import LocalStack
+    from toolgate_local.provision import ResourceReport
+    from toolgate_local.stack import LocalStack
 
 DEFAULT_API_PORT = 3000
 DEFAULT_MOTO_PORT = 5050
@@ -91,8 +91,8 @@ def _serve_local_stack(args: argparse.Namespace) -> None:
             "instead: --allow-loopback-port 8080 (repeatable)."
         )
     # moto and boto3 load only when the command runs, keeping `toolgate --help` fast.
-    from toolgate.local.stack import LocalStack  # noqa: PLC0415
-    from toolgate.local.template import find_stack_template  # noqa: PLC0415
+    from toolgate_local.stack import LocalStack
+    from toolgate_local.template import find_stack_template
 
     template = args.template or find_stack_template(args.cdk_out, args.stack)
     _log_to_stderr()

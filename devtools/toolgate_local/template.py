@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from toolgate.errors import LocalTemplateError, LocalTemplateMissingError
-from toolgate.local.intrinsics import references
+
+from toolgate_local.intrinsics import references
 
 TEMPLATE_SUFFIX = ".template.json"
 _STACK_ARTIFACT = "aws:cloudformation:stack"

@@ -37,11 +37,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from toolgate.cli_admin import add_admin_parser
-    from toolgate.cli_call import add_call_parser
-    from toolgate.cli_remote import add_remote_parsers
     from toolgate.dialects import Dialect
-    from toolgate.local.cli import add_local_parser
+
+    from toolgate_cli.admin import add_admin_parser
+    from toolgate_cli.call import add_call_parser
+    from toolgate_cli.local import add_local_parser
+    from toolgate_cli.remote import add_remote_parsers
 
     parser: argparse.ArgumentParser = _Parser(prog="toolgate", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)

@@ -49,7 +49,6 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 def run_admin(args: argparse.Namespace) -> int:
     import boto3
-
     from toolgate.adapters.aws.dynamodb import DynamoTenantStore
     from toolgate.service.api_keys import bootstrap_tenant, create_api_key, revoke_api_key
     from toolgate.service.tenancy import Role, is_tenant_id

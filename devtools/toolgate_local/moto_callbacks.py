@@ -26,11 +26,11 @@ def check_hook() -> None:
     if original is None or tuple(inspect.signature(original).parameters) != EXPECTED_PARAMETERS:
         raise RuntimeError(
             "moto's CallbackEndpoint.setup_heartbeat_endpoint changed: re-check the moto pin and "
-            "toolgate.local.moto_callbacks"
+            "toolgate_local.moto_callbacks"
         )
     if not callable(getattr(CallbackEndpoint, "get_outcome", None)):
         raise RuntimeError(
-            "moto's CallbackEndpoint has no get_outcome: re-check toolgate.local.moto_callbacks"
+            "moto's CallbackEndpoint has no get_outcome: re-check toolgate_local.moto_callbacks"
         )
 
 

@@ -27,12 +27,11 @@ from typing import Any
 
 import boto3
 import requests
+import toolgate
+import toolgate.settings
 from moto.core.config import default_user_config
 from moto.moto_server import werkzeug_app as moto_app
 from moto.server import ThreadedMotoServer
-
-import toolgate
-import toolgate.settings
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.errors import (
     LocalEnvironmentConflictError,
@@ -40,17 +39,18 @@ from toolgate.errors import (
     LocalStackBusyError,
     LocalStackError,
 )
-from toolgate.local.atomic_items import atomic_item_writes
-from toolgate.local.front_door import FrontDoor, FrontDoorServer
-from toolgate.local.handlers import ExecutionEnvironments, unload
-from toolgate.local.intrinsics import PseudoParameters, UnresolvedReferenceError
-from toolgate.local.lambda_routing import Handler, routed_invocations
-from toolgate.local.moto_callbacks import early_task_results_seen
-from toolgate.local.provision import LocalFunction, Provisioned, Provisioner, ResourceReport
-from toolgate.local.rest_api import rest_api_model
-from toolgate.local.sqs_poller import SqsPoller
-from toolgate.local.template import Template
 from toolgate.service import api_keys
+
+from toolgate_local.atomic_items import atomic_item_writes
+from toolgate_local.front_door import FrontDoor, FrontDoorServer
+from toolgate_local.handlers import ExecutionEnvironments, unload
+from toolgate_local.intrinsics import PseudoParameters, UnresolvedReferenceError
+from toolgate_local.lambda_routing import Handler, routed_invocations
+from toolgate_local.moto_callbacks import early_task_results_seen
+from toolgate_local.provision import LocalFunction, Provisioned, Provisioner, ResourceReport
+from toolgate_local.rest_api import rest_api_model
+from toolgate_local.sqs_poller import SqsPoller
+from toolgate_local.template import Template
 
 #: moto's default account: what it assigns to requests signed with any made-up credentials.
 ACCOUNT_ID = "123456789012"

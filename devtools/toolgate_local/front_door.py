@@ -1,12 +1,12 @@
 """The front door: an HTTP server that serves the template's REST API the way API Gateway does.
 
-It routes each request (`/{stage}/...`) through the template's REST API (`toolgate.local.rest_api`),
+It routes each request (`/{stage}/...`) through the template's REST API (`toolgate_local.rest_api`),
 runs the method's TOKEN authorizer (its `IdentityValidationExpression` first, its decision
 cached per token for the authorizer's TTL), builds the Lambda proxy event, invokes the integration's
 function through moto's Lambda `Invoke` and writes the proxy response back.
 
 Requests are served at once, each on its own thread, as API Gateway and Lambda serve them: a function
-runs as many events at the same time as its reserved concurrency (`toolgate.local.handlers
+runs as many events at the same time as its reserved concurrency (`toolgate_local.handlers
 .ExecutionEnvironments`), and one more is throttled by Lambda, which API Gateway answers with 500.
 
 Answers the front door gives itself are API Gateway's: `{"message": ...}` with API Gateway's status.
@@ -31,8 +31,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-from toolgate.local.intrinsics import PseudoParameters
-from toolgate.local.rest_api import ApiMethod, ApiResource, RestApiModel
+from toolgate_local.intrinsics import PseudoParameters
+from toolgate_local.rest_api import ApiMethod, ApiResource, RestApiModel
 
 #: API Gateway refuses larger request bodies with 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024

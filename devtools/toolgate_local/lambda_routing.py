@@ -82,7 +82,7 @@ def check_hook() -> None:
     if parameters != EXPECTED_PARAMETERS:
         raise RuntimeError(
             f"moto's LambdaFunction._invoke_lambda takes {parameters}, not {EXPECTED_PARAMETERS}: re-check "
-            "the moto pin and toolgate.local.lambda_routing"
+            "the moto pin and toolgate_local.lambda_routing"
         )
 
 

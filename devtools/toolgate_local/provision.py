@@ -18,15 +18,15 @@ from typing import Any, Literal
 
 import boto3
 from botocore.exceptions import ClientError
-
 from toolgate.errors import LocalTemplateError
-from toolgate.local.handlers import HandlerSource, handler_source
-from toolgate.local.intrinsics import PseudoParameters, Resolver, UnresolvedReferenceError
-from toolgate.local.template import Template, physical_name
+
+from toolgate_local.handlers import HandlerSource, handler_source
+from toolgate_local.intrinsics import PseudoParameters, Resolver, UnresolvedReferenceError
+from toolgate_local.template import Template, physical_name
 
 Status = Literal["created", "served", "not created"]
 
-#: Resource types the front door serves (see `toolgate.local.front_door`).
+#: Resource types the front door serves (see `toolgate_local.front_door`).
 SERVED_TYPES = frozenset(
     {
         "AWS::ApiGateway::RestApi",
@@ -58,7 +58,7 @@ NOT_CREATED_REASONS: Mapping[str, str] = {
 DEFAULT_REASON = "no local equivalent is provisioned for this type"
 
 #: What moto needs as function code: the handler itself comes from the routing hook.
-_PLACEHOLDER_CODE = "# Runs in-process through toolgate.local.lambda_routing; this file is never executed.\n"
+_PLACEHOLDER_CODE = "# Runs in-process through toolgate_local.lambda_routing; this file is never executed.\n"
 _API_ID_LENGTH = 10
 
 
@@ -85,7 +85,7 @@ class LocalFunction:
 
 @dataclass(frozen=True)
 class QueueEventSource:
-    """An SQS event source mapping, delivered by `toolgate.local.sqs_poller`."""
+    """An SQS event source mapping, delivered by `toolgate_local.sqs_poller`."""
 
     logical_id: str
     queue_url: str

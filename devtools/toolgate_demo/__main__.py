@@ -9,16 +9,17 @@ import os
 import sys
 from pathlib import Path
 
-from toolgate.demo.journey import ASSISTANT, JourneyError, run_journey
-from toolgate.demo.target import SupportDeskTarget
 from toolgate.errors import ToolgateError
+
+from toolgate_demo.journey import ASSISTANT, JourneyError, run_journey
+from toolgate_demo.target import SupportDeskTarget
 
 #: The demo's export finishes after a few polls; the deployed schedule would make it wait 35 s.
 DEMO_POLLING = {"TOOLGATE_JOBS_FIRST_POLL_SECONDS": "1", "TOOLGATE_JOBS_MAX_POLL_INTERVAL_SECONDS": "2"}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m toolgate.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m toolgate_demo", description=__doc__)
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="default: %(default)s")
     parser.add_argument("--port", type=int, default=3000, help="the front door's port (default: %(default)s)")
     parser.add_argument("--exit", action="store_true", help="stop after the journey instead of serving")
@@ -30,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
 
     # moto and the stack load only here: `--help` stays fast.
-    from toolgate.local.cli import StopRequested, stop_on_signals  # noqa: PLC0415
-    from toolgate.local.template import find_stack_template  # noqa: PLC0415
+    from toolgate_cli.local import StopRequested, stop_on_signals  # noqa: PLC0415
+    from toolgate_local.template import find_stack_template  # noqa: PLC0415
 
     template = find_stack_template(args.cdk_out, None)
     print(f"Toolgate demo: the stack from {template}, on moto, with the real handlers.")
@@ -46,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(template: Path, args: argparse.Namespace) -> int:
-    from toolgate.local.cli import egress_policy_line, wait_for_a_stop_signal  # noqa: PLC0415
-    from toolgate.local.stack import LocalStack  # noqa: PLC0415
+    from toolgate_cli.local import egress_policy_line, wait_for_a_stop_signal  # noqa: PLC0415
+    from toolgate_local.stack import LocalStack  # noqa: PLC0415
 
     with SupportDeskTarget() as target:
         # Tools may reach the demo API's port on 127.0.0.1, and no other port of this machine.
@@ -80,6 +81,6 @@ def _run(template: Path, args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    from toolgate.local.cli import exit_now
+    from toolgate_cli.local import exit_now
 
     exit_now(main())

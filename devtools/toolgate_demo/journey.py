@@ -9,11 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from toolgate.cli_remote import ToolgateClient, poll
-from toolgate.demo import support_desk_spec
-from toolgate.demo.target import SupportDeskTarget
 from toolgate.errors import NotFoundError, RemoteApiError
 from toolgate.service.layout import upload_key
+from toolgate_cli.client import ToolgateClient, poll
+
+from toolgate_demo import support_desk_spec
+from toolgate_demo.target import SupportDeskTarget
 
 TENANT = "acme"
 INTEGRATION = "support"
@@ -26,7 +27,7 @@ class JourneyError(RuntimeError):
 
 
 class Stack(Protocol):
-    """What the journey needs of a running stack (`toolgate.local.stack.LocalStack`)."""
+    """What the journey needs of a running stack (`toolgate_local.stack.LocalStack`)."""
 
     @property
     def api_url(self) -> str: ...

@@ -22,7 +22,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from toolgate.local.provision import QueueEventSource
+from toolgate_local.provision import QueueEventSource
 
 #: SQS returns at most this many messages per ReceiveMessage.
 MAX_RECEIVE = 10
