@@ -12,8 +12,8 @@ on 127.0.0.1:
 - for each: B's p50 and p95 unloaded and loaded, the p95 ratio (target: at most 1.5), and A's outcomes:
   ok, 429 (by code), timeouts (504 or a timeout result) and anything else;
 - 60 calls of A's at once, more than the invoke function's 50 execution environments;
-- the waves of 40 and 60 again with A's limits raised to the most an admin may set: without its limit, A
-  holds every environment and B's calls are throttled (500) or wait;
+- the waves of 40 and 60 again with A's limits raised to the most an admin may set, the deployment's
+  ceilings (by default half of the invoke function's environments, so A still leaves B the other half);
 - the limiter's own cost per call: admitting and releasing one call against the stack's DynamoDB.
 
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
@@ -312,7 +312,7 @@ def limiter_cost(stack: LocalStack, calls: int) -> list[float]:
     from toolgate.settings import LimitSettings
 
     table = stack.boto3_session().resource("dynamodb", endpoint_url=stack.moto_url).Table(stack.table_name)
-    settings = LimitSettings(requests_per_second=50, burst=100)
+    settings = LimitSettings(requests_per_second=50, burst=100, max_requests_per_second=50, max_burst=100)
     limiter = TenantLimiter(DynamoLimiterStore(table, "bench-limiter"), settings)
     costs = []
     for _ in range(calls):
@@ -376,8 +376,7 @@ def main() -> None:
                 f"A: {over} calls at once (more than the invoke function's environments), default limits",
                 *rounds_of(wave_run, a, b, b_calls=calls, a_callers=over, rounds=rounds),
             )
-            most = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
-            assert a.call("PUT", "limits", json=most).status_code == 200
+            assert a.call("PUT", "limits", json=defaults["ceilings"]).status_code == 200
             time.sleep(defaults["applies_within_seconds"] + 1)  # every instance reads A's new limits
             report(
                 f"A: {callers} calls at once, A's limits raised to the most an admin may set",

@@ -7,7 +7,10 @@ Context (`-c key=value` or cdk.json):
 - `toolgate:alarms` (default `true`): `false` leaves out the CloudWatch alarms and their topic's KMS key,
   the only things billed at rest besides storage;
 - `toolgate:alarmEmail` (default none): an address subscribed to the alarm topic (SNS mails it a
-  confirmation link first).
+  confirmation link first);
+- `toolgate:tenantMaxRequestsPerSecond`, `toolgate:tenantMaxBurst`, `toolgate:tenantMaxConcurrentCalls`
+  (default half of the stage's throttle and of the invoke function's reserved concurrency): the most a
+  tenant's admin may set with PUT /v1/limits.
 
 The stack is environment-agnostic (no account or region at synth, no lookups), so synth works offline and
 without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layer is
@@ -34,7 +37,7 @@ from infra.layers import (
     runtime_requirements,
     stage_toolgate_layer,
 )
-from infra.stack import ToolgateStack
+from infra.stack import DEFAULT_TENANT_CEILINGS, TenantCeilingsError, TenantLimitValues, ToolgateStack
 
 DEFAULT_STACK_NAME = "Toolgate"
 SKIP_LAYER_BUILD_VARIABLE = "TOOLGATE_SKIP_LAYER_BUILD"
@@ -74,6 +77,25 @@ def _context_flag(app: cdk.App, key: str, default: bool) -> bool:
     return str(value).strip().lower() not in {"false", "0", "no", "off"}
 
 
+def _tenant_ceilings(app: cdk.App) -> TenantLimitValues:
+    def value(key: str, default: float, number: type[float] | type[int]) -> float:
+        given = app.node.try_get_context(key)
+        if given is None:
+            return default
+        try:
+            return number(str(given).strip())
+        except ValueError:
+            kind = "a number" if number is float else "a whole number"
+            raise TenantCeilingsError(f"{key} must be {kind}, not {given!r}.") from None
+
+    defaults = DEFAULT_TENANT_CEILINGS
+    return TenantLimitValues(
+        requests_per_second=value("toolgate:tenantMaxRequestsPerSecond", defaults.requests_per_second, float),
+        burst=int(value("toolgate:tenantMaxBurst", defaults.burst, int)),
+        concurrent_calls=int(value("toolgate:tenantMaxConcurrentCalls", defaults.concurrent_calls, int)),
+    )
+
+
 def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = True) -> ToolgateStack:
     """Add the stack to `app`, with cdk-nag's AwsSolutions pack as a validation plugin unless `nag` is off."""
     stack = ToolgateStack(
@@ -83,6 +105,7 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
         alarms=_context_flag(app, "toolgate:alarms", default=True),
         alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
+        tenant_ceilings=_tenant_ceilings(app),
         description="Toolgate: OpenAPI operations as safe, typed LLM tools (management, uploads, invoke)",
     )
     cdk.Tags.of(stack).add("project", "toolgate")

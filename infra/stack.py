@@ -102,14 +102,51 @@ INVOKE_ENVIRONMENT = {
     "TOOLGATE_CONTINUATION_TTL_SECONDS": "900",
 }
 
-#: Each tenant's default limits on tool calls (`toolgate.settings.LimitSettings`); an admin may set a
-#: tenant's own with PUT /v1/limits. Read by the functions that make calls (invoke, jobs) and by the api
-#: function that shows them, so all three get the same values.
-LIMITS_ENVIRONMENT = {
-    "TOOLGATE_LIMITS_REQUESTS_PER_SECOND": "10",
-    "TOOLGATE_LIMITS_BURST": "20",
-    "TOOLGATE_LIMITS_CONCURRENT_CALLS": "10",
-}
+
+@dataclass(frozen=True)
+class TenantLimitValues:
+    """One value for each of a tenant's limits on tool calls (`toolgate.service.limits.TenantLimits`)."""
+
+    requests_per_second: float
+    burst: int
+    concurrent_calls: int
+
+
+class TenantCeilingsError(ValueError):
+    """A `toolgate:tenantMax*` context value is not a number, or is beyond what every tenant shares."""
+
+
+#: What every tenant shares: the stage's throttle and the invoke function's reserved concurrency.
+SHARED_CAPACITY = TenantLimitValues(API_RATE_LIMIT, API_BURST_LIMIT, INVOKE_SIZING.reserved_concurrency)
+#: The most a tenant's admin may set (PUT /v1/limits): half of what every tenant shares, so a tenant at its
+#: ceilings leaves the other half to the rest. The operator changes them with `toolgate:tenantMax*`.
+DEFAULT_TENANT_CEILINGS = TenantLimitValues(
+    SHARED_CAPACITY.requests_per_second / 2, SHARED_CAPACITY.burst // 2, SHARED_CAPACITY.concurrent_calls // 2
+)
+#: The least any limit may be (`TenantLimits`' lower bounds).
+LOWEST_LIMITS = TenantLimitValues(requests_per_second=0.01, burst=1, concurrent_calls=1)
+#: Each tenant's limits until an admin sets its own; lowered to a ceiling below them.
+DEFAULT_TENANT_LIMITS = TenantLimitValues(requests_per_second=10, burst=20, concurrent_calls=10)
+
+
+def limits_environment(ceilings: TenantLimitValues) -> dict[str, str]:
+    """The limit settings (`toolgate.settings.LimitSettings`) of the functions that make calls (invoke,
+    jobs) and of the api function that shows and checks them, so that all three read the same values."""
+    environment: dict[str, str] = {}
+    for name in ("requests_per_second", "burst", "concurrent_calls"):
+        ceiling, lowest, shared = (
+            getattr(values, name) for values in (ceilings, LOWEST_LIMITS, SHARED_CAPACITY)
+        )
+        if not lowest <= ceiling <= shared:
+            raise TenantCeilingsError(
+                f"A tenant's {name} ceiling (toolgate:tenantMax*) must be from {lowest} to {shared}, what "
+                f"every tenant shares; got {ceiling}."
+            )
+        default = min(getattr(DEFAULT_TENANT_LIMITS, name), ceiling)
+        environment[f"TOOLGATE_LIMITS_{name.upper()}"] = str(default)
+        environment[f"TOOLGATE_LIMITS_MAX_{name.upper()}"] = str(ceiling)
+    return environment
+
 
 COMMON_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "toolgate",
@@ -158,10 +195,12 @@ class ToolgateStack(Stack):
         reserve_concurrency: bool = True,
         alarms: bool = True,
         alarm_email: str | None = None,
+        tenant_ceilings: TenantLimitValues = DEFAULT_TENANT_CEILINGS,
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=description)
         self._reserve_concurrency = reserve_concurrency
+        self.limits_environment = limits_environment(tenant_ceilings)
 
         self.table = self._table()
         access_logs_bucket = self._access_logs_bucket()
@@ -194,7 +233,7 @@ class ToolgateStack(Stack):
             "callback", CALLBACK_SIZING, "Async jobs: signed callbacks (POST /v1/callbacks/{callback_id})."
         )
         for function in self.limited_functions:
-            for name, value in LIMITS_ENVIRONMENT.items():
+            for name, value in self.limits_environment.items():
                 function.add_environment(name, value)
 
         self.tenant_access = TenantAccess(

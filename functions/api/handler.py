@@ -250,8 +250,8 @@ def get_limits() -> LimitsView:
     "/v1/limits",
     tags=["limits"],
     summary="Set the tenant's limits on tool calls",
-    description="Tool calls per second (0.01 to 50), the burst after a quiet spell (1 to 100) and outbound "
-    "calls open at once (1 to 50). Every Lambda instance applies them within `applies_within_seconds`.",
+    description="Tool calls per second, the burst after a quiet spell and outbound calls open at once, each "
+    "at most its `ceilings` value (GET shows them). Applied everywhere within `applies_within_seconds`.",
 )
 def set_limits(limits: Annotated[TenantLimits, Body()]) -> LimitsView:
     return _service().set_limits(limits)

@@ -570,6 +570,17 @@ class ConcurrencyLimitedError(TenantLimitError):
     code = "CONCURRENCY_LIMITED"
 
 
+# --- Fairness follow-up: the deployment's ceilings on tenant limits (issue 11, ceil slice) --------------
+
+
+class LimitAboveCeilingError(ServiceError):
+    """A tenant's admin asked for limits above the ceilings the deployment's operator set; `details` names
+    each limit, its ceiling and the setting that changes it. Nothing was stored."""
+
+    code = "LIMIT_ABOVE_CEILING"
+    http_status = 422
+
+
 # --- Local stack (`toolgate local`) ----------------------------------------------------------------
 
 

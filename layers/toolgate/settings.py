@@ -179,24 +179,40 @@ def get_invoke_settings() -> InvokeSettings:
 
 class LimitSettings(BaseSettings):
     """Per-tenant limits on tool calls (`TOOLGATE_LIMITS_*`): the defaults a tenant has until an admin sets
-    its own (`PUT /v1/limits`), within the bounds of `toolgate.service.limits.TenantLimits`."""
+    its own (`PUT /v1/limits`), and the ceilings an admin may not set them above."""
 
     model_config = SettingsConfigDict(env_prefix="TOOLGATE_LIMITS_", extra="ignore")
 
     #: Off: no tenant is limited and no limiter row is written (a single-tenant deployment).
     enabled: bool = True
     #: Tool calls a tenant may start per second, on average ...
-    requests_per_second: float = Field(default=10.0, gt=0, le=50)
+    requests_per_second: float = Field(default=10.0, ge=0.01, allow_inf_nan=False)
     #: ... and at once after a quiet spell.
-    burst: int = Field(default=20, ge=1, le=100)
+    burst: int = Field(default=20, ge=1)
     #: Outbound calls a tenant may have open at the same time, across every Lambda instance.
-    concurrent_calls: int = Field(default=10, ge=1, le=50)
+    concurrent_calls: int = Field(default=10, ge=1)
+    #: Ceilings, set by the operator: the most a tenant's admin may set. By default half of what every tenant
+    #: shares (the stage's 50 requests/s and burst 100, the invoke function's 50 reserved executions), so a
+    #: tenant at its ceilings leaves the other half to the rest. The CDK stack derives them from its sizing.
+    max_requests_per_second: float = Field(default=25.0, ge=0.01, allow_inf_nan=False)
+    max_burst: int = Field(default=50, ge=1)
+    max_concurrent_calls: int = Field(default=25, ge=1)
     #: A tenant's own limits are read at most this often per process; a change applies within this time.
     cache_seconds: int = Field(default=30, ge=0, le=600)
     #: The `Retry-After` advised when every concurrent slot is taken (a slot frees when a call ends).
     concurrency_retry_after_seconds: int = Field(default=1, ge=1, le=60)
     #: DynamoDB's TTL removes a tenant's limiter row this long after its last call.
     row_ttl_seconds: int = Field(default=3600, ge=300, le=86_400)
+
+    @model_validator(mode="after")
+    def _defaults_within_the_ceilings(self) -> LimitSettings:
+        for name in ("requests_per_second", "burst", "concurrent_calls"):
+            if getattr(self, name) > getattr(self, f"max_{name}"):
+                raise ValueError(
+                    f"the default {name} ({getattr(self, name)}) is above its ceiling max_{name} "
+                    f"({getattr(self, f'max_{name}')}); lower the default or raise the ceiling"
+                )
+        return self
 
 
 @lru_cache(maxsize=1)

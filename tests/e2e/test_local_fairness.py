@@ -99,7 +99,7 @@ def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(
 ) -> None:
     flooder = tenant_with_target(stack, "flooder", slow_target)
     neighbour = tenant_with_target(stack, "neighbour", fast_target)
-    limits = {"requests_per_second": 50, "burst": 100, "concurrent_calls": A_CONCURRENT_CALLS}
+    limits = {"requests_per_second": 25, "burst": 50, "concurrent_calls": A_CONCURRENT_CALLS}
     assert flooder.put("limits", json=limits).status == 200
     with ThreadPoolExecutor(max_workers=A_FLOOD) as pool:
         try:
@@ -122,3 +122,15 @@ def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(
             assert int(answer.headers["Retry-After"]) >= 1
     assert [answer.status_code for answer in neighbours] == [200, 200, 200]
     assert all(answer.json()["ok"] is True for answer in neighbours)
+
+
+def test_a_tenant_admin_cannot_take_the_whole_deployment_over_http(stack: LocalStack) -> None:
+    greedy = Client(stack.api_url, stack.bootstrap_tenant("greedy"))
+    everything = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
+    refused = greedy.put("limits", json=everything)
+    assert refused.status == 422, refused.body
+    assert refused.body["error"]["code"] == "LIMIT_ABOVE_CEILING"
+    # The ceilings are the ones the template sets on the api function: half of what every tenant shares.
+    shown = greedy.get("limits").body
+    assert shown["ceilings"] == {"requests_per_second": 25.0, "burst": 50, "concurrent_calls": 25}
+    assert (shown["source"], shown["concurrent_calls"]) == ("default", 10)

@@ -181,7 +181,7 @@ ADMIN_ROUTES: list[tuple[str, str, Any]] = [
     ("PUT", "/v1/assistants/desk", {"integrations": []}),
     ("DELETE", "/v1/assistants/desk", None),
     ("GET", "/v1/limits", None),
-    ("PUT", "/v1/limits", {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}),
+    ("PUT", "/v1/limits", {"requests_per_second": 25, "burst": 50, "concurrent_calls": 25}),
 ]
 
 

@@ -125,7 +125,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/v1/integrations/{integration_id}/credential"): {"type": "bearer", "token": "intruder-token"},
     ("POST", "/v1/assistants"): {"id": "intruder", "integrations": ["support"]},
     ("PUT", "/v1/assistants/{assistant_id}"): {"integrations": []},
-    ("PUT", "/v1/limits"): {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50},
+    ("PUT", "/v1/limits"): {"requests_per_second": 25, "burst": 50, "concurrent_calls": 25},
 }
 
 

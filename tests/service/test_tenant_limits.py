@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from conftest import Service
-from invoke_harness import Desk, SupportDesk, desk_world
-from toolgate.adapters.aws.limits import LIMITER_SK, DynamoLimiterStore
+from invoke_harness import Desk, SupportDesk, clear_invoke_caches, desk_world
+from pydantic import ValidationError
+from toolgate.adapters.aws.limits import LIMITER_SK, LIMITS_SK, DynamoLimiterStore
 from toolgate.errors import ConcurrencyLimitedError
 from toolgate.service.limits import TenantLimiter, TenantLimits
-from toolgate.settings import LimitSettings
+from toolgate.settings import LimitSettings, get_limit_settings
 
 from tests.integration.runtime_servers import Reply, Seen
 
@@ -81,10 +82,8 @@ def test_a_rate_limited_call_does_not_use_up_its_idempotency_key(desk: Desk) -> 
     assert desk.invoke().status == 200
     key = {"Idempotency-Key": "retry-me-later"}
     assert desk.invoke(headers=key).status == 429
-    set_limits(desk.service, "acme", requests_per_second=50, burst=100, concurrent_calls=5)
+    set_limits(desk.service, "acme", requests_per_second=25, burst=50, concurrent_calls=5)
     # The invoke function reads a tenant's limits again after `cache_seconds`; a fresh process at once.
-    from invoke_harness import clear_invoke_caches
-
     clear_invoke_caches()
     retried = desk.invoke(headers=key)
     assert (retried.status, retried.body["ok"]) == (200, True)
@@ -100,7 +99,7 @@ def test_a_tenant_at_its_concurrent_call_limit_gets_429_until_a_call_ends(
     target = GatedDesk()
     with desk_world(service, monkeypatch, target) as desk:
         desk.seed("acme", {"type": "bearer", "token": TOKEN})
-        set_limits(service, "acme", requests_per_second=50, burst=100, concurrent_calls=1)
+        set_limits(service, "acme", requests_per_second=25, burst=50, concurrent_calls=1)
         first: list[Any] = []
         holder = threading.Thread(target=lambda: first.append(desk.invoke()))
         holder.start()
@@ -181,7 +180,7 @@ def test_an_admin_sets_only_its_own_tenants_limits(service: Service) -> None:
 
 
 def test_an_agent_key_cannot_raise_its_tenants_limits(service: Service) -> None:
-    body = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
+    body = {"requests_per_second": 25, "burst": 50, "concurrent_calls": 25}
     response = service.api("PUT", "/v1/limits", tenant="acme", role="agent", body=body)
     assert (response.status, response.error_code) == (403, "ROLE_FORBIDDEN")
     assert service.api("GET", "/v1/limits", tenant="acme", role="agent").status == 403
@@ -198,9 +197,7 @@ def test_a_limits_body_naming_another_tenant_is_refused(service: Service) -> Non
 @pytest.mark.parametrize(
     "body",
     [
-        {"requests_per_second": 51, "burst": 10, "concurrent_calls": 5},
         {"requests_per_second": 5, "burst": 0, "concurrent_calls": 5},
-        {"requests_per_second": 5, "burst": 10, "concurrent_calls": 51},
         {"requests_per_second": 0, "burst": 10, "concurrent_calls": 5},
         {"requests_per_second": 5, "burst": 10},
     ],
@@ -210,6 +207,113 @@ def test_limits_outside_the_deployments_bounds_are_refused(service: Service, bod
     assert (response.status, response.error_code) == (422, "API_REQUEST_INVALID")
     assert response.body["error"]["details"]
     assert service.api("GET", "/v1/limits", tenant="acme").body["source"] == "default"
+
+
+# --- The deployment's ceilings ------------------------------------------------------------------------
+
+#: The whole deployment's capacity, which the static maxima used to let one tenant's admin take.
+THE_WHOLE_DEPLOYMENT = {"requests_per_second": 50, "burst": 100, "concurrent_calls": 50}
+
+
+@pytest.fixture
+def lowered_ceilings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The operator lowers the ceilings (and the defaults with them) after tenants have set their limits:
+    one call per 100 s, bursts of 2, 1 concurrent call. Every function reads the new settings."""
+    for name, value in {"REQUESTS_PER_SECOND": "0.01", "BURST": "2", "CONCURRENT_CALLS": "1"}.items():
+        monkeypatch.setenv(f"TOOLGATE_LIMITS_{name}", value)
+        monkeypatch.setenv(f"TOOLGATE_LIMITS_MAX_{name}", value)
+    get_limit_settings.cache_clear()
+    clear_invoke_caches()
+    yield
+    get_limit_settings.cache_clear()
+    clear_invoke_caches()
+
+
+def test_a_tenant_admin_cannot_raise_its_limits_past_the_deployment_ceiling(service: Service) -> None:
+    set_limits(service, "acme", requests_per_second=5, burst=10, concurrent_calls=5)
+    response = service.api("PUT", "/v1/limits", tenant="acme", body=THE_WHOLE_DEPLOYMENT)
+    assert (response.status, response.error_code) == (422, "LIMIT_ABOVE_CEILING")
+    ceilings = LimitSettings()
+    assert response.body["error"]["details"] == [
+        {
+            "field": "requests_per_second",
+            "value": 50.0,
+            "ceiling": ceilings.max_requests_per_second,
+            "setting": "TOOLGATE_LIMITS_MAX_REQUESTS_PER_SECOND",
+        },
+        {
+            "field": "burst",
+            "value": 100,
+            "ceiling": ceilings.max_burst,
+            "setting": "TOOLGATE_LIMITS_MAX_BURST",
+        },
+        {
+            "field": "concurrent_calls",
+            "value": 50,
+            "ceiling": ceilings.max_concurrent_calls,
+            "setting": "TOOLGATE_LIMITS_MAX_CONCURRENT_CALLS",
+        },
+    ]
+    assert (
+        f"concurrent_calls 50 is above its ceiling of {ceilings.max_concurrent_calls}"
+        in (response.body["error"]["message"])
+    )
+    # Nothing was stored: the tenant keeps the limits it had.
+    kept = service.api("GET", "/v1/limits", tenant="acme").body
+    assert (kept["requests_per_second"], kept["burst"], kept["concurrent_calls"], kept["version"]) == (
+        5,
+        10,
+        5,
+        1,
+    )
+
+
+@pytest.mark.parametrize("field", ["requests_per_second", "burst", "concurrent_calls"])
+def test_one_limit_past_its_ceiling_is_refused_by_name(service: Service, field: str) -> None:
+    ceilings = service.api("GET", "/v1/limits", tenant="acme").body["ceilings"]
+    at_ceilings = dict(ceilings)
+    assert set_limits(service, "acme", **at_ceilings)["clamped"] == []
+    over = {**at_ceilings, field: ceilings[field] + 1}
+    response = service.api("PUT", "/v1/limits", tenant="acme", body=over)
+    assert (response.status, response.error_code) == (422, "LIMIT_ABOVE_CEILING")
+    assert [problem["field"] for problem in response.body["error"]["details"]] == [field]
+
+
+def test_the_default_ceilings_leave_half_of_the_shared_capacity_to_other_tenants(service: Service) -> None:
+    ceilings = service.api("GET", "/v1/limits", tenant="acme").body["ceilings"]
+    assert ceilings == {"requests_per_second": 25.0, "burst": 50, "concurrent_calls": 25}
+    assert all(ceilings[name] <= limit / 2 for name, limit in THE_WHOLE_DEPLOYMENT.items())
+
+
+def test_stored_limits_above_a_lowered_ceiling_are_clamped(
+    service: Service, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    with desk_world(service, monkeypatch) as desk:
+        desk.seed("acme", {"type": "bearer", "token": TOKEN})
+        set_limits(service, "acme", requests_per_second=20, burst=40, concurrent_calls=20)
+        request.getfixturevalue("lowered_ceilings")
+
+        shown = service.api("GET", "/v1/limits", tenant="acme").body
+        assert (shown["requests_per_second"], shown["burst"], shown["concurrent_calls"]) == (0.01, 2, 1)
+        assert shown["clamped"] == ["requests_per_second", "burst", "concurrent_calls"]
+        assert (shown["source"], shown["version"]) == ("tenant", 1)
+        # The invoke function applies the ceilings, not the stored 20 calls/s with bursts of 40.
+        assert [desk.invoke().status for _ in range(2)] == [200, 200]
+        refused = desk.invoke()
+        assert (refused.status, refused.error_code) == (429, "RATE_LIMITED")
+        assert refused.body["error"]["details"]["burst"] == 2
+        assert len(desk.created_cases()) == 2
+        # The row is left as the admin wrote it: raising the ceiling again restores the tenant's limits.
+        item = service.table.get_item(Key={"pk": "acme", "sk": LIMITS_SK})["Item"]
+        assert (item["limits"]["burst"], item["limits"]["concurrent_calls"]) == (40, 20)
+
+
+def test_a_ceiling_below_the_defaults_is_refused_when_the_settings_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TOOLGATE_LIMITS_MAX_CONCURRENT_CALLS", "5")
+    with pytest.raises(ValidationError, match="concurrent_calls"):
+        LimitSettings()
 
 
 def _record(limits: TenantLimits) -> Any:

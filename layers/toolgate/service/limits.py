@@ -1,7 +1,7 @@
 """Per-tenant limits on tool calls, so that one tenant cannot take the capacity every tenant shares.
 
 Each tenant has two limits, with defaults from `LimitSettings` that an admin may replace for the tenant
-(`PUT /v1/limits`):
+(`PUT /v1/limits`), up to the deployment's ceilings (`LimitCeilings`), which only the operator sets:
 
 - **Rate**: tool calls started per second on average, with a burst after a quiet spell. It is kept as a
   GCRA clock (the "theoretical arrival time" of a token bucket): a call is admitted when the clock is no
@@ -12,7 +12,8 @@ Each tenant has two limits, with defaults from `LimitSettings` that an admin may
 
 Both live in one row of the tenant's own partition, and one conditional write admits a call against both
 (`LimiterStore.try_admit`); a second write ends its lease. The numbers therefore hold across every Lambda
-instance. A call over a limit is refused before any egress with 429 and a `Retry-After`.
+instance. A call over a limit is refused before any egress with 429 and a `Retry-After`. A tenant's own
+limits stored before the operator lowered a ceiling are clamped to it whenever they are read.
 
 Pure: the row is reached through `LimiterStore`.
 """
@@ -32,31 +33,57 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from toolgate.errors import ConcurrencyLimitedError, RateLimitedError, ToolgateError
+from toolgate.errors import (
+    ConcurrencyLimitedError,
+    LimitAboveCeilingError,
+    RateLimitedError,
+    ToolgateError,
+)
 from toolgate.settings import LimitSettings
 
 logger = logging.getLogger(__name__)
 
-#: What an admin may set: the stage's own throttle (50 requests/s, burst 100) and the invoke function's
-#: reserved concurrency (50) bound every tenant anyway.
-MAX_REQUESTS_PER_SECOND = 50.0
-MAX_BURST = 100
-MAX_CONCURRENT_CALLS = 50
 #: Conditional writes one admission may take when other calls of the tenant change the row meanwhile.
 _MAX_ADMISSION_WRITES = 4
 
 
+class LimitCeilings(BaseModel):
+    """The most an admin may set for its tenant: the operator's `TOOLGATE_LIMITS_MAX_*`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    requests_per_second: float
+    burst: int
+    concurrent_calls: int
+
+    @classmethod
+    def of(cls, settings: LimitSettings) -> LimitCeilings:
+        return cls(
+            requests_per_second=settings.max_requests_per_second,
+            burst=settings.max_burst,
+            concurrent_calls=settings.max_concurrent_calls,
+        )
+
+
+#: Each limit's ceiling, by the setting an operator changes it with.
+CEILING_SETTINGS = {
+    "requests_per_second": "TOOLGATE_LIMITS_MAX_REQUESTS_PER_SECOND",
+    "burst": "TOOLGATE_LIMITS_MAX_BURST",
+    "concurrent_calls": "TOOLGATE_LIMITS_MAX_CONCURRENT_CALLS",
+}
+
+
 class TenantLimits(BaseModel):
-    """A tenant's limits; also the body of `PUT /v1/limits`."""
+    """A tenant's limits; also the body of `PUT /v1/limits`. The deployment's ceilings bound them."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: Tool calls started per second, on average.
-    requests_per_second: float = Field(ge=0.01, le=MAX_REQUESTS_PER_SECOND)
+    requests_per_second: float = Field(ge=0.01, allow_inf_nan=False)
     #: Tool calls that may start at once after a quiet spell.
-    burst: int = Field(ge=1, le=MAX_BURST)
+    burst: int = Field(ge=1)
     #: Outbound calls open at the same time.
-    concurrent_calls: int = Field(ge=1, le=MAX_CONCURRENT_CALLS)
+    concurrent_calls: int = Field(ge=1)
 
     @classmethod
     def defaults(cls, settings: LimitSettings) -> TenantLimits:
@@ -64,6 +91,37 @@ class TenantLimits(BaseModel):
             requests_per_second=settings.requests_per_second,
             burst=settings.burst,
             concurrent_calls=settings.concurrent_calls,
+        )
+
+    def above(self, ceilings: LimitCeilings) -> list[str]:
+        """The limits set higher than their ceiling."""
+        return [name for name in CEILING_SETTINGS if getattr(self, name) > getattr(ceilings, name)]
+
+    def clamped(self, ceilings: LimitCeilings) -> TenantLimits:
+        """These limits, each lowered to its ceiling if above it."""
+        return self.model_copy(update={name: getattr(ceilings, name) for name in self.above(ceilings)})
+
+    def ensure_within(self, ceilings: LimitCeilings) -> None:
+        """Raise LimitAboveCeilingError, naming each limit above its ceiling."""
+        above = self.above(ceilings)
+        if not above:
+            return
+        problems = [
+            {
+                "field": name,
+                "value": getattr(self, name),
+                "ceiling": getattr(ceilings, name),
+                "setting": CEILING_SETTINGS[name],
+            }
+            for name in above
+        ]
+        listed = "; ".join(
+            f"{p['field']} {p['value']} is above its ceiling of {p['ceiling']}" for p in problems
+        )
+        raise LimitAboveCeilingError(
+            f"{listed}. This deployment's operator sets the ceilings (GET /v1/limits shows them), so that "
+            "one tenant cannot take the capacity every tenant shares; ask for at most the ceiling.",
+            details=problems,
         )
 
 
@@ -89,16 +147,23 @@ class LimitsView(BaseModel):
     updated_at: datetime | None = None
     #: A change reaches every Lambda instance within this many seconds.
     applies_within_seconds: int
+    #: The most an admin may set; only the deployment's operator changes them.
+    ceilings: LimitCeilings
+    #: The tenant's own limits that are above a ceiling the operator lowered since: the ceiling applies.
+    clamped: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, record: LimitsRecord | None, settings: LimitSettings) -> LimitsView:
+        ceilings = LimitCeilings.of(settings)
         limits = record.limits if record is not None else TenantLimits.defaults(settings)
         return cls(
-            **limits.model_dump(),
+            **limits.clamped(ceilings).model_dump(),
             source="tenant" if record is not None else "default",
             version=record.version if record is not None else None,
             updated_at=record.updated_at if record is not None else None,
             applies_within_seconds=settings.cache_seconds,
+            ceilings=ceilings,
+            clamped=limits.above(ceilings),
         )
 
 
@@ -237,13 +302,18 @@ class TenantLimiter:
         self._clock_hint_ms = 0
 
     def limits(self) -> TenantLimits:
-        """The limits in force: the tenant's own, else the defaults; read again after `cache_seconds`."""
+        """The limits in force: the tenant's own within the ceilings, else the defaults; read again after
+        `cache_seconds`."""
         with self._lock:
             cached = self._cached
             if cached is not None and self._monotonic() - cached[0] < self.settings.cache_seconds:
                 return cached[1]
         record = self.store.read_limits()
-        limits = record.limits if record is not None else TenantLimits.defaults(self.settings)
+        limits = (
+            record.limits.clamped(LimitCeilings.of(self.settings))
+            if record is not None
+            else TenantLimits.defaults(self.settings)
+        )
         with self._lock:
             self._cached = (self._monotonic(), limits)
         return limits

@@ -31,7 +31,7 @@ from toolgate.service.ingest import (
 )
 from toolgate.service.jobs import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
-from toolgate.service.limits import LimiterStore, LimitsRecord, LimitsView, TenantLimits
+from toolgate.service.limits import LimitCeilings, LimiterStore, LimitsRecord, LimitsView, TenantLimits
 from toolgate.service.models import (
     AssistantRecord,
     CredentialBinding,
@@ -338,13 +338,15 @@ class ManagementService:
     # --- Limits -------------------------------------------------------------------------------
 
     def get_limits(self) -> LimitsView:
-        """The tenant's limits on tool calls in force: its own, or the deployment's defaults."""
+        """The tenant's limits on tool calls in force (its own within the ceilings, or the deployment's
+        defaults), and the ceilings."""
         self.context.require_admin()
         return LimitsView.of(self._limits().read_limits(), self.limit_settings)
 
     def set_limits(self, limits: TenantLimits) -> LimitsView:
-        """Replace the tenant's limits (within the bounds `TenantLimits` allows)."""
+        """Replace the tenant's limits; LimitAboveCeilingError above the deployment's ceilings."""
         self.context.require_admin()
+        limits.ensure_within(LimitCeilings.of(self.limit_settings))
         store = self._limits()
         current = store.read_limits()
         record = LimitsRecord(
