@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
 
-.PHONY: help demo test lint typecheck synth check bench clean
+.PHONY: help demo test lint typecheck synth check bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ check: lint typecheck synth test ## lint, typecheck, synth and test, as CI does
 
 bench: $(STAMP) ## the compiler benchmark
 	$(BIN)/python bench/compile.py
+
+# The dependency layer installs exactly this lock (hashes required) for Lambda's Python and CPU.
+lock: $(STAMP) ## recompile layers/requirements.lock from pyproject.toml's runtime dependencies
+	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.12 \
+		--python-platform aarch64-manylinux_2_28 --no-build --custom-compile-command "make lock" \
+		-o layers/requirements.lock
 
 clean: ## remove the venv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules

@@ -483,8 +483,8 @@ def bench_sizes() -> None:
     sys.path.insert(0, str(REPO_ROOT))
     from infra.layers import (
         DEFAULT_BUILD_ROOT,
+        LOCK_FILE,
         dependency_cache_key,
-        runtime_requirements,
         stage_toolgate_layer,
     )
 
@@ -494,7 +494,7 @@ def bench_sizes() -> None:
             ("function code (functions/invoke)", REPO_ROOT / "functions" / "invoke"),
             ("toolgate layer (staged now)", stage_toolgate_layer(Path(folder))),
         ]
-        dependencies = DEFAULT_BUILD_ROOT / f"dependencies-{dependency_cache_key(runtime_requirements())}"
+        dependencies = DEFAULT_BUILD_ROOT / f"dependencies-{dependency_cache_key(LOCK_FILE.read_text())}"
         built = (dependencies / ".complete").is_file()
         if built:
             parts.append((f"dependency layer ({dependencies.relative_to(REPO_ROOT)})", dependencies))

@@ -30,11 +30,11 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.layers import (
     DEFAULT_BUILD_ROOT,
+    LOCK_FILE,
     REPO_ROOT,
     LayerAssets,
     build_dependency_layer,
     placeholder_dependency_layer,
-    runtime_requirements,
     stage_toolgate_layer,
 )
 from infra.stack import DEFAULT_TENANT_CEILINGS, TenantCeilingsError, TenantLimitValues, ToolgateStack
@@ -63,9 +63,7 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
             toolgate=toolgate,
             dependencies_are_placeholder=True,
         )
-    return LayerAssets(
-        dependencies=build_dependency_layer(runtime_requirements(), build_root), toolgate=toolgate
-    )
+    return LayerAssets(dependencies=build_dependency_layer(LOCK_FILE, build_root), toolgate=toolgate)
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:

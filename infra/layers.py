@@ -1,8 +1,10 @@
 """Lambda layer contents, prepared as plain directories so the stack builds without Docker.
 
-- The dependency layer is `pip install`ed for the Lambda platform (manylinux wheels only, CPython 3.12),
-  from the runtime dependencies in pyproject.toml, into a folder keyed by a hash of what goes in it, so an
-  unchanged dependency list is built once.
+- The dependency layer is `pip install`ed for the Lambda platform (manylinux wheels only, CPython 3.12)
+  from `layers/requirements.lock`: every package pinned with its hashes (`--require-hashes --no-deps`),
+  so two deploys a month apart ship the same bytes. The lock is compiled from pyproject.toml's runtime
+  dependencies for that platform (`make lock`). The build goes into a folder keyed by a hash of the lock,
+  so an unchanged lock is built once.
 - The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
   runtime finds it on `sys.path`.
 """
@@ -21,6 +23,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD_ROOT = REPO_ROOT / "build" / "layers"
+#: The runtime dependencies with every transitive package pinned and hashed, for the Lambda platform.
+LOCK_FILE = REPO_ROOT / "layers" / "requirements.lock"
 
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"
@@ -57,8 +61,8 @@ def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list
     return requirements
 
 
-def pip_install_command(requirements: Sequence[str], target: Path) -> list[str]:
-    """The pip command that installs `requirements` for Lambda into `target` (binary wheels only)."""
+def pip_install_command(lock: Path, target: Path) -> list[str]:
+    """The pip command that installs the hashed `lock` for Lambda into `target` (binary wheels only)."""
     platform_flags = [flag for platform in LAMBDA_PLATFORMS for flag in ("--platform", platform)]
     return [
         sys.executable,
@@ -74,17 +78,20 @@ def pip_install_command(requirements: Sequence[str], target: Path) -> list[str]:
         LAMBDA_PYTHON_VERSION,
         "--implementation",
         "cp",
+        "--require-hashes",
+        "--no-deps",
         "--target",
         str(target),
-        *requirements,
+        "--requirement",
+        str(lock),
     ]
 
 
-def dependency_cache_key(requirements: Sequence[str]) -> str:
+def dependency_cache_key(lock_text: str) -> str:
     """A short hash of everything that decides the layer's content."""
     fingerprint = json.dumps(
         {
-            "requirements": sorted(requirements),
+            "lock": lock_text,
             "python": LAMBDA_PYTHON_VERSION,
             "platforms": LAMBDA_PLATFORMS,
         },
@@ -104,18 +111,18 @@ def run_pip(command: Sequence[str]) -> None:
 
 
 def build_dependency_layer(
-    requirements: Sequence[str],
+    lock: Path = LOCK_FILE,
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
     runner: PipRunner = run_pip,
 ) -> Path:
-    """Install `requirements` for Lambda under `build_root`, reusing an earlier build of the same list."""
-    layer_dir = build_root / f"dependencies-{dependency_cache_key(requirements)}"
+    """Install the `lock` for Lambda under `build_root`, reusing an earlier build of the same lock."""
+    layer_dir = build_root / f"dependencies-{dependency_cache_key(lock.read_text())}"
     if (layer_dir / _COMPLETE_MARKER).is_file():
         return layer_dir
     staging = build_root / f"{layer_dir.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
-    runner(pip_install_command(requirements, staging / "python"))
+    runner(pip_install_command(lock, staging / "python"))
     # Console scripts and bytecode compiled for the build machine's Python are of no use in Lambda.
     shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
     for bytecode_dir in (staging / "python").rglob("__pycache__"):

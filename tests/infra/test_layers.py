@@ -15,6 +15,7 @@ import pytest
 from infra.app import SKIP_LAYER_BUILD_VARIABLE, prepare_layer_assets
 from infra.layers import (
     LAMBDA_PYTHON_VERSION,
+    LOCK_FILE,
     REPO_ROOT,
     LayerBuildError,
     build_dependency_layer,
@@ -122,8 +123,40 @@ def test_runtime_requirements_follow_an_edited_pyproject(tmp_path: Path) -> None
     assert runtime_requirements(pyproject) == ["pydantic==2.14.3", "PyYAML==6.0.3"]
 
 
+def _lock(folder: Path, text: str) -> Path:
+    lock = folder / f"requirements-{dependency_cache_key(text)}.lock"
+    lock.write_text(text)
+    return lock
+
+
+def _locked_pins(lock: Path) -> dict[str, tuple[str, int]]:
+    """Each package of a lock file: its version and how many hashes it carries."""
+    pins: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in lock.read_text().splitlines():
+        requirement = re.match(r"^([A-Za-z0-9_.\-]+)==(\S+)", line)
+        if requirement:
+            name = _distribution_key(requirement.group(1))
+            pins[name] = (requirement.group(2), 0)
+        elif "--hash=sha256:" in line and name:
+            version, hashes = pins[name]
+            pins[name] = (version, hashes + 1)
+    return pins
+
+
+def test_the_lock_pins_every_runtime_dependency_at_pyprojects_version_with_hashes() -> None:
+    pins = _locked_pins(LOCK_FILE)
+    for requirement in runtime_requirements():
+        name, _, version = re.sub(r"\[.*?\]", "", requirement).partition("==")
+        assert pins.get(_distribution_key(name), ("missing", 0))[0] == version, requirement
+    assert all(hashes > 0 for _, hashes in pins.values()), "every locked package carries its hashes"
+    # The lock closes over everything the runtime dependencies need: nothing is resolved at deploy time.
+    assert set(pins) >= {_distribution_key(name) for name in _installed_closure(runtime_requirements())}
+
+
 def test_pip_installs_lambda_platform_wheels_only(tmp_path: Path) -> None:
-    command = pip_install_command(["pydantic==2.14.3"], tmp_path / "python")
+    lock = _lock(tmp_path, "pydantic==2.14.3 --hash=sha256:00\n")
+    command = pip_install_command(lock, tmp_path / "python")
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert "--only-binary=:all:" in command
     platforms = [command[i + 1] for i, flag in enumerate(command) if flag == "--platform"]
@@ -132,20 +165,24 @@ def test_pip_installs_lambda_platform_wheels_only(tmp_path: Path) -> None:
     assert command[command.index("--python-version") + 1] == LAMBDA_PYTHON_VERSION
     assert command[command.index("--implementation") + 1] == "cp"
     assert command[command.index("--target") + 1] == str(tmp_path / "python")
-    assert command[-1] == "pydantic==2.14.3"
+    # Exactly the locked bytes: hashes required, nothing resolved beyond the lock.
+    assert {"--require-hashes", "--no-deps"} <= set(command)
+    assert command[command.index("--requirement") + 1] == str(lock)
 
 
 def test_cache_key_changes_with_any_pin_but_not_with_order() -> None:
-    base = dependency_cache_key(["a==1", "b==2"])
-    assert dependency_cache_key(["b==2", "a==1"]) == base
-    assert dependency_cache_key(["a==1", "b==3"]) != base
-    assert dependency_cache_key(["a==1"]) != base
+    base = dependency_cache_key("a==1 --hash=sha256:aa\nb==2 --hash=sha256:bb\n")
+    assert dependency_cache_key("a==1 --hash=sha256:aa\nb==2 --hash=sha256:bb\n") == base
+    assert dependency_cache_key("a==1 --hash=sha256:aa\nb==3 --hash=sha256:bb\n") != base
+    # A changed hash (the same version rebuilt) is a different layer too.
+    assert dependency_cache_key("a==1 --hash=sha256:ab\nb==2 --hash=sha256:bb\n") != base
+    assert dependency_cache_key("a==1 --hash=sha256:aa\n") != base
 
 
 def test_an_unchanged_dependency_list_is_built_once(tmp_path: Path) -> None:
     pip = FakePip()
-    first = build_dependency_layer(["a==1"], tmp_path, runner=pip)
-    second = build_dependency_layer(["a==1"], tmp_path, runner=pip)
+    first = build_dependency_layer(_lock(tmp_path, "a==1\n"), tmp_path, runner=pip)
+    second = build_dependency_layer(_lock(tmp_path, "a==1\n"), tmp_path, runner=pip)
     assert first == second
     assert len(pip.commands) == 1
     assert (first / "python" / "fake_dependency" / "__init__.py").is_file()
@@ -156,8 +193,8 @@ def test_an_unchanged_dependency_list_is_built_once(tmp_path: Path) -> None:
 
 def test_a_changed_dependency_list_is_rebuilt_and_the_old_build_removed(tmp_path: Path) -> None:
     pip = FakePip()
-    old = build_dependency_layer(["a==1"], tmp_path, runner=pip)
-    new = build_dependency_layer(["a==2"], tmp_path, runner=pip)
+    old = build_dependency_layer(_lock(tmp_path, "a==1\n"), tmp_path, runner=pip)
+    new = build_dependency_layer(_lock(tmp_path, "a==2\n"), tmp_path, runner=pip)
     assert new != old
     assert len(pip.commands) == 2
     assert not old.exists()
@@ -171,9 +208,9 @@ def test_a_failed_pip_run_leaves_no_layer_to_reuse(tmp_path: Path) -> None:
         raise LayerBuildError("no wheel for the platform")
 
     with pytest.raises(LayerBuildError):
-        build_dependency_layer(["a==1"], tmp_path, runner=failing_pip)
+        build_dependency_layer(_lock(tmp_path, "a==1\n"), tmp_path, runner=failing_pip)
     pip = FakePip()
-    layer = build_dependency_layer(["a==1"], tmp_path, runner=pip)
+    layer = build_dependency_layer(_lock(tmp_path, "a==1\n"), tmp_path, runner=pip)
     assert len(pip.commands) == 1
     assert not (layer / "python" / "half_installed").exists()
 
