@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from toolgate.demo import support_desk_spec
-from toolgate.service.jobs import JOB_STATUS_TOOL
+from toolgate.service.jobs.records import JOB_STATUS_TOOL
 from toolgate.spec.compiler import compile_path
 
 TABLE_NAME = "toolgate-test"
