@@ -114,7 +114,11 @@ def test_clear_caches_forgets_every_environments_adapters_and_closes_their_trans
     from toolgate.adapters.http import HttpTransport
 
     closed: list[HttpTransport] = []
-    monkeypatch.setattr(HttpTransport, "close", lambda self: closed.append(self))
+
+    def close(transport: HttpTransport) -> None:
+        closed.append(transport)
+
+    monkeypatch.setattr(HttpTransport, "close", close)
     first, second = Wiring(), Wiring()
     tools, transport = first.tools, second.transport
 
