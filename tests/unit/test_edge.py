@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, cast
@@ -127,3 +129,27 @@ def test_clear_caches_forgets_every_environments_adapters_and_closes_their_trans
     assert closed == [transport]
     assert first.tools is not tools
     assert second.transport is not transport
+
+
+def _loaded_clients(modules: str) -> str:
+    code = (
+        f"import sys, {modules};"
+        "print(sorted(m for m in ('requests', 'boto3', 'botocore', 'urllib3') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_wiring_ports_and_jobs_domain_load_no_aws_sdk_or_http_client() -> None:
+    modules = (
+        "toolgate.wiring, toolgate.service.ports, toolgate.service.jobs.records,"
+        " toolgate.service.jobs.launch, toolgate.service.jobs.queries, toolgate.service.jobs.runner,"
+        " toolgate.service.jobs.callbacks"
+    )
+    assert _loaded_clients(modules) == "[]"
+
+
+def test_the_edge_loads_no_boto3() -> None:
+    # Powertools' Lambda typing and logger load botocore's exceptions; the edge itself reaches no AWS API.
+    loaded = _loaded_clients("toolgate.edge")
+    assert "'boto3'" not in loaded and "'requests'" not in loaded
