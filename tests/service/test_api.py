@@ -314,6 +314,6 @@ def test_spec_upload_in_undecodable_base64_is_a_typed_refusal_not_a_500(service:
 
     raw = lambda_handler(event, FakeLambdaContext())
 
-    assert raw["statusCode"] == 400
+    assert raw["statusCode"] == 422
     assert json.loads(raw["body"])["error"]["code"] == "API_REQUEST_INVALID"
     assert service.api("GET", "/v1/integrations/support").status == 404
