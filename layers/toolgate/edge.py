@@ -5,7 +5,7 @@ Every refusal is `{"error": {"code", "message", ...}}` with the error's own stat
 a tenant is over a limit). Anything unexpected becomes INTERNAL_ERROR with a correlation id (API Gateway's
 request id, else the Lambda request id) that is also logged with the traceback, never its text.
 
-No AWS SDK here: only the event, the Lambda context and the functions' logger.
+No AWS SDK or Powertools import here: only the event, the Lambda request id and the functions' logger.
 """
 
 from __future__ import annotations
@@ -14,14 +14,19 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import Any, Protocol
 
 from toolgate.adapters.aws.telemetry import logger
 from toolgate.errors import InternalServiceError, TenantLimitError, ToolgateError
 
 JSON_HEADERS = {"Content-Type": "application/json"}
+
+
+class LambdaContext(Protocol):
+    """What the edge reads from the Lambda context."""
+
+    @property
+    def aws_request_id(self) -> str: ...
 
 
 # --- Reading the request ------------------------------------------------------------------------
