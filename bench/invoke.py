@@ -372,11 +372,10 @@ def _seed_support_desk(target_url: str) -> str:
     return management.create_api_key(ApiKeyCreate(role=Role.AGENT, principal="bench")).api_key.key_id
 
 
-def _clear_handler_caches(handler: Any) -> None:
-    if handler._transport.cache_info().currsize:
-        handler._transport().close()
-    for cached in (handler._transport, handler._provider, handler._tools):
-        cached.cache_clear()
+def _clear_handler_caches() -> None:
+    from toolgate.wiring import clear_caches
+
+    clear_caches()
 
 
 def _print_splits(label: str, splits: list[_Split]) -> None:
@@ -436,7 +435,7 @@ def bench_handler(calls: int) -> None:
 
             cold: list[_Split] = []
             for _ in range(5):
-                _clear_handler_caches(handler)
+                _clear_handler_caches()
                 cold.append(meter.measure(lambda: invoke(plain)))
             for _ in range(min(200, calls)):
                 meter.measure(lambda: invoke(plain))
@@ -448,7 +447,7 @@ def bench_handler(calls: int) -> None:
         finally:
             botocore.client.BaseClient._make_api_call = original_call  # type: ignore[method-assign]
             HttpTransport.send = original_send  # type: ignore[method-assign]
-            _clear_handler_caches(handler)
+            _clear_handler_caches()
     server.shutdown()
 
     print("\nhandler path: API Gateway event -> create_support_case -> response, target on 127.0.0.1")

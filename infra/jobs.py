@@ -25,7 +25,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
 #: The waiting callback task reads its heartbeat and timeout from the execution's input, which the invoke
-#: function writes from the job (`toolgate.service.jobs.execution_input`): an operation's opt-in
+#: function writes from the job (`toolgate.service.jobs.records.execution_input`): an operation's opt-in
 #: `heartbeatSeconds`, and the callback URL's lifetime (`JobSettings.callback_ttl_seconds`, at most a day).
 CALLBACK_HEARTBEAT_PATH = "$.heartbeat_seconds"
 CALLBACK_TIMEOUT_PATH = "$.timeout_seconds"

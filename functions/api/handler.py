@@ -7,7 +7,6 @@ reads the caller's key row again: API Gateway's cached Allow outlives a revocati
 
 from __future__ import annotations
 
-import base64
 from functools import cache
 from typing import Annotated, Any
 
@@ -21,11 +20,10 @@ from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.resources import AwsResourceProvider
 from toolgate.adapters.aws.telemetry import logger, metrics, record_ingest, tracer
+from toolgate.edge import body_bytes, error_body, error_headers, refused, unexpected
 from toolgate.errors import (
     ApiRequestInvalidError,
-    InternalServiceError,
     MediaTypeUnsupportedError,
     RouteNotFoundError,
     ToolgateError,
@@ -58,17 +56,14 @@ from toolgate.service.views import (
     UploadUrl,
 )
 from toolgate.settings import get_limit_settings, get_service_settings
+from toolgate.wiring import Wiring
 
 API_TITLE = "Toolgate management API"
 API_VERSION = "1"
 _CALLER = "caller"
 
 app = APIGatewayRestResolver(enable_validation=True, debug=False, json_body_deserializer=parse_json_body)
-
-
-@cache
-def _provider() -> AwsResourceProvider:
-    return AwsResourceProvider(get_service_settings())
+wiring = Wiring()
 
 
 def _caller() -> TenantContext:
@@ -76,7 +71,7 @@ def _caller() -> TenantContext:
     caller = app.context.get(_CALLER)
     if not isinstance(caller, TenantContext):
         raise UnauthenticatedError("The request was not authenticated: no authorizer context.")
-    require_live_key(_provider().for_tenant(caller.tenant_id).store, caller)
+    require_live_key(wiring.resources.for_tenant(caller.tenant_id).store, caller)
     return caller
 
 
@@ -84,7 +79,7 @@ def _service() -> ManagementService:
     caller = _caller()
     return ManagementService(
         caller,
-        _provider().for_tenant(caller.tenant_id),
+        wiring.resources.for_tenant(caller.tenant_id),
         get_service_settings(),
         ingest_observer=record_ingest,
         limit_settings=get_limit_settings(),
@@ -92,9 +87,11 @@ def _service() -> ManagementService:
 
 
 def _body_bytes() -> bytes:
-    event = app.current_event
-    body = event.body or ""
-    return base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8")
+    return body_bytes(app.current_event.raw_event, undecodable=_not_base64)
+
+
+def _not_base64() -> ApiRequestInvalidError:
+    return ApiRequestInvalidError("The body is not valid base64; nothing was done.")
 
 
 # --- API keys ---------------------------------------------------------------------------------
@@ -285,13 +282,13 @@ def _error(error: ToolgateError) -> Response[dict[str, Any]]:
     return Response(
         status_code=error.http_status,
         content_type=content_types.APPLICATION_JSON,
-        body={"error": error.to_dict()},
+        body=error_body(error),
+        headers=error_headers(error),
     )
 
 
 def _handle_toolgate_error(error: ToolgateError) -> Response[dict[str, Any]]:
-    logger.info("request refused", extra={"error_code": error.code, "http_status": error.http_status})
-    return _error(error)
+    return _error(refused(error))
 
 
 def _handle_invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
@@ -318,14 +315,7 @@ def _handle_unknown_route(_: NoRouteError) -> Response[dict[str, Any]]:
 
 
 def _handle_unexpected(error: Exception) -> Response[dict[str, Any]]:
-    correlation_id = logger.get_correlation_id() or "unknown"
-    logger.exception("unexpected error", extra={"error_type": type(error).__name__})
-    return _error(
-        InternalServiceError(
-            f"An unexpected error occurred; quote correlation id {correlation_id} when reporting it.",
-            details={"correlation_id": correlation_id},
-        )
-    )
+    return _error(unexpected(error, app.lambda_context))
 
 
 app.exception_handler_manager.update_exception_handlers(

@@ -9,47 +9,37 @@ logged.
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.dynamodb import DynamoApiKeyReader
-from toolgate.adapters.aws.session import new_session
 from toolgate.adapters.aws.telemetry import logger, tracer
+from toolgate.edge import header_values
 from toolgate.errors import ApiKeyInvalidError
 from toolgate.service.api_keys import authenticate
-from toolgate.settings import get_service_settings
+from toolgate.wiring import Wiring
+
+wiring = Wiring()
 
 
 class UnauthorizedError(Exception):
     """API Gateway answers 401 when an authorizer fails with exactly the message "Unauthorized"."""
 
 
-@cache
-def _reader() -> DynamoApiKeyReader:
-    table = new_session().resource("dynamodb").Table(get_service_settings().table_name)
-    return DynamoApiKeyReader(table)
-
-
 def _presented_key(event: dict[str, Any]) -> str:
     token = event.get("authorizationToken")
     if isinstance(token, str):
         return token
-    headers = event.get("headers") or {}
-    for name, value in headers.items():
-        if name.lower() == "authorization" and isinstance(value, str):
-            return value
-    return ""
+    return next((value for value in header_values(event, "authorization") if isinstance(value, str)), "")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
-        caller = authenticate(_presented_key(event), _reader())
+        caller = authenticate(_presented_key(event), wiring.api_keys)
     except ApiKeyInvalidError:
         logger.info("api key refused")
         raise UnauthorizedError("Unauthorized") from None

@@ -14,79 +14,46 @@ arguments and the results are never logged or traced.
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 import time
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.invoke import AwsInvokeProvider, record_invocation
+from toolgate.adapters.aws.invoke import record_invocation
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
-from toolgate.adapters.http import HttpTransport
+from toolgate.edge import answer, header_values, json_body, json_response
 from toolgate.errors import (
     CallInvalidError,
     ContinuationPageInvalidError,
     IdempotencyKeyInvalidError,
-    InternalServiceError,
     RouteNotFoundError,
-    TenantLimitError,
-    ToolgateError,
 )
 from toolgate.runtime.transport import Deadline
 from toolgate.service.api_keys import require_live_key
-from toolgate.service.invoke import (
-    InvokeRequest,
-    InvokeService,
-    ToolCache,
-    call_budget_seconds,
-)
+from toolgate.service.invoke import InvokeRequest, InvokeService, call_budget_seconds
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
-from toolgate.settings import (
-    get_invoke_settings,
-    get_job_settings,
-    get_limit_settings,
-    get_service_settings,
-    get_settings,
-)
+from toolgate.settings import get_invoke_settings, get_job_settings, get_settings
+from toolgate.wiring import Wiring
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
-_JSON_HEADERS = {"Content-Type": "application/json"}
 
-
-@cache
-def _provider() -> AwsInvokeProvider:
-    return AwsInvokeProvider(
-        get_service_settings(), get_invoke_settings(), jobs=get_job_settings(), limits=get_limit_settings()
-    )
-
-
-@cache
-def _transport() -> HttpTransport:
-    """One per process: its connection pools and OAuth2 tokens (per tenant and credential) are reused."""
-    return HttpTransport(get_settings().runtime)
-
-
-@cache
-def _tools() -> ToolCache:
-    return ToolCache()
+wiring = Wiring()
 
 
 def _service(caller: TenantContext) -> InvokeService:
     """The caller's service, once its key is known to be unrevoked now."""
-    resources = _provider().for_tenant(caller.tenant_id)
+    resources = wiring.invoke_resources.for_tenant(caller.tenant_id)
     require_live_key(resources.tenant.store, caller)
     return InvokeService(
         caller,
         resources,
         get_invoke_settings(),
         runtime=get_settings().runtime,
-        transport=_transport(),
-        tools=_tools(),
+        transport=wiring.transport,
+        tools=wiring.tools,
         observer=record_invocation,
         jobs_config=get_job_settings(),
     )
@@ -108,47 +75,41 @@ def invoke(event: Mapping[str, Any], context: LambdaContext, caller: TenantConte
     request = InvokeRequest(
         assistant_id=str(parameters.get("assistant", "")),
         tool_name=str(parameters.get("tool", "")),
-        body=_json_body(event),
+        body=json_body(event, undecodable=_not_json),
         request_id=str(request_context.get("requestId") or context.aws_request_id),
         deadline=Deadline.after(budget),
         idempotency_key=_idempotency_key(event),
     )
-    return _response(200, _service(caller).invoke(request).response)
+    return json_response(200, _service(caller).invoke(request).response)
 
 
 def read_continuation(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
     handle = str((event.get("pathParameters") or {}).get("handle", ""))
     page = _page(event.get("queryStringParameters") or {})
-    return _response(200, _service(caller).read_continuation(handle, page).model_dump(mode="json"))
+    return json_response(200, _service(caller).read_continuation(handle, page).model_dump(mode="json"))
 
 
 def read_job(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
     job_id = str((event.get("pathParameters") or {}).get("job_id", ""))
-    return _response(200, _service(caller).job(job_id).model_dump(mode="json", exclude_none=True))
+    return json_response(200, _service(caller).job(job_id).model_dump(mode="json", exclude_none=True))
 
 
 def cancel_job(event: Mapping[str, Any], caller: TenantContext) -> dict[str, Any]:
     job_id = str((event.get("pathParameters") or {}).get("job_id", ""))
-    return _response(200, _service(caller).cancel_job(job_id).model_dump(mode="json", exclude_none=True))
+    return json_response(200, _service(caller).cancel_job(job_id).model_dump(mode="json", exclude_none=True))
 
 
 # --- Reading the event --------------------------------------------------------------------------
 
 
-def _json_body(event: Mapping[str, Any]) -> object:
-    raw = event.get("body") or ""
-    try:
-        text = base64.b64decode(raw).decode("utf-8") if event.get("isBase64Encoded") else raw
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        raise CallInvalidError(
-            'The body must be JSON: {"arguments": {...}} or the tool call object the model produced.'
-        ) from None
+def _not_json() -> CallInvalidError:
+    return CallInvalidError(
+        'The body must be JSON: {"arguments": {...}} or the tool call object the model produced.'
+    )
 
 
 def _idempotency_key(event: Mapping[str, Any]) -> str | None:
-    headers = event.get("headers") or {}
-    values = [value for name, value in headers.items() if name.lower() == IDEMPOTENCY_HEADER]
+    values = header_values(event, IDEMPOTENCY_HEADER)
     if not values:
         return None
     if len(values) > 1 or not isinstance(values[0], str) or not _IDEMPOTENCY_KEY.fullmatch(values[0]):
@@ -163,17 +124,6 @@ def _page(query: Mapping[str, Any]) -> int:
     if not isinstance(value, str) or not value.isdigit() or len(value) > 9:
         raise ContinuationPageInvalidError("The page must be a whole number, 0 or more: ?page=1.")
     return int(value)
-
-
-def _response(
-    status: int, body: Mapping[str, Any], headers: Mapping[str, str] = _JSON_HEADERS
-) -> dict[str, Any]:
-    return {
-        "statusCode": status,
-        "headers": dict(headers),
-        "body": json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        "isBase64Encoded": False,
-    }
 
 
 def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -201,19 +151,4 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    try:
-        return _route(event, context)
-    except ToolgateError as error:
-        logger.info("request refused", extra={"error_code": error.code, "http_status": error.http_status})
-        headers = _JSON_HEADERS
-        if isinstance(error, TenantLimitError):
-            headers = {**_JSON_HEADERS, "Retry-After": str(error.retry_after_seconds)}
-        return _response(error.http_status, {"error": error.to_dict()}, headers)
-    except Exception as error:
-        correlation_id = logger.get_correlation_id() or "unknown"
-        logger.exception("unexpected error", extra={"error_type": type(error).__name__})
-        failure = InternalServiceError(
-            f"An unexpected error occurred; quote correlation id {correlation_id} when reporting it.",
-            details={"correlation_id": correlation_id},
-        )
-        return _response(failure.http_status, {"error": failure.to_dict()})
+    return answer(lambda: _route(event, context), context)

@@ -15,64 +15,34 @@ and Catch. Nothing about the call's arguments or result is logged.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.invoke import AwsInvokeProvider
-from toolgate.adapters.aws.jobs import SigningKey, StepFunctionsTaskTokens, job_resources
-from toolgate.adapters.aws.session import new_session
 from toolgate.adapters.aws.telemetry import logger, tracer
-from toolgate.adapters.http import HttpTransport
-from toolgate.service.callback_ids import CallbackSigner
-from toolgate.service.jobs import JobRunner, is_job_id
+from toolgate.service.jobs.records import is_job_id
+from toolgate.service.jobs.runner import JobRunner
 from toolgate.service.tenancy import is_tenant_id
-from toolgate.settings import (
-    get_callback_settings,
-    get_invoke_settings,
-    get_job_settings,
-    get_service_settings,
-    get_settings,
-)
+from toolgate.settings import get_job_settings, get_settings
+from toolgate.wiring import Wiring
+
+wiring = Wiring()
 
 
 class TaskInputError(ValueError):
     """The task's input is not one the jobs state machine sends."""
 
 
-@cache
-def _provider() -> AwsInvokeProvider:
-    return AwsInvokeProvider(get_service_settings(), get_invoke_settings(), jobs=get_job_settings())
-
-
-@cache
-def _transport() -> HttpTransport:
-    return HttpTransport(get_settings().runtime)
-
-
-@cache
-def _callbacks() -> tuple[str, CallbackSigner, StepFunctionsTaskTokens]:
-    settings = get_callback_settings()
-    session = new_session()
-    key = SigningKey(session.client("secretsmanager"), settings.signing_secret_arn)
-    return (
-        settings.base_url,
-        CallbackSigner(key.value()),
-        StepFunctionsTaskTokens(session.client("stepfunctions")),
-    )
-
-
 def _runner(tenant_id: str, context: LambdaContext, *, with_callbacks: bool) -> JobRunner:
-    base_url, signer, tokens = _callbacks() if with_callbacks else (None, None, None)
+    callbacks = wiring.callbacks if with_callbacks else None
     return JobRunner(
-        job_resources(_provider().for_tenant(tenant_id)),
+        wiring.job_resources(tenant_id),
         get_job_settings(),
         runtime=get_settings().runtime,
-        transport=_transport(),
+        transport=wiring.transport,
         task_budget=lambda: context.get_remaining_time_in_millis() / 1000,
-        callback_base_url=base_url,
-        signer=signer,
-        tokens=tokens,
+        callback_base_url=callbacks.base_url if callbacks else None,
+        signer=callbacks.signer if callbacks else None,
+        tokens=callbacks.tokens if callbacks else None,
     )
 
 

@@ -7,24 +7,19 @@ unexpected or transient error fails only that message, which SQS delivers again 
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.resources import AwsResourceProvider
 from toolgate.adapters.aws.telemetry import logger, metrics, record_ingest, tracer
 from toolgate.service.layout import parse_upload_key
 from toolgate.service.uploads import object_created_notices, process_object_created
 from toolgate.settings import get_service_settings
+from toolgate.wiring import Wiring
 
 processor = BatchProcessor(event_type=EventType.SQS)
-
-
-@cache
-def _provider() -> AwsResourceProvider:
-    return AwsResourceProvider(get_service_settings())
+wiring = Wiring()
 
 
 @tracer.capture_method(capture_response=False)
@@ -39,7 +34,7 @@ def record_handler(record: SQSRecord) -> None:
             continue
         logger.append_keys(tenant_id=location.tenant_id, integration_id=location.integration_id)
         try:
-            outcome = process_object_created(_provider(), notice, get_service_settings())
+            outcome = process_object_created(wiring.resources, notice, get_service_settings())
             if outcome is not None:
                 record_ingest(outcome, location.integration_id)
         finally:

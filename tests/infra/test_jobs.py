@@ -22,7 +22,7 @@ from synth_helpers import (
     render,
     role_statements,
 )
-from toolgate.service.jobs import (
+from toolgate.service.jobs.records import (
     CALLBACK_TASK_GRACE_SECONDS,
     JobPattern,
     JobRecord,

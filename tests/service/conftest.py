@@ -63,17 +63,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _clear_caches() -> None:
     from toolgate.settings import get_service_settings, get_settings
-
-    from functions.api import handler as api_handler
-    from functions.authorizer import handler as authorizer_handler
-    from functions.upload import handler as upload_handler
+    from toolgate.wiring import clear_caches
 
     get_settings.cache_clear()
     get_service_settings.cache_clear()
     HARNESS_KEYS_STORED.clear()
-    api_handler._provider.cache_clear()
-    upload_handler._provider.cache_clear()
-    authorizer_handler._reader.cache_clear()
+    clear_caches()
 
 
 def _session() -> Any:

@@ -235,14 +235,9 @@ class Desk:
 
 def clear_invoke_caches() -> None:
     from toolgate.settings import get_invoke_settings, get_settings
+    from toolgate.wiring import clear_caches
 
-    from functions.invoke import handler
-
-    if handler._transport.cache_info().currsize:
-        handler._transport().close()
-    handler._transport.cache_clear()
-    handler._provider.cache_clear()
-    handler._tools.cache_clear()
+    clear_caches()
     get_invoke_settings.cache_clear()
     get_settings.cache_clear()
 

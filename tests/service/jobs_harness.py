@@ -208,19 +208,9 @@ class Jobs:
 def _clear_job_caches() -> None:
     from toolgate.settings import get_callback_settings, get_job_settings
 
-    from functions.callback import handler as callback_handler
-    from functions.jobs import handler as jobs_handler
-
     clear_invoke_caches()
     get_job_settings.cache_clear()
     get_callback_settings.cache_clear()
-    jobs_handler._provider.cache_clear()
-    jobs_handler._callbacks.cache_clear()
-    if jobs_handler._transport.cache_info().currsize:
-        jobs_handler._transport().close()
-    jobs_handler._transport.cache_clear()
-    callback_handler._provider.cache_clear()
-    callback_handler._receiver.cache_clear()
 
 
 def _dummy_zip() -> bytes:

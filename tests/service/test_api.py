@@ -279,3 +279,41 @@ def test_unexpected_failure_is_a_500_with_a_correlation_id_and_no_traceback(
     failure = next(line for line in logged if line.get("message") == "unexpected error")
     assert failure["correlation_id"] == correlation_id
     assert failure["tenant_id"] == "acme"
+
+
+def test_unexpected_failure_of_an_event_without_a_request_id_quotes_the_lambda_request_id(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service_harness import FakeLambdaContext, api_event
+    from toolgate.service.management import ManagementService
+
+    from functions.api.handler import lambda_handler
+
+    def explode(self: ManagementService) -> None:
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(ManagementService, "list_integrations", explode)
+    event = api_event("GET", "/v1/integrations", tenant="acme")
+    del event["requestContext"]["requestId"]
+
+    raw = lambda_handler(event, FakeLambdaContext(aws_request_id="lambda-request-7"))
+
+    error = json.loads(raw["body"])["error"]
+    assert (raw["statusCode"], error["code"]) == (500, "INTERNAL_ERROR")
+    assert error["details"]["correlation_id"] == "lambda-request-7"
+    assert "lambda-request-7" in error["message"] and "internal detail" not in raw["body"]
+
+
+def test_spec_upload_in_undecodable_base64_is_a_typed_refusal_not_a_500(service: Service) -> None:
+    from service_harness import FakeLambdaContext, api_event
+
+    from functions.api.handler import lambda_handler
+
+    event = api_event("PUT", "/v1/integrations/support", tenant="acme", body="openapi: 3.0.0")
+    event.update(body="not*base64!", isBase64Encoded=True)
+
+    raw = lambda_handler(event, FakeLambdaContext())
+
+    assert raw["statusCode"] == 422
+    assert json.loads(raw["body"])["error"]["code"] == "API_REQUEST_INVALID"
+    assert service.api("GET", "/v1/integrations/support").status == 404

@@ -185,11 +185,11 @@ def test_replayed_callback_is_refused_after_the_first_completes_the_job(waiting:
 
 
 def test_expired_callback_is_refused(waiting: Jobs) -> None:
-    from functions.callback.handler import _receiver
+    from functions.callback.handler import wiring
 
     job_id = _started(waiting, "generate_case_report", REPORT)
     _, before = _issued_callback(waiting, job_id)
-    expired = _receiver()._signer.sign("acme", job_id, int(time.time()) - 1)
+    expired = wiring.callbacks.signer.sign("acme", job_id, int(time.time()) - 1)
 
     status, body = _post_callback(waiting, expired, {"status": "succeeded"})
 
@@ -653,7 +653,7 @@ def test_final_answer_to_a_callback_submit_ends_the_job_without_a_callback(rende
 
 
 def test_only_an_operation_that_opted_into_a_heartbeat_is_cut_off_for_silence(renders: Renders) -> None:
-    from toolgate.service.jobs import CALLBACK_TASK_GRACE_SECONDS
+    from toolgate.service.jobs.records import CALLBACK_TASK_GRACE_SECONDS
     from toolgate.settings import JobSettings
 
     silent = _started(renders.world, "start_render", {})

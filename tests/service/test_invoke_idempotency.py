@@ -149,7 +149,7 @@ def test_a_retry_while_the_first_call_runs_is_told_to_wait(desk: Desk) -> None:
     from functions.invoke import handler
 
     desk.seed("acme", None)
-    store = handler._provider().for_tenant("acme").idempotency
+    store = handler.wiring.invoke_resources.for_tenant("acme").idempotency
     scope = {"tenant_id": "acme", "assistant_id": "desk", "tool": "create_support_case", "key": "k"}
     request: dict[str, Any] = {"arguments": SEED_ARGUMENTS}
 

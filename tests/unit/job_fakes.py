@@ -1,4 +1,4 @@
-"""In-memory versions of the jobs' ports (`toolgate.service.jobs`) and a scripted `Transport`, to run
+"""In-memory versions of the jobs' ports (`toolgate.service.ports`) and a scripted `Transport`, to run
 `JobRunner` and `CallbackReceiver` without AWS or a network.
 
 `MemoryJobStore.update` follows `DynamoJobStore.update`: conditional on the row existing, on it running
@@ -17,15 +17,9 @@ from spec_builders import compile_paths, json_body
 from toolgate.errors import CallbackExpiredError, ToolgateError
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.callback_ids import CallbackSigner
-from toolgate.service.jobs import (
-    CallbackReceiver,
-    JobPattern,
-    JobRecord,
-    JobResources,
-    JobRunner,
-    JobStatus,
-    new_job_id,
-)
+from toolgate.service.jobs.callbacks import CallbackReceiver
+from toolgate.service.jobs.records import JobPattern, JobRecord, JobResources, JobStatus, new_job_id
+from toolgate.service.jobs.runner import JobRunner
 from toolgate.service.models import (
     CredentialBinding,
     IntegrationRecord,
@@ -186,7 +180,7 @@ class MemoryCredentials:
     def __init__(self, values: Mapping[str, str]) -> None:
         self.values = dict(values)
 
-    def get(self, slot: str) -> str | None:
+    def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         return self.values.get(slot)
 
 

@@ -12,7 +12,7 @@ import pytest
 from job_fakes import TENANT, Bench, answer
 from moto import mock_aws
 from toolgate.adapters.aws.limits import DynamoLimiterStore
-from toolgate.service.jobs import JobStatus
+from toolgate.service.jobs.records import JobStatus
 from toolgate.service.limits import LimitsRecord, TenantLimiter, TenantLimits
 from toolgate.settings import LimitSettings
 

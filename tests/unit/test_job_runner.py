@@ -42,12 +42,12 @@ from toolgate.errors import (
 from toolgate.runtime.arguments import validate_arguments
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.continuations import CONTINUATION_HANDLE, StoredContinuation
-from toolgate.service.jobs import (
+from toolgate.service.jobs.launch import JobLauncher
+from toolgate.service.jobs.queries import JobQueries
+from toolgate.service.jobs.records import (
     CALLBACK_TASK_GRACE_SECONDS,
     JOB_STATUS_TOOL,
-    JobLauncher,
     JobPattern,
-    JobQueries,
     JobRecord,
     JobStatus,
     JobView,

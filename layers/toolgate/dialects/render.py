@@ -18,7 +18,7 @@ from toolgate.dialects.openai import (
     check_openai_responses,
 )
 from toolgate.errors import DialectError
-from toolgate.memory import gc_paused
+from toolgate.gc_pause import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
 
 

@@ -12,22 +12,15 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
 
 from toolgate.errors import ApiKeyInvalidError, ApiKeyRevokedError, NotFoundError
 from toolgate.service.models import ApiKeyRecord, TenantRecord, utc_now
-from toolgate.service.ports import TenantStore
+from toolgate.service.ports import ApiKeyReader, TenantStore
 from toolgate.service.tenancy import Role, TenantContext, is_key_id
 
 KEY_PREFIX = "tg"
 _KEY = re.compile(r"^tg_(?P<tenant>[a-z0-9-]{1,63})_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
 _BEARER = re.compile(r"^bearer\s+", re.IGNORECASE)
-
-
-class ApiKeyReader(Protocol):
-    """Reads one API key record; the authorizer's own (read-only) access to the table."""
-
-    def get_api_key(self, tenant_id: str, key_id: str) -> ApiKeyRecord | None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,20 +70,26 @@ from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
 from toolgate.service.ingest import load_tool
-from toolgate.service.jobs import (
+from toolgate.service.jobs.launch import JobLauncher
+from toolgate.service.jobs.queries import JobQueries
+from toolgate.service.jobs.records import (
     JOB_STATUS_TOOL,
-    JobExecutions,
-    JobLauncher,
     JobPattern,
-    JobQueries,
-    JobStore,
     JobView,
     integration_credential,
     job_pattern,
 )
 from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
-from toolgate.service.ports import TenantResources
+from toolgate.service.ports import (
+    AuditLog,
+    CredentialReader,
+    IdempotencyStore,
+    JobExecutions,
+    JobStore,
+    ResultStore,
+    TenantResources,
+)
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
@@ -106,48 +112,6 @@ _MAY_HAVE_TAKEN_EFFECT = frozenset(
 
 
 # --- What the service needs from AWS ------------------------------------------------------------
-
-
-class CredentialReader(Protocol):
-    def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
-        """The tenant's credential in `slot` as JSON text (None when none is stored), read through a
-        cache that keeps it for `InvokeSettings.credential_cache_seconds` at most. It is read afresh
-        when `fresh`, and when `binding` (when the integration's own credential was last bound)
-        differs from the one the cached value was read for."""
-        ...
-
-
-class AuditLog(Protocol):
-    def record(self, entry: AuditRecord) -> None: ...
-
-
-class ResultStore(Protocol):
-    """Whole results behind continuation handles, in the tenant's own artifacts prefix."""
-
-    def put(self, handle: str, data: bytes) -> None: ...
-
-    def get(self, handle: str, max_bytes: int) -> bytes | None:
-        """The kept result, None when there is none under this handle for the tenant."""
-        ...
-
-
-#: Makes the call: its envelope, and whether that envelope is the key's answer from now on.
-Computation = Callable[[], tuple[dict[str, Any], bool]]
-
-
-class IdempotencyStore(Protocol):
-    def run_once(
-        self,
-        scope: Mapping[str, str],
-        request: Mapping[str, Any],
-        compute: Computation,
-        in_progress_seconds: float,
-    ) -> tuple[dict[str, Any], bool]:
-        """`compute()`'s envelope, or the envelope an earlier request with the same `scope` kept (then
-        True). Raises IdempotencyKeyReusedError when `scope` was used with another `request`, and
-        IdempotencyInProgressError while that earlier request is still running (for at most
-        `in_progress_seconds`, after which a retry may take the key over)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -589,8 +553,7 @@ class InvokeService:
         bound = integration.credential
         own = integration.credential_slot == integration.integration_id
         binding = bound.updated_at.isoformat() if own and bound is not None else None
-        reader = _CredentialRead(self.resources.credentials, binding, fresh)
-        return integration_credential(integration, reader)
+        return integration_credential(integration, self.resources.credentials, binding=binding, fresh=fresh)
 
     def _audit_redactor(self, integration: IntegrationRecord) -> Redactor | None:
         """A Redactor of the integration's credential values for audited arguments; None when the
@@ -660,18 +623,6 @@ class InvokeService:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _CredentialRead:
-    """One read of a credential through the reader, with the binding it should reflect."""
-
-    reader: CredentialReader
-    binding: str | None
-    fresh: bool
-
-    def get(self, slot: str) -> str | None:
-        return self.reader.get(slot, binding=self.binding, fresh=self.fresh)
 
 
 class _Draft:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,7 @@ from toolgate.errors import (
     RateLimitedError,
     ToolgateError,
 )
+from toolgate.service.ports import LimiterStore
 from toolgate.settings import LimitSettings
 
 logger = logging.getLogger(__name__)
@@ -196,28 +197,6 @@ class Admission:
     max_leases: int
     ttl_epoch_seconds: int
     expired: frozenset[str] = frozenset()
-
-
-class LimiterStore(Protocol):
-    """The tenant's limiter row and its own limits, in the tenant's partition."""
-
-    def read_limits(self) -> LimitsRecord | None: ...
-
-    def save_limits(self, record: LimitsRecord, expected_version: int | None) -> None:
-        """Write only if the stored version is `expected_version` (None: only if absent); ConflictError
-        otherwise. The rate clock restarts, so the new limits begin with a full burst."""
-        ...
-
-    def try_admit(self, admission: Admission) -> LimiterRow | None:
-        """Apply `admission` in one conditional write: None when the call is admitted, else the row as
-        the failed condition found it."""
-        ...
-
-    def clear(self, leases: frozenset[str]) -> None:
-        """Drop expired leases from the row."""
-        ...
-
-    def release(self, lease: str) -> None: ...
 
 
 def lease_deadline_ms(lease: str) -> int:

@@ -29,9 +29,9 @@ from toolgate.service.ingest import (
     ingest_spec,
     load_tool,
 )
-from toolgate.service.jobs import JOB_STATUS_TOOL, job_pattern, job_status_tool
+from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
-from toolgate.service.limits import LimitCeilings, LimiterStore, LimitsRecord, LimitsView, TenantLimits
+from toolgate.service.limits import LimitCeilings, LimitsRecord, LimitsView, TenantLimits
 from toolgate.service.models import (
     AssistantRecord,
     CredentialBinding,
@@ -40,7 +40,7 @@ from toolgate.service.models import (
     UploadSource,
     utc_now,
 )
-from toolgate.service.ports import TenantResources
+from toolgate.service.ports import LimiterStore, TenantResources
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
 from toolgate.service.views import (
     ApiKeyCreate,

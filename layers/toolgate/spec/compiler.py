@@ -20,7 +20,7 @@ from toolgate.errors import (
     ToolgateError,
     ToolSchemaTooLargeError,
 )
-from toolgate.memory import gc_paused
+from toolgate.gc_pause import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 from toolgate.spec.bundle import bundle_path
 from toolgate.spec.loader import load_document

@@ -21,7 +21,7 @@ from toolgate.errors import (
     SpecTooDeepError,
     SpecTooLargeError,
 )
-from toolgate.memory import gc_paused
+from toolgate.gc_pause import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 
 #: Nesting the C parser is ever handed: it recurses on the C stack and segfaults near 2,500 levels

@@ -46,10 +46,10 @@ from toolgate.errors import (
     TenantForbiddenError,
 )
 from toolgate.service.continuations import CONTINUATION_HANDLE
-from toolgate.service.invoke import AuditRecord, Computation, InvokeResources
+from toolgate.service.invoke import AuditRecord, InvokeResources
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.limits import TenantLimiter
-from toolgate.service.ports import TenantResources
+from toolgate.service.ports import Computation, TenantResources
 from toolgate.service.tenancy import is_resource_id
 from toolgate.settings import InvokeSettings, JobSettings, LimitSettings, ServiceSettings
 

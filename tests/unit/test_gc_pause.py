@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 import pytest
-from toolgate.memory import gc_paused
+from toolgate.gc_pause import gc_paused
 from toolgate.spec.loader import load_document
 
 

@@ -1,0 +1,363 @@
+"""Jobs' records: the job row, its ids and status, the tenant's job resources, what a job shows its
+tenant (`JobView`) and the model (`running_envelope`), and where a result is kept.
+
+Pure: AWS is reached through the ports in `toolgate.service.ports`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from toolgate.errors import (
+    JobTimedOutError,
+)
+from toolgate.runtime.async_calls import (
+    CALLBACK_LOCATIONS,
+    StatusReading,
+)
+from toolgate.runtime.credentials import Credential, parse_credential
+from toolgate.service.continuations import CONTINUATION_HANDLE_BYTES, StoredContinuation
+from toolgate.service.limits import TenantLimiter
+from toolgate.service.models import IntegrationRecord
+from toolgate.service.ports import CredentialReader, JobStore, ResultPages, TenantResources
+from toolgate.settings import JobSettings
+from toolgate.spec.models import Annotations, AsyncKind, AsyncPattern, CanonicalTool
+
+logger = logging.getLogger(__name__)
+
+JOB_ID_PREFIX = "job_"
+_JOB_ID_CHARS = 26
+_ALPHABET = string.ascii_letters + string.digits
+#: The built-in tool every assistant with an async tool gains.
+JOB_STATUS_TOOL = "toolgate_job_status"
+#: The waiting callback task's timeout exceeds its heartbeat, at most the callback URL's lifetime, by this
+#: much: Step Functions wants a heartbeat shorter than the timeout.
+CALLBACK_TASK_GRACE_SECONDS = 60
+ECHO_CHARS = 500
+
+
+class JobStatus(StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class JobPattern(StrEnum):
+    POLL = "poll"
+    CALLBACK = "callback"
+
+
+def new_job_id() -> str:
+    return JOB_ID_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_JOB_ID_CHARS))
+
+
+def is_job_id(value: str) -> bool:
+    return (
+        len(value) == len(JOB_ID_PREFIX) + _JOB_ID_CHARS
+        and value.startswith(JOB_ID_PREFIX)
+        and all(char in _ALPHABET for char in value[len(JOB_ID_PREFIX) :])
+    )
+
+
+#: How an operation without a declared pattern is followed: by its answer's Location header.
+FOLLOW_LOCATION = AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+#: How a callback operation without a declared pattern reads its answers: the default status values.
+DEFAULT_CALLBACK_PATTERN = AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+#: What an ended job no longer needs: the call's arguments and the waiting task's token.
+ENDED_JOB_REMOVES = ("arguments", "task_token")
+
+
+def integration_credential(
+    integration: IntegrationRecord,
+    credentials: CredentialReader,
+    *,
+    binding: str | None = None,
+    fresh: bool = False,
+) -> Credential | None:
+    """The integration's credential, read through `credentials` (see `CredentialReader.get` for
+    `binding` and `fresh`); None when none is stored. An unbound integration that names no shared slot
+    has none, and nothing is read for it."""
+    if integration.credential is None and integration.settings.credential is None:
+        return None
+    text = credentials.get(integration.credential_slot, binding=binding, fresh=fresh)
+    return None if text is None else parse_credential(text)
+
+
+def job_status_tool() -> CanonicalTool:
+    """The built-in tool that reads a job: added to every assistant's list that has an async tool."""
+    return CanonicalTool(
+        name=JOB_STATUS_TOOL,
+        description=(
+            "Check a long-running operation that another tool started: returns its status (running, "
+            "succeeded, failed or cancelled) and, once it has ended, its result or error. Call it with the "
+            "job_id the other tool returned, after the wait that tool suggested."
+        ),
+        method="GET",
+        path="/v1/jobs/{job_id}",
+        pointer="#/x-toolgate/job-status",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "description": "The job id a long-running tool returned, such as job_Ab12....",
+                    "pattern": f"^{JOB_ID_PREFIX}[A-Za-z0-9]{{{_JOB_ID_CHARS}}}$",
+                }
+            },
+            "required": ["job_id"],
+            "additionalProperties": False,
+        },
+        annotations=Annotations(read_only=True, destructive=False, idempotent=True, open_world=False),
+    )
+
+
+def job_pattern(tool: CanonicalTool) -> JobPattern | None:
+    """How a tool's operation is followed; None runs it as a plain call (an OpenAPI `callbacks` object
+    without a header or query parameter to carry the URL cannot be served)."""
+    pattern = tool.async_pattern
+    if pattern is None:
+        return None
+    if pattern.kind is AsyncKind.EXTENSION and (pattern.status_operation or pattern.status_path):
+        return JobPattern.POLL
+    if pattern.callback_parameter and pattern.callback_location in CALLBACK_LOCATIONS:
+        return JobPattern.CALLBACK
+    if pattern.kind in (AsyncKind.ACCEPTED_LOCATION, AsyncKind.EXTENSION):
+        return JobPattern.POLL
+    return None
+
+
+# --- Records ----------------------------------------------------------------------------------
+
+
+class JobRecord(BaseModel):
+    """One job, as its row keeps it (`pk` = tenant, `sk` = `JOB#{job_id}`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    job_id: str
+    assistant_id: str
+    tool: str
+    integration_id: str
+    revision: str
+    pattern: JobPattern
+    status: JobStatus = JobStatus.RUNNING
+    created_at: datetime
+    updated_at: datetime
+    #: A job still running then has timed out.
+    deadline_at: datetime
+    #: DynamoDB's TTL removes the row then.
+    expires_at: datetime
+    execution_arn: str
+    #: The call's arguments as JSON, kept only until the call is submitted.
+    arguments: str | None = None
+    #: Set, conditionally, just before the call is sent: a retried task that finds it never sends again.
+    submit_claimed_at: datetime | None = None
+    #: The target's answer to the call was recorded (its outcome is known).
+    submitted: bool = False
+    #: Polling: a status URL, or a status operation's tool name and its arguments as JSON.
+    status_url: str | None = None
+    status_tool: str | None = None
+    status_arguments: str | None = None
+    polls: int = 0
+    status_failures: int = 0
+    #: Callbacks: the id in the issued URL, whether it was used, and the state machine's task token.
+    callback_id: str | None = None
+    callback_used: bool = False
+    task_token: str | None = None
+    #: The operation's opt-in `heartbeatSeconds`: the longest it may stay silent while a callback is due.
+    heartbeat_seconds: int | None = None
+    #: The result as JSON text, or a continuation handle when it was too long for the row.
+    result: str | None = None
+    result_handle: str | None = None
+    result_pages: int | None = None
+    target_status: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobResources:
+    """One tenant's resources for following its jobs, all reached with its scoped credentials."""
+
+    tenant: TenantResources
+    jobs: JobStore
+    credentials: CredentialReader
+    results: ResultPages
+    #: The tenant's limits: every call a job makes holds one of its concurrent slots. None: unlimited.
+    limiter: TenantLimiter | None = None
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What a task hands back to the state machine."""
+
+    state: JobStatus
+    wait_seconds: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state.value, "wait_seconds": self.wait_seconds}
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+class JobErrorView(BaseModel):
+    code: str
+    message: str
+
+
+class JobContinuation(BaseModel):
+    handle: str
+    pages: int
+    next_page: int
+
+
+class JobView(BaseModel):
+    """A job as its tenant sees it: never its task token or callback URL."""
+
+    job_id: str
+    status: JobStatus
+    assistant_id: str
+    tool: str
+    created_at: datetime
+    updated_at: datetime
+    target_status: int | None = None
+    result: Any = None
+    result_truncated: bool = False
+    continuation: JobContinuation | None = None
+    error: JobErrorView | None = None
+    hint: str | None = None
+
+    @classmethod
+    def of(cls, job: JobRecord, settings: JobSettings, now: datetime) -> JobView:
+        status, error = job.status, None
+        if job.error_code is not None:
+            error = JobErrorView(code=job.error_code, message=job.error_message or "")
+        if status is JobStatus.RUNNING and job.deadline_at <= now:
+            status = JobStatus.FAILED
+            error = JobErrorView(code=JobTimedOutError.code, message=timed_out_message(job))
+        view = cls(
+            job_id=job.job_id,
+            status=status,
+            assistant_id=job.assistant_id,
+            tool=job.tool,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+            target_status=job.target_status,
+            error=error,
+            hint=_hint(job, status, settings),
+        )
+        if job.result is not None:
+            view.result = json.loads(job.result) if job.result_handle is None else job.result
+        if job.result_handle is not None:
+            view.result_truncated = True
+            view.continuation = JobContinuation(
+                handle=job.result_handle, pages=job.result_pages or 1, next_page=1
+            )
+        return view
+
+    def envelope(self) -> dict[str, Any]:
+        """The job-status tool's result: ok unless the job failed or was cancelled."""
+        envelope: dict[str, Any] = {
+            "ok": self.status in (JobStatus.RUNNING, JobStatus.SUCCEEDED),
+            "status": 200,
+            "body": self.model_dump(mode="json", exclude_none=True, exclude={"hint"}),
+        }
+        if self.hint:
+            envelope["hint"] = self.hint
+        if self.error is not None:
+            envelope["error"] = self.error.model_dump()
+        return envelope
+
+
+def execution_input(tenant_id: str, job: JobRecord) -> dict[str, Any]:
+    """The jobs state machine's input: ids, and for a callback job its waiting task's heartbeat and timeout
+    (read with HeartbeatSecondsPath and TimeoutSecondsPath). Without an opt-in heartbeat, the heartbeat is
+    the callback URL's whole lifetime: a silent target is cut off only when its URL expires."""
+    payload: dict[str, Any] = {"tenant_id": tenant_id, "job_id": job.job_id, "pattern": job.pattern.value}
+    if job.pattern is JobPattern.CALLBACK:
+        lifetime = int((job.deadline_at - job.created_at).total_seconds())
+        payload["heartbeat_seconds"] = min(job.heartbeat_seconds or lifetime, lifetime)
+        payload["timeout_seconds"] = lifetime + CALLBACK_TASK_GRACE_SECONDS
+    return payload
+
+
+def running_envelope(job: JobRecord, settings: JobSettings) -> dict[str, Any]:
+    """What an async tool's call answers at once."""
+    return {
+        "ok": True,
+        "status": 202,
+        "body": {"job_id": job.job_id, "status": JobStatus.RUNNING.value, "tool": job.tool},
+        "hint": _hint(job, JobStatus.RUNNING, settings),
+        "job": {
+            "job_id": job.job_id,
+            "status": JobStatus.RUNNING.value,
+            "check_after_seconds": _check_after(settings),
+        },
+    }
+
+
+def _check_after(settings: JobSettings) -> int:
+    return max(settings.first_poll_seconds * 2, 5)
+
+
+def _hint(job: JobRecord, status: JobStatus, settings: JobSettings) -> str | None:
+    if status is not JobStatus.RUNNING:
+        return None
+    return (
+        f"'{job.tool}' is a long-running operation, now running as job {job.job_id}. Call "
+        f'{JOB_STATUS_TOOL} with {{"job_id": "{job.job_id}"}} in about {_check_after(settings)} seconds '
+        f"to get its result (or GET /v1/jobs/{job.job_id}); do not call '{job.tool}' again for it."
+    )
+
+
+def timed_out_message(job: JobRecord) -> str:
+    if job.submit_claimed_at is not None and not job.submitted:
+        return (
+            f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}, and the "
+            "API never confirmed that it received the call (its answer was lost). Check at the API whether "
+            "the operation ran before starting it again."
+        )
+    return (
+        f"Job {job.job_id} did not finish by {job.deadline_at.isoformat(timespec='seconds')}; it was given "
+        "up. Start the operation again if it is still needed."
+    )
+
+
+def result_fields(
+    results: ResultPages, settings: JobSettings, job: JobRecord, value: Any, now: datetime
+) -> dict[str, Any]:
+    """Row fields for a job's result: inline when short, else in S3 with its first page inline."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if len(text) <= settings.inline_result_chars:
+        return {"result": text}
+    page_chars = settings.inline_result_chars
+    stored = StoredContinuation(
+        assistant_id=job.assistant_id,
+        tool=job.tool,
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.retention_seconds),
+        page_chars=page_chars,
+        text=text,
+    )
+    handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
+    results.put(handle, stored.model_dump_json().encode())
+    return {"result": text[:page_chars], "result_handle": handle, "result_pages": stored.pages}
+
+
+def failure_message(reading: StatusReading) -> str:
+    return f"The API reports that the operation failed (status '{str(reading.status_value)[:200]}')."

@@ -1,0 +1,136 @@
+"""The functions' adapters, each made on first use and kept for the life of the Lambda environment: AWS
+providers, the HTTP transport (its pools and OAuth2 tokens), the tool cache and the callback signer.
+
+Each handler module makes one `Wiring` when it is imported, so a fresh import (a cold start, or the local
+stack's second environment of a function) starts empty. `clear_caches()` forgets what every `Wiring`
+made, for tests that change the settings in between.
+
+Adapters are imported where they are first made: each function loads only those it uses (cold start).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+from weakref import WeakSet
+
+from toolgate.settings import (
+    get_callback_settings,
+    get_invoke_settings,
+    get_job_settings,
+    get_limit_settings,
+    get_service_settings,
+    get_settings,
+)
+
+if TYPE_CHECKING:
+    from toolgate.adapters.aws.dynamodb import DynamoApiKeyReader
+    from toolgate.adapters.aws.invoke import AwsInvokeProvider
+    from toolgate.adapters.aws.jobs import StepFunctionsTaskTokens
+    from toolgate.adapters.aws.resources import AwsResourceProvider
+    from toolgate.adapters.http import HttpTransport
+    from toolgate.service.callback_ids import CallbackSigner
+    from toolgate.service.invoke import ToolCache
+    from toolgate.service.jobs.callbacks import CallbackReceiver
+    from toolgate.service.jobs.records import JobResources
+
+_wirings: WeakSet[Wiring] = WeakSet()
+
+
+@dataclass(frozen=True, slots=True)
+class Callbacks:
+    """What issuing callback URLs takes: their base URL, the signer and the state machine's task tokens."""
+
+    base_url: str
+    signer: CallbackSigner
+    tokens: StepFunctionsTaskTokens
+
+
+class Wiring:
+    """One Lambda environment's adapters."""
+
+    def __init__(self) -> None:
+        _wirings.add(self)
+
+    @cached_property
+    def resources(self) -> AwsResourceProvider:
+        """Tenants' management resources (the api and upload functions)."""
+        from toolgate.adapters.aws.resources import AwsResourceProvider  # noqa: PLC0415
+
+        return AwsResourceProvider(get_service_settings())
+
+    @cached_property
+    def invoke_resources(self) -> AwsInvokeProvider:
+        """Tenants' resources for tool calls and jobs (the invoke, jobs and callback functions)."""
+        from toolgate.adapters.aws.invoke import AwsInvokeProvider  # noqa: PLC0415
+
+        return AwsInvokeProvider(
+            get_service_settings(),
+            get_invoke_settings(),
+            jobs=get_job_settings(),
+            limits=get_limit_settings(),
+        )
+
+    def job_resources(self, tenant_id: str) -> JobResources:
+        from toolgate.adapters.aws.jobs import job_resources  # noqa: PLC0415
+
+        return job_resources(self.invoke_resources.for_tenant(tenant_id))
+
+    @cached_property
+    def transport(self) -> HttpTransport:
+        """One per environment: its connection pools and OAuth2 tokens (per tenant and credential) are
+        reused."""
+        from toolgate.adapters.http import HttpTransport  # noqa: PLC0415
+
+        return HttpTransport(get_settings().runtime)
+
+    @cached_property
+    def tools(self) -> ToolCache:
+        from toolgate.service.invoke import ToolCache  # noqa: PLC0415
+
+        return ToolCache()
+
+    @cached_property
+    def api_keys(self) -> DynamoApiKeyReader:
+        """The authorizer's read-only access to API keys, with the function's own role."""
+        from toolgate.adapters.aws.dynamodb import DynamoApiKeyReader  # noqa: PLC0415
+        from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
+
+        return DynamoApiKeyReader(new_session().resource("dynamodb").Table(get_service_settings().table_name))
+
+    @cached_property
+    def callbacks(self) -> Callbacks:
+        """The signing key is read from Secrets Manager once per environment."""
+        from toolgate.adapters.aws.jobs import SigningKey, StepFunctionsTaskTokens  # noqa: PLC0415
+        from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
+        from toolgate.service.callback_ids import CallbackSigner  # noqa: PLC0415
+
+        settings = get_callback_settings()
+        session = new_session()
+        key = SigningKey(session.client("secretsmanager"), settings.signing_secret_arn)
+        return Callbacks(
+            base_url=settings.base_url,
+            signer=CallbackSigner(key.value()),
+            tokens=StepFunctionsTaskTokens(session.client("stepfunctions")),
+        )
+
+    @cached_property
+    def callback_receiver(self) -> CallbackReceiver:
+        from toolgate.service.jobs.callbacks import CallbackReceiver  # noqa: PLC0415
+
+        callbacks = self.callbacks
+        return CallbackReceiver(callbacks.signer, self.job_resources, callbacks.tokens, get_job_settings())
+
+    def clear(self) -> None:
+        """Forget every adapter made so far; an open transport is closed first."""
+        transport = self.__dict__.get("transport")
+        if transport is not None:
+            transport.close()
+        self.__dict__.clear()
+
+
+def clear_caches() -> None:
+    """Forget the adapters of every `Wiring` (every handler module imported in this process)."""
+    for wiring in list(_wirings):
+        wiring.clear()
