@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import Service
 from service_harness import ACCOUNT_ID, HARNESS_KEY, ApiResponse, FakeLambdaContext, authorizer_context
+from service_world import Service
 from toolgate_demo import support_desk_spec
 
 from tests.integration.runtime_servers import Reply, Seen, Server, json_reply, serve

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Service, _session
 from invoke_harness import SPEC, clear_invoke_caches, invoke_event
 from service_harness import ACCOUNT_ID, REGION, ApiResponse, FakeLambdaContext
+from service_world import Service, aws_session
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.lambda_routing import routed_invocations
 from toolgate_local.moto_callbacks import early_task_results_seen
@@ -168,7 +168,9 @@ class Jobs:
 
     def execution(self, job_id: str) -> dict[str, Any]:
         arn = self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
-        description: dict[str, Any] = _session().client("stepfunctions").describe_execution(executionArn=arn)
+        description: dict[str, Any] = (
+            aws_session().client("stepfunctions").describe_execution(executionArn=arn)
+        )
         return description
 
     def wait_for_execution(self, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -181,14 +183,14 @@ class Jobs:
 
     def history(self, job_id: str) -> list[dict[str, Any]]:
         arn = self.execution(job_id)["executionArn"]
-        client = _session().client("stepfunctions")
+        client = aws_session().client("stepfunctions")
         events: list[dict[str, Any]] = client.get_execution_history(executionArn=arn, maxResults=1000)[
             "events"
         ]
         return events
 
     def completion_events(self) -> list[dict[str, Any]]:
-        sqs = _session().client("sqs")
+        sqs = aws_session().client("sqs")
         found = []
         for _ in range(5):
             messages = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10).get(
@@ -228,7 +230,7 @@ def jobs_world(
 ) -> Iterator[Jobs]:
     from functions.jobs.handler import lambda_handler as jobs_handler
 
-    session = _session()
+    session = aws_session()
     role = session.client("iam").create_role(RoleName="toolgate-jobs", AssumeRolePolicyDocument="{}")["Role"][
         "Arn"
     ]
@@ -281,7 +283,7 @@ def jobs_world(
 
 def _stop_executions(state_machine_arn: str) -> None:
     """Abort what a test left running, so that no execution outlives its moto state."""
-    client = _session().client("stepfunctions")
+    client = aws_session().client("stepfunctions")
     running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
     for execution in running:
         client.stop_execution(executionArn=execution["executionArn"])

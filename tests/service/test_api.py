@@ -9,8 +9,8 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import Service
 from service_harness import support_desk_listing, support_desk_tools
+from service_world import Service
 from toolgate_demo import support_desk_spec
 
 FORMATS = ["openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"]

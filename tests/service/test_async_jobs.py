@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from conftest import Service, _session
 from jobs_harness import Jobs, jobs_world, synthesized_template
 from service_harness import TABLE_NAME, FakeLambdaContext
+from service_world import Service, aws_session
 
 from tests.integration.runtime_servers import Reply, Seen, Server, json_reply, serve
 
@@ -46,7 +46,7 @@ def _started(jobs: Jobs, tool: str, arguments: dict[str, Any]) -> str:
 
 def _job_row(job_id: str) -> dict[str, Any]:
     item: dict[str, Any] = (
-        _session()
+        aws_session()
         .resource("dynamodb")
         .Table(TABLE_NAME)
         .get_item(Key={"pk": "acme", "sk": f"JOB#{job_id}"})["Item"]
@@ -206,7 +206,7 @@ def test_callback_of_another_tenant_cannot_complete_this_tenants_job(waiting: Jo
     while (
         "callback_id"
         not in (
-            row := _session()
+            row := aws_session()
             .resource("dynamodb")
             .Table(TABLE_NAME)
             .get_item(Key={"pk": "rival", "sk": f"JOB#{rival_job}"})["Item"]
@@ -559,7 +559,7 @@ def test_callback_racing_a_retried_callback_task_still_resumes_the_execution(
     job_id = _started(renders.world, "start_render", {})
     renders.tasks.wait_for("await_callback")
     (waiting_token,) = renders.tasks.tokens
-    table = _session().resource("dynamodb").Table(TABLE_NAME)
+    table = aws_session().resource("dynamodb").Table(TABLE_NAME)
     key = {"pk": "acme", "sk": job_sk(job_id)}
 
     def swap_token(token: str) -> None:

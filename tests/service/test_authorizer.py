@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Service
 from service_harness import METHOD_ARN, api_event
+from service_world import Service
 
 from functions.authorizer.handler import UnauthorizedError
 

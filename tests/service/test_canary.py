@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable
 
 import pytest
-from conftest import Service
+from service_world import Service
 from toolgate_demo import support_desk_spec
 
 CANARY = "canary-7f3e9a1c-DO-NOT-LEAK"

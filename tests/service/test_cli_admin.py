@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from conftest import Service
+from service_world import Service
 from toolgate_cli.admin import add_admin_parser
 
 from functions.authorizer.handler import UnauthorizedError

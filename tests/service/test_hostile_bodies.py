@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Service
 from service_harness import FakeLambdaContext, api_event
+from service_world import Service
 from toolgate.service.bodies import MAX_BODY_DEPTH
 
 from functions.api.handler import app

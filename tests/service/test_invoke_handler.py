@@ -18,9 +18,9 @@ from typing import Any
 
 import aws_lambda_powertools.utilities.parameters.base as parameters_base
 import pytest
-from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, SPEC, Desk, SupportDesk, desk_world, invoke_event
 from service_harness import BUCKET_NAME, FakeLambdaContext
+from service_world import Service
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.invoke import call_budget_seconds
 from toolgate.settings import InvokeSettings

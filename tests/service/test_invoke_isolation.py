@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, Desk, SupportDesk, desk_world
+from service_world import Service
 from toolgate.adapters.aws.invoke import CachedCredentialReader
 from toolgate.errors import TenantForbiddenError
 

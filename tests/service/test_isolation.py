@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import Service
 from service_harness import harness_key_id, support_desk_listing
+from service_world import Service
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.errors import TenantForbiddenError

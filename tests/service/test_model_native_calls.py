@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, Desk, desk_world
+from service_world import Service
 
 TOKEN = "desk-token-5d1c"
 

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Service
 from invoke_harness import SEED_ARGUMENTS, SPEC, Desk, desk_world, invoke_event
 from service_harness import FakeLambdaContext, api_event
+from service_world import Service
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.service.api_keys import revoke_api_key
 from toolgate.service.models import ApiKeyRecord

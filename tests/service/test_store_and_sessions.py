@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import Service
 from service_harness import TENANT_ROLE_ARN
+from service_world import Service
 from toolgate.adapters.aws.resources import AwsResourceProvider
 from toolgate.adapters.aws.session import TenantSessionFactory, new_session
 from toolgate.errors import AlreadyExistsError, ConflictError

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import Service
 from invoke_harness import Desk, SupportDesk, clear_invoke_caches, desk_world
 from pydantic import ValidationError
+from service_world import Service
 from toolgate.adapters.aws.limits import LIMITER_SK, LIMITS_SK, DynamoLimiterStore
 from toolgate.errors import ConcurrencyLimitedError
 from toolgate.service.limits import TenantLimiter, TenantLimits

@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import Service
 from service_harness import (
     eventbridge_object_created,
     s3_notification,
     support_desk_listing,
     support_desk_tools,
 )
+from service_world import Service
 from toolgate_demo import support_desk_spec
 
 SPEC_KEY = "tenants/acme/integrations/support/openapi.yaml"
