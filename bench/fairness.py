@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -352,7 +353,9 @@ def main() -> None:
         with (
             target(SLOW_TARGET_SECONDS, SLOW_CALLS) as slow_url,
             target(0.0) as fast_url,
-            LocalStack(template, allow_loopback=True, environment=QUIET) as stack,
+            LocalStack(
+                template, loopback_ports={_port(slow_url), _port(fast_url)}, environment=QUIET
+            ) as stack,
         ):
             a = onboard(stack, "tenant-a", slow_url)
             b = onboard(stack, "tenant-b", fast_url)
@@ -393,6 +396,12 @@ def main() -> None:
                 f"p50 {percentile(costs, 0.5):.2f} ms, p95 {percentile(costs, 0.95):.2f} ms, "
                 f"mean {statistics.fmean(costs):.2f} ms"
             )
+
+
+def _port(url: str) -> int:
+    port = urlsplit(url).port
+    assert port is not None, url
+    return port
 
 
 def _invoke_concurrency(stack: LocalStack) -> str:
