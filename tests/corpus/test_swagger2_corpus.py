@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import time
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,7 @@ def test_the_corpus_has_the_five_swagger2_specs() -> None:
 def test_swagger2_spec_converts_with_every_operation_and_every_ref_resolving(name: str) -> None:
     document = load_document((CORPUS / "specs" / name).read_bytes(), name=name)
 
-    started = time.perf_counter()
     converted, findings = convert_swagger2(document)
-    elapsed = time.perf_counter() - started
 
     assert converted["openapi"] == "3.0.3"
     assert operation_count(converted) == operation_count(document) == SPECS[name]
@@ -78,6 +75,4 @@ def test_swagger2_spec_converts_with_every_operation_and_every_ref_resolving(nam
             if method in METHODS:
                 locations = {parameter.get("in") for parameter in operation.get("parameters", [])}
                 assert not locations & {"body", "formData"}
-    # Generous: conversion takes about a tenth of a second for Kubernetes (1,067 operations).
-    assert elapsed < 2.0
-    print(f"{name}: {SPECS[name]} operations, {refs} refs, {len(findings)} findings, {elapsed:.3f}s")
+    print(f"{name}: {SPECS[name]} operations, {refs} refs, {len(findings)} findings")

@@ -19,11 +19,14 @@ import botocore.session
 import botocore.validate
 import mcp.types
 from google.genai import types as genai
+from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
 from mcp import Client
 from mcp.server import Server
 from openai.types.chat import ChatCompletionToolMessageParam, ChatCompletionToolParam
 from openai.types.responses import FunctionToolParam, ResponseInputItemParam
 from pydantic import TypeAdapter
+from referencing import Registry
 from toolgate.dialects import Dialect
 from toolgate.dialects.calls import CallFormat, ToolCall, format_result
 from toolgate.errors import EgressDeniedError
@@ -88,10 +91,9 @@ def _anthropic_tools(definitions: list[dict[str, Any]]) -> None:
 
 
 def _gemini_tools(definitions: list[dict[str, Any]]) -> None:
-    # google-genai models forbid unknown fields, so every Schema keyword must be one Gemini knows.
+    # google-genai models forbid unknown fields, so every Schema keyword must be one Gemini knows; the Tool
+    # validates each definition as a FunctionDeclaration.
     genai.Tool.model_validate({"functionDeclarations": definitions})
-    for definition in definitions:
-        genai.FunctionDeclaration.model_validate(definition)
 
 
 def _mcp_tools(definitions: list[dict[str, Any]]) -> None:
@@ -99,6 +101,66 @@ def _mcp_tools(definitions: list[dict[str, Any]]) -> None:
     for tool in listing.tools:
         assert tool.input_schema.get("type") == "object"
         assert tool.output_schema is not None and tool.output_schema.get("type") == "object"
+    check_schemas(tool.output_schema for tool in listing.tools if tool.output_schema is not None)
+
+
+#: Keywords whose value is a subschema, a name-to-subschema map or a list of subschemas (JSON Schema 2020-12,
+#: plus the older `definitions` and `additionalItems`).
+_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+_SUBSCHEMA += ("unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
+_SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
+
+
+def _schema_nodes(schema: Any, nodes: list[Any]) -> None:
+    """`schema` and each subschema under it, with every subschema it holds replaced by `true` and its
+    annotations by values the metaschema judges alike (any string is a valid title or description, any
+    value a valid default, any array valid examples)."""
+    if not isinstance(schema, dict):
+        nodes.append(schema)
+        return
+    node = dict(schema)
+    for keyword in ("title", "description"):
+        if isinstance(node.get(keyword), str):
+            node[keyword] = ""
+    if isinstance(node.get("examples"), list):
+        node["examples"] = []
+    node.pop("default", None)
+    for keyword in _SUBSCHEMA:
+        if isinstance(schema.get(keyword), dict | bool):
+            node[keyword] = True
+            _schema_nodes(schema[keyword], nodes)
+    for keyword in _SUBSCHEMA_MAPS:
+        if isinstance(schema.get(keyword), dict):
+            node[keyword] = dict.fromkeys(schema[keyword], True)
+            for subschema in schema[keyword].values():
+                _schema_nodes(subschema, nodes)
+    for keyword in _SUBSCHEMA_LISTS:
+        if isinstance(schema.get(keyword), list):
+            node[keyword] = [True] * len(schema[keyword])
+            for subschema in schema[keyword]:
+                _schema_nodes(subschema, nodes)
+    nodes.append(node)
+
+
+def check_schemas(schemas: Iterable[dict[str, Any]]) -> None:
+    """Each schema passes the check the MCP client makes of an output schema (`check_schema` of jsonschema's
+    validator for the schema's dialect), made once per distinct node.
+
+    The 2020-12 metaschema checks a subschema exactly as it checks a whole schema (`$dynamicRef: #meta`), so
+    a schema is valid when each node, its subschemas stubbed as `true`, is: rendered schemas repeat the same
+    components many times, and checking each distinct node once is what keeps the corpus affordable.
+    """
+    seen: set[str] = set()
+    for schema in schemas:
+        dialect = validator_for(schema)
+        nodes: list[Any] = []
+        _schema_nodes(schema, nodes)
+        for node in nodes:
+            key = json.dumps(node, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                dialect.check_schema(node)
 
 
 DEFINITION_CHECKS: dict[Dialect, Callable[[list[dict[str, Any]]], None]] = {
@@ -173,15 +235,22 @@ def check_result(call: ToolCall, result: dict[str, Any]) -> None:
         mcp.types.CallToolResult.model_validate(result["result"])
 
 
+def answered(
+    tool: CanonicalTool, status: int, body: bytes, content_type: str, settings: RuntimeSettings | None = None
+) -> dict[str, Any]:
+    """The envelope the runtime makes of an upstream answer to a call of `tool`."""
+    response = HttpResponse(status=status, reason="", headers={"content-type": content_type}, body=body)
+    return result_from_response(tool, response, settings or RuntimeSettings(), Redactor()).to_dict()
+
+
 def result_shapes(tool: CanonicalTool, conforming_body: Any) -> dict[str, dict[str, Any]]:
     """Every kind of envelope the invoke path answers, made by the runtime's and service's own code."""
     settings = RuntimeSettings()
     redactor = Redactor()
 
-    def answered(status: int, body: bytes, content_type: str, budget: int | None = None) -> dict[str, Any]:
-        response = HttpResponse(status=status, reason="", headers={"content-type": content_type}, body=body)
+    def answer(status: int, body: bytes, content_type: str, budget: int | None = None) -> dict[str, Any]:
         used = settings if budget is None else settings.model_copy(update={"result_body_chars": budget})
-        return result_from_response(tool, response, used, redactor).to_dict()
+        return answered(tool, status, body, content_type, used)
 
     now = datetime.now(UTC)
     job = JobRecord(
@@ -191,11 +260,11 @@ def result_shapes(tool: CanonicalTool, conforming_body: Any) -> dict[str, dict[s
     )  # fmt: skip
     off_schema = {"unexpected": [1, 2, 3], "case_id": 42}
     return {
-        "ok-body": answered(200, json.dumps(conforming_body).encode(), "application/json"),
-        "off-schema-body": answered(200, json.dumps(off_schema).encode(), "application/json"),
-        "truncated": answered(200, json.dumps({"items": ["x" * 100] * 50}).encode(), "application/json", 64),
-        "non-json": answered(200, b"<html>not json</html>", "text/html"),
-        "upstream-error": answered(404, b'{"error": "no such case"}', "application/json"),
+        "ok-body": answer(200, json.dumps(conforming_body).encode(), "application/json"),
+        "off-schema-body": answer(200, json.dumps(off_schema).encode(), "application/json"),
+        "truncated": answer(200, json.dumps({"items": ["x" * 100] * 50}).encode(), "application/json", 64),
+        "non-json": answer(200, b"<html>not json</html>", "text/html"),
+        "upstream-error": answer(404, b'{"error": "no such case"}', "application/json"),
         "egress-denied": result_from_error(
             EgressDeniedError("The address 10.0.0.1 is private; calls to it are refused."), redactor
         ).to_dict(),
@@ -231,6 +300,29 @@ def mcp_client_refusals(
                     refusals.append(f"{name} {shape}: {refusal}")
 
     anyio.run(run)
+    return refusals
+
+
+def output_schema_refusals(
+    definitions: list[dict[str, Any]], results: Iterable[tuple[str, str, dict[str, Any]]]
+) -> list[str]:
+    """What the MCP client's output check refuses, made as the client makes it (jsonschema's validator for
+    the schema's dialect, `$ref`s resolved within the schema, the error `best_match` picks), without the
+    in-process session and without its per-tool `check_schema` (`check_schemas` covers the schemas)."""
+    schemas = {definition["name"]: definition["outputSchema"] for definition in definitions}
+    refusals: list[str] = []
+    for name, shape, answer in results:
+        result = mcp.types.CallToolResult.model_validate(answer["result"])
+        if result.is_error:
+            continue  # the client checks only successes against the output schema
+        if result.structured_content is None:
+            refusals.append(f"{name} {shape}: no structured content")
+            continue
+        schema = schemas[name]
+        validator = validator_for(schema)(schema, registry=Registry())
+        error = best_match(validator.iter_errors(result.structured_content))
+        if error is not None:
+            refusals.append(f"{name} {shape}: {error.message}")
     return refusals
 
 
