@@ -4,11 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 .DEFAULT_GOAL := help
+# The test suites, one directory each under tests/ (tests/README.md); tests/conftest.py marks each test with its own.
+SUITES := unit integration service e2e infra corpus
+# Where mypy finds the code when it checks the tests.
+CODE_PATH := layers:cli:devtools:.
 
-.PHONY: help demo test lint typecheck synth check bench lock clean
+.PHONY: help demo test $(SUITES) lint typecheck synth check bench lock clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +29,30 @@ demo: $(STAMP) ## the whole system on moto, from upload to grounded tool results
 test: $(STAMP) ## every test (-n 2)
 	$(BIN)/pytest -n 2 -q
 
+unit: ## tests/unit: in memory only
+integration: ## tests/integration: real HTTP servers on 127.0.0.1
+service: ## tests/service: the handlers on moto (mock_aws)
+e2e: ## tests/e2e: local stacks over HTTP
+infra: ## tests/infra: the synthesized CDK template
+corpus: ## tests/corpus: every spec in ../shared/corpus (skipped when absent)
+$(SUITES): $(STAMP)
+	$(BIN)/pytest -n 2 -q -m $@
+
 lint: $(STAMP) ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP) ## mypy --strict
+# The tests are checked one suite at a time: the suites are not packages and each has its own conftest.py.
+# A suite imports its own helpers by their short name (`from service_harness import ...`); runtime_servers,
+# which other suites share too, is imported as tests.integration.runtime_servers everywhere, so that suite
+# is checked with the repository root as its package base.
+typecheck: $(STAMP) ## mypy --strict on the code, then on each test suite
 	$(BIN)/mypy
+	@for suite in $(filter-out integration,$(SUITES)); do \
+		echo "mypy tests/$$suite"; \
+		MYPYPATH=tests/$$suite:$(CODE_PATH) $(BIN)/mypy tests/$$suite || exit 1; \
+	done
+	MYPYPATH=$(CODE_PATH) $(BIN)/mypy --explicit-package-bases tests/integration
 
 # `cdk synth` runs cdk-nag's AwsSolutions checks; cfn-lint then checks the template.
 synth: $(STAMP) ## cdk synth with cdk-nag, then cfn-lint

@@ -452,8 +452,13 @@ def evaluate(expression: str, values: dict[str, float]) -> float:
     return value(ast.parse(expression, mode="eval").body)
 
 
+def _alarms(stack: ToolgateStack) -> OperationsAlarms:
+    assert stack.alarms is not None, "the stack has alarms unless toolgate:alarms is false"
+    return stack.alarms
+
+
 def _notifies_the_alarm_topic(stack: ToolgateStack, alarm: dict[str, Any]) -> None:
-    topic = {"Ref": logical_id(stack.alarms.topic)}
+    topic = {"Ref": logical_id(_alarms(stack).topic)}
     assert alarm["AlarmActions"] == [topic]
     assert alarm["OKActions"] == [topic]
 
@@ -465,7 +470,7 @@ def _of_invoke_function(stack: ToolgateStack, dimensions: list[dict[str, Any]]) 
 def test_error_rate_alarm_trips_above_five_percent_of_invocations(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    alarm = _alarm(resources, stack.alarms.invoke_error_rate)
+    alarm = _alarm(resources, _alarms(stack).invoke_error_rate)
     (expression,) = [m for m in alarm["Metrics"] if "Expression" in m]
     assert expression["ReturnData"] is True
     inputs = {m["Id"]: m["MetricStat"] for m in alarm["Metrics"] if "MetricStat" in m}
@@ -494,7 +499,7 @@ def test_error_rate_alarm_trips_above_five_percent_of_invocations(
 def test_any_throttled_invocation_trips_the_throttle_alarm(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    alarm = _alarm(resources, stack.alarms.invoke_throttles)
+    alarm = _alarm(resources, _alarms(stack).invoke_throttles)
     assert (alarm["Namespace"], alarm["MetricName"], alarm["Statistic"]) == ("AWS/Lambda", "Throttles", "Sum")
     _of_invoke_function(stack, alarm["Dimensions"])
     assert (alarm["ComparisonOperator"], alarm["Threshold"]) == ("GreaterThanOrEqualToThreshold", 1)
@@ -505,7 +510,7 @@ def test_any_throttled_invocation_trips_the_throttle_alarm(
 def test_one_message_in_the_upload_dead_letter_queue_trips_its_alarm(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    alarm = _alarm(resources, stack.alarms.upload_dead_letters)
+    alarm = _alarm(resources, _alarms(stack).upload_dead_letters)
     assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical_id(stack.dead_letter_queue), "QueueName"]}}
@@ -518,7 +523,7 @@ def test_one_message_in_the_upload_dead_letter_queue_trips_its_alarm(
 def test_alarm_topic_is_encrypted_with_a_rotated_key_only_this_accounts_alarms_may_use(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    topic_id = logical_id(stack.alarms.topic)
+    topic_id = logical_id(_alarms(stack).topic)
     (key_id,) = of_type(resources, "AWS::KMS::Key")
     assert resources[topic_id]["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     key = resources[key_id]["Properties"]
@@ -552,7 +557,7 @@ def test_alarm_email_is_subscribed_only_when_given(
     (subscription,) = of_type(with_context, "AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Properties"]["Endpoint"] == ALARM_EMAIL
-    assert subscription["Properties"]["TopicArn"] == {"Ref": logical_id(stack.alarms.topic)}
+    assert subscription["Properties"]["TopicArn"] == {"Ref": logical_id(_alarms(stack).topic)}
 
 
 @pytest.mark.parametrize("email", ["ops", "ops@example.com,dev@example.com", "ops @example.com"])

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runtime_servers import Seen, json_reply, serve
 from toolgate_cli.main import main
 from toolgate_demo import support_desk_spec
+
+from tests.integration.runtime_servers import Reply, Seen, json_reply, serve
 
 SPEC = support_desk_spec()
 
@@ -23,7 +24,7 @@ def test_call_prints_the_envelope_of_a_live_call(capsys: pytest.CaptureFixture[s
     credential = tmp_path / "credential.json"
     credential.write_text('{"type": "bearer", "token": "cli-token-1"}')
 
-    def cases(seen: Seen) -> object:
+    def cases(seen: Seen) -> Reply:
         return json_reply(json.dumps({"cases": [{"case_id": "c1", "customer_id": "cus_9"}]}).encode())
 
     with serve(cases) as server:

@@ -11,7 +11,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
-from runtime_servers import Seen, json_reply, serve
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.credentials import parse_credential
 from toolgate.runtime.invoke import invoke_tool
@@ -21,6 +20,8 @@ from toolgate.spec.lint import lint_spec
 from toolgate.spec.models import AsyncKind, CanonicalTool, CompiledSpec, Severity
 from toolgate_demo import support_desk_spec
 from toolgate_demo.target import SupportDeskTarget
+
+from tests.integration.runtime_servers import Seen, json_reply, serve
 
 TOKEN = "demo-bearer-7f3a9c"
 JSON_HEADERS = {"Content-Type": "application/json"}

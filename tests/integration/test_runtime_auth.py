@@ -14,13 +14,14 @@ from urllib.parse import parse_qs
 
 import pytest
 import trustme
-from runtime_servers import Reply, Seen, json_reply, make_tool, serve
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.credentials import parse_credential
 from toolgate.runtime.envelope import ToolResult
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.models import CanonicalTool, SecurityScheme, SecuritySchemeType
+
+from tests.integration.runtime_servers import Reply, Seen, json_reply, make_tool, serve
 
 LOCAL = RuntimeSettings(allow_loopback=True)
 

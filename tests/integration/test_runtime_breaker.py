@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from runtime_servers import Reply, Seen, json_reply, make_tool, serve
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.envelope import ToolResult
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.settings import RuntimeSettings
+
+from tests.integration.runtime_servers import Reply, Seen, json_reply, make_tool, serve
 
 COOLDOWN = 30.0
 SETTINGS = RuntimeSettings(

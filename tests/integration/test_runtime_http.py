@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from runtime_servers import Reply, Seen, Server, json_reply, make_tool, serve
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.credentials import parse_credential
 from toolgate.runtime.invoke import invoke_tool
@@ -21,6 +20,8 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.transport import Deadline, EgressPolicy, OutboundCall
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.models import SecurityScheme, SecuritySchemeType
+
+from tests.integration.runtime_servers import Reply, Seen, Server, json_reply, make_tool, serve
 
 LOCAL = RuntimeSettings(allow_loopback=True, retry_backoff_base_seconds=0.01, retry_backoff_max_seconds=0.02)
 

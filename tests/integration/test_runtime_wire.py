@@ -11,12 +11,13 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from runtime_servers import Seen, Server, json_reply, serve
 from toolgate.adapters.http import HttpTransport
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.compiler import compile_document
 from toolgate.spec.models import CanonicalTool
+
+from tests.integration.runtime_servers import Seen, Server, json_reply, serve
 
 LOCAL = RuntimeSettings(allow_loopback=True)
 COLOR_ARRAY = {"type": "array", "items": {"type": "string"}}
@@ -233,7 +234,9 @@ def test_multipart_body_arrives_as_one_part_per_field(server: Server, transport:
     assert set(parts) == {"title", "meta"}
     assert parts["title"].get_payload(decode=True) == "Größe".encode()
     assert parts["meta"].get_content_type() == "application/json"
-    assert json.loads(parts["meta"].get_payload(decode=True)) == {"n": 3}
+    meta = parts["meta"].get_payload(decode=True)
+    assert isinstance(meta, bytes)
+    assert json.loads(meta) == {"n": 3}
 
 
 def test_server_variables_resolve_into_the_called_url(server: Server, transport: HttpTransport) -> None:

@@ -191,7 +191,7 @@ class Jobs:
 
     def completion_events(self) -> list[dict[str, Any]]:
         sqs = aws_session().client("sqs")
-        found = []
+        found: list[dict[str, Any]] = []
         for _ in range(5):
             messages = sqs.receive_message(QueueUrl=self.events_queue_url, MaxNumberOfMessages=10).get(
                 "Messages", []

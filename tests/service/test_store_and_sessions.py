@@ -61,8 +61,9 @@ def test_tenant_session_is_renewed_before_its_credentials_expire(service: Servic
     base = RecordingBase()
     factory = TenantSessionFactory(TENANT_ROLE_ARN, base_session=base)  # type: ignore[arg-type]
     first = factory.for_tenant("acme")
-    expiry = first.get_credentials().get_frozen_credentials()  # credentials exist
-    assert expiry.access_key
+    credentials = first.get_credentials()
+    assert credentials is not None
+    assert credentials.get_frozen_credentials().access_key
     factory._clock = lambda: 10**12  # far past the expiry
     assert factory.for_tenant("acme") is not first
     assert len(base.sts.calls) == 2
@@ -109,7 +110,7 @@ def test_upload_that_loses_a_race_leaves_no_tool_items_and_the_winner_in_service
     stale = real_get("support")
 
     # The second upload read version 1; meanwhile another upload commits version 2.
-    resources.store.get_integration = lambda _id: stale  # type: ignore[method-assign]
+    resources.store.get_integration = lambda integration_id: stale  # type: ignore[method-assign]
     ingest_spec(resources, upload("Winner"), config)
     with pytest.raises(ConflictError):
         ingest_spec(resources, upload("Loser"), config)

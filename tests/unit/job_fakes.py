@@ -3,6 +3,8 @@
 
 `MemoryJobStore.update` follows `DynamoJobStore.update`: conditional on the row existing, on it running
 (unless `only_running=False`) and on every `expect` field; removed fields go back to their defaults.
+`MemoryLimiterStore.try_admit` follows `DynamoLimiterStore.try_admit`: one conditional write on the rate
+clock and a free slot, which hands back the row as it found it when refused.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from spec_builders import compile_paths, json_body
-from toolgate.errors import CallbackExpiredError, ToolgateError
+from toolgate.errors import AlreadyExistsError, CallbackExpiredError, ConflictError, ToolgateError
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.callback_ids import CallbackSigner
 from toolgate.service.jobs.callbacks import CallbackReceiver
 from toolgate.service.jobs.records import JobPattern, JobRecord, JobResources, JobStatus, new_job_id
 from toolgate.service.jobs.runner import JobRunner
+from toolgate.service.limits import Admission, LimiterRow, LimitsRecord
 from toolgate.service.models import (
     CredentialBinding,
     IntegrationRecord,
@@ -182,6 +185,48 @@ class MemoryCredentials:
 
     def get(self, slot: str, *, binding: str | None = None, fresh: bool = False) -> str | None:
         return self.values.get(slot)
+
+
+class MemoryLimiterStore:
+    """One tenant's limits and limiter row (the rate clock and the open calls' leases)."""
+
+    def __init__(self, record: LimitsRecord | None = None) -> None:
+        self.record = record
+        self.clock_ms: int | None = None
+        self.leases: set[str] = set()
+
+    def read_limits(self) -> LimitsRecord | None:
+        return self.record
+
+    def save_limits(self, record: LimitsRecord, expected_version: int | None) -> None:
+        if self.record is None and expected_version is not None:
+            raise ConflictError("the limits are not set")
+        if self.record is not None and self.record.version != expected_version:
+            raise (AlreadyExistsError if expected_version is None else ConflictError)("the limits changed")
+        self.record = record
+        self.clock_ms = None
+
+    def try_admit(self, admission: Admission) -> LimiterRow | None:
+        found = LimiterRow(clock_ms=self.clock_ms, leases=frozenset(self.leases))
+        if admission.rate == "idle":
+            on_schedule = self.clock_ms is None or self.clock_ms < admission.now_ms
+            next_clock_ms = admission.next_clock_ms
+        else:
+            on_schedule = self.clock_ms is not None and (
+                admission.now_ms <= self.clock_ms <= admission.latest_clock_ms
+            )
+            next_clock_ms = (self.clock_ms or 0) + admission.interval_ms
+        if not on_schedule or len(self.leases) >= admission.max_leases:
+            return found
+        self.clock_ms = next_clock_ms
+        self.leases.add(admission.lease)
+        return None
+
+    def clear(self, leases: frozenset[str]) -> None:
+        self.leases -= leases
+
+    def release(self, lease: str) -> None:
+        self.leases.discard(lease)
 
 
 class MemoryJobStore:

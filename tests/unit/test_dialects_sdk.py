@@ -171,7 +171,7 @@ def test_the_official_mcp_client_accepts_every_result_shape_of_every_tool() -> N
     tools = [*DEMO_TOOLS, *HOSTILE]
     definitions = render_tools(tools, Dialect.MCP).definitions
     bodies = {**HOSTILE_BODIES, "create_support_case": CASE}
-    results = []
+    results: list[tuple[str, str, dict[str, Any]]] = []
     for tool in tools:
         shapes = result_shapes(tool, bodies.get(tool.name, {}))
         if tool.name in bodies:

@@ -1,46 +1,27 @@
 """A job's calls hold the tenant's concurrent slots too: a poll refused by the limit waits instead of
-calling or failing the job. The limiter row is kept in moto's in-memory DynamoDB (`mock_aws`)."""
+calling or failing the job. The limiter row is kept in memory (`job_fakes.MemoryLimiterStore`); the
+DynamoDB limiter itself is tested in tests/service/test_tenant_limits.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import boto3
 import pytest
-from job_fakes import TENANT, Bench, answer
-from moto import mock_aws
-from toolgate.adapters.aws.limits import DynamoLimiterStore
+from job_fakes import Bench, MemoryLimiterStore, answer
 from toolgate.service.jobs.records import JobStatus
 from toolgate.service.limits import LimitsRecord, TenantLimiter, TenantLimits
 from toolgate.settings import LimitSettings
 
 
 @pytest.fixture
-def store() -> Iterator[DynamoLimiterStore]:
-    with mock_aws():
-        dynamodb = boto3.resource("dynamodb", region_name="us-east-1")
-        table = dynamodb.create_table(
-            TableName="toolgate",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        limits = TenantLimits(requests_per_second=50, burst=100, concurrent_calls=1)
-        store = DynamoLimiterStore(table, TENANT)
-        store.save_limits(LimitsRecord(limits=limits, updated_at=datetime.now(UTC), updated_by="t"), None)
-        yield store
+def store() -> MemoryLimiterStore:
+    limits = TenantLimits(requests_per_second=50, burst=100, concurrent_calls=1)
+    return MemoryLimiterStore(LimitsRecord(limits=limits, updated_at=datetime.now(UTC), updated_by="t"))
 
 
 def test_a_jobs_poll_refused_by_the_tenants_limit_waits_without_calling_or_failing(
-    store: DynamoLimiterStore,
+    store: MemoryLimiterStore,
 ) -> None:
     bench = Bench()
     bench.resources = replace(bench.resources, limiter=TenantLimiter(store, LimitSettings()))
@@ -58,7 +39,7 @@ def test_a_jobs_poll_refused_by_the_tenants_limit_waits_without_calling_or_faili
 
 
 def test_a_job_submit_refused_by_the_tenants_limit_fails_with_its_code_and_sends_nothing(
-    store: DynamoLimiterStore,
+    store: MemoryLimiterStore,
 ) -> None:
     bench = Bench()
     bench.resources = replace(bench.resources, limiter=TenantLimiter(store, LimitSettings()))

@@ -35,6 +35,7 @@ from toolgate.errors import (
     CallbackTooLargeError,
     CircuitOpenError,
     JobNotRunningError,
+    ToolgateError,
     UpstreamOutcomeUnknownError,
     UpstreamTimeoutError,
     UpstreamUnreachableError,
@@ -898,7 +899,7 @@ def test_progress_callback_racing_a_retried_task_extends_the_current_token(bench
     ],
 )
 def test_callback_submit_with_an_unknown_outcome_keeps_waiting_for_its_genuine_callback(
-    bench: Bench, lost: Exception
+    bench: Bench, lost: ToolgateError
 ) -> None:
     job = bench.new_job("start_notified", {"topic": "q3"})
     bench.transport.script(lost)

@@ -613,17 +613,13 @@ def parse_multipart(request: HttpRequest) -> list[tuple[str, str | None, str, by
     message = email.message_from_bytes(head + request.body, policy=email.policy.HTTP)
     assert message.is_multipart()
     parts = []
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         assert part.get_content_disposition() == "form-data"
+        name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
-        parts.append(
-            (
-                part.get_param("name", header="content-disposition"),
-                part.get_filename(),
-                part.get_content_type(),
-                payload,
-            )
-        )
+        assert isinstance(name, str)
+        assert isinstance(payload, bytes)
+        parts.append((name, part.get_filename(), part.get_content_type(), payload))
     return parts
 
 
