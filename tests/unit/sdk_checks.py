@@ -106,8 +106,10 @@ def _mcp_tools(definitions: list[dict[str, Any]]) -> None:
 
 #: Keywords whose value is a subschema, a name-to-subschema map or a list of subschemas (JSON Schema 2020-12,
 #: plus the older `definitions` and `additionalItems`).
-_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
-_SUBSCHEMA += ("unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema")
+_SUBSCHEMA = (
+    *("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames"),
+    *("unevaluatedItems", "unevaluatedProperties", "additionalItems", "contentSchema"),
+)
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf", "prefixItems")
 
