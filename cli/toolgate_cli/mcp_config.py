@@ -98,7 +98,15 @@ def claude_code(name: str, url: str) -> tuple[str, str]:
 def claude_desktop(name: str, url: str) -> tuple[str, str]:
     server = {
         "command": "npx",
-        "args": ["-y", "mcp-remote", url, "--header", f"Authorization:${{{DESKTOP_HEADER_ENV}}}"],
+        "args": [
+            "-y",
+            "mcp-remote",
+            url,
+            "--transport",
+            "http-only",
+            "--header",
+            f"Authorization:${{{DESKTOP_HEADER_ENV}}}",
+        ],
         "env": {DESKTOP_HEADER_ENV: f"Bearer {DESKTOP_KEY_PLACEHOLDER}"},
     }
     return _json({"mcpServers": {name: server}}), (

@@ -749,6 +749,6 @@ class ServerVariableUndefinedError(UrlRefusedError):
 
 
 class AssistantIdInvalidError(ClientConfigError):
-    """The assistant given to `toolgate mcp-config` could not be an assistant id, so no URL is built for it."""
+    """The assistant given to `toolgate mcp-config` is not an assistant id, so no URL is built for it."""
 
     code = "ASSISTANT_ID_INVALID"
