@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     from toolgate_cli.admin import add_admin_parser
     from toolgate_cli.call import add_call_parser
     from toolgate_cli.local import add_local_parser
+    from toolgate_cli.mcp_config import add_mcp_config_parser
     from toolgate_cli.remote import add_remote_parsers
 
     parser: argparse.ArgumentParser = _Parser(prog="toolgate", description=__doc__)
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_parser(commands)
     add_local_parser(commands)
     add_remote_parsers(commands)
+    add_mcp_config_parser(commands)
     return parser
 
 

@@ -743,3 +743,12 @@ class ServerVariableUndefinedError(UrlRefusedError):
     """A server URL still holds a `{variable}` after the compiler filled in every default."""
 
     code = "SERVER_VARIABLE_UNDEFINED"
+
+
+# --- MCP client configuration (issue 13, mcpcli slice: `toolgate mcp-config`) ----------------------------
+
+
+class AssistantIdInvalidError(ClientConfigError):
+    """The assistant given to `toolgate mcp-config` is not an assistant id, so no URL is built for it."""
+
+    code = "ASSISTANT_ID_INVALID"
