@@ -98,7 +98,9 @@ def run_admin(args: argparse.Namespace) -> int:
         try:
             if args.admin_command == "usage-key":
                 key_id = ensure_usage_key(usage_keys, args.table, args.tenant)
-                print(f"tenant {args.tenant} has usage key {key_id} in plan {args.usage_plan}", file=sys.stderr)
+                print(
+                    f"tenant {args.tenant} has usage key {key_id} in plan {args.usage_plan}", file=sys.stderr
+                )
                 return 0
             issued = bootstrap_tenant(store, args.principal, usage_keys, args.table)
         except UsageKeyError as error:

@@ -46,8 +46,10 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
             RoleName="toolgate-tenant-access", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
         )
         # The stack's usage plan: bootstrap puts each tenant's API Gateway usage key in it.
-        plan = aws_session().client("apigateway").create_usage_plan(
-            name="toolgate-tenants", throttle={"rateLimit": 25.0, "burstLimit": 50}
+        plan = (
+            aws_session()
+            .client("apigateway")
+            .create_usage_plan(name="toolgate-tenants", throttle={"rateLimit": 25.0, "burstLimit": 50})
         )
         monkeypatch.setenv("TOOLGATE_USAGE_PLAN_ID", plan["id"])
         clear_service_caches()

@@ -41,7 +41,9 @@ class ApiGatewayUsageKeys:
 
     def _add_to_plan(self, key_id: str) -> None:
         try:
-            self._client.create_usage_plan_key(usagePlanId=self.usage_plan_id, keyId=key_id, keyType="API_KEY")
+            self._client.create_usage_plan_key(
+                usagePlanId=self.usage_plan_id, keyId=key_id, keyType="API_KEY"
+            )
         except ClientError as error:
             if error_code(error) != _CONFLICT:  # Conflict: the key is in the plan already
                 raise
@@ -64,7 +66,8 @@ class ApiGatewayUsageKeys:
                 if key.get("value") == value:
                     if not key.get("enabled", True):
                         self._client.update_api_key(
-                            apiKey=key["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "true"}]
+                            apiKey=key["id"],
+                            patchOperations=[{"op": "replace", "path": "/enabled", "value": "true"}],
                         )
                     return str(key["id"])
         raise UsageKeyError(
