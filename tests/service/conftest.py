@@ -1,6 +1,6 @@
 """Fixtures for the service's handler tests: moto for DynamoDB, S3, SQS, Secrets Manager, STS, IAM and
-API Gateway, with the table, bucket, tenant role and usage plan made as the CDK stack makes them, and the real handlers
-(`service_world.Service`)."""
+API Gateway, with the table, bucket, tenant role and usage plan made as the CDK stack makes them, and the
+real handlers (`service_world.Service`)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ class ApiGatewayUsageKeys:
                 name=name,
                 value=value,
                 enabled=True,
-                description="Toolgate: the tenant's throttle in the deployment's usage plan (not a credential).",
+                description="Toolgate: the tenant's throttle in the usage plan (not a credential).",
             )
             return str(created["id"])
         except ClientError as error:
