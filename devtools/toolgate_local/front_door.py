@@ -3,10 +3,10 @@
 It routes each request (`/{stage}/...`) through the template's REST API (`toolgate_local.rest_api`),
 runs the method's TOKEN authorizer (its `IdentityValidationExpression` first, its decision
 cached per token for the authorizer's TTL), applies the usage plan's throttle to the method's API key
-(from the authorizer's `usageIdentifierKey` when the API's key source is AUTHORIZER; refused with the
-template's THROTTLED or INVALID_API_KEY gateway response before any function runs), builds the Lambda
-proxy event, invokes the integration's
-function through moto's Lambda `Invoke` and writes the proxy response back.
+(the authorizer's `usageIdentifierKey` when the API's key source is AUTHORIZER; over it, or with no key in
+a plan, the template's THROTTLED or INVALID_API_KEY gateway response, before any function runs), builds
+the Lambda proxy event, invokes the integration's function through moto's Lambda `Invoke` and writes the
+proxy response back.
 
 Requests are served at once, each on its own thread, as API Gateway and Lambda serve them: a function
 runs as many events at the same time as its reserved concurrency (`toolgate_local.handlers
