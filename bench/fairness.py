@@ -20,7 +20,7 @@ A's 429s are told apart by who answered: `(gateway)` is the front door's usage p
 THROTTLED gateway response, no function ran), the others the invoke function's own limits.
 
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
-                             [--rounds 3] [--context toolgate:tenantMaxBurst=10 ...] [--quick]
+                             [--rounds 3] [-c toolgate:tenantMaxBurst=10 ...] [--quick]
 
 Each scenario runs `--rounds` times, B unloaded then loaded in turn, and the percentiles are over all
 rounds' calls: a busy machine's own noise then weighs on both sides alike.
@@ -353,7 +353,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="unloaded and loaded runs, in turn")
     parser.add_argument("--limiter-calls", type=int, default=200)
     parser.add_argument(
-        "--context", action="append", default=[], help="KEY=VALUE CDK context for the synth (repeatable)"
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        help="KEY=VALUE CDK context for the synth (repeatable)",
     )
     parser.add_argument("--quick", action="store_true", help="only the 40-call wave and the sustained flood")
     args = parser.parse_args()
