@@ -16,8 +16,11 @@ on 127.0.0.1:
   ceilings (by default half of the invoke function's environments, so A still leaves B the other half);
 - the limiter's own cost per call: admitting and releasing one call against the stack's DynamoDB.
 
+A's 429s are told apart by who answered: `(gateway)` is the front door's usage plan throttle (the
+THROTTLED gateway response, no function ran), the others the invoke function's own limits.
+
     python bench/fairness.py [--template cdk.out/Toolgate.template.json] [--b-calls 20] [--a-callers 40]
-                             [--rounds 3]
+                             [--rounds 3] [-c toolgate:tenantMaxBurst=10 ...] [--quick]
 
 Each scenario runs `--rounds` times, B unloaded then loaded in turn, and the percentiles are over all
 rounds' calls: a busy machine's own noise then weighs on both sides alike.
@@ -134,7 +137,7 @@ class Tenant:
         return self.call("POST", TOOL_PATH, json=CALL)
 
 
-def synthesized_template(workdir: Path) -> Path:
+def synthesized_template(workdir: Path, context: dict[str, str]) -> Path:
     import aws_cdk as cdk
     from toolgate_local.template import find_stack_template
 
@@ -146,7 +149,7 @@ def synthesized_template(workdir: Path) -> Path:
         toolgate=stage_toolgate_layer(workdir / "layers"),
         dependencies_are_placeholder=True,
     )
-    app = cdk.App(context=load_cdk_context(), outdir=str(workdir / "cdk.out"))
+    app = cdk.App(context={**load_cdk_context(), **context}, outdir=str(workdir / "cdk.out"))
     add_toolgate_stack(app, assets, nag=False)
     app.synth()
     return find_stack_template(workdir / "cdk.out")
@@ -197,7 +200,9 @@ def outcome(answer: requests.Response | None) -> str:
     if answer is None:
         return "timeout (client)"
     if answer.status_code == 429:
-        return f"429 {answer.json()['error']['code']}"
+        error = answer.json()["error"]
+        # The gateway's envelope is the template's: code and message, no details.
+        return f"429 {error['code']}" + ("" if "details" in error else " (gateway)")
     if answer.status_code == 504:
         return "timeout (504)"
     if answer.status_code == 500 and "error" not in answer.json():
@@ -347,9 +352,18 @@ def main() -> None:
     parser.add_argument("--a-callers-over", type=int, default=60, help="more than the function's 50")
     parser.add_argument("--rounds", type=int, default=3, help="unloaded and loaded runs, in turn")
     parser.add_argument("--limiter-calls", type=int, default=200)
+    parser.add_argument(
+        "-c",
+        "--context",
+        action="append",
+        default=[],
+        help="KEY=VALUE CDK context for the synth (repeatable)",
+    )
+    parser.add_argument("--quick", action="store_true", help="only the 40-call wave and the sustained flood")
     args = parser.parse_args()
+    context = dict(item.split("=", 1) for item in args.context)
     with tempfile.TemporaryDirectory() as workdir:
-        template = args.template or synthesized_template(Path(workdir))
+        template = args.template or synthesized_template(Path(workdir), context)
         with (
             target(SLOW_TARGET_SECONDS, SLOW_CALLS) as slow_url,
             target(0.0) as fast_url,
@@ -360,6 +374,7 @@ def main() -> None:
             a = onboard(stack, "tenant-a", slow_url)
             b = onboard(stack, "tenant-b", fast_url)
             defaults = a.call("GET", "limits").json()
+            print(f"Context: {context or 'cdk.json only'}; usage plan per tenant: {_plan_throttle(stack)}")
             print(
                 f"Defaults: {defaults['requests_per_second']:g} calls/s, burst {defaults['burst']}, "
                 f"{defaults['concurrent_calls']} concurrent calls per tenant; invoke function reserved "
@@ -375,6 +390,8 @@ def main() -> None:
                 f"A: {callers} callers calling back to back (Retry-After honoured), default limits",
                 *rounds_of(sustained_run, a, b, b_calls=calls, a_callers=callers, rounds=rounds),
             )
+            if args.quick:
+                return
             report(
                 f"A: {over} calls at once (more than the invoke function's environments), default limits",
                 *rounds_of(wave_run, a, b, b_calls=calls, a_callers=over, rounds=rounds),
@@ -402,6 +419,13 @@ def _port(url: str) -> int:
     port = urlsplit(url).port
     assert port is not None, url
     return port
+
+
+def _plan_throttle(stack: LocalStack) -> str:
+    if stack.front_door is None:
+        return "none"
+    plans = stack.front_door.api.usage_plans
+    return ", ".join(f"{plan.rate_per_second:g}/s burst {plan.burst}" for plan in plans) or "none"
 
 
 def _invoke_concurrency(stack: LocalStack) -> str:

@@ -8,6 +8,7 @@ roles hold what each needs to run and nothing that reads a tenant's rows, object
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import cast
@@ -174,6 +175,19 @@ ACCESS_LOG_FIELDS = {
 }
 
 
+#: The error codes of API Gateway's own answers (`toolgate.errors` RateLimitedError, UsageKeyMissingError).
+RATE_LIMITED = "RATE_LIMITED"
+USAGE_KEY_MISSING = "USAGE_KEY_MISSING"
+
+
+def error_envelope(code: str, message: str) -> str:
+    """The functions' error body (`{"error": {"code", "message"}}`) as a gateway response's template,
+    which API Gateway reads as VTL: the text must hold neither `$` nor `#`."""
+    if "$" in message or "#" in message:
+        raise ValueError("a gateway response template's text must hold neither '$' nor '#'")
+    return json.dumps({"error": {"code": code, "message": message}})
+
+
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     """Record a reviewed cdk-nag finding on `scope` with the reason it is acceptable."""
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
@@ -200,6 +214,7 @@ class ToolgateStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description=description)
         self._reserve_concurrency = reserve_concurrency
+        self.tenant_ceilings = tenant_ceilings
         self.limits_environment = limits_environment(tenant_ceilings)
 
         self.table = self._table()
@@ -564,13 +579,17 @@ class ToolgateStack(Stack):
                 throttling_burst_limit=API_BURST_LIMIT,
             ),
             default_method_options=apigw.MethodOptions(
-                authorizer=authorizer, authorization_type=apigw.AuthorizationType.CUSTOM
+                authorizer=authorizer,
+                authorization_type=apigw.AuthorizationType.CUSTOM,
+                api_key_required=True,
             ),
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
         )
         v1 = api.root.add_resource("v1")
         management = apigw.LambdaIntegration(self.api_function)
         self._route(v1.add_resource("{proxy+}"), "ANY", management)
         self._invoke_routes(v1, management)
+        self._tenant_throttle(api)
 
         acknowledge(
             api,
@@ -624,6 +643,7 @@ class ToolgateStack(Stack):
             "POST",
             apigw.LambdaIntegration(self.callback_function),
             authorization_type=apigw.AuthorizationType.NONE,
+            api_key_required=False,
         )
         reason = (
             "The callback URL is its own credential: its id is HMAC-signed per tenant, expires, and is "
@@ -656,11 +676,66 @@ class ToolgateStack(Stack):
             "no Cognito users.",
         )
 
+    # --- Per-tenant throttle in front of Lambda (issue 11, fair2) ------------------------------------
+
+    def _tenant_throttle(self, api: apigw.RestApi) -> None:
+        """Each tenant's requests are throttled by API Gateway before any function runs.
+
+        The authorizer returns the tenant's API key as `usageIdentifierKey` (the API's key source is
+        AUTHORIZER, and every method with the authorizer requires a key); the bootstrap puts that key in
+        this usage plan (`toolgate.service.usage_keys`), whose throttle is a tenant's ceilings. Over it,
+        API Gateway answers 429 RATE_LIMITED itself, so a flooding tenant costs no Lambda time. The
+        functions' own limits (`toolgate.service.limits`) stay: they are per tenant as its admin sets
+        them, and they bound concurrent calls, which API Gateway cannot.
+        """
+        ceilings = self.tenant_ceilings
+        self.tenant_usage_plan = api.add_usage_plan(
+            "TenantUsagePlan",
+            name=f"{self.stack_name}-tenants",
+            description="Each tenant's throttle: every tenant's key (made by its bootstrap) is in this plan.",
+            throttle=apigw.ThrottleSettings(
+                rate_limit=ceilings.requests_per_second, burst_limit=ceilings.burst
+            ),
+            api_stages=[apigw.UsagePlanPerApiStage(api=api, stage=api.deployment_stage)],
+        )
+        retry_after = max(1, math.ceil(1 / ceilings.requests_per_second))
+        api.add_gateway_response(
+            "TenantThrottled",
+            type=apigw.ResponseType.THROTTLED,
+            status_code="429",
+            response_headers={"Retry-After": f"'{retry_after}'"},
+            templates={
+                "application/json": error_envelope(
+                    RATE_LIMITED,
+                    "This tenant sends requests faster than the deployment allows any one tenant; nothing "
+                    "was done. Wait for Retry-After seconds, then send fewer requests at once.",
+                )
+            },
+        )
+        api.add_gateway_response(
+            "TenantUsageKeyMissing",
+            type=apigw.ResponseType.INVALID_API_KEY,
+            status_code="403",
+            templates={
+                "application/json": error_envelope(
+                    USAGE_KEY_MISSING,
+                    "This tenant has no usage key in the deployment's usage plan, so API Gateway refuses "
+                    "its requests. The operator gives it one with: toolgate admin usage-key TENANT.",
+                )
+            },
+        )
+
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=f"{self.api.url}v1/", description="Base URL of the management API")
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "TenantRoleArn", value=self.tenant_access.role.role_arn)
+        CfnOutput(
+            self,
+            "TenantUsagePlanId",
+            value=self.tenant_usage_plan.usage_plan_id,
+            description="The usage plan tenants' API Gateway keys go in: toolgate admin ... --usage-plan",
+        )
         CfnOutput(
             self,
             "AdminPolicyArn",

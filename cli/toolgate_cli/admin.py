@@ -1,7 +1,9 @@
 """`toolgate admin`: bootstrap a tenant and manage its API keys directly in the service's table.
 
 Runs with the operator's own AWS credentials (not a tenant session): it is how a deployment gets its
-first admin key. Keys are printed once, on standard output; only their hashes are stored.
+first admin key. Keys are printed once, on standard output; only their hashes are stored. Bootstrapping
+also gives the tenant its API Gateway usage key in the deployment's usage plan (the per-tenant throttle in
+front of Lambda); `usage-key` gives one to a tenant bootstrapped before the plan existed.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import sys
 
 TABLE_ENV = "TOOLGATE_TABLE_NAME"
+USAGE_PLAN_ENV = "TOOLGATE_USAGE_PLAN_ID"
 
 
 def add_admin_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,6 +27,13 @@ def add_admin_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     bootstrap.add_argument(
         "--principal", default="bootstrap-admin", help="who holds the key (default: %(default)s)"
     )
+    _add_usage_plan(bootstrap)
+
+    usage_key = commands.add_parser(
+        "usage-key", help="give an existing tenant its API Gateway usage key (idempotent)"
+    )
+    _add_common(usage_key)
+    _add_usage_plan(usage_key)
 
     create = commands.add_parser("create-key", help="print a new API key for an existing tenant")
     _add_common(create)
@@ -47,11 +57,22 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", help="AWS region (default: your AWS configuration)")
 
 
+def _add_usage_plan(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--usage-plan",
+        default=os.environ.get(USAGE_PLAN_ENV),
+        help=f"the stack's TenantUsagePlanId output (default: ${USAGE_PLAN_ENV})",
+    )
+
+
 def run_admin(args: argparse.Namespace) -> int:
     import boto3
     from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+    from toolgate.adapters.aws.usage_keys import ApiGatewayUsageKeys
+    from toolgate.errors import UsageKeyError
     from toolgate.service.api_keys import bootstrap_tenant, create_api_key, revoke_api_key
     from toolgate.service.tenancy import Role, is_tenant_id
+    from toolgate.service.usage_keys import ensure_usage_key
 
     if not args.table:
         print(f"error[TABLE_MISSING]: give --table or set {TABLE_ENV}", file=sys.stderr)
@@ -59,14 +80,32 @@ def run_admin(args: argparse.Namespace) -> int:
     if not is_tenant_id(args.tenant):
         print("error[TENANT_ID_INVALID]: tenant ids are 1 to 63 of a-z, 0-9 and '-'", file=sys.stderr)
         return 2
+    if args.admin_command in {"bootstrap-tenant", "usage-key"} and not args.usage_plan:
+        print(
+            f"error[USAGE_PLAN_MISSING]: give --usage-plan or set {USAGE_PLAN_ENV} "
+            "(the stack's TenantUsagePlanId output)",
+            file=sys.stderr,
+        )
+        return 2
     table = boto3.resource("dynamodb", region_name=args.region).Table(args.table)
     store = DynamoTenantStore(table, args.tenant)
     if args.admin_command == "revoke-key":
         record = revoke_api_key(store, args.key_id)
         print(f"revoked key {record.key_id} of tenant {args.tenant}", file=sys.stderr)
         return 0
-    if args.admin_command == "bootstrap-tenant":
-        issued = bootstrap_tenant(store, args.principal)
+    if args.admin_command in {"bootstrap-tenant", "usage-key"}:
+        usage_keys = ApiGatewayUsageKeys(boto3.client("apigateway", region_name=args.region), args.usage_plan)
+        try:
+            if args.admin_command == "usage-key":
+                key_id = ensure_usage_key(usage_keys, args.table, args.tenant)
+                print(
+                    f"tenant {args.tenant} has usage key {key_id} in plan {args.usage_plan}", file=sys.stderr
+                )
+                return 0
+            issued = bootstrap_tenant(store, args.principal, usage_keys, args.table)
+        except UsageKeyError as error:
+            print(f"error[{error.code}]: {error.message}", file=sys.stderr)
+            return 1
     else:
         issued = create_api_key(store, Role(args.role), args.principal)
     print(issued.key)

@@ -211,7 +211,11 @@ def startup_report(stack: LocalStack) -> str:
         lines.append("Outputs:")
         lines.extend(f"  {name:<26} {value}" for name, value in available.items())
     lines.extend(["", "For boto3, the AWS CLI and `toolgate admin` against this stack:"])
-    environment = {**stack.client_environment(), "TOOLGATE_TABLE_NAME": available.get("TableName", "")}
+    environment = {
+        **stack.client_environment(),
+        "TOOLGATE_TABLE_NAME": available.get("TableName", ""),
+        "TOOLGATE_USAGE_PLAN_ID": available.get("TenantUsagePlanId", ""),
+    }
     lines.extend(f"  export {name}={value}" for name, value in environment.items() if value)
     lines.extend(
         [

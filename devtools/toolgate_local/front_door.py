@@ -2,14 +2,18 @@
 
 It routes each request (`/{stage}/...`) through the template's REST API (`toolgate_local.rest_api`),
 runs the method's TOKEN authorizer (its `IdentityValidationExpression` first, its decision
-cached per token for the authorizer's TTL), builds the Lambda proxy event, invokes the integration's
-function through moto's Lambda `Invoke` and writes the proxy response back.
+cached per token for the authorizer's TTL), applies the usage plan's throttle to the method's API key
+(the authorizer's `usageIdentifierKey` when the API's key source is AUTHORIZER; over it, or with no key in
+a plan, the template's THROTTLED or INVALID_API_KEY gateway response, before any function runs), builds
+the Lambda proxy event, invokes the integration's function through moto's Lambda `Invoke` and writes the
+proxy response back.
 
 Requests are served at once, each on its own thread, as API Gateway and Lambda serve them: a function
 runs as many events at the same time as its reserved concurrency (`toolgate_local.handlers
 .ExecutionEnvironments`), and one more is throttled by Lambda, which API Gateway answers with 500.
 
-Answers the front door gives itself are API Gateway's: `{"message": ...}` with API Gateway's status.
+Answers the front door gives itself are API Gateway's: `{"message": ...}` with API Gateway's status, or the
+template's gateway response where it customises one.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from toolgate_local.intrinsics import PseudoParameters
-from toolgate_local.rest_api import ApiMethod, ApiResource, RestApiModel
+from toolgate_local.rest_api import ApiMethod, ApiResource, GatewayResponse, RestApiModel
+from toolgate_local.usage_plans import UsagePlanThrottle
 
 #: API Gateway refuses larger request bodies with 413.
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -64,6 +69,8 @@ class OutgoingResponse:
 @dataclass(frozen=True)
 class _Authorized:
     context: dict[str, Any]
+    #: The authorizer's `usageIdentifierKey`: the API key a usage plan throttles the request by.
+    usage_key: str | None = None
 
 
 @dataclass
@@ -93,6 +100,12 @@ def message(status: int, text: str | None, *, request_id: str | None = None) -> 
     return OutgoingResponse(status, headers, json.dumps({"message": text}).encode("utf-8"))
 
 
+def gateway_answer(response: GatewayResponse, request_id: str) -> OutgoingResponse:
+    """A gateway response of the template (or API Gateway's default for its type)."""
+    headers = [("Content-Type", "application/json"), *response.headers, ("x-amzn-RequestId", request_id)]
+    return OutgoingResponse(response.status, headers, response.body)
+
+
 class FrontDoor:
     """Turns requests into API Gateway REST proxy events and calls the functions through moto."""
 
@@ -106,6 +119,7 @@ class FrontDoor:
         self._clients: dict[float, Any] = {}
         self._clients_lock = threading.Lock()
         self._authorizer_cache = _AuthorizerCache()
+        self.usage_plans = UsagePlanThrottle(session.client("apigateway", endpoint_url=endpoint_url))
 
     def handle(self, request: IncomingRequest) -> OutgoingResponse:
         request_id = str(uuid.uuid4())
@@ -122,15 +136,22 @@ class FrontDoor:
         resource, path_parameters = routed
         path = "/" + "/".join(path_segments)
         authorizer_context: dict[str, Any] | None = None
+        usage_key: str | None = None
         if method.authorization_type == "CUSTOM":
             decision = self._authorize(method, request, stage=stage, path=path, request_id=request_id)
             if isinstance(decision, OutgoingResponse):
                 return decision
-            authorizer_context = decision.context
+            authorizer_context, usage_key = decision.context, decision.usage_key
         elif method.authorization_type != "NONE":
             return message(
                 403, f"{method.authorization_type} authorization is not served locally", request_id=request_id
             )
+        if method.api_key_required:
+            if self.api.api_key_source != "AUTHORIZER":
+                usage_key = _last_header(request.headers, "x-api-key")
+            refusal = self._throttle(usage_key, stage=stage, request_id=request_id)
+            if refusal is not None:
+                return refusal
         if method.function_arn is None:
             return message(500, "Internal server error", request_id=request_id)
         event = self._event(
@@ -145,6 +166,18 @@ class FrontDoor:
             received=received,
         )
         return self._integrate(method, event, request, request_id=request_id)
+
+    # --- Usage plans --------------------------------------------------------------------------------
+
+    def _throttle(self, usage_key: str | None, *, stage: str, request_id: str) -> OutgoingResponse | None:
+        """API Gateway's answer when the key is in no usage plan of the stage, or over its throttle."""
+        plans = self.api.usage_plans_of(stage)
+        admitted = self.usage_plans.admit(usage_key, plans, stage) if usage_key and plans else None
+        if admitted is None:
+            return gateway_answer(self.api.gateway_response("INVALID_API_KEY"), request_id)
+        if not admitted:
+            return gateway_answer(self.api.gateway_response("THROTTLED"), request_id)
+        return None
 
     # --- Authorizer ---------------------------------------------------------------------------------
 
@@ -188,7 +221,8 @@ class FrontDoor:
         context = dict(answer.get("context") or {})
         context["principalId"] = answer.get("principalId")
         context["integrationLatency"] = int((time.monotonic() - started) * 1000)
-        return _Authorized(context)
+        usage_key = answer.get("usageIdentifierKey")
+        return _Authorized(context, usage_key if isinstance(usage_key, str) else None)
 
     # --- Integration --------------------------------------------------------------------------------
 

@@ -159,9 +159,13 @@ class ExecutionEnvironments:
         # The first environment starts at once, so that a handler that cannot load stops the stack.
         self._started = 1
         self._idle.append(self._load())
+        #: Events run so far: what reached the function.
+        self.events = 0
 
     def __call__(self, event: Any, context: Any) -> Any:
         handler = self._take()
+        with self._lock:
+            self.events += 1
         try:
             return handler(event, context)
         finally:

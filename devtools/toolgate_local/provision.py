@@ -35,6 +35,7 @@ SERVED_TYPES = frozenset(
         "AWS::ApiGateway::Authorizer",
         "AWS::ApiGateway::Deployment",
         "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::GatewayResponse",
     }
 )
 
@@ -133,6 +134,7 @@ class Provisioner:
             "AWS::Lambda::Function": self._function,
             "AWS::Lambda::EventSourceMapping": self._event_source_mapping,
             "AWS::StepFunctions::StateMachine": self._state_machine,
+            "AWS::ApiGateway::UsagePlan": self._usage_plan,
         }
 
     def run(self) -> Provisioned:
@@ -487,6 +489,32 @@ class Provisioner:
             logical_id, "AWS::StepFunctions::StateMachine", "created", arn, note="executions run in moto"
         )
 
+    def _usage_plan(self, logical_id: str, properties: Mapping[str, Any]) -> ResourceReport:
+        """Created in moto, so that a tenant's bootstrap adds its usage key to it as on AWS; the front door
+        applies its throttle (`toolgate_local.front_door`)."""
+        arguments: dict[str, Any] = {
+            "name": self._name(logical_id, properties.get("UsagePlanName"), max_length=128)
+        }
+        if "Throttle" in properties:
+            arguments["throttle"] = self._resolve(properties["Throttle"])
+            arguments["throttle"] = {
+                key[0].lower() + key[1:]: value for key, value in arguments["throttle"].items()
+            }
+        if "ApiStages" in properties:
+            arguments["apiStages"] = [
+                {"apiId": stage["ApiId"], "stage": stage["Stage"]}
+                for stage in self._resolve(properties["ApiStages"])
+            ]
+        plan_id = str(self._client("apigateway").create_usage_plan(**arguments)["id"])
+        self.result.resolver.provide(logical_id, plan_id, {"Id": plan_id})
+        return ResourceReport(
+            logical_id,
+            "AWS::ApiGateway::UsagePlan",
+            "created",
+            plan_id,
+            note="keys are added by each tenant's bootstrap; the front door applies its throttle",
+        )
+
     # --- Served by the front door ---------------------------------------------------------------
 
     def _served(self, logical_id: str, properties: Mapping[str, Any]) -> ResourceReport:
@@ -513,6 +541,7 @@ class Provisioner:
             "AWS::ApiGateway::Authorizer": "AuthorizerId",
             "AWS::ApiGateway::Deployment": "DeploymentId",
             "AWS::ApiGateway::Method": "MethodId",
+            "AWS::ApiGateway::GatewayResponse": "Id",
         }[resource_type]
         resolver.provide(logical_id, local_id, {attribute: local_id})
         return ResourceReport(logical_id, resource_type, "served", local_id)

@@ -1,4 +1,5 @@
-"""The template's REST API as API Gateway serves it: resources, methods, authorizers, stages, routing.
+"""The template's REST API as API Gateway serves it: resources, methods, authorizers, stages, routing,
+usage plans (their throttles) and gateway responses.
 
 Routing follows API Gateway's REST rules: under each resource a literal path part beats `{var}`, which
 beats `{proxy+}`, and a request that went down a specific resource does not fall back to a less specific
@@ -10,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from toolgate.errors import LocalTemplateError
@@ -43,6 +44,8 @@ class ApiMethod:
     #: The function of an `AWS_PROXY` Lambda integration; None for integrations not served locally.
     function_arn: str | None
     timeout_seconds: float
+    #: The method needs a usage key in a usage plan of its stage (`ApiKeyRequired`).
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,33 @@ class TokenAuthorizer:
     header: str
     validation: re.Pattern[str] | None
     ttl_seconds: int
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    """A usage plan's throttle (a token bucket per API key) and the stages it applies to."""
+
+    plan_id: str
+    rate_per_second: float
+    burst: int
+    stages: frozenset[str]
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """An answer API Gateway gives itself, as the template customises it (static templates only)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+#: API Gateway's own answers when the template does not customise them.
+DEFAULT_GATEWAY_RESPONSES: Mapping[str, GatewayResponse] = {
+    "THROTTLED": GatewayResponse(429, (), b'{"message":"Too Many Requests"}'),
+    "INVALID_API_KEY": GatewayResponse(403, (), b'{"message":"Forbidden"}'),
+}
+_RESPONSE_HEADER = "gatewayresponse.header."
 
 
 @dataclass(frozen=True)
@@ -66,6 +96,11 @@ class RestApiModel:
     binary_media_types: tuple[str, ...]
     #: Stage name: its stage variables.
     stages: Mapping[str, Mapping[str, str] | None]
+    #: Where methods that require an API key get it: `HEADER` (X-API-Key) or `AUTHORIZER`.
+    api_key_source: str = "HEADER"
+    usage_plans: tuple[UsagePlan, ...] = ()
+    #: Customised gateway responses by type (`THROTTLED`, ...).
+    gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
     #: What the front door does not serve, for the startup output.
     limitations: tuple[str, ...] = ()
 
@@ -92,6 +127,13 @@ class RestApiModel:
 
     def method(self, resource_id: str, http_method: str) -> ApiMethod | None:
         return self.methods.get((resource_id, http_method)) or self.methods.get((resource_id, "ANY"))
+
+    def gateway_response(self, response_type: str) -> GatewayResponse:
+        return self.gateway_responses.get(response_type) or DEFAULT_GATEWAY_RESPONSES[response_type]
+
+    def usage_plans_of(self, stage: str) -> dict[str, UsagePlan]:
+        """The usage plans that apply to `stage` of this API, by id."""
+        return {plan.plan_id: plan for plan in self.usage_plans if stage in plan.stages}
 
     def is_binary(self, media_type: str | None) -> bool:
         if not media_type:
@@ -166,6 +208,7 @@ def rest_api_model(template: Template, resolver: Resolver) -> RestApiModel | Non
             authorizer_id=authorizer_id,
             function_arn=function_arn,
             timeout_seconds=timeout_ms / 1000,
+            api_key_required=bool(resolver.resolve(properties.get("ApiKeyRequired", False))),
         )
 
     stages: dict[str, Mapping[str, str] | None] = {}
@@ -174,6 +217,19 @@ def rest_api_model(template: Template, resolver: Resolver) -> RestApiModel | Non
         variables = resolver.resolve(properties.get("Variables")) if "Variables" in properties else None
         stages[resolver.resolve_string(properties["StageName"], f"{logical_id} StageName")] = variables
     binary = tuple(resolver.resolve(template.properties(api_logical_id).get("BinaryMediaTypes", [])))
+    api_key_source = str(
+        resolver.resolve(template.properties(api_logical_id).get("ApiKeySourceType", "HEADER"))
+    )
+    usage_plans = tuple(
+        _usage_plan(logical_id, template.properties(logical_id), resolver, api_id)
+        for logical_id in template.of_type("AWS::ApiGateway::UsagePlan")
+    )
+    gateway_responses: dict[str, GatewayResponse] = {}
+    for logical_id in template.of_type("AWS::ApiGateway::GatewayResponse"):
+        response_type, response = _gateway_response(logical_id, template.properties(logical_id), resolver)
+        gateway_responses[response_type] = response
+        if "QUOTA" in response_type:
+            limitations.append(f"gateway response {response_type}: usage plan quotas are not kept locally")
     return RestApiModel(
         api_id=api_id,
         resources=resources,
@@ -183,8 +239,58 @@ def rest_api_model(template: Template, resolver: Resolver) -> RestApiModel | Non
         authorizers=authorizers,
         binary_media_types=binary,
         stages=stages,
+        api_key_source=api_key_source,
+        usage_plans=usage_plans,
+        gateway_responses=gateway_responses,
         limitations=tuple(limitations),
     )
+
+
+def _usage_plan(logical_id: str, properties: Mapping[str, Any], resolver: Resolver, api_id: str) -> UsagePlan:
+    throttle = resolver.resolve(properties.get("Throttle", {}))
+    stages = frozenset(
+        str(stage["Stage"])
+        for stage in resolver.resolve(properties.get("ApiStages", []))
+        if stage.get("ApiId") == api_id
+    )
+    if "RateLimit" not in throttle or "BurstLimit" not in throttle:
+        raise LocalTemplateError(
+            f"{logical_id}: the front door keeps usage plan throttles only; this plan has no RateLimit and "
+            "BurstLimit."
+        )
+    return UsagePlan(
+        plan_id=resolver.resolve({"Ref": logical_id}),
+        rate_per_second=float(throttle["RateLimit"]),
+        burst=int(throttle["BurstLimit"]),
+        stages=stages,
+    )
+
+
+def _gateway_response(
+    logical_id: str, properties: Mapping[str, Any], resolver: Resolver
+) -> tuple[str, GatewayResponse]:
+    response_type = resolver.resolve_string(properties["ResponseType"], f"{logical_id} ResponseType")
+    default = DEFAULT_GATEWAY_RESPONSES.get(response_type)
+    status = properties.get("StatusCode") or (default.status if default else 500)
+    headers: list[tuple[str, str]] = []
+    for name, value in resolver.resolve(properties.get("ResponseParameters", {})).items():
+        literal = str(value)
+        if not (name.startswith(_RESPONSE_HEADER) and literal.startswith("'") and literal.endswith("'")):
+            raise LocalTemplateError(
+                f"{logical_id}: the front door serves static gateway response headers only, not {name}."
+            )
+        headers.append((name.removeprefix(_RESPONSE_HEADER), literal[1:-1]))
+    templates = resolver.resolve(properties.get("ResponseTemplates", {}))
+    body = templates.get("application/json")
+    if body is None:
+        return response_type, GatewayResponse(
+            int(status), tuple(headers), default.body if default else b'{"message":null}'
+        )
+    if "$" in body or "#" in body:
+        raise LocalTemplateError(
+            f"{logical_id}: the front door serves static application/json gateway response templates only."
+        )
+    return response_type, GatewayResponse(int(status), tuple(headers), str(body).encode("utf-8"))
 
 
 def _integration_function_arn(uri: str) -> str | None:

@@ -33,6 +33,7 @@ from moto.core.config import default_user_config
 from moto.moto_server import werkzeug_app as moto_app
 from moto.server import ThreadedMotoServer
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
+from toolgate.adapters.aws.usage_keys import ApiGatewayUsageKeys
 from toolgate.errors import (
     LocalEnvironmentConflictError,
     LocalLoopbackPortError,
@@ -64,6 +65,8 @@ LOOPBACK_PORTS_VARIABLE = "TOOLGATE_RUNTIME__ALLOWED_LOOPBACK_PORTS"
 #: `allow_private` admits loopback too, so the local stack pins it off as well.
 ALLOW_PRIVATE_VARIABLE = "TOOLGATE_RUNTIME__ALLOW_PRIVATE"
 REPOSITORY_ROOT = Path(toolgate.__file__).resolve().parents[2]
+#: The stack's output naming the usage plan tenants' API Gateway usage keys go in.
+USAGE_PLAN_OUTPUT = "TenantUsagePlanId"
 #: Events a function without reserved concurrency runs at once (a new account's whole Lambda quota is 10).
 UNRESERVED_CONCURRENCY = 10
 #: Variables only the stack sets: where AWS is, its credentials, and the egress policy.
@@ -138,6 +141,9 @@ class LocalStack:
         self.environment: dict[str, str] = {}
         self.outputs: dict[str, OutputValue] = {}
         self.limitations: list[str] = []
+        self._handlers: dict[str, Handler] = {}
+        #: What serves the REST API; None until started, or when the template has none.
+        self.front_door: FrontDoor | None = None
 
     # --- Lifecycle ------------------------------------------------------------------------------------
 
@@ -221,6 +227,7 @@ class LocalStack:
         cleanup.callback(_clear_settings_caches)
 
         handlers = self._load_handlers(provisioned.functions.values(), cleanup)
+        self._handlers = handlers
         cleanup.enter_context(routed_invocations(handlers))
         cleanup.enter_context(early_task_results_seen())
 
@@ -228,6 +235,7 @@ class LocalStack:
         if api is not None:
             self.limitations.extend(api.limitations)
             door = FrontDoor(api, session=self.boto3_session(), endpoint_url=self.moto_url, pseudo=pseudo)
+            self.front_door = door
             self._front_door.start(door)
             cleanup.callback(self._front_door.stop_serving)
         for source in provisioned.event_sources:
@@ -414,10 +422,21 @@ class LocalStack:
             region_name=self.region,
         )
 
+    def invocations(self, logical_id: str) -> int:
+        """Events the function has run so far."""
+        handler = self._handlers[self.functions[logical_id].function_name]
+        return handler.events if isinstance(handler, ExecutionEnvironments) else 0
+
     def bootstrap_tenant(self, tenant_id: str, principal: str = "bootstrap-admin") -> str:
-        """Create a tenant and return its first admin key, as `toolgate admin bootstrap-tenant` does."""
-        table = self.boto3_session().resource("dynamodb", endpoint_url=self.moto_url).Table(self.table_name)
-        return api_keys.bootstrap_tenant(DynamoTenantStore(table, tenant_id), principal).key
+        """Create a tenant and return its first admin key, as `toolgate admin bootstrap-tenant` does: its
+        usage key goes in the template's usage plan (moto's API Gateway), its rows in the table."""
+        session = self.boto3_session()
+        table = session.resource("dynamodb", endpoint_url=self.moto_url).Table(self.table_name)
+        usage_keys = ApiGatewayUsageKeys(
+            session.client("apigateway", endpoint_url=self.moto_url), self.output(USAGE_PLAN_OUTPUT)
+        )
+        store = DynamoTenantStore(table, tenant_id)
+        return api_keys.bootstrap_tenant(store, principal, usage_keys, self.table_name).key
 
 
 def _checked_loopback_ports(ports: Collection[int], *, api_port: int, moto_port: int) -> frozenset[int]:

@@ -1,5 +1,7 @@
 """The Lambda authorizer (TOKEN or REQUEST type): a tenant API key in `Authorization` becomes the context
-`{tenant_id, role, principal, key_id}` that API Gateway hands to the API and invoke functions.
+`{tenant_id, role, principal, key_id}` that API Gateway hands to the API and invoke functions, and the
+tenant's usage key (`usageIdentifierKey`), by which API Gateway applies the per-tenant throttle of the
+deployment's usage plan before any function runs (`toolgate.service.usage_keys`).
 
 The policy allows every route of the stage, because API Gateway caches it per key. That cached Allow
 outlives a revocation, so the functions read the key's row again by `key_id` before each request's work.
@@ -19,6 +21,8 @@ from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.edge import header_values
 from toolgate.errors import ApiKeyInvalidError
 from toolgate.service.api_keys import authenticate
+from toolgate.service.usage_keys import usage_key_value
+from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
@@ -56,4 +60,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         },
     )
     policy.allow_all_routes()
-    return policy.asdict()
+    answer = policy.asdict()
+    answer["usageIdentifierKey"] = usage_key_value(get_service_settings().table_name, caller.tenant_id)
+    return answer

@@ -581,6 +581,24 @@ class LimitAboveCeilingError(ServiceError):
     http_status = 422
 
 
+# --- Fairness: the per-tenant throttle in front of Lambda (issue 11, fair2 slice) -------------------
+
+
+class UsageKeyError(ServiceError):
+    """A tenant's API Gateway usage key (what the gateway throttles it by) cannot be set up."""
+
+    code = "USAGE_KEY_FAILED"
+    http_status = 502
+
+
+class UsageKeyMissingError(ServiceError):
+    """The tenant has no usage key in the deployment's usage plan, so API Gateway refuses its requests.
+    API Gateway answers this itself (the INVALID_API_KEY gateway response); the class names its code."""
+
+    code = "USAGE_KEY_MISSING"
+    http_status = 403
+
+
 # --- Local stack (`toolgate local`) ----------------------------------------------------------------
 
 

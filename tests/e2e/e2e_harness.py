@@ -65,6 +65,7 @@ def bootstrap_with_cli(stack: LocalStack, tenant: str) -> str:
         **os.environ,
         **stack.client_environment(),
         "TOOLGATE_TABLE_NAME": stack.table_name,
+        "TOOLGATE_USAGE_PLAN_ID": stack.output("TenantUsagePlanId"),
     }
     completed = subprocess.run(
         [sys.executable, "-m", "toolgate_cli", "admin", "bootstrap-tenant", tenant],

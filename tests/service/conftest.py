@@ -1,6 +1,6 @@
-"""Fixtures for the service's handler tests: moto for DynamoDB, S3, SQS, Secrets Manager, STS and IAM,
-with the table, bucket and tenant role made as the CDK stack makes them, and the real handlers
-(`service_world.Service`)."""
+"""Fixtures for the service's handler tests: moto for DynamoDB, S3, SQS, Secrets Manager, STS, IAM and
+API Gateway, with the table, bucket, tenant role and usage plan made as the CDK stack makes them, and the
+real handlers (`service_world.Service`)."""
 
 from __future__ import annotations
 
@@ -45,8 +45,15 @@ def service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
         aws_session().client("iam").create_role(
             RoleName="toolgate-tenant-access", AssumeRolePolicyDocument=json.dumps(TRUST_POLICY)
         )
+        # The stack's usage plan: bootstrap puts each tenant's API Gateway usage key in it.
+        plan = (
+            aws_session()
+            .client("apigateway")
+            .create_usage_plan(name="toolgate-tenants", throttle={"rateLimit": 25.0, "burstLimit": 50})
+        )
+        monkeypatch.setenv("TOOLGATE_USAGE_PLAN_ID", plan["id"])
         clear_service_caches()
-        yield Service()
+        yield Service(usage_plan_id=plan["id"])
     clear_service_caches()
 
 

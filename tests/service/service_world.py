@@ -74,6 +74,8 @@ def aws_session() -> Any:
 class Service:
     """The deployed service in miniature: real handlers over moto."""
 
+    #: The deployment's usage plan for tenants' API Gateway usage keys.
+    usage_plan_id: str = ""
     sequencers: Sequencers = field(default_factory=Sequencers)
     #: Every raw API response body, for the canary checks.
     responses: list[str] = field(default_factory=list)
@@ -131,7 +133,19 @@ class Service:
         from toolgate.adapters.aws.dynamodb import DynamoTenantStore
         from toolgate.service.api_keys import bootstrap_tenant
 
-        return bootstrap_tenant(DynamoTenantStore(self.table, tenant), "bootstrap").key
+        store = DynamoTenantStore(self.table, tenant)
+        return bootstrap_tenant(store, "bootstrap", self.usage_keys, TABLE_NAME).key
+
+    @property
+    def usage_keys(self) -> Any:
+        from toolgate.adapters.aws.usage_keys import ApiGatewayUsageKeys
+
+        return ApiGatewayUsageKeys(aws_session().client("apigateway"), self.usage_plan_id)
+
+    def usage_plan_key_values(self) -> list[str]:
+        """The values of the API keys in the usage plan, as API Gateway lists them."""
+        client = aws_session().client("apigateway")
+        return [key["value"] for key in client.get_usage_plan_keys(usagePlanId=self.usage_plan_id)["items"]]
 
     def table_items(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -89,3 +89,11 @@ def test_agent_key_through_the_authorizer_cannot_reach_admin_routes(service: Ser
         key_id=agent["key_id"],
     )
     assert lambda_handler(event, FakeLambdaContext())["statusCode"] == 403
+
+
+def test_each_tenant_is_throttled_by_its_own_usage_key_in_the_plan(service: Service) -> None:
+    """Without a usage key per tenant, API Gateway could not throttle one tenant apart from the others."""
+    acme = service.authorize(service.bootstrap("acme"))["usageIdentifierKey"]
+    globex = service.authorize(service.bootstrap("globex"))["usageIdentifierKey"]
+    assert acme != globex
+    assert sorted(service.usage_plan_key_values()) == sorted([acme, globex])

@@ -68,3 +68,50 @@ def test_table_is_required(
     monkeypatch.delenv("TOOLGATE_TABLE_NAME")
     assert _run("bootstrap-tenant", "acme") == 2
     assert "TABLE_MISSING" in capsys.readouterr().err
+
+
+def test_bootstrap_puts_the_tenant_in_the_usage_plan_the_gateway_throttles_by(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _run("bootstrap-tenant", "acme") == 0
+    key = capsys.readouterr().out.strip()
+    assert service.usage_plan_key_values() == [service.authorize(key)["usageIdentifierKey"]]
+
+
+def test_usage_key_for_an_existing_tenant_is_idempotent(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tenant bootstrapped before the usage plan existed gets its key; running it again adds nothing."""
+    assert _run("bootstrap-tenant", "acme") == 0
+    key = capsys.readouterr().out.strip()
+    assert _run("usage-key", "acme") == 0
+    assert _run("usage-key", "acme") == 0
+    assert service.usage_plan_key_values() == [service.authorize(key)["usageIdentifierKey"]]
+    assert len(service.usage_plan_key_values()) == 1
+
+
+def test_bootstrap_that_api_gateway_refuses_writes_nothing_and_can_be_run_again(
+    service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on: API Gateway unreachable
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_API_GATEWAY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert _run("bootstrap-tenant", "acme") == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "error[USAGE_KEY_FAILED]" in err and "Traceback" not in err
+    assert service.table_items() == []
+    monkeypatch.delenv("AWS_ENDPOINT_URL_API_GATEWAY")
+    assert _run("bootstrap-tenant", "acme") == 0
+
+
+def test_usage_plan_is_required(
+    service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TOOLGATE_USAGE_PLAN_ID")
+    assert _run("bootstrap-tenant", "acme") == 2
+    assert "USAGE_PLAN_MISSING" in capsys.readouterr().err
+    assert service.table_items() == []

@@ -15,8 +15,9 @@ from datetime import datetime
 
 from toolgate.errors import ApiKeyInvalidError, ApiKeyRevokedError, NotFoundError
 from toolgate.service.models import ApiKeyRecord, TenantRecord, utc_now
-from toolgate.service.ports import ApiKeyReader, TenantStore
+from toolgate.service.ports import ApiKeyReader, TenantStore, UsageKeyRegistry
 from toolgate.service.tenancy import Role, TenantContext, is_key_id
+from toolgate.service.usage_keys import ensure_usage_key
 
 KEY_PREFIX = "tg"
 _KEY = re.compile(r"^tg_(?P<tenant>[a-z0-9-]{1,63})_(?P<key_id>[0-9a-f]{16})_(?P<secret>[A-Za-z0-9_-]{43})$")
@@ -102,7 +103,15 @@ def revoke_api_key(store: TenantStore, key_id: str) -> ApiKeyRecord:
     return revoked
 
 
-def bootstrap_tenant(store: TenantStore, principal: str) -> IssuedKey:
-    """Create the store's tenant and its first admin key; ALREADY_EXISTS if the tenant exists."""
+def bootstrap_tenant(
+    store: TenantStore, principal: str, usage_keys: UsageKeyRegistry, table_name: str
+) -> IssuedKey:
+    """Create the store's tenant, its API Gateway usage key and its first admin key; ALREADY_EXISTS if
+    the tenant exists.
+
+    The usage key comes first: it is idempotent and holds no tenant data, so when API Gateway refuses,
+    nothing is written and the bootstrap can simply be run again. Without it API Gateway would refuse
+    every request of the tenant (USAGE_KEY_MISSING)."""
+    ensure_usage_key(usage_keys, table_name, store.tenant_id)
     store.create_tenant(TenantRecord(tenant_id=store.tenant_id, created_at=utc_now()))
     return create_api_key(store, Role.ADMIN, principal)

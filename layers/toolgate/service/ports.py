@@ -117,6 +117,15 @@ class LimiterStore(Protocol):
     def release(self, lease: str) -> None: ...
 
 
+class UsageKeyRegistry(Protocol):
+    """The deployment's API Gateway usage plan and its API keys, one per tenant (operator credentials)."""
+
+    def ensure_key(self, name: str, value: str) -> str:
+        """Create the API key `value` (named `name`) unless it exists, make sure it is enabled and in the
+        usage plan; its id. UsageKeyError when API Gateway refuses."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class TenantResources:
     tenant_id: str
