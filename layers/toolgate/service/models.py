@@ -16,10 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from toolgate.service.tenancy import RESOURCE_ID_PATTERN, Role
 from toolgate.spec.models import CanonicalTool, Finding
+from toolgate.spec.naming import SETTING_NAME
 
 ResourceId = Annotated[str, StringConstraints(pattern=RESOURCE_ID_PATTERN)]
 #: A glob (`fnmatch`, case-sensitive) matched against a tool's name and its operationId.
 ToolPattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ParameterName = Annotated[str, StringConstraints(pattern=SETTING_NAME.pattern)]
+#: A hidden parameter's value; JSON scalars only, so it is checked against the parameter's schema as sent.
+ParameterValue = Annotated[str, StringConstraints(max_length=2048)] | bool | int | float
 
 
 def utc_now() -> datetime:
@@ -74,6 +78,9 @@ class IntegrationSettings(BaseModel):
     include: list[ToolPattern] = Field(default_factory=list, max_length=500)
     #: Tools matching one of these patterns are left out, after `include`.
     exclude: list[ToolPattern] = Field(default_factory=list, max_length=500)
+    #: Values of hidden parameters declared `x-toolgate: {hidden: true, from: NAME}`, by NAME. Not
+    #: secret: stored and shown as they are (a secret belongs in the credential).
+    parameters: dict[ParameterName, ParameterValue] = Field(default_factory=dict, max_length=100)
 
     @field_validator("server_url")
     @classmethod

@@ -171,9 +171,7 @@ class _Compiler:
 
     def run(self) -> CompiledSpec:
         operations = self._operations()
-        names = tool_names(
-            [(op.base_name, f"{op.method} {op.path}", op.extension.name) for op in operations]
-        )
+        names = tool_names([(op.base_name, f"{op.method} {op.path}", op.extension.name) for op in operations])
         tools: list[CanonicalTool] = []
         failed: list[str] = []
         for op, name in zip(operations, names, strict=True):
@@ -318,7 +316,9 @@ class _Compiler:
         parts = [str(operation[k]).strip() for k in ("summary", "description") if operation.get(k)]
         if len(parts) == 2 and parts[1].startswith(parts[0]):
             parts = parts[1:]
-        text = op.extension.description or "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
+        text = (
+            op.extension.description or "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
+        )
         budget = self.limits.max_description_chars
         return text if len(text) <= budget else text[: budget - 1].rstrip() + "…"
 
@@ -616,7 +616,9 @@ class _InputBuilder:
             hidden=extension.hidden,
         )
         if extension.hidden:
-            self._hide(argument, schema, location == "path" or parameter.get("required") is True, extension, at)
+            self._hide(
+                argument, schema, location == "path" or parameter.get("required") is True, extension, at
+            )
 
     def _hide(
         self, argument: str, schema: JsonSchema, required: bool, extension: ParameterExtension, at: str

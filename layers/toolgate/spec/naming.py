@@ -7,6 +7,8 @@ import re
 
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 MAX_NAME = 64
+#: An integration parameter setting's name (`x-toolgate: {hidden: true, from: NAME}`).
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")

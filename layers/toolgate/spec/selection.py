@@ -75,11 +75,13 @@ def _assemble(node: Any, paths: list[Path]) -> Any:
     for path in paths:
         children.setdefault(path[0], []).append(path[1:])
     if isinstance(node, list):
-        return [_assemble(node[index], children[index]) for index in sorted(children, key=int)]
+        indices = sorted(index for index in children if isinstance(index, int))
+        return [_assemble(node[index], children[index]) for index in indices]
     return {key: _assemble(value, children[key]) for key, value in node.items() if key in children}
 
 
 # --- The trimmed schema ------------------------------------------------------------------------
+
 
 class _Node:
     """A selection as a tree of tokens: a node is kept whole, or only its selected children."""

@@ -19,7 +19,6 @@ parameters:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,13 +26,11 @@ from typing import Any
 import jsonschema_rs
 
 from toolgate.spec.models import JsonSchema, ResponseSelection, Severity
-from toolgate.spec.naming import TOOL_NAME
+from toolgate.spec.naming import SETTING_NAME, TOOL_NAME
 from toolgate.spec.refs import pointer_join
 from toolgate.spec.selection import SelectionError, parse_pointer, trim_schema
 
 EXTENSION = "x-toolgate"
-#: An integration parameter setting's name (`IntegrationSettings.parameters`).
-SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _OPERATION_KEYS = frozenset({"include", "name", "description", "response"})
 _RESPONSE_KEYS = frozenset({"select"})
 _PARAMETER_KEYS = frozenset({"hidden", "value", "from"})
@@ -69,18 +66,18 @@ def operation_extension(operation: dict[str, Any], at: str, note: Note) -> Opera
         _invalid(note, at, "must be an object")
         return OperationExtension()
     _unknown_keys(raw, _OPERATION_KEYS, at, note)
-    include = _typed(raw, "include", bool, "true or false", at, note)
-    name = _typed(raw, "name", str, "a string", at, note)
+    include = _typed(raw, "include", bool, "true or false", at=at, note=note)
+    name = _typed(raw, "name", str, "a string", at=at, note=note)
     if name is not None and not TOOL_NAME.fullmatch(name):
         note(
             "X_TOOLGATE_NAME_INVALID",
-            f"name {name[:80]!r} is not a valid tool name (letters, digits, '_' and '-', starting with a letter "
-            "or '_', at most 64 characters); the name derived from the operation is used",
+            f"name {name[:80]!r} is not a valid tool name (letters, digits, '_' and '-', starting with a "
+            "letter or '_', at most 64 characters); the name derived from the operation is used",
             pointer_join(at, "name"),
             Severity.WARNING,
         )
         name = None
-    description = _typed(raw, "description", str, "a string", at, note)
+    description = _typed(raw, "description", str, "a string", at=at, note=note)
     if description is not None and not description.strip():
         _invalid(note, pointer_join(at, "description"), "must not be empty")
         description = None
@@ -103,10 +100,12 @@ def parameter_extension(parameter: dict[str, Any], at: str, note: Note) -> Param
         _invalid(note, at, "must be an object")
         return ParameterExtension()
     _unknown_keys(raw, _PARAMETER_KEYS, at, note)
-    hidden = _typed(raw, "hidden", bool, "true or false", at, note)
-    setting = _typed(raw, "from", str, "a string", at, note)
+    hidden = _typed(raw, "hidden", bool, "true or false", at=at, note=note)
+    setting = _typed(raw, "from", str, "a string", at=at, note=note)
     if setting is not None and not SETTING_NAME.fullmatch(setting):
-        _invalid(note, pointer_join(at, "from"), "must name an integration parameter setting ([A-Za-z0-9_.-])")
+        _invalid(
+            note, pointer_join(at, "from"), "must name an integration parameter setting ([A-Za-z0-9_.-])"
+        )
         setting = None
     has_value = "value" in raw and raw["value"] is not None
     if not hidden:
@@ -132,8 +131,8 @@ def fixed_value_problem(schema: JsonSchema, value: Any) -> str | None:
         )
     except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as error:
         return f"its schema cannot be used ({str(error).splitlines()[0][:200]})"
-    for error in validator.iter_errors(value):
-        return error.message[:300]
+    for problem in validator.iter_errors(value):
+        return str(problem.message)[:300]
     return None
 
 
@@ -188,7 +187,7 @@ def _selection(raw: Any, at: str, note: Note) -> ResponseSelection | None:
     return ResponseSelection(expressions=expressions) if expressions else None
 
 
-def _typed(raw: dict[str, Any], key: str, kind: type, expected: str, at: str, note: Note) -> Any:
+def _typed(raw: dict[str, Any], key: str, kind: type, expected: str, *, at: str, note: Note) -> Any:
     value = raw.get(key)
     if value is None or isinstance(value, kind):
         return value
@@ -201,7 +200,8 @@ def _unknown_keys(raw: dict[str, Any], known: frozenset[str], at: str, note: Not
         if key not in known:
             note(
                 "X_TOOLGATE_UNKNOWN_KEY",
-                f"x-toolgate has no key {str(key)[:60]!r} here (known: {', '.join(sorted(known))}); it is ignored",
+                f"x-toolgate has no key {str(key)[:60]!r} here (known: {', '.join(sorted(known))}); "
+                "it is ignored",
                 pointer_join(at, str(key)),
                 Severity.WARNING,
             )
