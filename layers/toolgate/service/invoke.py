@@ -2,7 +2,7 @@
 
 One request names an assistant and a tool and carries the arguments, plain or as the model's own tool
 call (`toolgate.dialects.calls`). The tool must belong to a ready integration of the assistant (and pass
-its allow-list); it is looked up only among the caller's tenant's items, so a tool of another tenant and
+its toolset); it is looked up only among the caller's tenant's items, so a tool of another tenant and
 a tool that exists nowhere get the same refusal. The integration's credential is read through the
 tenant's resources, the runtime makes the call within the request's deadline, and the answer comes back
 in the call's own format.
@@ -92,6 +92,7 @@ from toolgate.service.ports import (
     TenantResources,
 )
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
+from toolgate.service.toolsets import assistant_allows
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
 
@@ -376,22 +377,23 @@ class InvokeService:
         if assistant is None:
             logger.info("tool not available", extra={"reason": "no_assistant"})
             raise refusal
-        if assistant.tools is not None and tool_name not in assistant.tools:
-            logger.info("tool not available", extra={"reason": "not_in_allow_list"})
-            raise refusal
-        found = [
+        defined = [
             located
             for integration_id in assistant.integrations
             if (located := self._locate(integration_id, tool_name)) is not None
         ]
-        if not found:
+        if not defined:
             logger.info("tool not available", extra={"reason": "no_ready_integration_defines_it"})
+            raise refusal
+        found = [(integration, tool) for integration, tool in defined if assistant_allows(assistant, tool)]
+        if not found:
+            logger.info("tool not available", extra={"reason": "not_in_toolset"})
             raise refusal
         if len(found) > 1:
             owners = " and ".join(f"'{integration.integration_id}'" for integration, _ in found)
             raise ToolNameConflictError(
                 f"Integrations {owners} both define tool '{tool_name}'; list only one of them in assistant "
-                f"'{assistant_id}' or limit its tools allow-list."
+                f"'{assistant_id}' or limit its toolset."
             )
         return found[0]
 

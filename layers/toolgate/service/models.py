@@ -22,8 +22,8 @@ ResourceId = Annotated[str, StringConstraints(pattern=RESOURCE_ID_PATTERN)]
 #: A glob (`fnmatch`, case-sensitive) matched against a tool's name and its operationId.
 ToolPattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ParameterName = Annotated[str, StringConstraints(pattern=SETTING_NAME.pattern)]
-#: A hidden parameter's value; JSON scalars only, so it is checked against the parameter's schema as sent.
-ParameterValue = Annotated[str, StringConstraints(max_length=2048)] | bool | int | float
+#: A hidden parameter's value: a string, an integer or a boolean, checked against the parameter's schema.
+ParameterValue = Annotated[str, StringConstraints(max_length=2048)] | bool | int
 
 
 def utc_now() -> datetime:
@@ -216,7 +216,13 @@ class AssistantRecord(_Record):
     description: str = ""
     #: Integrations whose tools the assistant may use.
     integrations: list[str] = Field(default_factory=list)
-    #: Allow-list of tool names; None allows every tool of those integrations.
+    #: The toolset (`toolgate.service.toolsets`): globs of tool names and operationIds, and OpenAPI
+    #: tags; both None allow every tool of those integrations.
     tools: list[str] | None = None
+    tags: list[str] | None = None
+    #: Only the tools the compiler marks read-only.
+    read_only: bool = False
+    #: Globs of tool names and operationIds left out, whatever else matched.
+    exclude: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
