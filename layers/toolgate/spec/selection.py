@@ -1,8 +1,11 @@
 """`x-toolgate.response.select`: keep only the named parts of a JSON response, and trim its schema to match.
 
-Pure and small: the invoke path imports it. A selection is a list of JSON Pointers (RFC 6901, `/items`).
-The kept parts stay where they were: `/total` of `{"items": [...], "total": 3}` is `{"total": 3}`, and
-array elements keep their order (`/items/2` gives a one-element `items`).
+Pure and small: the invoke path imports it (the JSONPath library only when a selection uses JSONPath).
+A selection is a list of JSON Pointers (RFC 6901, `/items`) and RFC 9535 JSONPath queries
+(`$.items[*]['id','name']`). The kept parts stay where they were: `/total` of `{"items": [...],
+"total": 3}` is `{"total": 3}`, and array elements keep their order (`/items/2` gives a one-element
+`items`). Descendant segments (`..`) are refused: every query then visits each value at most once per
+segment, so selecting from a large response stays linear in its size.
 
 The trimmed schema has the selected properties only, each with its documented schema, and no `required`:
 a body that matched the documented schema then always matches the trimmed one, whatever was selected.
@@ -12,9 +15,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 from toolgate.spec.models import JsonSchema, ResponseSelection
+
+if TYPE_CHECKING:
+    from jsonpath_rfc9535 import JSONPathQuery
 
 #: `$ref` hops followed while trimming before a part is left open (recursive schemas).
 _MAX_REF_HOPS = 32
@@ -25,7 +32,29 @@ Path = tuple[str | int, ...]
 
 
 class SelectionError(ValueError):
-    """An expression that is not a JSON Pointer."""
+    """An expression that is neither a JSON Pointer nor a JSONPath query this module takes."""
+
+
+def check_expression(expression: str) -> None:
+    """SelectionError unless `expression` is a JSON Pointer or a JSONPath query without `..`."""
+    if expression.startswith("$"):
+        _query(expression)
+    else:
+        parse_pointer(expression)
+
+
+@lru_cache(maxsize=1024)
+def _query(expression: str) -> JSONPathQuery:
+    import jsonpath_rfc9535  # noqa: PLC0415 - only JSONPath selections need it
+
+    if ".." in expression:
+        raise SelectionError(
+            f"{expression[:80]!r} has a descendant segment ('..'), which select does not take"
+        )
+    try:
+        return jsonpath_rfc9535.compile(expression)
+    except jsonpath_rfc9535.JSONPathError as error:
+        raise SelectionError(f"{expression[:80]!r} is not RFC 9535 JSONPath: {error}") from None
 
 
 def parse_pointer(expression: str) -> tuple[str, ...]:
@@ -54,6 +83,10 @@ def select(document: Any, selection: ResponseSelection) -> tuple[Any, bool]:
 
 
 def _locate(document: Any, expression: str) -> Iterator[Path]:
+    if expression.startswith("$"):
+        for found in _query(expression).finditer(document):
+            yield tuple(found.location)
+        return
     node = document
     path: list[str | int] = []
     for token in parse_pointer(expression):
@@ -89,19 +122,31 @@ class _Node:
     def __init__(self) -> None:
         self.whole = False
         self.children: dict[str, _Node] = {}
+        #: What a JSONPath wildcard, index, slice or filter selects: any element or member.
+        self.any: _Node | None = None
 
     def child(self, token: str) -> _Node:
         return self.children.setdefault(token, _Node())
 
-    def merge(self, other: _Node) -> None:
+    def any_child(self) -> _Node:
+        if self.any is None:
+            self.any = _Node()
+        return self.any
+
+    def merge(self, other: _Node | None) -> None:
+        if other is None:
+            return
         self.whole = self.whole or other.whole
         for token, child in other.children.items():
             self.child(token).merge(child)
+        if other.any is not None:
+            self.any_child().merge(other.any)
 
     def leaves(self, at: str) -> list[str]:
-        if self.whole or not self.children:
+        if self.whole or not (self.children or self.any):
             return [at]
-        return [leaf for token, child in self.children.items() for leaf in child.leaves(f"{at}/{token}")]
+        named = [leaf for token, child in self.children.items() for leaf in child.leaves(f"{at}/{token}")]
+        return named + (self.any.leaves(f"{at}/*") if self.any is not None else [])
 
 
 def trim_schema(schema: JsonSchema, selection: ResponseSelection) -> tuple[JsonSchema, list[str]]:
@@ -109,10 +154,8 @@ def trim_schema(schema: JsonSchema, selection: ResponseSelection) -> tuple[JsonS
     part is left open: `{}`)."""
     root = _Node()
     for expression in selection.expressions:
-        node = root
-        for token in parse_pointer(expression):
-            node = node.child(token)
-        node.whole = True
+        for node in _ends(root, expression):
+            node.whole = True
     defs = schema.get("$defs") if isinstance(schema.get("$defs"), dict) else {}
     trimmer = _Trimmer(defs or {})
     body = {key: value for key, value in schema.items() if key != "$defs"}
@@ -120,6 +163,25 @@ def trim_schema(schema: JsonSchema, selection: ResponseSelection) -> tuple[JsonS
     if defs and "#/$defs/" in json.dumps(trimmed):
         trimmed["$defs"] = defs
     return trimmed, trimmer.undescribed
+
+
+def _ends(root: _Node, expression: str) -> list[_Node]:
+    """The tree nodes an expression selects, added to the tree."""
+    if not expression.startswith("$"):
+        node = root
+        for token in parse_pointer(expression):
+            node = node.child(token)
+        return [node]
+    from jsonpath_rfc9535.selectors import NameSelector  # noqa: PLC0415 - only JSONPath selections
+
+    frontier = [root]
+    for segment in _query(expression).segments:
+        frontier = [
+            node.child(selector.name) if isinstance(selector, NameSelector) else node.any_child()
+            for node in frontier
+            for selector in segment.selectors
+        ]
+    return frontier
 
 
 class _Trimmer:
@@ -139,6 +201,7 @@ class _Trimmer:
         is_array = types == "array" or (isinstance(types, list) and "array" in types) or "items" in resolved
         if is_array and all(token.isdigit() for token in node.children):
             elements = _Node()
+            elements.merge(node.any)
             for child in node.children.values():
                 elements.merge(child)
             out["items"] = self.trim(resolved.get("items", {}), elements, f"{at}/*")
@@ -147,7 +210,18 @@ class _Trimmer:
         properties = properties if isinstance(properties, dict) else {}
         extra = resolved.get("additionalProperties")
         kept: dict[str, JsonSchema] = {}
+        if node.any is not None:
+            # Any member: every documented one, and any other as `additionalProperties` says.
+            for name, member in properties.items():
+                selected = _Node()
+                selected.merge(node.any)
+                selected.merge(node.children.get(name))
+                kept[name] = self.trim(member, selected, f"{at}/{name}")
+            if isinstance(extra, dict):
+                out["additionalProperties"] = self.trim(extra, node.any, f"{at}/*")
         for token, child in node.children.items():
+            if token in kept:
+                continue
             where = f"{at}/{token.replace('~', '~0').replace('/', '~1')}"
             if token in properties:
                 kept[token] = self.trim(properties[token], child, where)

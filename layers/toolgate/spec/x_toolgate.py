@@ -9,7 +9,7 @@ x-toolgate:                      # on an operation
   name: find_customers           # the tool's name
   description: Search customers by name or e-mail.
   response:
-    select: [/items, /total]     # what the model sees of a JSON response
+    select: [/total, "$.items[*]['id','name']"]   # what the model sees of a JSON response
 parameters:
   - name: api-version
     in: query
@@ -28,7 +28,7 @@ import jsonschema_rs
 from toolgate.spec.models import JsonSchema, ResponseSelection, Severity
 from toolgate.spec.naming import SETTING_NAME, TOOL_NAME
 from toolgate.spec.refs import pointer_join
-from toolgate.spec.selection import SelectionError, parse_pointer, trim_schema
+from toolgate.spec.selection import SelectionError, check_expression, trim_schema
 
 EXTENSION = "x-toolgate"
 _OPERATION_KEYS = frozenset({"include", "name", "description", "response"})
@@ -170,7 +170,7 @@ def _selection(raw: Any, at: str, note: Note) -> ResponseSelection | None:
         return None
     at = pointer_join(at, "select")
     if not isinstance(select, list) or not select or len(select) > _MAX_SELECT:
-        _invalid(note, at, f"must be a list of 1 to {_MAX_SELECT} JSON Pointers")
+        _invalid(note, at, f"must be a list of 1 to {_MAX_SELECT} JSON Pointers or JSONPath queries")
         return None
     expressions: list[str] = []
     for index, expression in enumerate(select):
@@ -179,7 +179,7 @@ def _selection(raw: Any, at: str, note: Note) -> ResponseSelection | None:
             _select_invalid(note, where, f"must be a string of at most {_MAX_EXPRESSION_CHARS} characters")
             continue
         try:
-            parse_pointer(expression)
+            check_expression(expression)
         except SelectionError as error:
             _select_invalid(note, where, str(error))
             continue
