@@ -188,8 +188,11 @@ def test_hidden_parameters_never_reach_a_listing_and_a_model_sending_one_is_refu
     assert desk.target.seen == []
 
 
-def test_a_missing_parameter_setting_is_refused_before_any_request(desk: Desk) -> None:
+def test_a_missing_parameter_setting_is_reported_at_upload_and_refused_before_any_request(desk: Desk) -> None:
     seed(desk)
+    report = desk.service.api("GET", "/v1/integrations/support/report").body["report"]
+    unset = [f for f in report["findings"] if f["code"] == "PARAMETER_SETTING_UNSET"]
+    assert unset and all("'subscription'" in finding["message"] for finding in unset)
     response = desk.invoke({"arguments": {}}, tool="list_vaults")
     assert (
         response.error_code == "PARAMETER_SETTING_MISSING"
