@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -35,11 +36,16 @@ def server() -> Iterator[Server]:
 
 
 def azure_tool(server: Server, **extension: Any) -> CanonicalTool:
+    (tool,) = compile_document(azure_document(server.url, **extension)).tools
+    return tool
+
+
+def azure_document(server_url: str, **extension: Any) -> dict[str, Any]:
     """An Azure-style list operation whose `api-version` and subscription the admin fixes."""
-    document = {
+    return {
         "openapi": "3.0.3",
         "info": {"title": "Vaults", "version": "2019-06-01"},
-        "servers": [{"url": server.url}],
+        "servers": [{"url": server_url}],
         "paths": {
             "/subscriptions/{subscriptionId}/vaults": {
                 "get": {
@@ -91,8 +97,6 @@ def azure_tool(server: Server, **extension: Any) -> CanonicalTool:
             }
         },
     }
-    (tool,) = compile_document(document).tools
-    return tool
 
 
 def test_hidden_fixed_parameter_reaches_the_wire(server: Server, transport: HttpTransport) -> None:
@@ -131,3 +135,23 @@ def test_selected_response_is_what_the_model_sees_of_a_real_answer(
     assert result.ok and result.warnings == [], result.to_dict()
     assert result.body == {"value": [{"id": "/v/1", "name": "one"}]}
     assert result.full_body == VAULTS
+
+
+def test_cli_call_takes_parameter_settings_for_hidden_parameters(
+    server: Server, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from toolgate_cli.main import main
+
+    spec = tmp_path / "vaults.json"
+    spec.write_text(json.dumps(azure_document("https://vaults.example.com")))
+    arguments = [
+        "Vaults_List",
+        "--parameter",
+        "subscription=sub-9",
+        "--server",
+        server.url,
+        "--allow-private",
+    ]
+    status = main(["call", str(spec), *arguments])
+    assert status == 0, capsys.readouterr()
+    assert urlsplit(server.seen[-1].path).path == "/subscriptions/sub-9/vaults"
