@@ -325,3 +325,26 @@ def test_a_response_that_misses_every_selected_part_is_empty_with_a_warning() ->
     result = invoke_tool(tool, {}, transport=RecordingTransport(b'{"total": 1}'))
     assert result.body == {} and result.trimmed and result.full_body == {"total": 1}
     assert any("None of the parts" in warning for warning in result.warnings)
+
+
+def test_hidden_body_property_is_kept_from_the_model_and_sent_in_the_body() -> None:
+    body = {
+        "type": "object",
+        "required": ["title", "source"],
+        "properties": {
+            "title": {"type": "string"},
+            "source": {"type": "string", "enum": ["agent"], "x-toolgate": {"hidden": True, "value": "agent"}},
+        },
+    }
+    op = {
+        "operationId": "createNote",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": {"201": {"description": "created"}},
+    }
+    tool = only_tool(compile_one(op, path="/notes", method="post"))
+    assert tool.input_schema["properties"].keys() == {"title"} and tool.input_schema["required"] == ["title"]
+    refused = invoke_tool(tool, {"title": "t", "source": "human"}, transport=RecordingTransport())
+    assert refused.error is not None and refused.error.code == "ARGUMENT_HIDDEN"
+    transport = RecordingTransport()
+    assert invoke_tool(tool, {"title": "t"}, transport=transport).ok
+    assert json.loads(transport.calls[-1].request.body or b"") == {"title": "t", "source": "agent"}

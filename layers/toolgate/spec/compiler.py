@@ -701,23 +701,46 @@ class _InputBuilder:
         callback_fields = {name for location, name in self._callback_targets() if location == "body"}
         if flatten:
             required = set(schema.get("required") or [])
+            schema_at = pointer_join(at, "content", media_type, "schema")
+            declared = self._declared_properties(media.get("schema"), schema_at)
             for name, prop in schema["properties"].items():
                 if name in callback_fields:
                     self.callback = (name, "body")
                     continue
-                self._add_argument(
+                prop_at = pointer_join(schema_at, "properties", name)
+                extension = parameter_extension(declared.get(name, {}), prop_at, self._note)
+                argument = self._add_argument(
                     name,
                     prop,
                     required=body_required and name in required,
                     location=ArgumentLocation.BODY_FIELD,
                     http_name=name,
+                    hidden=extension.hidden,
                 )
+                if extension.hidden:
+                    self._hide(argument, prop, body_required and name in required, extension, prop_at)
             return
         if isinstance(request_body.get("description"), str) and "description" not in schema:
             schema = {**schema, "description": request_body["description"]}
         self._add_argument(
             "body", schema, required=body_required, location=ArgumentLocation.BODY, http_name=""
         )
+
+    def _declared_properties(self, raw_schema: Any, at: str) -> dict[str, Any]:
+        """The body schema's own `properties` as written (with `x-` keys), each `$ref` followed; the
+        properties of `allOf` members are not among them."""
+        try:
+            schema = self.compiler.resolver.deref(raw_schema, at=at)
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            if not isinstance(properties, dict):
+                return {}
+            declared = {
+                str(name): self.compiler.resolver.deref(prop, at=pointer_join(at, "properties", name))
+                for name, prop in properties.items()
+            }
+        except ToolgateError:
+            return {}
+        return {name: prop for name, prop in declared.items() if isinstance(prop, dict)}
 
     # assembly
 
