@@ -13,13 +13,12 @@ from urllib.parse import urlsplit
 
 import jsonschema_rs
 import pytest
+from spec_builders import compile_paths, only_tool, tool_named
 from toolgate.dialects import as_dialect, render_tools
 from toolgate.dialects.base import Dialect
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Severity
-
-from tests.unit.spec_builders import compile_paths, only_tool, tool_named
 
 SERVER = [{"url": "https://api.example.com"}]
 ITEM_LIST = {
