@@ -36,6 +36,15 @@ def add_call_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
     )
     parser.add_argument("--server", help="the server URL to call instead of the spec's")
     parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_parameter,
+        help="an integration parameter setting for hidden parameters declared `from: NAME` (repeatable); "
+        "VALUE is read as a JSON number or boolean when it is one, else as text",
+    )
+    parser.add_argument(
         "--allow-private",
         action="store_true",
         help="allow loopback and private-network targets, over http too (cloud metadata stays refused)",
@@ -81,6 +90,7 @@ def run_call(args: argparse.Namespace) -> int:
             credential=credential,
             settings=settings,
             server_url=args.server,
+            parameters=dict(args.parameter),
         )
     finally:
         transport.close()
@@ -88,6 +98,17 @@ def run_call(args: argparse.Namespace) -> int:
     if result.error is not None:
         print(f"error[{result.error.code}]: {result.error.message}", file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, separator, value = text.partition("=")
+    if not separator or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return name, value
+    return name, parsed if isinstance(parsed, bool | int | float) else value
 
 
 def find_tool(compiled: CompiledSpec, name: str) -> CanonicalTool:

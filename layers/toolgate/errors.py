@@ -770,3 +770,30 @@ class AssistantIdInvalidError(ClientConfigError):
     """The assistant given to `toolgate mcp-config` is not an assistant id, so no URL is built for it."""
 
     code = "ASSISTANT_ID_INVALID"
+
+
+# --- x-toolgate on operations and parameters, and toolsets (issue 14, x-toolgate slice) --------------
+
+
+class HiddenValueInvalidError(OperationError):
+    """A hidden parameter's fixed value (`x-toolgate.value`) does not match the parameter's schema."""
+
+    code = "X_TOOLGATE_VALUE_INVALID"
+
+
+class ArgumentHiddenError(ArgumentsInvalidError):
+    """The model sent an argument the admin fixed (`x-toolgate.hidden`)."""
+
+    code = "ARGUMENT_HIDDEN"
+
+
+class ParameterSettingMissingError(RequestBuildError):
+    """A hidden parameter takes its value `from` an integration parameter setting that is not set."""
+
+    code = "PARAMETER_SETTING_MISSING"
+
+
+class ParameterSettingInvalidError(RequestBuildError):
+    """An integration parameter setting does not match the schema of the hidden parameter it fills."""
+
+    code = "PARAMETER_SETTING_INVALID"

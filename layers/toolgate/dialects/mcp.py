@@ -40,6 +40,10 @@ _ENVELOPE_PROPERTIES: dict[str, Any] = {
     "headers": {"type": "object", "additionalProperties": {"type": "string"}},
     "body": {"description": "The API's response body: JSON as it is, other content as text."},
     "truncated": {"type": "boolean", "description": "The body was cut; `hint` says how to get the rest."},
+    "trimmed": {
+        "type": "boolean",
+        "description": "The body holds only the parts the admin selected; `full_response` has the whole.",
+    },
     "hint": {"type": "string"},
     "warnings": {
         "type": "array",
@@ -52,6 +56,7 @@ _ENVELOPE_PROPERTIES: dict[str, Any] = {
         "required": ["code", "message"],
     },
     "continuation": {"type": "object", "description": "How to page through a body that was cut."},
+    "full_response": {"type": "object", "description": "How to read the whole of a trimmed response."},
     "job": {"type": "object", "description": "A long-running operation that was started."},
 }
 #: When the runtime vouches for the body: a success with a whole, checked JSON body.

@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema_rs
 
 from toolgate.errors import ArgumentsInvalidError, ArgumentsTooLargeError, ToolSchemaInvalidError
+from toolgate.runtime.hidden import refuse_hidden
 from toolgate.settings import ArgumentLimits, get_settings
 from toolgate.spec.models import CanonicalTool, JsonSchema
 
@@ -39,11 +40,13 @@ def validate_arguments(
     """Return the arguments as a dict once they satisfy the tool's input schema.
 
     `arguments` is a mapping, a JSON text of an object, or None (no arguments: `{}`).
-    Raises ArgumentsTooLargeError past the size or depth caps and ArgumentsInvalidError listing every
-    schema violation (up to `limits.max_reported_problems`).
+    Raises ArgumentsTooLargeError past the size or depth caps, ArgumentHiddenError for an argument the
+    admin fixed (`x-toolgate.hidden`), and ArgumentsInvalidError listing every schema violation (up to
+    `limits.max_reported_problems`).
     """
     limits = limits or get_settings().arguments
     values = _as_json_object(arguments, limits)
+    refuse_hidden(tool, values)
     validator = _validator_for(tool, limits)
     problems = [
         problem for error in validator.iter_errors(values) for problem in _describe(error, tool.input_schema)

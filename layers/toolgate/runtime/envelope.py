@@ -22,6 +22,7 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.transport import HttpResponse
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.models import CanonicalTool, JsonSchema
+from toolgate.spec.selection import select
 
 #: Response headers worth showing a model; all others are dropped.
 RESULT_HEADERS = ("content-type", "location", "operation-location", "retry-after")
@@ -48,9 +49,13 @@ class ToolResult(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     body: Any = None
     truncated: bool = False
+    #: The body holds only the parts `x-toolgate.response.select` names; `full_body` is the whole.
+    trimmed: bool = False
     hint: str | None = None
     warnings: list[str] = Field(default_factory=list)
     error: ToolError | None = None
+    #: The whole (redacted) body of a trimmed answer, for the caller to keep; never shown to the model.
+    full_body: Any = Field(default=None, exclude=True, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as JSON-ready data, without empty fields."""
@@ -63,6 +68,8 @@ class ToolResult(BaseModel):
             result["body"] = self.body
         if self.truncated:
             result["truncated"] = True
+        if self.trimmed:
+            result["trimmed"] = True
         if self.hint:
             result["hint"] = self.hint
         if self.warnings:
@@ -88,10 +95,20 @@ def result_from_response(
     }
     value, is_json = _decode(response.body, content_type)
     warnings: list[str] = []
+    full_body: Any = None
+    selection = tool.response_select
     try:
         value = redactor.redact_value(value)
+        if is_json and 200 <= response.status < 300 and selection is not None:
+            full_body = value
+            value, matched = select(value, selection)
+            if not matched:
+                warnings.append(
+                    "None of the parts the admin selected (response.select) is in this response; the body "
+                    "is empty here, and the whole response is kept apart."
+                )
         if is_json and 200 <= response.status < 300 and tool.output_schema is not None:
-            warnings = [
+            warnings += [
                 redactor.redact(w) for w in _schema_warnings(tool, value, settings.max_result_warnings)
             ]
         body, truncated, hint = _fit(value, is_json, settings.result_body_chars)
@@ -99,15 +116,23 @@ def result_from_response(
         # JSON nested deeper than Python can walk: shown as text instead.
         text = redactor.redact(response.body.decode("utf-8", errors="replace"))
         body, truncated, hint = _fit(text, False, settings.result_body_chars)
+        full_body = None
+    if full_body is not None and selection is not None:
+        selected = ", ".join(selection.expressions)
+        hint = " ".join(
+            filter(None, [f"The body holds only the parts the admin selected ({selected}).", hint])
+        )
     return ToolResult(
         ok=200 <= response.status < 300,
         status=response.status,
         headers=headers,
         body=body,
         truncated=truncated,
+        trimmed=full_body is not None,
         hint=hint,
         warnings=warnings,
         error=_status_error(response, headers.get("location"), headers.get("retry-after")),
+        full_body=full_body,
     )
 
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
+from typing import Any
 
 from toolgate.errors import ToolgateError, ToolInternalError
 from toolgate.runtime.arguments import validate_arguments
 from toolgate.runtime.async_calls import with_callback_url
 from toolgate.runtime.credentials import Credential, apply_auth, credential_fingerprint, plan_auth
 from toolgate.runtime.envelope import ToolResult, result_from_error, result_from_response
+from toolgate.runtime.hidden import with_hidden
 from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, EgressPolicy, HttpResponse, OutboundCall, Transport
@@ -41,6 +43,7 @@ def invoke_tool(
     callback_url: str | None = None,
     redactor: Redactor | None = None,
     refetch_credential: Callable[[], Credential | None] | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> ToolResult:
     """Call `tool` with the model's `arguments` and return the envelope the model reads.
 
@@ -50,6 +53,9 @@ def invoke_tool(
     goes in the parameter the tool's async pattern declares for it; like a credential, it never shows.
     `redactor`, when given, collects every secret of the call (the credential's values, an OAuth2 token
     the adapter used), so the caller can keep them out of its own records of the call too.
+
+    `parameters` are the integration's parameter settings, the values of hidden arguments declared
+    `from:` one (`runtime.hidden`).
 
     `refetch_credential` reads the bound credential again, bypassing any cache. When the API answers
     401, it is called once; if the credential it returns differs (it was rebound or rotated), the
@@ -61,7 +67,7 @@ def invoke_tool(
     redactor = redactor if redactor is not None else Redactor()
     try:
         effective_deadline = Deadline.after(settings.default_timeout_seconds).sooner(deadline)
-        values = validate_arguments(tool, arguments, argument_limits)
+        values = with_hidden(tool, validate_arguments(tool, arguments, argument_limits), parameters)
         request = build_request(tool, values, server_url=server_url)
         if callback_url is not None and tool.async_pattern is not None:
             redactor.add(callback_url)

@@ -92,7 +92,8 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
             raise IntegrationNoToolsError(_no_tools_message(compiled))
         checked = check_destinations(tools, compiled.servers, settings)
         tools = checked.tools
-        compiled = compiled.model_copy(update={"findings": [*compiled.findings, *checked.findings]})
+        unset = _unset_parameters(tools, settings)
+        compiled = compiled.model_copy(update={"findings": [*compiled.findings, *checked.findings, *unset]})
         tool_texts = _tool_texts(tools, config)
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
@@ -275,6 +276,23 @@ def _targeted(tool: CanonicalTool, settings: IntegrationSettings) -> CanonicalTo
     if settings.server_url is None:
         return tool
     return tool.model_copy(update={"server_url": settings.server_url})
+
+
+def _unset_parameters(tools: Sequence[CanonicalTool], settings: IntegrationSettings) -> list[Finding]:
+    """A warning for each required hidden parameter whose `from:` setting is not in `parameters`."""
+    return [
+        Finding(
+            code="PARAMETER_SETTING_UNSET",
+            severity=Severity.WARNING,
+            message=f"tool '{tool.name}' takes '{hidden.argument}' from the integration parameter setting "
+            f"'{hidden.setting}', which is not set: its calls are refused (PARAMETER_SETTING_MISSING) until "
+            "it is set in the integration's settings (`parameters`)",
+            pointer=tool.pointer,
+        )
+        for tool in tools
+        for hidden in tool.hidden
+        if hidden.setting is not None and hidden.required and hidden.setting not in settings.parameters
+    ]
 
 
 def _no_tools_message(compiled: CompiledSpec) -> str:

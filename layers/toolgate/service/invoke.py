@@ -2,7 +2,7 @@
 
 One request names an assistant and a tool and carries the arguments, plain or as the model's own tool
 call (`toolgate.dialects.calls`). The tool must belong to a ready integration of the assistant (and pass
-its allow-list); it is looked up only among the caller's tenant's items, so a tool of another tenant and
+its toolset); it is looked up only among the caller's tenant's items, so a tool of another tenant and
 a tool that exists nowhere get the same refusal. The integration's credential is read through the
 tenant's resources, the runtime makes the call within the request's deadline, and the answer comes back
 in the call's own format.
@@ -64,6 +64,7 @@ from toolgate.errors import (
 from toolgate.runtime.arguments import validate_arguments
 from toolgate.runtime.credentials import Credential, plan_auth, secret_values
 from toolgate.runtime.envelope import ToolResult, result_from_error
+from toolgate.runtime.hidden import with_hidden
 from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
@@ -91,6 +92,7 @@ from toolgate.service.ports import (
     TenantResources,
 )
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
+from toolgate.service.toolsets import assistant_allows
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
 
@@ -375,22 +377,23 @@ class InvokeService:
         if assistant is None:
             logger.info("tool not available", extra={"reason": "no_assistant"})
             raise refusal
-        if assistant.tools is not None and tool_name not in assistant.tools:
-            logger.info("tool not available", extra={"reason": "not_in_allow_list"})
-            raise refusal
-        found = [
+        defined = [
             located
             for integration_id in assistant.integrations
             if (located := self._locate(integration_id, tool_name)) is not None
         ]
-        if not found:
+        if not defined:
             logger.info("tool not available", extra={"reason": "no_ready_integration_defines_it"})
+            raise refusal
+        found = [(integration, tool) for integration, tool in defined if assistant_allows(assistant, tool)]
+        if not found:
+            logger.info("tool not available", extra={"reason": "not_in_toolset"})
             raise refusal
         if len(found) > 1:
             owners = " and ".join(f"'{integration.integration_id}'" for integration, _ in found)
             raise ToolNameConflictError(
                 f"Integrations {owners} both define tool '{tool_name}'; list only one of them in assistant "
-                f"'{assistant_id}' or limit its tools allow-list."
+                f"'{assistant_id}' or limit its toolset."
             )
         return found[0]
 
@@ -480,8 +483,12 @@ class InvokeService:
             tenant=self.context.tenant_id,
             redactor=redactor,
             refetch_credential=lambda: self._credential(integration, fresh=True),
+            parameters=integration.settings.parameters,
         )
-        return self._paged(result.to_dict(), request, tool), _may_have_taken_effect(result)
+        envelope = self._paged(result.to_dict(), request, tool)
+        if result.full_body is not None:
+            envelope = self._with_full_response(envelope, result.full_body, request, tool)
+        return envelope, _may_have_taken_effect(result)
 
     def _admitted(self, request: InvokeRequest) -> AbstractContextManager[None]:
         """The call's slot under the tenant's limits, held until the call ends (RateLimitedError or
@@ -509,7 +516,8 @@ class InvokeService:
             return _error_envelope(unavailable), False
         try:
             values = validate_arguments(tool, arguments)
-            plan_auth(tool, self._credential(integration), target_url=build_request(tool, values).url)
+            sent = with_hidden(tool, values, integration.settings.parameters)
+            plan_auth(tool, self._credential(integration), target_url=build_request(tool, sent).url)
         except ToolgateError as error:
             return _error_envelope(error), False
         launcher = JobLauncher(jobs, executions, self._jobs_config, self._clock)
@@ -573,27 +581,16 @@ class InvokeService:
         page_chars = self.config.result_page_chars
         if len(text) <= page_chars:
             return envelope
-        now = self._clock()
-        stored = StoredContinuation(
-            assistant_id=request.assistant_id,
-            tool=tool.name,
-            created_at=now,
-            expires_at=now + timedelta(seconds=self.config.continuation_ttl_seconds),
-            page_chars=page_chars,
-            text=text,
-        )
-        handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
         first_page = {**envelope, "body": text[:page_chars], "truncated": True}
-        try:
-            self.resources.results.put(handle, stored.model_dump_json().encode())
-        except ToolgateError as error:
+        kept = self._keep(text, request, tool)
+        if kept is None:
             # The call has happened: its first page still answers it, without a way to the rest.
-            logger.error("the full result could not be kept", extra={"error_code": error.code})
             return {
                 **first_page,
                 "hint": f"The body has {len(text)} characters; only the first {page_chars} can be shown. "
                 "Ask for less with the tool's filters or pagination.",
             }
+        handle, stored = kept
         expires = stored.expires_at.isoformat(timespec="seconds")
         return {
             **first_page,
@@ -610,6 +607,48 @@ class InvokeService:
                 "expires_at": expires,
             },
         }
+
+    def _with_full_response(
+        self, envelope: dict[str, Any], full_body: Any, request: InvokeRequest, tool: CanonicalTool
+    ) -> dict[str, Any]:
+        """A trimmed envelope (`x-toolgate.response.select`) with a handle to the whole response."""
+        text = json.dumps(full_body, ensure_ascii=False, separators=(",", ":"))
+        kept = self._keep(text, request, tool)
+        if kept is None:
+            return envelope
+        handle, stored = kept
+        expires = stored.expires_at.isoformat(timespec="seconds")
+        whole = (
+            f"The whole response ({len(text)} characters, {stored.pages} page(s)) is at "
+            f"GET /v1/continuations/{handle}?page=0 until {expires}."
+        )
+        hint = envelope.get("hint")
+        return {
+            **envelope,
+            "hint": f"{hint} {whole}" if hint else whole,
+            "full_response": {"handle": handle, "pages": stored.pages, "expires_at": expires},
+        }
+
+    def _keep(
+        self, text: str, request: InvokeRequest, tool: CanonicalTool
+    ) -> tuple[str, StoredContinuation] | None:
+        """Keep `text` in S3 behind a new continuation handle; None when it could not be kept."""
+        now = self._clock()
+        stored = StoredContinuation(
+            assistant_id=request.assistant_id,
+            tool=tool.name,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.config.continuation_ttl_seconds),
+            page_chars=self.config.result_page_chars,
+            text=text,
+        )
+        handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
+        try:
+            self.resources.results.put(handle, stored.model_dump_json().encode())
+        except ToolgateError as error:
+            logger.error("the full result could not be kept", extra={"error_code": error.code})
+            return None
+        return handle, stored
 
     def _finish(self, record: AuditRecord) -> None:
         written = True

@@ -42,6 +42,7 @@ from toolgate.service.models import (
 )
 from toolgate.service.ports import LimiterStore, TenantResources
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
+from toolgate.service.toolsets import assistant_allows
 from toolgate.service.views import (
     ApiKeyCreate,
     ApiKeyList,
@@ -246,6 +247,9 @@ class ManagementService:
             description=body.description,
             integrations=list(dict.fromkeys(body.integrations)),
             tools=body.tools,
+            tags=body.tags,
+            read_only=body.read_only,
+            exclude=body.exclude,
             created_at=now,
             updated_at=now,
         )
@@ -279,6 +283,9 @@ class ManagementService:
                 "description": body.description,
                 "integrations": list(dict.fromkeys(body.integrations)),
                 "tools": body.tools,
+                "tags": body.tags,
+                "read_only": body.read_only,
+                "exclude": body.exclude,
                 "version": current.version + 1,
                 "updated_at": utc_now(),
             }
@@ -307,13 +314,13 @@ class ManagementService:
                 unavailable.append(UnavailableIntegration(id=integration_id, status=status))
                 continue
             for tool in self._ready_tools(integration):
-                if assistant.tools is not None and tool.name not in assistant.tools:
+                if not assistant_allows(assistant, tool):
                     continue
                 if tool.name in owners:
                     raise ToolNameConflictError(
                         f"Integrations '{owners[tool.name]}' and '{integration_id}' both define tool "
                         f"'{tool.name}'; list only one of them in assistant '{assistant_id}' or limit its "
-                        "tools allow-list."
+                        "toolset."
                     )
                 owners[tool.name] = integration_id
                 tools.append(tool)

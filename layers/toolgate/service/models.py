@@ -16,10 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from toolgate.service.tenancy import RESOURCE_ID_PATTERN, Role
 from toolgate.spec.models import CanonicalTool, Finding
+from toolgate.spec.naming import SETTING_NAME
 
 ResourceId = Annotated[str, StringConstraints(pattern=RESOURCE_ID_PATTERN)]
 #: A glob (`fnmatch`, case-sensitive) matched against a tool's name and its operationId.
 ToolPattern = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ParameterName = Annotated[str, StringConstraints(pattern=SETTING_NAME.pattern)]
+#: A hidden parameter's value: a string, an integer or a boolean, checked against the parameter's schema.
+ParameterValue = Annotated[str, StringConstraints(max_length=2048)] | bool | int
 
 
 def utc_now() -> datetime:
@@ -74,6 +78,9 @@ class IntegrationSettings(BaseModel):
     include: list[ToolPattern] = Field(default_factory=list, max_length=500)
     #: Tools matching one of these patterns are left out, after `include`.
     exclude: list[ToolPattern] = Field(default_factory=list, max_length=500)
+    #: Values of hidden parameters declared `x-toolgate: {hidden: true, from: NAME}`, by NAME. Not
+    #: secret: stored and shown as they are (a secret belongs in the credential).
+    parameters: dict[ParameterName, ParameterValue] = Field(default_factory=dict, max_length=100)
 
     @field_validator("server_url")
     @classmethod
@@ -209,7 +216,13 @@ class AssistantRecord(_Record):
     description: str = ""
     #: Integrations whose tools the assistant may use.
     integrations: list[str] = Field(default_factory=list)
-    #: Allow-list of tool names; None allows every tool of those integrations.
+    #: The toolset (`toolgate.service.toolsets`): globs of tool names and operationIds, and OpenAPI
+    #: tags; both None allow every tool of those integrations.
     tools: list[str] | None = None
+    tags: list[str] | None = None
+    #: Only the tools the compiler marks read-only.
+    read_only: bool = False
+    #: Globs of tool names and operationIds left out, whatever else matched.
+    exclude: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime

@@ -4,9 +4,9 @@ hash; a new API key is the one response that shows a key, once."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from toolgate.service.models import (
     ApiKeyRecord,
@@ -16,6 +16,7 @@ from toolgate.service.models import (
     IntegrationStatus,
     ReadyVersion,
     ResourceId,
+    ToolPattern,
     UploadAttempt,
 )
 from toolgate.service.tenancy import Role
@@ -44,8 +45,16 @@ class AssistantBody(_Request):
     name: str = Field(default="", max_length=200)
     description: str = Field(default="", max_length=2000)
     integrations: list[ResourceId] = Field(default_factory=list, max_length=100)
-    #: Allow-list of tool names; omit (null) to allow every tool of the integrations.
-    tools: list[str] | None = Field(default=None, max_length=1000)
+    #: The toolset. Globs (`fnmatch`) of tool names and operationIds, and OpenAPI tags: a tool matching
+    #: either is in; omit both (null) to allow every tool of the integrations.
+    tools: list[ToolPattern] | None = Field(default=None, max_length=1000)
+    tags: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] | None = Field(
+        default=None, max_length=100
+    )
+    #: Only the tools the compiler marks read-only.
+    read_only: bool = False
+    #: Globs of tool names and operationIds left out, whatever else matched.
+    exclude: list[ToolPattern] = Field(default_factory=list, max_length=500)
 
 
 class AssistantCreate(AssistantBody):
@@ -168,6 +177,9 @@ class AssistantView(BaseModel):
     description: str
     integrations: list[str]
     tools: list[str] | None
+    tags: list[str] | None
+    read_only: bool
+    exclude: list[str]
     created_at: datetime
     updated_at: datetime
 
@@ -180,6 +192,9 @@ class AssistantView(BaseModel):
             description=record.description,
             integrations=record.integrations,
             tools=record.tools,
+            tags=record.tags,
+            read_only=record.read_only,
+            exclude=record.exclude,
             created_at=record.created_at,
             updated_at=record.updated_at,
         )

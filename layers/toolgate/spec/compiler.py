@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from toolgate.errors import (
+    HiddenValueInvalidError,
     SpecNotOpenAPIError,
     SpecTooLargeError,
     SpecUnsupportedVersionError,
@@ -34,17 +35,26 @@ from toolgate.spec.models import (
     CanonicalTool,
     CompiledSpec,
     Finding,
+    HiddenArgument,
     JsonSchema,
     RequestBody,
     SecurityScheme,
     SecuritySchemeType,
     Severity,
 )
-from toolgate.spec.naming import argument_name, base_tool_name, unique_tool_names, with_suffix
+from toolgate.spec.naming import argument_name, base_tool_name, tool_names, with_suffix
 from toolgate.spec.refs import RefResolver, pointer_join
 from toolgate.spec.schemas import SchemaConverter, SchemaMeasure, SchemaPruner
 from toolgate.spec.swagger2 import convert_swagger2
 from toolgate.spec.validation import validate_document
+from toolgate.spec.x_toolgate import (
+    OperationExtension,
+    ParameterExtension,
+    fixed_value_problem,
+    operation_extension,
+    parameter_extension,
+    selected_output,
+)
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IDEMPOTENT = frozenset({"get", "head", "options", "put", "delete", "trace"})
@@ -142,6 +152,7 @@ class _Operation:
     operation: dict[str, Any]
     pointer: str
     base_name: str
+    extension: OperationExtension
 
 
 class _Compiler:
@@ -160,11 +171,21 @@ class _Compiler:
 
     def run(self) -> CompiledSpec:
         operations = self._operations()
-        names = unique_tool_names([(op.base_name, f"{op.method} {op.path}") for op in operations])
+        names = tool_names([(op.base_name, f"{op.method} {op.path}", op.extension.name) for op in operations])
         tools: list[CanonicalTool] = []
         failed: list[str] = []
         for op, name in zip(operations, names, strict=True):
-            if name != op.base_name:
+            if name is None:
+                failed.append(op.pointer)
+                self._note(
+                    "X_TOOLGATE_NAME_CONFLICT",
+                    f"{op.method.upper()} {op.path} was skipped: x-toolgate name {op.extension.name!r} is "
+                    "given to more than one operation; give each its own name",
+                    f"{op.pointer}/x-toolgate/name",
+                    Severity.ERROR,
+                )
+                continue
+            if op.extension.name is None and name != op.base_name:
                 self._note(
                     "TOOL_NAME_DEDUPLICATED", f"name {op.base_name!r} was taken; using {name!r}", op.pointer
                 )
@@ -224,14 +245,24 @@ class _Compiler:
                     continue
                 operation_id = operation.get("operationId")
                 operation_id = operation_id if isinstance(operation_id, str) else None
+                op_pointer = pointer_join(pointer, method)
+                extension = operation_extension(operation, op_pointer, self._note)
+                if not extension.include:
+                    self._note(
+                        "X_TOOLGATE_EXCLUDED",
+                        f"{method.upper()} {path} is left out (x-toolgate include: false)",
+                        op_pointer,
+                    )
+                    continue
                 operations.append(
                     _Operation(
                         path=path,
                         method=method,
                         item=item,
                         operation=operation,
-                        pointer=pointer_join(pointer, method),
+                        pointer=op_pointer,
                         base_name=base_tool_name(operation_id, method, path),
+                        extension=extension,
                     )
                 )
                 if len(operations) > self.limits.max_operations:
@@ -246,6 +277,9 @@ class _Compiler:
         builder.add_body()
         input_schema = self._finish_schema(builder.schema(), op.pointer, "input")
         output_schema = self._output_schema(op)
+        select = op.extension.select
+        if select is not None:
+            output_schema = selected_output(output_schema, select, op.pointer, self._note)
         security = self._security(op)
         async_pattern = builder.async_pattern()
         if async_pattern is not None:
@@ -272,6 +306,8 @@ class _Compiler:
             idempotency_header=builder.idempotency_header,
             tags=[t for t in operation.get("tags", []) if isinstance(t, str)],
             deprecated=operation.get("deprecated") is True,
+            hidden=builder.hidden,
+            response_select=select,
             findings=builder.findings,
         )
 
@@ -280,7 +316,9 @@ class _Compiler:
         parts = [str(operation[k]).strip() for k in ("summary", "description") if operation.get(k)]
         if len(parts) == 2 and parts[1].startswith(parts[0]):
             parts = parts[1:]
-        text = "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
+        text = (
+            op.extension.description or "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
+        )
         budget = self.limits.max_description_chars
         return text if len(text) <= budget else text[: budget - 1].rstrip() + "…"
 
@@ -486,6 +524,8 @@ class _InputBuilder:
         self.findings: list[Finding] = []
         self.idempotency_header: str | None = None
         self.callback: tuple[str, str] | None = None
+        self.hidden: list[HiddenArgument] = []
+        self.hidden_names: set[str] = set()
 
     # parameters
 
@@ -562,7 +602,8 @@ class _InputBuilder:
             schema = {**schema, "deprecated": True}
         explode = parameter.get("explode")
         style = parameter.get("style") or _DEFAULT_STYLE[location]
-        self._add_argument(
+        extension = parameter_extension(parameter, at, self._note)
+        argument = self._add_argument(
             name,
             schema,
             required=location == "path" or parameter.get("required") is True,
@@ -572,6 +613,33 @@ class _InputBuilder:
             explode=explode if isinstance(explode, bool) else style == "form",
             allow_reserved=parameter.get("allowReserved") is True,
             content_type=content_type,
+            hidden=extension.hidden,
+        )
+        if extension.hidden:
+            self._hide(
+                argument, schema, location == "path" or parameter.get("required") is True, extension, at
+            )
+
+    def _hide(
+        self, argument: str, schema: JsonSchema, required: bool, extension: ParameterExtension, at: str
+    ) -> None:
+        """Keep the argument out of the input schema, filled by the admin's fixed value or setting."""
+        value_schema = self.compiler._finish_schema(schema, at, "input")
+        if extension.setting is None:
+            problem = fixed_value_problem(value_schema, extension.value)
+            if problem is not None:
+                raise HiddenValueInvalidError(
+                    f"the fixed value of hidden parameter {argument!r} does not match its schema: {problem}",
+                    pointer=f"{at}/x-toolgate/value",
+                )
+        self.hidden.append(
+            HiddenArgument(
+                argument=argument,
+                value_schema=value_schema,
+                required=required,
+                value=extension.value,
+                setting=extension.setting,
+            )
         )
 
     def _is_callback_target(self, location: str, name: str) -> bool:
@@ -633,23 +701,46 @@ class _InputBuilder:
         callback_fields = {name for location, name in self._callback_targets() if location == "body"}
         if flatten:
             required = set(schema.get("required") or [])
+            schema_at = pointer_join(at, "content", media_type, "schema")
+            declared = self._declared_properties(media.get("schema"), schema_at)
             for name, prop in schema["properties"].items():
                 if name in callback_fields:
                     self.callback = (name, "body")
                     continue
-                self._add_argument(
+                prop_at = pointer_join(schema_at, "properties", name)
+                extension = parameter_extension(declared.get(name, {}), prop_at, self._note)
+                argument = self._add_argument(
                     name,
                     prop,
                     required=body_required and name in required,
                     location=ArgumentLocation.BODY_FIELD,
                     http_name=name,
+                    hidden=extension.hidden,
                 )
+                if extension.hidden:
+                    self._hide(argument, prop, body_required and name in required, extension, prop_at)
             return
         if isinstance(request_body.get("description"), str) and "description" not in schema:
             schema = {**schema, "description": request_body["description"]}
         self._add_argument(
             "body", schema, required=body_required, location=ArgumentLocation.BODY, http_name=""
         )
+
+    def _declared_properties(self, raw_schema: Any, at: str) -> dict[str, Any]:
+        """The body schema's own `properties` as written (with `x-` keys), each `$ref` followed; the
+        properties of `allOf` members are not among them."""
+        try:
+            schema = self.compiler.resolver.deref(raw_schema, at=at)
+            properties = schema.get("properties") if isinstance(schema, dict) else None
+            if not isinstance(properties, dict):
+                return {}
+            declared = {
+                str(name): self.compiler.resolver.deref(prop, at=pointer_join(at, "properties", name))
+                for name, prop in properties.items()
+            }
+        except ToolgateError:
+            return {}
+        return {name: prop for name, prop in declared.items() if isinstance(prop, dict)}
 
     # assembly
 
@@ -665,16 +756,17 @@ class _InputBuilder:
         explode: bool | None = None,
         allow_reserved: bool = False,
         content_type: str | None = None,
-    ) -> None:
+        hidden: bool = False,
+    ) -> str:
         argument = argument_name(raw_name)
-        if argument in self.properties:
+        if argument in self.properties or argument in self.hidden_names:
             suffix = (
                 "body" if location in (ArgumentLocation.BODY, ArgumentLocation.BODY_FIELD) else location.value
             )
             taken = argument
             argument = with_suffix(taken, suffix)
             number = 2
-            while argument in self.properties:
+            while argument in self.properties or argument in self.hidden_names:
                 argument = with_suffix(taken, f"{suffix}_{number}")
                 number += 1
             self._note(
@@ -682,9 +774,12 @@ class _InputBuilder:
                 f"{location.value} {http_name or raw_name!r} is argument {argument!r} (name clash)",
                 self.op.pointer,
             )
-        self.properties[argument] = schema
-        if required:
-            self.required.append(argument)
+        if hidden:
+            self.hidden_names.add(argument)
+        else:
+            self.properties[argument] = schema
+            if required:
+                self.required.append(argument)
         self.bindings.append(
             ArgumentBinding(
                 argument=argument,
@@ -697,6 +792,7 @@ class _InputBuilder:
                 content_type=content_type,
             )
         )
+        return argument
 
     def schema(self) -> JsonSchema:
         schema: JsonSchema = {"type": "object", "properties": self.properties}

@@ -142,6 +142,32 @@ class AsyncPattern(BaseModel):
     heartbeat_seconds: int | None = Field(default=None, gt=0)
 
 
+class HiddenArgument(BaseModel):
+    """An argument the admin fills (`x-toolgate: {hidden: true, value | from}`); the model never sees it.
+
+    Its binding stays in `CanonicalTool.bindings`, so it is sent exactly as the spec's style says.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    argument: str
+    #: The parameter's own schema, with the `$defs` it needs: the value is checked against it per call.
+    value_schema: JsonSchema
+    required: bool = False
+    #: A fixed value, or the name of an integration parameter setting that holds it.
+    value: Any = None
+    setting: str | None = None
+
+
+class ResponseSelection(BaseModel):
+    """`x-toolgate.response.select`: the parts of a JSON response the model sees."""
+
+    model_config = ConfigDict(frozen=True)
+
+    #: JSON Pointers (`/items`) or RFC 9535 JSONPath queries (`$.items[*].id`), in the order given.
+    expressions: list[str]
+
+
 class CanonicalTool(BaseModel):
     """One operation as a tool: what the model sees, and how to turn its arguments back into HTTP."""
 
@@ -168,6 +194,10 @@ class CanonicalTool(BaseModel):
     idempotency_header: str | None = None
     tags: list[str] = Field(default_factory=list)
     deprecated: bool = False
+    #: Arguments filled by the admin (fixed or from an integration setting), absent from `input_schema`.
+    hidden: list[HiddenArgument] = Field(default_factory=list)
+    #: The response parts the model sees; `output_schema` is already trimmed to match.
+    response_select: ResponseSelection | None = None
     findings: list[Finding] = Field(default_factory=list)
 
 

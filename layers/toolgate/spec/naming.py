@@ -7,6 +7,8 @@ import re
 
 TOOL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 MAX_NAME = 64
+#: An integration parameter setting's name (`x-toolgate: {hidden: true, from: NAME}`).
+SETTING_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 _CAMEL_BOUNDARY = re.compile(r"([a-z0-9])([A-Z])")
 _ACRONYM_BOUNDARY = re.compile(r"([A-Z]+)([A-Z][a-z])")
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
@@ -69,3 +71,26 @@ def argument_name(raw: str) -> str:
     """A property name that Anthropic, Bedrock, Gemini and OpenAI all accept: `^[A-Za-z0-9_.-]{1,64}$`."""
     name = _NOT_ARGUMENT.sub("_", raw).strip("_") or "arg"
     return name[:MAX_NAME]
+
+
+def tool_names(candidates: list[tuple[str, str, str | None]]) -> list[str | None]:
+    """Names for (base name, 'METHOD /path', admin's name or None) triples.
+
+    An admin's name (`x-toolgate.name`) is kept as given; one that two operations ask for is None for
+    both (a conflict the admin must settle). Derived names that clash with it or with each other get
+    suffixes as in `unique_tool_names`.
+    """
+    wanted: dict[str, int] = {}
+    for _, _, override in candidates:
+        if override is not None:
+            wanted[override] = wanted.get(override, 0) + 1
+    derived = [
+        (base if base not in wanted else with_suffix(base, short_hash(route)), route)
+        for base, route, override in candidates
+        if override is None
+    ]
+    derived_names = iter(unique_tool_names(derived))
+    return [
+        next(derived_names) if override is None else override if wanted[override] == 1 else None
+        for _, _, override in candidates
+    ]

@@ -393,6 +393,7 @@ class JobRunner:
                 deadline=Deadline.after(budget),
                 tenant=self.resources.tenant_id,
                 callback_url=callback_url,
+                parameters=integration.settings.parameters,
             )
 
     def _call_of(self, job: JobRecord) -> tuple[IntegrationRecord, CanonicalTool, dict[str, Any]]:
