@@ -743,3 +743,15 @@ class ServerVariableUndefinedError(UrlRefusedError):
     """A server URL still holds a `{variable}` after the compiler filled in every default."""
 
     code = "SERVER_VARIABLE_UNDEFINED"
+
+
+# --- OpenAPI Overlays at compile and upload (issue 14, overlay slice) ---------------------------------
+
+
+class OverlayInvalidError(SpecError):
+    """An Overlay document is not valid, or one of its actions cannot be applied to the spec.
+
+    `pointer` locates the bad part of the overlay (`/actions/2/target`); the upload is refused as a whole.
+    """
+
+    code = "OVERLAY_INVALID"
