@@ -296,6 +296,7 @@ def test_the_spec_compiles_unchanged_with_an_overlay_that_matches_nothing() -> N
 
 # --- Degrade, don't drop: parameter refs to a sibling file -------------------------------------------
 
+COMMON_TYPES = "../../../common-types/resource-management/v1/types.json"
 AZURE_STYLE: dict[str, Any] = {
     "swagger": "2.0",
     "info": {"title": "Azure-style", "version": "2019-06-01"},
@@ -306,12 +307,8 @@ AZURE_STYLE: dict[str, Any] = {
             "get": {
                 "operationId": "Things_List",
                 "parameters": [
-                    {
-                        "$ref": "../../../common-types/resource-management/v1/types.json#/parameters/SubscriptionIdParameter"
-                    },
-                    {
-                        "$ref": "../../../common-types/resource-management/v1/types.json#/parameters/ApiVersionParameter"
-                    },
+                    {"$ref": f"{COMMON_TYPES}#/parameters/SubscriptionIdParameter"},
+                    {"$ref": f"{COMMON_TYPES}#/parameters/ApiVersionParameter"},
                     {"name": "top", "in": "query", "type": "integer"},
                 ],
                 "responses": {"200": {"description": "OK"}},
