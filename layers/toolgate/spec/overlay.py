@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
 
+import jsonschema_rs
 import regex
 from iregexp_check import check as check_iregexp
 from jsonpath_rfc9535 import JSONPathEnvironment, JSONPathError, JSONPathNode, JSONPathQuery
@@ -128,6 +129,7 @@ class _OverlayJSONPath(JSONPathEnvironment):
 
 
 _JSONPATH = _OverlayJSONPath()
+_VALIDATORS = {minor: jsonschema_rs.validator_for(_schema(minor)) for minor in (0, 1)}
 
 
 @dataclass(frozen=True)
@@ -185,15 +187,14 @@ def load_overlay(data: bytes, *, name: str, limits: CompileLimits | None = None)
 
 
 def _check_schema(document: dict[str, Any], minor: int, name: str) -> None:
-    from jsonschema import Draft202012Validator  # noqa: PLC0415 - only overlay uploads need it
-    from jsonschema.exceptions import best_match  # noqa: PLC0415
-
-    error = best_match(Draft202012Validator(_schema(minor)).iter_errors(document))
+    error = next(iter(_VALIDATORS[minor].iter_errors(document)), None)
     if error is not None:
-        pointer = pointer_join("", *error.absolute_path)
+        pointer = pointer_join("", *error.instance_path)
+        problem = error.message[:300]
+        if pointer.endswith("/target") and list(error.schema_path)[-1:] == ["pattern"]:
+            problem = f"{str(error.instance)[:200]!r} is not a JSONPath query: one starts with `$`"
         raise OverlayInvalidError(
-            f"overlay {name} is not a valid Overlay 1.{minor} document at {pointer or '/'}: "
-            f"{error.message[:300]}",
+            f"overlay {name} is not a valid Overlay 1.{minor} document at {pointer or '/'}: {problem}",
             pointer=pointer,
         )
 
@@ -286,7 +287,8 @@ class _Applier:
             if len(sources) != 1:
                 self._unusable_copy(overlay, action, len(sources))
                 return
-            self._merge_all(overlay, action, nodes, sources[0].value)
+            # A copy of the source, so merging it into its own ancestor or descendant reads it unchanged.
+            self._merge_all(overlay, action, nodes, copy.deepcopy(sources[0].value))
 
     def _select(
         self, overlay: Overlay, action: OverlayAction, query: JSONPathQuery, field: str
