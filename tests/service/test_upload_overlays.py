@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from service_world import Service
+from toolgate_cli.remote import with_overlays
 from toolgate_demo import support_desk_spec
 
 SPEC_KEY = "tenants/acme/integrations/support/openapi.yaml"
@@ -115,3 +116,27 @@ def test_invalid_overlay_in_an_api_zip_answers_overlay_invalid_with_its_pointer(
     assert response.body["error"]["code"] == "OVERLAY_INVALID"
     assert response.body["error"]["pointer"] == "/actions/0/target"
     assert _tool_names(service) == set()
+
+
+def test_cli_upload_zip_of_a_spec_and_two_overlays_applies_them_in_order(service: Service) -> None:
+    second = yaml.safe_dump(
+        {
+            "overlay": "1.1.0",
+            "info": {"title": "second", "version": "1"},
+            "actions": [
+                {"target": "$.paths.*[?@.operationId == 'find_cases']", "update": {"operationId": "search"}}
+            ],
+        }
+    ).encode()
+    body = with_overlays(
+        support_desk_spec().read_bytes(), "yaml", [("names.yaml", RENAME), ("more.yaml", second)]
+    )
+    response = service.api(
+        "PUT", "/v1/integrations/support", body=body, headers={"content-type": "application/zip"}
+    )
+    assert response.status == 200, response.body
+    assert "search" in _tool_names(service) and "find_cases" not in _tool_names(service)
+    assert [overlay["name"] for overlay in response.body["ready"]["overlays"]] == [
+        "overlays/01-names.overlay.yaml",
+        "overlays/02-more.overlay.yaml",
+    ]
