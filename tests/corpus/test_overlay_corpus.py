@@ -1,0 +1,67 @@
+"""Degrade, don't drop, over the real specs: an operation whose parameter `$ref` names a sibling file (the
+Azure pattern: `../common-types/...json#/parameters/ApiVersionParameter`) still becomes a tool."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from toolgate.spec.compiler import HTTP_METHODS, compile_document, read_spec
+from toolgate.spec.refs import is_local_ref
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+#: A `$ref` whose value names a file before its fragment; a cheap filter before a spec is loaded.
+_FILE_REF = re.compile(rb"""\$ref["']?\s*:\s*["']?[^#"'\s]+\.(?:json|ya?ml)#""")
+
+pytestmark = [
+    pytest.mark.corpus,
+    pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent"),
+]
+
+
+def sibling_parameter_operations(document: dict[str, Any]) -> list[str]:
+    """Pointers of the operations with a parameter that is a `$ref` into another file."""
+    found = []
+    for path, item in (document.get("paths") or {}).items():
+        if not isinstance(item, dict):
+            continue
+        shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            own = operation.get("parameters") if isinstance(operation.get("parameters"), list) else []
+            refs = [p.get("$ref") for p in [*shared, *own] if isinstance(p, dict)]
+            if any(isinstance(ref, str) and not is_local_ref(ref) for ref in refs):
+                found.append(f"{method.upper()} {path}")
+    return found
+
+
+def specs_with_sibling_file_refs() -> list[Path]:
+    folder = CORPUS / "specs"
+    if not folder.is_dir():
+        return []
+    return sorted(path for path in folder.iterdir() if path.is_file() and _FILE_REF.search(path.read_bytes()))
+
+
+@pytest.mark.timeout(300)
+def test_operations_whose_parameter_refs_name_a_sibling_file_still_become_tools() -> None:
+    checked = 0
+    for path in specs_with_sibling_file_refs():
+        spec = read_spec(path)
+        affected = sibling_parameter_operations(spec.document)
+        if not affected:
+            continue
+        compiled = compile_document(spec)
+        skipped = [
+            finding.message
+            for finding in compiled.findings
+            if finding.message.split(" was skipped")[0] in affected
+        ]
+        assert skipped == [], f"{path.name}: {skipped[:3]}"
+        assert "SPEC_PARAMETER_DROPPED" in {finding.code for finding in compiled.findings}
+        checked += 1
+    if not checked:
+        pytest.skip("no corpus spec has an operation whose parameter $ref names a sibling file")
