@@ -3,12 +3,15 @@ Azure pattern: `../common-types/...json#/parameters/ApiVersionParameter`) still 
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from toolgate.spec.compiler import HTTP_METHODS, compile_document, read_spec
+from toolgate.spec.loader import load_document
+from toolgate.spec.overlay import apply_overlays, load_overlay
 from toolgate.spec.refs import is_local_ref
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -65,3 +68,30 @@ def test_operations_whose_parameter_refs_name_a_sibling_file_still_become_tools(
         checked += 1
     if not checked:
         pytest.skip("no corpus spec has an operation whose parameter $ref names a sibling file")
+
+
+def corpus_files() -> list[str]:
+    folder = CORPUS / "specs"
+    return sorted(path.name for path in folder.iterdir() if path.is_file()) if folder.is_dir() else []
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", corpus_files())
+def test_an_overlay_that_selects_nothing_leaves_every_real_spec_unchanged_within_its_bounds(
+    name: str,
+) -> None:
+    document = load_document((CORPUS / "specs" / name).read_bytes(), name=name)
+    before = json.dumps(document, sort_keys=True)
+    walk_everything = load_overlay(
+        json.dumps(
+            {
+                "overlay": "1.1.0",
+                "info": {"title": "no-op", "version": "1"},
+                "actions": [{"target": "$..[?@['x-toolgate-never-present']]", "update": {"x-a": 1}}],
+            }
+        ).encode(),
+        name="noop.overlay.json",
+    )
+    findings = apply_overlays(document, [walk_everything])
+    assert [finding.code for finding in findings] == ["OVERLAY_TARGET_UNMATCHED"]
+    assert json.dumps(document, sort_keys=True) == before
