@@ -755,3 +755,7 @@ class OverlayInvalidError(SpecError):
     """
 
     code = "OVERLAY_INVALID"
+
+
+class RefCycleError(UnresolvableRefError):
+    """A chain of `$ref`s that loops (or is too long): a defect of the spec, not a file left out of it."""

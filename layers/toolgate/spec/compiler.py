@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from toolgate.errors import (
-    ExternalRefError,
+    RefCycleError,
     SpecNotOpenAPIError,
     SpecTooLargeError,
     SpecUnsupportedVersionError,
@@ -544,7 +544,9 @@ class _InputBuilder:
                 at = pointer_join(pointer, "parameters", index)
                 try:
                     parameter = self.compiler.resolver.deref(raw_parameter, at=at)
-                except (UnresolvableRefError, ExternalRefError) as exc:
+                except RefCycleError:
+                    raise
+                except UnresolvableRefError as exc:
                     self._parameter_dropped(exc, at)
                     continue
                 if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
@@ -577,8 +579,9 @@ class _InputBuilder:
                     explode=False,
                 )
 
-    def _parameter_dropped(self, error: UnresolvableRefError | ExternalRefError, at: str) -> None:
-        """Degrade, don't drop: the operation becomes a tool without the parameter its `$ref` cannot reach."""
+    def _parameter_dropped(self, error: UnresolvableRefError, at: str) -> None:
+        """Degrade, don't drop: the operation becomes a tool without the parameter its `$ref` cannot reach
+        (a file left out of the upload, a pointer to nothing). Remote refs and ref cycles still fail it."""
         self._note(
             "SPEC_PARAMETER_DROPPED",
             f"{self.op.method.upper()} {self.op.path}: a parameter was left out because {error.message}. "
