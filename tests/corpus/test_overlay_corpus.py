@@ -30,16 +30,20 @@ def sibling_parameter_operations(document: dict[str, Any]) -> list[str]:
     for path, item in (document.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
-        shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+        shared = _list(item.get("parameters"))
         for method in HTTP_METHODS:
             operation = item.get(method)
             if not isinstance(operation, dict):
                 continue
-            own = operation.get("parameters") if isinstance(operation.get("parameters"), list) else []
+            own = _list(operation.get("parameters"))
             refs = [p.get("$ref") for p in [*shared, *own] if isinstance(p, dict)]
             if any(isinstance(ref, str) and not is_local_ref(ref) for ref in refs):
                 found.append(f"{method.upper()} {path}")
     return found
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def specs_with_sibling_file_refs() -> list[Path]:

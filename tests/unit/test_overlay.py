@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
+from spec_builders import codes, only_tool
 from toolgate.errors import OverlayInvalidError, SpecAliasExpansionError, SpecTooDeepError, SpecTooLargeError
 from toolgate.settings import CompileLimits
 from toolgate.spec.compiler import compile_document, parse_spec
 from toolgate.spec.overlay import Overlay, apply_overlays, load_overlay
-
-from tests.unit.spec_builders import codes, only_tool
 
 PETS: dict[str, Any] = {
     "openapi": "3.1.0",
