@@ -352,3 +352,19 @@ def test_an_overlay_with_the_missing_parameter_restores_it() -> None:
     tool = only_tool(compiled)
     assert set(tool.input_schema["properties"]) == {"subscriptionId", "top", "api-version"}
     assert [f.code for f in compiled.findings].count("SPEC_PARAMETER_DROPPED") == 1
+
+
+def test_more_overlays_than_the_limit_are_refused_before_any_is_applied() -> None:
+    noop = overlay([{"target": "$.nothing", "update": {}}])
+    with pytest.raises(OverlayInvalidError):
+        parse_spec(
+            json.dumps(PETS).encode(),
+            name="pets.json",
+            overlays=[noop] * 3,
+            limits=CompileLimits(max_overlays=2),
+        )
+
+
+def test_an_overlay_with_a_huge_file_name_is_refused_so_the_stored_version_stays_small() -> None:
+    with pytest.raises(OverlayInvalidError):
+        load_overlay(b"overlay: 1.1.0", name="a/" * 200 + "x.overlay.yaml")

@@ -119,8 +119,9 @@ def _overlaid(
     """Apply the overlays before anything reads the document (validation, conversion, `x-toolgate`)."""
     if not overlays:
         return prepare_document(document, findings, limits)
-    from toolgate.spec.overlay import apply_overlays  # noqa: PLC0415
+    from toolgate.spec.overlay import apply_overlays, check_overlay_count  # noqa: PLC0415
 
+    check_overlay_count(overlays, limits)
     applied = apply_overlays(document, overlays, limits)
     summary = Finding(
         code="OVERLAY_APPLIED",

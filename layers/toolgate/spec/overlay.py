@@ -36,6 +36,8 @@ _MAX_DESCENDANT_SEGMENTS = 1
 #: Seconds one `match()` or `search()` may spend on one value (I-Regexp still allows backtracking).
 _REGEX_SECONDS = 0.25
 _CHARS_PER_NODE = 64
+#: Characters of an overlay's file name (or zip member path): it is recorded on the stored version.
+_MAX_NAME_CHARS = 200
 _VERSION = re.compile(r"^1\.([01])\.\d+$")
 
 ActionKind = Literal["update", "copy", "remove", "none"]
@@ -161,6 +163,11 @@ class Overlay:
 def load_overlay(data: bytes, *, name: str, limits: CompileLimits | None = None) -> Overlay:
     """Parse and validate an Overlay document; OverlayInvalidError (with a pointer) when it is not one."""
     limits = limits or get_settings().compile
+    if len(name) > _MAX_NAME_CHARS:
+        raise OverlayInvalidError(
+            f"an overlay's file name is {len(name):,} characters long; the limit is {_MAX_NAME_CHARS}: "
+            f"{name[:60]!r}..."
+        )
     document = load_document(data, name=f"overlay {name}", limits=limits)
     version = document.get("overlay")
     matched = _VERSION.match(version) if isinstance(version, str) else None
@@ -184,6 +191,15 @@ def load_overlay(data: bytes, *, name: str, limits: CompileLimits | None = None)
         minor=minor,
         actions=tuple(_action(index, raw, name) for index, raw in enumerate(document["actions"])),
     )
+
+
+def check_overlay_count(overlays: Sequence[Overlay], limits: CompileLimits) -> None:
+    """At most `max_overlays` for one spec: each is recorded on the stored version."""
+    if len(overlays) > limits.max_overlays:
+        raise OverlayInvalidError(
+            f"{len(overlays)} overlays were given for one spec; the limit is {limits.max_overlays}. "
+            "Merge them: an overlay may hold many actions"
+        )
 
 
 def _check_schema(document: dict[str, Any], minor: int, name: str) -> None:
