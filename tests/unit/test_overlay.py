@@ -368,3 +368,23 @@ def test_more_overlays_than_the_limit_are_refused_before_any_is_applied() -> Non
 def test_an_overlay_with_a_huge_file_name_is_refused_so_the_stored_version_stays_small() -> None:
     with pytest.raises(OverlayInvalidError):
         load_overlay(b"overlay: 1.1.0", name="a/" * 200 + "x.overlay.yaml")
+
+
+def test_an_update_through_one_yaml_alias_does_not_change_the_other_places_that_alias_it() -> None:
+    spec = b"""openapi: 3.1.0
+info: {title: shared, version: "1"}
+paths:
+  /a:
+    get:
+      operationId: get_a
+      responses: &ok
+        "200": {description: OK}
+  /b:
+    get:
+      operationId: get_b
+      responses: *ok
+"""
+    fix = overlay([{"target": "$.paths['/a'].get.responses['200']", "update": {"description": "A only"}}])
+    document = parse_spec(spec, name="shared.yaml", overlays=[fix]).document
+    assert document["paths"]["/a"]["get"]["responses"]["200"]["description"] == "A only"
+    assert document["paths"]["/b"]["get"]["responses"]["200"]["description"] == "OK"

@@ -25,7 +25,7 @@ from toolgate.errors import (
 from toolgate.gc_pause import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 from toolgate.spec.bundle import bundle_path, zip_overlay_files
-from toolgate.spec.loader import load_document
+from toolgate.spec.loader import load_document, may_share_nodes
 from toolgate.spec.models import (
     Annotations,
     ArgumentBinding,
@@ -81,7 +81,8 @@ def parse_spec(
     data: bytes, *, name: str = "", limits: CompileLimits | None = None, overlays: Sequence[Overlay] = ()
 ) -> SpecDocument:
     limits = limits or get_settings().compile
-    return _overlaid(load_document(data, name=name, limits=limits), [], overlays, limits)
+    document = load_document(data, name=name, limits=limits)
+    return _overlaid(document, [], overlays, limits, may_share=may_share_nodes(data))
 
 
 def read_spec(
@@ -98,7 +99,7 @@ def read_spec(
         document, findings = bundle_path(path, entry, limits)
         if path.is_file():
             overlays = [*_zip_overlays(path, limits), *overlays]
-        return _overlaid(document, findings, overlays, limits)
+        return _overlaid(document, findings, overlays, limits, may_share=True)
     size = path.stat().st_size
     if size > limits.max_spec_bytes:
         raise SpecTooLargeError(
@@ -114,7 +115,12 @@ def _zip_overlays(path: Path, limits: CompileLimits) -> list[Overlay]:
 
 
 def _overlaid(
-    document: dict[str, Any], findings: list[Finding], overlays: Sequence[Overlay], limits: CompileLimits
+    document: dict[str, Any],
+    findings: list[Finding],
+    overlays: Sequence[Overlay],
+    limits: CompileLimits,
+    *,
+    may_share: bool,
 ) -> SpecDocument:
     """Apply the overlays before anything reads the document (validation, conversion, `x-toolgate`)."""
     if not overlays:
@@ -122,7 +128,7 @@ def _overlaid(
     from toolgate.spec.overlay import apply_overlays, check_overlay_count  # noqa: PLC0415
 
     check_overlay_count(overlays, limits)
-    applied = apply_overlays(document, overlays, limits)
+    applied = apply_overlays(document, overlays, limits, may_share_nodes=may_share)
     summary = Finding(
         code="OVERLAY_APPLIED",
         severity=Severity.INFO,

@@ -262,10 +262,20 @@ def _compile(query: str, name: str, pointer: str) -> JSONPathQuery:
 
 
 def apply_overlays(
-    document: dict[str, Any], overlays: Sequence[Overlay], limits: CompileLimits | None = None
+    document: dict[str, Any],
+    overlays: Sequence[Overlay],
+    limits: CompileLimits | None = None,
+    *,
+    may_share_nodes: bool = True,
 ) -> list[Finding]:
-    """Apply each overlay's actions in order, in place; the findings say which targets selected nothing."""
+    """Apply each overlay's actions in order, in place; the findings say which targets selected nothing.
+
+    `may_share_nodes` (a YAML document with anchors, or a bundle) first gives every aliased node a copy of
+    its own, so an action changes the node its target names and not the places that alias it too.
+    """
     limits = limits or get_settings().compile
+    if may_share_nodes:
+        _unshare(document)
     applier = _Applier(document, limits)
     for overlay in overlays:
         for action in overlay.actions:
@@ -449,6 +459,34 @@ def _merge_object(
             target[key] = value
         else:
             raise conflict((*path, key), current, value)
+
+
+def _unshare(document: dict[str, Any]) -> None:
+    """Replace each second and later reference to a container with a copy (the loader bounded the size
+    the copies can reach when it measured alias expansion)."""
+    seen: set[int] = {id(document)}
+    stack: list[Any] = [document]
+    while stack:
+        node = stack.pop()
+        keys: Iterable[Any] = list(node) if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            child = node[key]
+            if not isinstance(child, dict | list):
+                continue
+            if id(child) in seen:
+                node[key] = _clone(child)
+            else:
+                seen.add(id(child))
+                stack.append(child)
+
+
+def _clone(value: Any) -> Any:
+    """A copy in which no container is shared, even where `value` shares one (deepcopy would keep it)."""
+    if isinstance(value, dict):
+        return {key: _clone(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_clone(child) for child in value]
+    return value
 
 
 def _kind(value: Any) -> str:
