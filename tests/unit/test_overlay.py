@@ -388,3 +388,16 @@ paths:
     document = parse_spec(spec, name="shared.yaml", overlays=[fix]).document
     assert document["paths"]["/a"]["get"]["responses"]["200"]["description"] == "A only"
     assert document["paths"]["/b"]["get"]["responses"]["200"]["description"] == "OK"
+
+
+def test_match_and_search_filters_select_as_rfc_9535_defines_under_the_time_limit() -> None:
+    document, found = applied(
+        [
+            {"target": "$.paths.*[?match(@.operationId, 'list.*')]", "update": {"x-match": True}},
+            {"target": "$.paths.*[?search(@.operationId, 'Some')]", "update": {"x-search": True}},
+            {"target": "$.paths.*[?match(@.operationId, 'Some')]", "update": {"x-never": True}},
+        ]
+    )
+    assert document["paths"]["/items"]["get"]["x-match"] is True
+    assert document["paths"]["/some-items"]["delete"]["x-search"] is True
+    assert found == ["OVERLAY_TARGET_UNMATCHED"]

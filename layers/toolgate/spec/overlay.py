@@ -101,20 +101,21 @@ class _RegexTooSlowError(Exception):
 
 class _BoundedMatch(Match):
     def __call__(self, string: str, pattern: object) -> bool:
-        return _regex_test(regex.fullmatch, string, pattern)
+        return _regex_test(regex.fullmatch, string, pattern, flags=0)
 
 
 class _BoundedSearch(Search):
     def __call__(self, string: str, pattern: object) -> bool:
-        return _regex_test(regex.search, string, pattern)
+        return _regex_test(regex.search, string, pattern, flags=regex.VERSION1)
 
 
-def _regex_test(method: Any, string: object, pattern: object) -> bool:
-    """The library's `match`/`search`, with a time limit on each value."""
+def _regex_test(method: Any, string: object, pattern: object, *, flags: int) -> bool:
+    """The library's own `match`/`search` (I-Regexp checked, then mapped to `regex` syntax by its
+    `map_re`, private in the pinned version), with a time limit on each value."""
     if not isinstance(pattern, str) or not isinstance(string, str) or not check_iregexp(pattern):
         return False
     try:
-        return bool(method(map_re(pattern), string, timeout=_REGEX_SECONDS))
+        return bool(method(map_re(pattern), string, flags, timeout=_REGEX_SECONDS))
     except TimeoutError as exc:
         raise _RegexTooSlowError(pattern) from exc
     except regex.error:
