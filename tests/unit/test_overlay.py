@@ -5,6 +5,7 @@ that point at a sibling file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -401,3 +402,15 @@ def test_match_and_search_filters_select_as_rfc_9535_defines_under_the_time_limi
     assert document["paths"]["/items"]["get"]["x-match"] is True
     assert document["paths"]["/some-items"]["delete"]["x-search"] is True
     assert found == ["OVERLAY_TARGET_UNMATCHED"]
+
+
+COMPLIANT_SETS = Path(__file__).parent / "overlay_compliant_sets"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in COMPLIANT_SETS.iterdir() if p.is_dir()))
+def test_overlay_gives_exactly_the_output_of_the_specifications_compliant_sets(name: str) -> None:
+    folder = COMPLIANT_SETS / name
+    document = yaml.safe_load((folder / "openapi.yaml").read_bytes())
+    findings = apply_overlays(document, [load_overlay((folder / "overlay.yaml").read_bytes(), name=name)])
+    assert document == yaml.safe_load((folder / "output.yaml").read_bytes())
+    assert findings == []
