@@ -188,7 +188,8 @@ class _Output:
         print(self._redact(text), file=sys.stderr)
 
     def error(self, error: Mapping[str, Any]) -> None:
-        self.note(f"error[{error.get('code')}]: {error.get('message')}")
+        where = f" (at {error['pointer']})" if error.get("pointer") else ""
+        self.note(f"error[{error.get('code')}]: {error.get('message')}{where}")
         if error.get("details") is not None:
             self.note(f"details: {json.dumps(error['details'], ensure_ascii=False)}")
 

@@ -673,8 +673,16 @@ class RemoteApiError(RemoteClientError):
 
     code = "REMOTE_API_ERROR"
 
-    def __init__(self, message: str, *, api_code: str, status: int | None, details: Any = None) -> None:
-        super().__init__(message, details=details)
+    def __init__(
+        self,
+        message: str,
+        *,
+        api_code: str,
+        status: int | None,
+        details: Any = None,
+        pointer: str | None = None,
+    ) -> None:
+        super().__init__(message, details=details, pointer=pointer)
         self.api_code = api_code
         self.status = status
 

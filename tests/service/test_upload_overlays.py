@@ -102,6 +102,7 @@ def test_invalid_overlay_refuses_the_upload_and_the_previous_version_stays_live(
     integration = _integration(service)
     assert integration["status"] == "failed"
     assert integration["last_upload"]["error"]["code"] == "OVERLAY_INVALID"
+    assert integration["last_upload"]["error"]["pointer"] == "/actions/0/target"
     assert "openapi.overlay.yaml" in integration["last_upload"]["error"]["message"]
     assert integration["ready"] == before
     assert _tool_names(service) == tools_before

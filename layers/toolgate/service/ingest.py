@@ -229,7 +229,11 @@ def record_failure(
         status="failed",
         at=now,
         source=source,
-        error=UploadError(code=error.code, message=error.message[:_MAX_ERROR_MESSAGE]),
+        error=UploadError(
+            code=error.code,
+            message=error.message[:_MAX_ERROR_MESSAGE],
+            pointer=error.pointer[:_MAX_ERROR_MESSAGE] if error.pointer else None,
+        ),
     )
     base = current or IntegrationRecord(
         integration_id=integration_id, created_at=now, updated_at=now, version=0

@@ -112,6 +112,8 @@ class UploadError(BaseModel):
 
     code: str
     message: str
+    #: Where in the upload the problem is, when the error says (an overlay's `/actions/2/target`).
+    pointer: str | None = None
 
 
 class UploadAttempt(BaseModel):
