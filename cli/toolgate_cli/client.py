@@ -246,6 +246,7 @@ class ToolgateClient:
                 str(failure.get("message", "The upload failed.")),
                 api_code=str(failure.get("code", "UPLOAD_FAILED")),
                 status=None,
+                pointer=_text_or_none(failure.get("pointer")),
             )
         return self.get_integration(integration_id)
 
@@ -385,11 +386,13 @@ class ToolgateClient:
             )
         if isinstance(parsed, dict) and isinstance(parsed.get("error"), dict):
             error = parsed["error"]
+            pointer = _text_or_none(error.get("pointer"))
             raise RemoteApiError(
                 self.redact(str(error.get("message", ""))),
                 api_code=str(error.get("code", f"HTTP_{response.status}")),
                 status=response.status,
                 details=error.get("details"),
+                pointer=self.redact(pointer) if pointer else None,
             )
         if isinstance(parsed, dict) and "message" in parsed:
             raise self._gateway_refusal(response.status, str(parsed["message"]))
@@ -531,6 +534,10 @@ def poll(
             return value, False
         time.sleep(min(delay, remaining))
         delay = min(delay * 1.5, max_delay_seconds)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def spec_format(path: Path, data: bytes) -> UploadFormat:

@@ -7,10 +7,13 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from toolgate.errors import ToolgateError
 from toolgate.spec.models import CompiledSpec, Finding, Severity
+
+if TYPE_CHECKING:
+    from toolgate.spec.compiler import SpecDocument
 
 CANONICAL = "canonical"
 USAGE_ERROR = "USAGE"
@@ -75,12 +78,29 @@ def _parser() -> argparse.ArgumentParser:
 def _add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", type=Path, help="an OpenAPI file (JSON or YAML), a folder or a zip")
     parser.add_argument("--entry", help="the root file of a folder or zip spec, relative to it")
+    parser.add_argument(
+        "--overlay",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an OpenAPI Overlay (1.0 or 1.1) to apply first; repeat it to apply several, in order",
+    )
+
+
+def read_spec_with_overlays(args: argparse.Namespace) -> SpecDocument:
+    """The spec named on the command line, with its `--overlay` files applied in order."""
+    from toolgate.spec.compiler import read_spec
+    from toolgate.spec.overlay import load_overlay
+
+    overlays = [load_overlay(path.read_bytes(), name=path.name) for path in args.overlay]
+    return read_spec(args.spec, entry=args.entry, overlays=overlays)
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    from toolgate.spec.compiler import compile_document, read_spec
+    from toolgate.spec.compiler import compile_document
 
-    compiled = compile_document(read_spec(args.spec, entry=args.entry))
+    compiled = compile_document(read_spec_with_overlays(args))
     _report(compiled.findings, verbose=args.verbose)
     definitions = render(compiled, args.format)
     text = json.dumps(definitions, indent=2, ensure_ascii=False) + "\n"
@@ -109,12 +129,15 @@ def render(compiled: CompiledSpec, format_name: str) -> list[dict[str, Any]]:
 
 
 def run_lint(args: argparse.Namespace) -> int:
-    from toolgate.spec.compiler import compile_document, read_spec
+    from toolgate.spec.compiler import compile_document
     from toolgate.spec.lint import format_findings, lint_spec
 
-    spec = read_spec(args.spec, entry=args.entry)
+    spec = read_spec_with_overlays(args)
     compiled = compile_document(spec)
-    findings = lint_spec(spec.document, compiled)
+    overlay_findings = [
+        f for f in spec.findings if f.code.startswith("OVERLAY_") and f.severity != Severity.INFO
+    ]
+    findings = [*overlay_findings, *lint_spec(spec.document, compiled)]
     if findings:
         print(format_findings(findings))
     counts = {severity: sum(f.severity == severity for f in findings) for severity in Severity}

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args
@@ -66,6 +68,14 @@ def add_remote_parsers(subparsers: argparse._SubParsersAction[argparse.ArgumentP
         help="an assistant the integration joins (created if missing); repeat for several",
     )
     upload.add_argument("--server-url", help="the URL the tools call instead of the spec's servers")
+    upload.add_argument(
+        "--overlay",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an OpenAPI Overlay to apply to the spec (repeatable, in order); sent in a zip with the spec",
+    )
     upload.add_argument(
         "--credential-file",
         type=Path,
@@ -178,7 +188,8 @@ class _Output:
         print(self._redact(text), file=sys.stderr)
 
     def error(self, error: Mapping[str, Any]) -> None:
-        self.note(f"error[{error.get('code')}]: {error.get('message')}")
+        where = f" (at {error['pointer']})" if error.get("pointer") else ""
+        self.note(f"error[{error.get('code')}]: {error.get('message')}{where}")
         if error.get("details") is not None:
             self.note(f"details: {json.dumps(error['details'], ensure_ascii=False)}")
 
@@ -193,6 +204,9 @@ def _upload(args: argparse.Namespace, client: ToolgateClient, output: _Output) -
     data = args.spec.read_bytes()
     credential = _read_credential(args.credential_file) if args.credential_file else None
     upload_format = spec_format(args.spec, data)
+    if args.overlay:
+        data = with_overlays(data, upload_format, [(path.name, path.read_bytes()) for path in args.overlay])
+        upload_format = "zip"
     client.ensure_integration(args.integration, assistants=args.assistant, server_url=args.server_url)
     if args.via_s3 or len(data) > API_UPLOAD_LIMIT_BYTES:
         view = client.upload_spec_via_s3(args.integration, data, upload_format)
@@ -204,6 +218,25 @@ def _upload(args: argparse.Namespace, client: ToolgateClient, output: _Output) -
     output.document(view)
     output.note(upload_summary(view))
     return 0
+
+
+def with_overlays(data: bytes, upload_format: str, overlays: list[tuple[str, bytes]]) -> bytes:
+    """A zip of the spec and its overlays, which the service applies in the order of their paths
+    (`overlays/01-...`, after any overlays the spec's own zip holds)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if upload_format == "zip":
+            with zipfile.ZipFile(io.BytesIO(data)) as original:
+                for info in original.infolist():
+                    archive.writestr(info, original.read(info))
+        else:
+            archive.writestr(f"openapi.{upload_format}", data)
+        for index, (name, content) in enumerate(overlays, start=1):
+            stem = name.removesuffix(".yaml").removesuffix(".yml").removesuffix(".json")
+            stem = stem.removesuffix(".overlay")
+            suffix = ".json" if name.endswith(".json") else ".yaml"
+            archive.writestr(f"overlays/{index:02d}-{stem}.overlay{suffix}", content)
+    return buffer.getvalue()
 
 
 def _read_credential(path: Path) -> dict[str, Any]:

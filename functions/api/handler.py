@@ -135,7 +135,8 @@ def get_integration(integration_id: str) -> IntegrationView:
     tags=["integrations"],
     summary="Upload a spec in the body, up to API Gateway's payload limit",
     description="The body is the spec itself: OpenAPI or Swagger 2.0 as YAML or JSON text, or a zip "
-    "(`Content-Type: application/zip`) holding one root `openapi.yaml|json`. The integration is created if "
+    "(`Content-Type: application/zip`) holding one root `openapi.yaml|json` and any OpenAPI Overlays as "
+    "`*.overlay.yaml|json` members, applied in the order of their paths. The integration is created if "
     "needed. A spec that cannot be used answers with its typed error and is recorded on the integration; "
     "a previous ready version stays in service. Larger specs: POST .../upload-url.",
 )

@@ -691,8 +691,16 @@ class RemoteApiError(RemoteClientError):
 
     code = "REMOTE_API_ERROR"
 
-    def __init__(self, message: str, *, api_code: str, status: int | None, details: Any = None) -> None:
-        super().__init__(message, details=details)
+    def __init__(
+        self,
+        message: str,
+        *,
+        api_code: str,
+        status: int | None,
+        details: Any = None,
+        pointer: str | None = None,
+    ) -> None:
+        super().__init__(message, details=details, pointer=pointer)
         self.api_code = api_code
         self.status = status
 
@@ -797,3 +805,19 @@ class ParameterSettingInvalidError(RequestBuildError):
     """An integration parameter setting does not match the schema of the hidden parameter it fills."""
 
     code = "PARAMETER_SETTING_INVALID"
+
+
+# --- OpenAPI Overlays at compile and upload (issue 14, overlay slice) ---------------------------------
+
+
+class OverlayInvalidError(SpecError):
+    """An Overlay document is not valid, or one of its actions cannot be applied to the spec.
+
+    `pointer` locates the bad part of the overlay (`/actions/2/target`); the upload is refused as a whole.
+    """
+
+    code = "OVERLAY_INVALID"
+
+
+class RefCycleError(UnresolvableRefError):
+    """A chain of `$ref`s that loops (or is too long): a defect of the spec, not a file left out of it."""

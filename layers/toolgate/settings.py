@@ -30,6 +30,14 @@ class CompileLimits(BaseModel):
     #: Time the advisory validator's full walk may take; the meta-schema pass always runs in full.
     validation_time_budget_seconds: float = Field(default=1.0, gt=0)
     max_validation_findings: int = Field(default=200, gt=0)
+    #: Overlays applied to one spec (each is recorded, with its digest, on the version).
+    max_overlays: int = Field(default=20, gt=0)
+    #: Actions in one overlay.
+    max_overlay_actions: int = Field(default=2_000, gt=0)
+    #: Nodes one overlay action's JSONPath target (or copy source) may select.
+    max_overlay_matches: int = Field(default=100_000, gt=0)
+    #: Containers and long strings the overlays' updates and copies may add to the spec, over all actions.
+    max_overlay_added_nodes: int = Field(default=2_000_000, gt=0)
 
 
 class ArgumentLimits(BaseModel):

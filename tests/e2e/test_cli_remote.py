@@ -177,6 +177,66 @@ def test_upload_through_a_presigned_s3_url_waits_for_the_upload_function(cli: Cl
     assert uploaded.json["ready"]["tool_count"] == len(support_desk_tools())
 
 
+def _rename_overlay(folder: Path, old: str, new: str, name: str = "names.overlay.yaml") -> Path:
+    path = folder / name
+    actions = [{"target": f"$.paths.*[?@.operationId == '{old}']", "update": {"operationId": new}}]
+    path.write_text(
+        json.dumps({"overlay": "1.1.0", "info": {"title": name, "version": "1"}, "actions": actions})
+    )
+    return path
+
+
+@pytest.mark.parametrize("route", [[], ["--via-s3"]], ids=["api", "s3"])
+def test_upload_with_overlays_applies_them_in_order_and_records_their_digests(
+    cli: Cli, tmp_path: Path, route: list[str]
+) -> None:
+    first = _rename_overlay(tmp_path, "listSupportCases", "find_cases", "first.yaml")
+    second = _rename_overlay(tmp_path, "find_cases", "search_cases", "second.yaml")
+    integration = f"desk-overlay-{len(route)}"
+
+    uploaded = cli(
+        "upload",
+        integration,
+        str(SPEC),
+        "--assistant",
+        f"{integration}-bot",
+        "--overlay",
+        str(first),
+        "--overlay",
+        str(second),
+        *route,
+    )
+
+    assert uploaded.status == 0, uploaded.err
+    ready = uploaded.json["ready"]
+    assert [overlay["name"] for overlay in ready["overlays"]] == [
+        "overlays/01-first.overlay.yaml",
+        "overlays/02-second.overlay.yaml",
+    ]
+    assert all(len(overlay["sha256"]) == 64 for overlay in ready["overlays"])
+    listed = cli("tools", f"{integration}-bot", "--format", "anthropic")
+    names = {tool["name"] for tool in listed.json["tools"]}
+    assert "search_cases" in names and "find_cases" not in names and "list_support_cases" not in names
+
+
+def test_upload_with_an_invalid_overlay_exits_2_and_the_ready_version_stays(cli: Cli, tmp_path: Path) -> None:
+    assert cli("upload", "desk-bad-overlay", str(SPEC)).status == 0
+    broken = tmp_path / "broken.overlay.yaml"
+    broken.write_text(
+        "overlay: 1.1.0\ninfo: {title: t, version: '1'}\nactions:\n  - target: $.paths[?@.x ==]\n"
+    )
+
+    failed = cli("upload", "desk-bad-overlay", str(SPEC), "--overlay", str(broken))
+
+    assert failed.status == 2
+    assert failed.error_codes == ["OVERLAY_INVALID"]
+    assert "/actions/0/target" in failed.err
+    with ToolgateClient(cli.endpoint, cli.key) as client:
+        status = client.integration_status("desk-bad-overlay")
+    assert status["ready_version"] == 1
+    assert status["last_upload"]["error"]["code"] == "OVERLAY_INVALID"
+
+
 def test_credential_file_that_is_not_json_is_refused_without_quoting_it(cli: Cli, tmp_path: Path) -> None:
     credential = tmp_path / "credential.json"
     credential.write_text("token: hunter2-very-secret")

@@ -8,13 +8,14 @@ version stays in service.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Literal
 
 from toolgate.errors import ConflictError, IntegrationNoToolsError, ToolgateError, ToolTooLargeError
@@ -26,18 +27,20 @@ from toolgate.service.models import (
     IntegrationStatus,
     ReadyVersion,
     ReportSummary,
+    SourceDigest,
     StoredTool,
     UploadAttempt,
     UploadError,
     UploadSource,
     utc_now,
 )
-from toolgate.service.ports import TenantResources, TenantStore
+from toolgate.service.ports import ObjectStore, TenantResources, TenantStore
 from toolgate.settings import ServiceSettings, get_settings
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
 
 if TYPE_CHECKING:
     from toolgate.runtime.credentials import Credential
+    from toolgate.spec.overlay import Overlay
     from toolgate.spec.reachability import CheckedTools
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -54,6 +57,8 @@ class SpecUpload:
     source: UploadSource
     #: None keeps the integration's stored settings.
     settings: IntegrationSettings | None = None
+    #: Overlay files (name, bytes) applied after a zip's own overlays, in order.
+    overlays: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +91,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
     settings = upload.settings if upload.settings is not None else _stored_settings(current)
     started = time.perf_counter()
     try:
-        compiled, lint_findings = compile_upload(upload)
+        compiled, lint_findings, applied = compile_upload(upload)
         tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
         if not tools:
             raise IntegrationNoToolsError(_no_tools_message(compiled))
@@ -110,26 +115,58 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         lint_findings=lint_findings,
         tools=tools,
         tool_texts=tool_texts,
+        applied=applied,
         config=config,
     )
     return IngestOutcome(status="ready", integration=ready, compile_seconds=elapsed)
 
 
-def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding]]:
-    """The compiled spec and its lint findings; typed SpecError for anything unusable."""
+def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding], list[SourceDigest]]:
+    """The compiled spec, its lint findings and the overlays applied (name and SHA-256, in order);
+    typed SpecError for anything unusable, OVERLAY_INVALID for an overlay."""
     # Imported here: the compiler is the heaviest import, and most API routes never need it.
     from toolgate.spec.compiler import compile_document, parse_spec, read_spec  # noqa: PLC0415
     from toolgate.spec.lint import lint_spec  # noqa: PLC0415
 
+    overlays = _load_overlays(upload.overlays)
     if upload.filename.endswith(".zip") or upload.data.startswith(_ZIP_MAGIC):
         with tempfile.TemporaryDirectory(prefix="toolgate-spec-") as folder:
             archive = Path(folder) / "openapi.zip"
             archive.write_bytes(upload.data)
-            spec = read_spec(archive)
+            spec = read_spec(archive, overlays=overlays)
     else:
-        spec = parse_spec(upload.data, name=upload.filename)
+        spec = parse_spec(upload.data, name=upload.filename, overlays=overlays)
     compiled = compile_document(spec)
-    return compiled, lint_spec(spec.document, compiled)
+    applied = [SourceDigest(name=overlay.name, sha256=overlay.sha256) for overlay in spec.overlays]
+    return compiled, lint_spec(spec.document, compiled), applied
+
+
+def _load_overlays(files: Sequence[tuple[str, bytes]]) -> list[Overlay]:
+    if not files:
+        return []
+    from toolgate.spec.overlay import load_overlay  # noqa: PLC0415 - only uploads with overlays need it
+
+    return [load_overlay(data, name=name) for name, data in files]
+
+
+def stored_upload(
+    resources: TenantResources,
+    integration_id: str,
+    ready: ReadyVersion,
+    source: UploadSource,
+    settings: IntegrationSettings,
+) -> SpecUpload:
+    """The ready version's spec and the overlays uploaded beside it, to compile again with new settings."""
+    return SpecUpload(
+        integration_id=integration_id,
+        data=resources.objects.get(ready.spec_key),
+        filename=PurePosixPath(ready.spec_key).name,
+        source=source,
+        settings=settings,
+        overlays=tuple(
+            (overlay.name, resources.objects.get(overlay.key)) for overlay in ready.overlays if overlay.key
+        ),
+    )
 
 
 def check_destinations(
@@ -193,7 +230,11 @@ def record_failure(
         status="failed",
         at=now,
         source=source,
-        error=UploadError(code=error.code, message=error.message[:_MAX_ERROR_MESSAGE]),
+        error=UploadError(
+            code=error.code,
+            message=error.message[:_MAX_ERROR_MESSAGE],
+            pointer=error.pointer[:_MAX_ERROR_MESSAGE] if error.pointer else None,
+        ),
     )
     base = current or IntegrationRecord(
         integration_id=integration_id, created_at=now, updated_at=now, version=0
@@ -322,6 +363,7 @@ def _store_version(
     lint_findings: list[Finding],
     tools: list[CanonicalTool],
     tool_texts: list[str],
+    applied: list[SourceDigest],
     config: ServiceSettings,
 ) -> IntegrationRecord:
     store, objects = resources.store, resources.objects
@@ -332,6 +374,7 @@ def _store_version(
     report_key = prefix + "report.json"
     objects.put(spec_key, upload.data, _content_type(upload.filename))
     objects.put(report_key, _report_json(compiled, lint_findings, tools), "application/json")
+    overlays = _stored_overlays(objects, prefix, upload.overlays, applied)
     items = [
         _stored_tool(
             tool,
@@ -360,6 +403,8 @@ def _store_version(
         source=upload.source,
         ready_at=now,
         summary=_summary(compiled, lint_findings, config.max_item_findings),
+        spec_sha256=hashlib.sha256(upload.data).hexdigest(),
+        overlays=overlays,
     )
     base = current or IntegrationRecord(
         integration_id=upload.integration_id, created_at=now, updated_at=now, version=0
@@ -385,6 +430,19 @@ def _store_version(
         store.delete_tools(upload.integration_id, current.ready.revision)
     link_assistants(store, upload.integration_id, settings.assistants)
     return record
+
+
+def _stored_overlays(
+    objects: ObjectStore, prefix: str, files: Sequence[tuple[str, bytes]], applied: list[SourceDigest]
+) -> list[SourceDigest]:
+    """Keep a copy of each overlay uploaded beside the spec; a zip's own overlays live in the stored zip."""
+    beside = len(applied) - len(files)
+    kept = list(applied[:beside])
+    for index, ((name, data), digest) in enumerate(zip(files, applied[beside:], strict=True)):
+        key = f"{prefix}overlays/{index:02d}-{PurePosixPath(name).name}"
+        objects.put(key, data, _content_type(name))
+        kept.append(digest.model_copy(update={"key": key}))
+    return kept
 
 
 def _stored_tool(

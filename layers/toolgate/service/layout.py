@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 SPEC_FILENAMES = ("openapi.yaml", "openapi.yml", "openapi.json", "openapi.zip")
 SETTINGS_FILENAME = "toolgate.json"
+#: An overlay beside the spec, applied at each spec upload (uploading it alone changes nothing).
+OVERLAY_FILENAMES = ("openapi.overlay.yaml", "openapi.overlay.yml", "openapi.overlay.json")
 ARTIFACTS_ROOT = "artifacts/"
 
 _UPLOAD_KEY = re.compile(

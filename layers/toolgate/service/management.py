@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import timedelta
-from pathlib import PurePosixPath
 from typing import Any
 
 from toolgate.errors import (
@@ -28,6 +27,7 @@ from toolgate.service.ingest import (
     check_server_setting,
     ingest_spec,
     load_tool,
+    stored_upload,
 )
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
@@ -183,12 +183,8 @@ class ManagementService:
             )
             self.store.save_integration(updated, expected_version=record.version)
             return IntegrationView.of(updated)
-        upload = SpecUpload(
-            integration_id=integration_id,
-            data=self.resources.objects.get(record.ready.spec_key),
-            filename=PurePosixPath(record.ready.spec_key).name,
-            source=UploadSource(kind="settings"),
-            settings=settings,
+        upload = stored_upload(
+            self.resources, integration_id, record.ready, UploadSource(kind="settings"), settings
         )
         return self._ingest(upload)
 

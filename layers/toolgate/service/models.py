@@ -119,6 +119,8 @@ class UploadError(BaseModel):
 
     code: str
     message: str
+    #: Where in the upload the problem is, when the error says (an overlay's `/actions/2/target`).
+    pointer: str | None = None
 
 
 class UploadAttempt(BaseModel):
@@ -142,6 +144,17 @@ class ReportSummary(BaseModel):
     top_findings: list[Finding] = Field(default_factory=list)
 
 
+class SourceDigest(BaseModel):
+    """One input of a version (the spec or an overlay) and its SHA-256, so the version can be rebuilt."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    sha256: str
+    #: Where a copy is kept in the artifacts prefix; None for an overlay inside the uploaded zip.
+    key: str | None = None
+
+
 class ReadyVersion(BaseModel):
     """The version in service: its tools are the items of `revision`."""
 
@@ -162,6 +175,10 @@ class ReadyVersion(BaseModel):
     source: UploadSource
     ready_at: datetime
     summary: ReportSummary = Field(default_factory=ReportSummary)
+    #: The SHA-256 of the uploaded spec (the zip, for a zip upload).
+    spec_sha256: str | None = None
+    #: The overlays applied, in order: the zip's own, then those uploaded beside the spec.
+    overlays: list[SourceDigest] = Field(default_factory=list)
 
 
 class CredentialBinding(BaseModel):

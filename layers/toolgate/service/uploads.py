@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -17,11 +16,25 @@ from pydantic import ValidationError
 
 from toolgate.errors import (
     IntegrationSettingsInvalidError,
+    OverlayInvalidError,
     SpecTooLargeError,
     ToolgateError,
 )
-from toolgate.service.ingest import IngestOutcome, SpecUpload, ingest_spec, record_failure, skip_reason
-from toolgate.service.layout import SETTINGS_FILENAME, UploadKey, parse_upload_key, upload_key
+from toolgate.service.ingest import (
+    IngestOutcome,
+    SpecUpload,
+    ingest_spec,
+    record_failure,
+    skip_reason,
+    stored_upload,
+)
+from toolgate.service.layout import (
+    OVERLAY_FILENAMES,
+    SETTINGS_FILENAME,
+    UploadKey,
+    parse_upload_key,
+    upload_key,
+)
 from toolgate.service.models import IntegrationSettings, UploadSource
 from toolgate.service.ports import ResourceProvider, TenantResources
 from toolgate.settings import ServiceSettings, get_settings
@@ -71,6 +84,7 @@ def process_object_created(
     try:
         data = _read_spec(resources, notice)
         settings = read_settings(resources, location)
+        overlays = read_overlays(resources, location)
     except ToolgateError as error:
         failed = record_failure(resources, location.integration_id, source, error, current=current)
         return IngestOutcome(status="failed", integration=failed, error=error)
@@ -82,8 +96,27 @@ def process_object_created(
         filename=location.filename,
         source=source,
         settings=settings,
+        overlays=overlays,
     )
     return ingest_spec(resources, upload, config)
+
+
+def read_overlays(resources: TenantResources, location: UploadKey) -> tuple[tuple[str, bytes], ...]:
+    """`openapi.overlay.yaml` (or `.yml`, `.json`) beside an upload: none, or exactly one."""
+    limit = get_settings().compile.max_spec_bytes
+    found = []
+    for name in OVERLAY_FILENAMES:
+        data = resources.objects.read_upload(
+            upload_key(location.tenant_id, location.integration_id, name), None, limit
+        )
+        if data is not None:
+            found.append((name, data))
+    if len(found) > 1:
+        raise OverlayInvalidError(
+            f"{' and '.join(name for name, _ in found)} are both beside the spec; keep one overlay file "
+            "(put several overlays in a zip upload, where they apply in the order of their paths)"
+        )
+    return tuple(found)
 
 
 def read_settings(resources: TenantResources, location: UploadKey) -> IntegrationSettings | None:
@@ -119,12 +152,8 @@ def _reapply_settings(
     except IntegrationSettingsInvalidError as error:
         failed = record_failure(resources, location.integration_id, source, error, current=current)
         return IngestOutcome(status="failed", integration=failed, error=error)
-    upload = SpecUpload(
-        integration_id=location.integration_id,
-        data=resources.objects.get(current.ready.spec_key),
-        filename=PurePosixPath(current.ready.spec_key).name,
-        source=source,
-        settings=settings or IntegrationSettings(),
+    upload = stored_upload(
+        resources, location.integration_id, current.ready, source, settings or IntegrationSettings()
     )
     return ingest_spec(resources, upload, config)
 

@@ -22,6 +22,8 @@ from toolgate.spec.models import Finding, Severity
 from toolgate.spec.refs import escape_token, is_external_url, pointer_join
 
 BUNDLE_KEY = "x-toolgate-bundle"
+#: Files in a zip upload (or beside an S3 upload) that are OpenAPI Overlays, by the specification's naming.
+OVERLAY_SUFFIXES = (".overlay.yaml", ".overlay.yml", ".overlay.json")
 
 
 class SpecSource(Protocol):
@@ -168,6 +170,25 @@ def bundle_path(
     with archive:
         source = ZipSource(archive, max_file_bytes=limits.max_spec_bytes)
         return bundle(source, entry or _guess_entry(source), limits)
+
+
+def zip_overlay_files(path: Path, limits: CompileLimits | None = None) -> list[tuple[str, bytes]]:
+    """The `*.overlay.yaml|yml|json` members of a zip, in the order of their paths, with their bytes."""
+    limits = limits or get_settings().compile
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise BundleError(f"{path.name} is not a valid zip archive") from exc
+    with archive:
+        source = ZipSource(archive, max_file_bytes=limits.max_spec_bytes)
+        names = sorted(name for name in source.names() if name.lower().endswith(OVERLAY_SUFFIXES))
+        budget = _Budget(limits)
+        files = []
+        for name in names:
+            data = source.read(name) or b""
+            budget.charge(name, data)
+            files.append((name, data))
+        return files
 
 
 def _guess_entry(source: ZipSource) -> str:

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from toolgate.errors import (
     HiddenValueInvalidError,
+    RefCycleError,
     SpecNotOpenAPIError,
     SpecTooLargeError,
     SpecUnsupportedVersionError,
     ToolgateError,
     ToolSchemaTooLargeError,
+    UnresolvableRefError,
 )
 from toolgate.gc_pause import gc_paused
 from toolgate.settings import CompileLimits, get_settings
-from toolgate.spec.bundle import bundle_path
-from toolgate.spec.loader import load_document
+from toolgate.spec.bundle import bundle_path, zip_overlay_files
+from toolgate.spec.loader import load_document, may_share_nodes
 from toolgate.spec.models import (
     Annotations,
     ArgumentBinding,
@@ -56,6 +58,9 @@ from toolgate.spec.x_toolgate import (
     selected_output,
 )
 
+if TYPE_CHECKING:
+    from toolgate.spec.overlay import Overlay
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _IDEMPOTENT = frozenset({"get", "head", "options", "put", "delete", "trace"})
 _READ_ONLY = frozenset({"get", "head", "options", "trace"})
@@ -78,24 +83,70 @@ class SpecDocument:
     document: dict[str, Any]
     source_openapi: str
     findings: list[Finding] = field(default_factory=list)
+    #: The overlays applied to the document, in order (a zip's own overlays first).
+    overlays: tuple[Overlay, ...] = ()
 
 
-def parse_spec(data: bytes, *, name: str = "", limits: CompileLimits | None = None) -> SpecDocument:
-    return prepare_document(load_document(data, name=name, limits=limits), [], limits)
+def parse_spec(
+    data: bytes, *, name: str = "", limits: CompileLimits | None = None, overlays: Sequence[Overlay] = ()
+) -> SpecDocument:
+    limits = limits or get_settings().compile
+    document = load_document(data, name=name, limits=limits)
+    return _overlaid(document, [], overlays, limits, may_share=may_share_nodes(data))
 
 
-def read_spec(path: Path, *, entry: str | None = None, limits: CompileLimits | None = None) -> SpecDocument:
-    """Read a single file, a folder (with `entry`) or a zip archive."""
+def read_spec(
+    path: Path,
+    *,
+    entry: str | None = None,
+    limits: CompileLimits | None = None,
+    overlays: Sequence[Overlay] = (),
+) -> SpecDocument:
+    """Read a single file, a folder (with `entry`) or a zip archive (with any `*.overlay.yaml|json` in it),
+    then apply the overlays."""
     limits = limits or get_settings().compile
     if path.is_dir() or (path.is_file() and path.suffix.lower() == ".zip"):
         document, findings = bundle_path(path, entry, limits)
-        return prepare_document(document, findings, limits)
+        if path.is_file():
+            overlays = [*_zip_overlays(path, limits), *overlays]
+        return _overlaid(document, findings, overlays, limits, may_share=True)
     size = path.stat().st_size
     if size > limits.max_spec_bytes:
         raise SpecTooLargeError(
             f"{path.name} is {size:,} bytes; the limit is {limits.max_spec_bytes:,} bytes"
         )
-    return parse_spec(path.read_bytes(), name=path.name, limits=limits)
+    return parse_spec(path.read_bytes(), name=path.name, limits=limits, overlays=overlays)
+
+
+def _zip_overlays(path: Path, limits: CompileLimits) -> list[Overlay]:
+    from toolgate.spec.overlay import load_overlay  # noqa: PLC0415 - only specs with overlays need it
+
+    return [load_overlay(data, name=name, limits=limits) for name, data in zip_overlay_files(path, limits)]
+
+
+def _overlaid(
+    document: dict[str, Any],
+    findings: list[Finding],
+    overlays: Sequence[Overlay],
+    limits: CompileLimits,
+    *,
+    may_share: bool,
+) -> SpecDocument:
+    """Apply the overlays before anything reads the document (validation, conversion, `x-toolgate`)."""
+    if not overlays:
+        return prepare_document(document, findings, limits)
+    from toolgate.spec.overlay import apply_overlays, check_overlay_count  # noqa: PLC0415
+
+    check_overlay_count(overlays, limits)
+    applied = apply_overlays(document, overlays, limits, may_share_nodes=may_share)
+    summary = Finding(
+        code="OVERLAY_APPLIED",
+        severity=Severity.INFO,
+        message="applied "
+        + ", ".join(f"{overlay.name} (sha256 {overlay.sha256[:12]})" for overlay in overlays),
+    )
+    spec = prepare_document(document, [*findings, summary, *applied], limits)
+    return replace(spec, overlays=tuple(overlays))
 
 
 def prepare_document(
@@ -130,8 +181,8 @@ def prepare_document(
     return SpecDocument(document, version, findings + validate(version))
 
 
-def compile_path(path: Path, entry: str | None = None) -> CompiledSpec:
-    return compile_document(read_spec(path, entry=entry))
+def compile_path(path: Path, entry: str | None = None, overlays: Sequence[Overlay] = ()) -> CompiledSpec:
+    return compile_document(read_spec(path, entry=entry, overlays=overlays))
 
 
 def compile_document(
@@ -538,7 +589,13 @@ class _InputBuilder:
                 continue
             for index, raw_parameter in enumerate(raw):
                 at = pointer_join(pointer, "parameters", index)
-                parameter = self.compiler.resolver.deref(raw_parameter, at=at)
+                try:
+                    parameter = self.compiler.resolver.deref(raw_parameter, at=at)
+                except RefCycleError:
+                    raise
+                except UnresolvableRefError as exc:
+                    self._parameter_dropped(exc, at)
+                    continue
                 if not isinstance(parameter, dict) or not isinstance(parameter.get("name"), str):
                     self._note("PARAMETER_INVALID", "a parameter without a name was skipped", at)
                     continue
@@ -568,6 +625,19 @@ class _InputBuilder:
                     style="simple",
                     explode=False,
                 )
+
+    def _parameter_dropped(self, error: UnresolvableRefError, at: str) -> None:
+        """Degrade, don't drop: the operation becomes a tool without the parameter its `$ref` cannot reach
+        (a file left out of the upload, a pointer to nothing). Remote refs and ref cycles still fail it."""
+        self._note(
+            "SPEC_PARAMETER_DROPPED",
+            f"{self.op.method.upper()} {self.op.path}: a parameter was left out because {error.message}. "
+            "The tool is made without it (a path parameter named in the template is sent as a required "
+            "string). To keep it: apply an overlay that replaces the $ref with the parameter (or a fixed "
+            "value), or upload the spec as a folder or zip that includes the file it names",
+            at,
+            Severity.WARNING,
+        )
 
     def _add_parameter(self, location: str, name: str, parameter: dict[str, Any], at: str) -> None:
         if location not in _DEFAULT_STYLE:

@@ -73,6 +73,11 @@ def load_document(data: bytes, *, name: str = "", limits: CompileLimits | None =
         return _load(data, name, limits)
 
 
+def may_share_nodes(data: bytes) -> bool:
+    """Whether the document parsed from `data` can hold one node in several places (a YAML anchor)."""
+    return _ANCHOR.search(data) is not None
+
+
 def _load(data: bytes, name: str, limits: CompileLimits | None) -> dict[str, Any]:
     limits = limits or get_settings().compile
     label = name or "document"

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote
 
-from toolgate.errors import ExternalRefError, UnresolvableRefError
+from toolgate.errors import ExternalRefError, RefCycleError, UnresolvableRefError
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -112,6 +112,6 @@ class RefResolver:
         while (ref := reference_of(node)) is not None:
             hops += 1
             if hops > max_hops:
-                raise UnresolvableRefError("$ref chain is circular or too long", pointer=at)
+                raise RefCycleError("$ref chain is circular or too long", pointer=at)
             node = self.resolve(ref, at=at)
         return node
