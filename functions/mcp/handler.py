@@ -18,7 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import JSON_HEADERS, answer, body_bytes, header_values, json_response
-from toolgate.errors import CallInvalidError, IdempotencyKeyInvalidError, ToolgateError
+from toolgate.errors import (
+    CallInvalidError,
+    IdempotencyKeyInvalidError,
+    McpOAuthNotSupportedError,
+    ToolgateError,
+)
 from toolgate.mcp.server import HttpReply, HttpRequest, McpServer, refusal_reply
 from toolgate.mcp.tools import CORE_METHODS, core_capabilities
 from toolgate.runtime.transport import Deadline
@@ -31,6 +36,11 @@ wiring = Wiring()
 server = McpServer(CORE_METHODS, core_capabilities)
 
 _IDEMPOTENCY_HEADER = "idempotency-key"
+_DISCOVERY_PREFIX = "/.well-known/"
+_NO_OAUTH = McpOAuthNotSupportedError(
+    "This server publishes no OAuth metadata: it takes the assistant's Toolgate API key as "
+    "'Authorization: Bearer <key>'. Configure the MCP client with that header (toolgate mcp-config)."
+)
 
 
 def _reply(reply: HttpReply) -> dict[str, Any]:
@@ -86,6 +96,8 @@ def _idempotency_key(values: list[object]) -> str | None:
 
 
 def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if str(event.get("resource", "")).startswith(_DISCOVERY_PREFIX):
+        return _reply(refusal_reply(_NO_OAUTH))
     caller = tenant_context_from_event(event)
     logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
     try:

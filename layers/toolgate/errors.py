@@ -825,6 +825,12 @@ class McpNotAcceptableError(ServiceError):
     http_status = 406
 
 
+class McpOAuthNotSupportedError(NotFoundError):
+    """An OAuth discovery request (`/.well-known/oauth-protected-resource...`): none is published yet."""
+
+    code = "MCP_OAUTH_NOT_SUPPORTED"
+
+
 class McpRequestTooLargeError(ServiceError):
     code = "MCP_REQUEST_TOO_LARGE"
     http_status = 413

@@ -20,7 +20,7 @@ _ids = itertools.count(1)
 def mcp_message(
     method: str, params: Mapping[str, Any] | None = None, *, revision: str = MODERN
 ) -> dict[str, Any]:
-    """One JSON-RPC request as the SDK client sends it at `revision` (2026-07-28: with the `_meta` envelope)."""
+    """One JSON-RPC request as the SDK client sends it at `revision` (2026-07-28: with `_meta`)."""
     body_params = dict(params or {})
     if revision == MODERN:
         body_params["_meta"] = {
