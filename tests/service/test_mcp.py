@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from test_tenant_limits import set_limits
 
 from tests.integration.runtime_servers import Reply, Seen, json_reply
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CANARY = "canary-5d1e7b-MCP-NEVER-SHOWN"
 CREDENTIAL = {"type": "bearer", "token": CANARY}
 REVISIONS = [MODERN, "2025-11-25", "2025-06-18"]
@@ -267,3 +271,20 @@ def test_a_body_over_the_limit_is_413_and_never_a_5xx(desk: Desk) -> None:
     answered = call_mcp(desk, message)
     assert answered.status == 413
     assert answered.body["error"]["code"] == "MCP_REQUEST_TOO_LARGE"
+
+
+def test_the_mcp_handler_imports_the_sdks_types_but_not_the_sdk_or_its_web_stack() -> None:
+    heavy = ["mcp", "starlette", "anyio", "httpx", "httpx2", "uvicorn", "toolgate.spec.compiler", "yaml"]
+    script = (
+        "import json, sys\n"
+        "import functions.mcp.handler\n"
+        f"print(json.dumps([name for name in {heavy!r} if name in sys.modules]))\n"
+        "print('mcp_types.methods' in sys.modules)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    loaded, typed = completed.stdout.splitlines()
+    assert json.loads(loaded) == []
+    # Loaded at init, so no request pays for the SDK's models.
+    assert typed == "True"
