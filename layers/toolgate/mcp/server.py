@@ -316,7 +316,7 @@ def _message(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
-        raise McpParseError("Parse error: the body is not JSON text.") from None
+        raise McpParseError("Parse error: the body is not JSON text, or it nests too deeply.") from None
     if isinstance(message, list):
         raise McpInvalidRequestError(
             "JSON-RPC batches are not accepted (MCP removed them in 2025-06-18): send one message per "
