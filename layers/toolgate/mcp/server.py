@@ -192,7 +192,9 @@ class McpServer:
             _check_envelope(message)
             return self._request(request, message, settings, caller)
         except McpError as error:
-            modern = isinstance(message, dict) and _is_modern(message)
+            modern = (isinstance(message, dict) and _is_modern(message)) or request.header(
+                _VERSION_HEADER
+            ) == [MODERN_REVISION]
             return _error_reply(error, request_id, modern=modern or _method_errors_keep_status(error))
 
     # --- Messages ---------------------------------------------------------------------------
