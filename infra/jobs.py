@@ -11,6 +11,7 @@ and task tokens never reach them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Validations
@@ -101,7 +102,7 @@ class AsyncJobs(Construct):
         *,
         jobs_function: lambda_.Function,
         callback_function: lambda_.Function,
-        invoke_function: lambda_.Function,
+        invoke_functions: Sequence[lambda_.Function],
     ) -> None:
         super().__init__(scope, construct_id)
         self.signing_key = self._signing_key()
@@ -133,15 +134,16 @@ class AsyncJobs(Construct):
 
         for function in (jobs_function, callback_function):
             self._read_signing_key(function)
-        self.state_machine.grant_start_execution(invoke_function)
-        _role_of(invoke_function).add_to_principal_policy(
-            iam.PolicyStatement(
-                sid="ReadAndStopJobExecutions",
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[self.execution_arns],
+        for invoke_function in invoke_functions:
+            self.state_machine.grant_start_execution(invoke_function)
+            _role_of(invoke_function).add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadAndStopJobExecutions",
+                    actions=["states:DescribeExecution", "states:StopExecution"],
+                    resources=[self.execution_arns],
+                )
             )
-        )
-        invoke_function.add_environment(STATE_MACHINE_ARN_VARIABLE, self.state_machine.state_machine_arn)
+            invoke_function.add_environment(STATE_MACHINE_ARN_VARIABLE, self.state_machine.state_machine_arn)
         _role_of(callback_function).add_to_principal_policy(
             iam.PolicyStatement(
                 sid="CompleteWaitingCallbacks",
@@ -164,7 +166,7 @@ class AsyncJobs(Construct):
                 )
             ],
         )
-        self._acknowledge_reviewed_findings(jobs_function, invoke_function)
+        self._acknowledge_reviewed_findings(jobs_function, invoke_functions)
 
     @property
     def execution_arns(self) -> str:
@@ -333,7 +335,7 @@ class AsyncJobs(Construct):
     # --- Reviewed cdk-nag findings ---------------------------------------------------------------
 
     def _acknowledge_reviewed_findings(
-        self, jobs_function: lambda_.IFunction, invoke_function: lambda_.IFunction
+        self, jobs_function: lambda_.IFunction, invoke_functions: Sequence[lambda_.IFunction]
     ) -> None:
         stack = Stack.of(self)
         machine_role_policy = self.state_machine.role.node.find_child("DefaultPolicy")
@@ -355,10 +357,11 @@ class AsyncJobs(Construct):
         machine_id = stack.resolve(
             stack.get_logical_id(cast(sfn.CfnStateMachine, self.state_machine.node.default_child))
         )
-        _acknowledge(
-            _role_of(invoke_function).node.find_child("DefaultPolicy"),
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
-            f"execution:<{machine_id}.Name>:*]",
-            "Executions are named by job ids made at run time; the pattern holds the executions of the "
-            "jobs state machine only, for DescribeExecution and StopExecution (cancel).",
-        )
+        for invoke_function in invoke_functions:
+            _acknowledge(
+                _role_of(invoke_function).node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                f"execution:<{machine_id}.Name>:*]",
+                "Executions are named by job ids made at run time; the pattern holds the executions of "
+                "the jobs state machine only, for DescribeExecution and StopExecution (cancel).",
+            )

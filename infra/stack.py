@@ -88,6 +88,9 @@ UPLOAD_BATCH_SIZE = 4
 #: Concurrency: most calls take well under a second, so 50 serves the stage's 50 requests/s, and it caps
 #: what a slow target holding calls open can take from the account (the throttle alarm tells when it does).
 INVOKE_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserved_concurrency=50)
+#: The MCP function serves the same tool calls as invoke (its timeout and reasons), for MCP clients; a share
+#: of its own so MCP traffic cannot starve REST invoke's, and the tenants' limits apply to both alike.
+MCP_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserved_concurrency=20)
 #: The state machine's task function: one target call (25 s deadline) plus the job row and S3, so 60 s.
 #: Concurrency: polls are short and spaced seconds apart, submits last as long as the target takes. A
 #: throttled task is retried three times over 14 s, then fails its job, so this leaves room for bursts.
@@ -95,8 +98,9 @@ JOBS_SIZING = FunctionSizing(memory_mb=512, timeout=Duration.seconds(60), reserv
 #: One verified, conditional write and a SendTaskSuccess per callback: small and quick.
 CALLBACK_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), reserved_concurrency=10)
 
-#: Read by the invoke function only: credential cache, audit-row and continuation lifetimes. Loopback and
-#: private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never set here.
+#: Read by the functions that call tools (invoke, MCP) only: credential cache, audit-row and continuation
+#: lifetimes. Loopback and private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never
+#: set here.
 INVOKE_ENVIRONMENT = {
     "TOOLGATE_CREDENTIAL_CACHE_SECONDS": "60",
     "TOOLGATE_AUDIT_TTL_DAYS": "30",
@@ -239,8 +243,12 @@ class ToolgateStack(Stack):
         self.invoke_function = self._function(
             "invoke", INVOKE_SIZING, "Tool calls (POST .../tools/{tool}/invoke) and result pages."
         )
-        for name, value in INVOKE_ENVIRONMENT.items():
-            self.invoke_function.add_environment(name, value)
+        self.mcp_function = self._function(
+            "mcp", MCP_SIZING, "Every assistant as an MCP server (POST /v1/assistants/{assistant}/mcp)."
+        )
+        for function in self.tool_call_functions:
+            for name, value in INVOKE_ENVIRONMENT.items():
+                function.add_environment(name, value)
         self.jobs_function = self._function(
             "jobs", JOBS_SIZING, "Async jobs: the state machine's tasks (submit, poll, await callback)."
         )
@@ -262,6 +270,7 @@ class ToolgateStack(Stack):
                     self.api_function,
                     self.upload_function,
                     self.invoke_function,
+                    self.mcp_function,
                     self.jobs_function,
                     self.callback_function,
                 )
@@ -289,7 +298,7 @@ class ToolgateStack(Stack):
             "Jobs",
             jobs_function=self.jobs_function,
             callback_function=self.callback_function,
-            invoke_function=self.invoke_function,
+            invoke_functions=self.tool_call_functions,
         )
         self.api = self._rest_api()
         # The jobs function signs callback URLs under it; the callback function reads the same settings.
@@ -531,14 +540,20 @@ class ToolgateStack(Stack):
             self.authorizer_function,
             self.upload_function,
             self.invoke_function,
+            self.mcp_function,
             self.jobs_function,
             self.callback_function,
         )
 
     @property
+    def tool_call_functions(self) -> tuple[lambda_.Function, ...]:
+        """The functions that call tools for agents (REST invoke and MCP): the same grants and settings."""
+        return (self.invoke_function, self.mcp_function)
+
+    @property
     def limited_functions(self) -> tuple[lambda_.Function, ...]:
         """The functions that apply or show the tenants' limits on tool calls."""
-        return (self.api_function, self.invoke_function, self.jobs_function)
+        return (self.api_function, *self.tool_call_functions, self.jobs_function)
 
     @staticmethod
     def _role_of(function: lambda_.Function) -> iam.IRole:
@@ -636,6 +651,25 @@ class ToolgateStack(Stack):
         self._route(job, "DELETE", invoke)
         callback = self._management_path(v1, management, "callbacks", "{callback_id}")
         self._callback_route(callback)
+        self._mcp_routes(v1, management)
+
+    def _mcp_routes(self, v1: apigw.IResource, management: apigw.Integration) -> None:
+        """`POST /v1/assistants/{assistant}/mcp` (MCP's Streamable HTTP transport) to the MCP function, with
+        GET (no server-sent stream) and DELETE (no session) answering 405 there. OAuth discovery
+        (`GET /.well-known/...`, asked by clients that get a 401) reaches the MCP function without a key,
+        and is answered 404: this API takes keys, not OAuth tokens, for now."""
+        mcp = apigw.LambdaIntegration(self.mcp_function)
+        resource = self._management_path(v1, management, "assistants", "{assistant}", "mcp")
+        for http_method in ("POST", "GET", "DELETE"):
+            self._route(resource, http_method, mcp)
+        discovery = v1.api.root.add_resource(".well-known").add_resource("{proxy+}")
+        method = discovery.add_method("GET", mcp, authorization_type=apigw.AuthorizationType.NONE)
+        reason = (
+            "OAuth discovery documents are public by definition (RFC 9728, RFC 8414); the MCP function "
+            "answers them with 404 before reading anything: this API takes API keys, not OAuth tokens."
+        )
+        acknowledge(method, "AwsSolutions-APIG4", reason)
+        acknowledge(method, "AwsSolutions-COG4", reason)
 
     def _callback_route(self, resource: apigw.IResource) -> None:
         """The one method without the API key authorizer: the target calling back holds no Toolgate key."""
@@ -656,15 +690,17 @@ class ToolgateStack(Stack):
         self, parent: apigw.IResource, management: apigw.Integration, *path_parts: str
     ) -> apigw.IResource:
         """The resources of `path_parts` under `parent`, all still leading to the api function; the last."""
-        resources: list[apigw.IResource] = []
-        for path_part in path_parts:
-            parent = parent.add_resource(path_part)
-            resources.append(parent)
-        for resource, child in zip(resources, [*path_parts[1:], None], strict=True):
+        made: list[tuple[apigw.IResource, str | None]] = []
+        for path_part, child in zip(path_parts, [*path_parts[1:], None], strict=True):
+            existing = parent.get_resource(path_part)
+            parent = existing or parent.add_resource(path_part)
+            if existing is None:
+                made.append((parent, child))
+        for resource, child in made:
             self._route(resource, "ANY", management)
             if child is None or not child.startswith("{"):
                 self._route(resource.add_resource("{proxy+}"), "ANY", management)
-        return resources[-1]
+        return parent
 
     @staticmethod
     def _route(resource: apigw.IResource, http_method: str, integration: apigw.Integration) -> None:

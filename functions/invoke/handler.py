@@ -31,10 +31,9 @@ from toolgate.errors import (
     RouteNotFoundError,
 )
 from toolgate.runtime.transport import Deadline
-from toolgate.service.api_keys import require_live_key
 from toolgate.service.invoke import InvokeRequest, InvokeService, call_budget_seconds
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
-from toolgate.settings import get_invoke_settings, get_job_settings, get_settings
+from toolgate.settings import get_invoke_settings
 from toolgate.wiring import Wiring
 
 IDEMPOTENCY_HEADER = "idempotency-key"
@@ -44,19 +43,7 @@ wiring = Wiring()
 
 
 def _service(caller: TenantContext) -> InvokeService:
-    """The caller's service, once its key is known to be unrevoked now."""
-    resources = wiring.invoke_resources.for_tenant(caller.tenant_id)
-    require_live_key(resources.tenant.store, caller)
-    return InvokeService(
-        caller,
-        resources,
-        get_invoke_settings(),
-        runtime=get_settings().runtime,
-        transport=wiring.transport,
-        tools=wiring.tools,
-        observer=record_invocation,
-        jobs_config=get_job_settings(),
-    )
+    return wiring.invoke_service(caller, record_invocation)
 
 
 # --- Routes -----------------------------------------------------------------------------------

@@ -821,3 +821,102 @@ class OverlayInvalidError(SpecError):
 
 class RefCycleError(UnresolvableRefError):
     """A chain of `$ref`s that loops (or is too long): a defect of the spec, not a file left out of it."""
+
+
+# --- MCP server (issue 13, core slice): JSON-RPC errors and the transport's HTTP refusals --------------
+
+
+class McpError(ServiceError):
+    """A JSON-RPC error answer of the MCP server. `rpc_code` is the code on the wire (JSON-RPC's or MCP's),
+    `code` Toolgate's stable name for it (in `error.data.code`); `http_status` is the transport's status
+    for it on a 2026-07-28 request (handshake-era requests get 200 for a method's own errors)."""
+
+    code = "MCP_ERROR"
+    http_status = 400
+    rpc_code: ClassVar[int] = -32603
+
+
+class McpParseError(McpError):
+    code = "MCP_PARSE_ERROR"
+    rpc_code = -32700
+
+
+class McpInvalidRequestError(McpError):
+    """Not one JSON-RPC 2.0 request or notification object: a batch array, a response, a bad envelope."""
+
+    code = "MCP_INVALID_REQUEST"
+    rpc_code = -32600
+
+
+class McpMethodNotFoundError(McpError):
+    code = "MCP_METHOD_NOT_FOUND"
+    http_status = 404
+    rpc_code = -32601
+
+
+class McpInvalidParamsError(McpError):
+    """The params fail the method's schema at the request's revision, or name a tool the assistant lacks."""
+
+    code = "MCP_INVALID_PARAMS"
+    rpc_code = -32602
+
+
+class McpHeaderMismatchError(McpError):
+    """A 2026-07-28 request's `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header disagrees with its
+    body, or appears twice."""
+
+    code = "MCP_HEADER_MISMATCH"
+    rpc_code = -32020
+
+
+class McpUnsupportedVersionError(McpError):
+    """The request's protocol revision is not one this server speaks; `details` lists the ones it does."""
+
+    code = "MCP_UNSUPPORTED_PROTOCOL_VERSION"
+    rpc_code = -32022
+
+
+class McpRequestRefusedError(McpError):
+    """A method refused for a reason of the service's own (an assistant that does not exist, a name clash
+    between its integrations): `data.code` is that reason's stable code, the HTTP status its own."""
+
+    code = "MCP_REQUEST_REFUSED"
+    #: In JSON-RPC's implementation-defined band (-32000 to -32019), which the SDK leaves free above -32002.
+    rpc_code = -32010
+
+    def __init__(self, message: str, *, http_status: int, details: Any = None) -> None:
+        super().__init__(message, details=details)
+        self.status = http_status
+
+
+class McpInternalError(McpError):
+    """A fault of the server's own while answering; logged with its traceback, never sent."""
+
+    code = "MCP_INTERNAL_ERROR"
+    http_status = 500
+    rpc_code = -32603
+
+
+class McpMethodNotAllowedError(ServiceError):
+    """Only POST: the server answers with JSON and opens no server-sent event stream."""
+
+    code = "MCP_METHOD_NOT_ALLOWED"
+    http_status = 405
+
+
+class McpNotAcceptableError(ServiceError):
+    """The request's `Accept` header does not list `application/json`, the only answer the server sends."""
+
+    code = "MCP_NOT_ACCEPTABLE"
+    http_status = 406
+
+
+class McpOAuthNotSupportedError(NotFoundError):
+    """An OAuth discovery request (`/.well-known/oauth-protected-resource...`): none is published yet."""
+
+    code = "MCP_OAUTH_NOT_SUPPORTED"
+
+
+class McpRequestTooLargeError(ServiceError):
+    code = "MCP_REQUEST_TOO_LARGE"
+    http_status = 413

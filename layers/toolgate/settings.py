@@ -281,3 +281,21 @@ def get_job_settings() -> JobSettings:
 @lru_cache(maxsize=1)
 def get_callback_settings() -> CallbackSettings:
     return CallbackSettings()
+
+
+class McpSettings(BaseSettings):
+    """The MCP server (`POST /v1/assistants/{assistant}/mcp`, `TOOLGATE_MCP_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_MCP_", extra="ignore")
+
+    #: Largest JSON-RPC request body read; a larger one is refused with 413 before it is parsed.
+    max_request_bytes: int = Field(default=1 * MIB, ge=1024, le=6 * MIB)
+    #: Tools in one `tools/list` page.
+    page_size: int = Field(default=100, ge=1, le=1000)
+    #: How long a 2026-07-28 client may keep a `tools/list` page (`ttlMs`); an upload changes the list.
+    list_ttl_ms: int = Field(default=60_000, ge=0, le=3_600_000)
+
+
+@lru_cache(maxsize=1)
+def get_mcp_settings() -> McpSettings:
+    return McpSettings()

@@ -10,11 +10,13 @@ Adapters are imported where they are first made: each function loads only those 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 from weakref import WeakSet
 
+from toolgate.service.api_keys import require_live_key
 from toolgate.settings import (
     get_callback_settings,
     get_invoke_settings,
@@ -31,9 +33,10 @@ if TYPE_CHECKING:
     from toolgate.adapters.aws.resources import AwsResourceProvider
     from toolgate.adapters.http import HttpTransport
     from toolgate.service.callback_ids import CallbackSigner
-    from toolgate.service.invoke import ToolCache
+    from toolgate.service.invoke import AuditRecord, InvokeService, ToolCache
     from toolgate.service.jobs.callbacks import CallbackReceiver
     from toolgate.service.jobs.records import JobResources
+    from toolgate.service.tenancy import TenantContext
 
 _wirings: WeakSet[Wiring] = WeakSet()
 
@@ -76,6 +79,26 @@ class Wiring:
         from toolgate.adapters.aws.jobs import job_resources  # noqa: PLC0415
 
         return job_resources(self.invoke_resources.for_tenant(tenant_id))
+
+    def invoke_service(
+        self, caller: TenantContext, observer: Callable[[AuditRecord, bool], None]
+    ) -> InvokeService:
+        """The caller's tool-call service (the invoke and MCP functions), once its key is known to be
+        unrevoked now: API Gateway's cached Allow outlives a revocation. `observer` hears of each call."""
+        from toolgate.service.invoke import InvokeService  # noqa: PLC0415
+
+        resources = self.invoke_resources.for_tenant(caller.tenant_id)
+        require_live_key(resources.tenant.store, caller)
+        return InvokeService(
+            caller,
+            resources,
+            get_invoke_settings(),
+            runtime=get_settings().runtime,
+            transport=self.transport,
+            tools=self.tools,
+            observer=observer,
+            jobs_config=get_job_settings(),
+        )
 
     @cached_property
     def transport(self) -> HttpTransport:

@@ -647,27 +647,35 @@ def test_state_machine_arn_is_a_stack_output(stack: ToolgateStack, template: Tem
 # --- The callback route --------------------------------------------------------------------------
 
 
-def test_only_the_callback_route_is_keyless_and_it_reaches_the_callback_function(
+def test_only_the_callback_and_oauth_discovery_routes_are_keyless(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     api_resources = of_type(resources, "AWS::ApiGateway::Resource")
-    keyless = [
-        method["Properties"]
+
+    def path_of(method: dict[str, Any]) -> str:
+        path: list[str] = []
+        parent: Any = method["ResourceId"]
+        while "Ref" in parent:
+            properties = api_resources[parent["Ref"]]["Properties"]
+            path.insert(0, properties["PathPart"])
+            parent = properties["ParentId"]
+        return "/".join(path)
+
+    keyless = {
+        path_of(method["Properties"]): method["Properties"]
         for method in of_type(resources, "AWS::ApiGateway::Method").values()
         if method["Properties"]["AuthorizationType"] != "CUSTOM"
-    ]
-    (callback,) = keyless
-    assert callback["AuthorizationType"] == "NONE"
-    assert "AuthorizerId" not in callback
+    }
+    assert set(keyless) == {"v1/callbacks/{callback_id}", ".well-known/{proxy+}"}
+    callback, discovery = keyless["v1/callbacks/{callback_id}"], keyless[".well-known/{proxy+}"]
+    for method in (callback, discovery):
+        assert method["AuthorizationType"] == "NONE"
+        assert "AuthorizerId" not in method
     assert callback["HttpMethod"] == "POST"
     assert f"${{{logical_id(stack.callback_function)}.Arn}}" in render(callback["Integration"]["Uri"])
-    path: list[str] = []
-    parent: Any = callback["ResourceId"]
-    while "Ref" in parent:
-        properties = api_resources[parent["Ref"]]["Properties"]
-        path.insert(0, properties["PathPart"])
-        parent = properties["ParentId"]
-    assert "/".join(path) == "v1/callbacks/{callback_id}"
+    # OAuth discovery only reads: the MCP function answers it 404 before reading any tenant.
+    assert discovery["HttpMethod"] == "GET"
+    assert f"${{{logical_id(stack.mcp_function)}.Arn}}" in render(discovery["Integration"]["Uri"])
 
 
 def test_api_gateway_may_invoke_the_callback_function_only_from_this_api(

@@ -17,19 +17,17 @@ from toolgate.errors import (
     ConflictError,
     NotFoundError,
     StoreUnavailableError,
-    ToolNameConflictError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
+from toolgate.service.catalog import assistant_catalog
 from toolgate.service.ingest import (
     IngestOutcome,
     SpecUpload,
     check_credential_token_urls,
     check_server_setting,
     ingest_spec,
-    load_tool,
     stored_upload,
 )
-from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.layout import artifact_prefix, upload_key
 from toolgate.service.limits import LimitCeilings, LimitsRecord, LimitsView, TenantLimits
 from toolgate.service.models import (
@@ -42,7 +40,6 @@ from toolgate.service.models import (
 )
 from toolgate.service.ports import LimiterStore, TenantResources
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
-from toolgate.service.toolsets import assistant_allows
 from toolgate.service.views import (
     ApiKeyCreate,
     ApiKeyList,
@@ -65,10 +62,8 @@ from toolgate.service.views import (
     UploadUrl,
 )
 from toolgate.settings import LimitSettings, ServiceSettings
-from toolgate.spec.models import CanonicalTool
 
 _ZIP_MAGIC = b"PK\x03\x04"
-_TOOL_READ_ATTEMPTS = 3
 
 
 class ManagementService:
@@ -299,43 +294,15 @@ class ManagementService:
         from toolgate.dialects import as_dialect, render_tools  # noqa: PLC0415 - only this route needs it
 
         self.context.require(Role.ADMIN, Role.AGENT)
-        assistant = self._assistant(assistant_id)
-        tools: list[CanonicalTool] = []
-        owners: dict[str, str] = {}
-        unavailable: list[UnavailableIntegration] = []
-        for integration_id in assistant.integrations:
-            integration = self.store.get_integration(integration_id)
-            if integration is None or integration.ready is None:
-                status = integration.status.value if integration else "missing"
-                unavailable.append(UnavailableIntegration(id=integration_id, status=status))
-                continue
-            for tool in self._ready_tools(integration):
-                if not assistant_allows(assistant, tool):
-                    continue
-                if tool.name in owners:
-                    raise ToolNameConflictError(
-                        f"Integrations '{owners[tool.name]}' and '{integration_id}' both define tool "
-                        f"'{tool.name}'; list only one of them in assistant '{assistant_id}' or limit its "
-                        "toolset."
-                    )
-                owners[tool.name] = integration_id
-                tools.append(tool)
-        if any(job_pattern(tool) is not None for tool in tools):
-            if JOB_STATUS_TOOL in owners:
-                raise ToolNameConflictError(
-                    f"Integration '{owners[JOB_STATUS_TOOL]}' defines a tool named '{JOB_STATUS_TOOL}', "
-                    "which is Toolgate's own job-status tool for long-running operations; leave it out "
-                    "with the integration's `exclude` setting."
-                )
-            tools.append(job_status_tool())
-        rendered = render_tools(tools, as_dialect(tool_format))
+        catalog = assistant_catalog(self.resources, self._assistant(assistant_id))
+        rendered = render_tools(catalog.tools, as_dialect(tool_format))
         return AssistantTools(
             assistant_id=assistant_id,
             format=tool_format,
             tools=rendered.definitions,
             losses=rendered.losses,
             violations=rendered.violations,
-            unavailable=unavailable,
+            unavailable=[UnavailableIntegration(id=i, status=status) for i, status in catalog.unavailable],
         )
 
     # --- Limits -------------------------------------------------------------------------------
@@ -389,23 +356,6 @@ class ManagementService:
         if record is None:
             raise NotFoundError(f"No assistant '{assistant_id}'.")
         return record
-
-    def _ready_tools(self, integration: IntegrationRecord) -> list[CanonicalTool]:
-        """The ready revision's tools; read again if an upload replaced the revision meanwhile."""
-        for _ in range(_TOOL_READ_ATTEMPTS):
-            ready = integration.ready
-            if ready is None:
-                return []
-            items = self.store.list_tools(integration.integration_id, ready.revision)
-            if len(items) == ready.tool_count:
-                return [load_tool(item, self.resources) for item in items]
-            refreshed = self.store.get_integration(integration.integration_id)
-            if refreshed is None:
-                return []
-            integration = refreshed
-        raise ConflictError(
-            f"Integration '{integration.integration_id}' is being replaced; list the tools again shortly."
-        )
 
 
 def _spec_filename(data: bytes, content_type: str | None) -> str:

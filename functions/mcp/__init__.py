@@ -1,0 +1,1 @@
+"""The MCP function: every assistant as an MCP server (Streamable HTTP, JSON answers)."""

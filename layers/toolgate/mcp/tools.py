@@ -1,0 +1,183 @@
+"""The core methods: `initialize`, `server/discover`, `ping`, `tools/list` and `tools/call`.
+
+- `tools/list` renders the assistant's tools with the MCP dialect (`toolgate.dialects.mcp`), a page at a
+  time, in the catalog's stable order (`toolgate.service.catalog`). The cursor is opaque: the offset of
+  the next page, encoded; anything else is -32602. On 2026-07-28 it carries `ttlMs` and `cacheScope`
+  (`private`: the list is the caller's tenant's).
+- `tools/call` is REST invoke's path (`InvokeService.invoke`, in the MCP call format): argument
+  validation, credential, egress guard, deadline, retries, idempotency, audit, continuation. A tool's
+  failure, or a call refused by the tenant's limits, is a result with `isError` true and the envelope's
+  error code; a tool the assistant lacks, or a call of no valid shape, is -32602.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from mcp_types import (
+    CallToolResult,
+    DiscoverResult,
+    InitializeResult,
+    ListToolsResult,
+    TextContent,
+)
+
+from toolgate.dialects import render_tools
+from toolgate.dialects.base import Dialect
+from toolgate.errors import (
+    CallInvalidError,
+    McpInvalidParamsError,
+    NotFoundError,
+    TenantLimitError,
+    ToolNotAvailableError,
+)
+from toolgate.mcp.server import MODERN_REVISION, SERVER_INFO, McpContext, Method, ToolHook
+from toolgate.runtime.envelope import result_from_error
+from toolgate.runtime.redaction import Redactor
+from toolgate.service.catalog import assistant_catalog
+from toolgate.service.invoke import InvokeRequest
+from toolgate.service.tenancy import Role, check_resource_id
+from toolgate.settings import McpSettings
+from toolgate.spec.models import CanonicalTool
+
+_CURSOR_PREFIX = "tg1:"
+_MAX_CURSOR_CHARS = 64
+INSTRUCTIONS = (
+    "Each tool calls an API operation through Toolgate. A result's structuredContent is Toolgate's "
+    "envelope: ok, status, body, and error {code, message} when the call failed."
+)
+
+
+def core_capabilities(revision: str) -> dict[str, Any]:
+    return {"tools": {"listChanged": False}}
+
+
+def initialize(context: McpContext, params: dict[str, Any]) -> InitializeResult:
+    """Answered without session state: every later request stands on its own."""
+    return InitializeResult.model_validate(
+        {
+            "protocolVersion": context.revision,
+            "capabilities": context.capabilities,
+            "serverInfo": SERVER_INFO,
+            "instructions": INSTRUCTIONS,
+        }
+    )
+
+
+def discover(context: McpContext, params: dict[str, Any]) -> DiscoverResult:
+    return DiscoverResult.model_validate(
+        {
+            "supportedVersions": [MODERN_REVISION],
+            "capabilities": context.capabilities,
+            "instructions": INSTRUCTIONS,
+            "ttlMs": context.settings.list_ttl_ms,
+            "cacheScope": "private",
+        }
+    )
+
+
+def ping(context: McpContext, params: dict[str, Any]) -> dict[str, Any]:
+    return {}
+
+
+def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
+    service = context.service
+    service.context.require(Role.ADMIN, Role.AGENT)
+    assistant_id = check_resource_id(context.assistant_id, "assistant")
+    assistant = service.resources.tenant.store.get_assistant(assistant_id)
+    if assistant is None:
+        raise NotFoundError(f"No assistant '{assistant_id}'.")
+    tools = assistant_catalog(service.resources.tenant, assistant).tools
+    return tools_page(tools, params.get("cursor"), context.revision, context.settings, context.tool_hooks)
+
+
+def tools_page(
+    tools: Sequence[CanonicalTool],
+    cursor: object,
+    revision: str,
+    settings: McpSettings,
+    hooks: Sequence[ToolHook] = (),
+) -> ListToolsResult:
+    """The page of `tools` after `cursor`, rendered with the MCP dialect (only that page is rendered)."""
+    start = _offset(cursor, len(tools))
+    end = start + settings.page_size
+    definitions = render_tools(tools[start:end], Dialect.MCP).definitions
+    for hook in hooks:
+        definitions = [hook(revision, definition) for definition in definitions]
+    result: dict[str, Any] = {"tools": definitions}
+    if end < len(tools):
+        result["nextCursor"] = _cursor(end)
+    if revision == MODERN_REVISION:
+        result |= {"ttlMs": settings.list_ttl_ms, "cacheScope": "private"}
+    return ListToolsResult.model_validate(result)
+
+
+def call_tool(context: McpContext, params: dict[str, Any]) -> CallToolResult:
+    """Run the tool as REST invoke does; the answer is the MCP call format's result block."""
+    name = params.get("name")
+    request = InvokeRequest(
+        assistant_id=context.assistant_id,
+        tool_name=name if isinstance(name, str) else "",
+        body={
+            "jsonrpc": "2.0",
+            "id": context.request_id,
+            "method": "tools/call",
+            "params": {"name": name, "arguments": params.get("arguments")},
+        },
+        request_id=context.http_request_id,
+        deadline=context.deadline,
+        idempotency_key=context.idempotency_key,
+    )
+    try:
+        response = context.service.invoke(request).response
+    except (ToolNotAvailableError, CallInvalidError) as error:
+        raise McpInvalidParamsError(error.message, details={"reason": error.code}) from None
+    except TenantLimitError as error:
+        envelope = result_from_error(error, Redactor()).to_dict()
+        return _envelope_result(envelope)
+    return CallToolResult.model_validate(response["result"])
+
+
+def _envelope_result(envelope: dict[str, Any]) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(text=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))],
+        structured_content=envelope,
+        is_error=envelope.get("ok") is not True,
+    )
+
+
+def _cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
+
+
+def _offset(cursor: object, total: int) -> int:
+    if cursor is None:
+        return 0
+    garbage = McpInvalidParamsError(
+        "The cursor is not one this server gave: pass a tools/list result's nextCursor as it is, or no "
+        "cursor for the first page."
+    )
+    if not isinstance(cursor, str) or len(cursor) > _MAX_CURSOR_CHARS:
+        raise garbage
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise garbage from None
+    digits = text.removeprefix(_CURSOR_PREFIX)
+    if not text.startswith(_CURSOR_PREFIX) or not digits.isdigit() or len(digits) > 9:
+        raise garbage
+    # A list that shrank since: past its end is an empty last page.
+    return min(int(digits), total)
+
+
+CORE_METHODS: dict[str, Method] = {
+    "initialize": Method(initialize),
+    "server/discover": Method(discover),
+    "ping": Method(ping),
+    "tools/list": Method(list_tools),
+    "tools/call": Method(call_tool),
+}
