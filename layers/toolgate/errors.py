@@ -811,6 +811,14 @@ class McpRequestRefusedError(McpError):
         self.status = http_status
 
 
+class McpInternalError(McpError):
+    """A fault of the server's own while answering; logged with its traceback, never sent."""
+
+    code = "MCP_INTERNAL_ERROR"
+    http_status = 500
+    rpc_code = -32603
+
+
 class McpMethodNotAllowedError(ServiceError):
     """Only POST: the server answers with JSON and opens no server-sent event stream."""
 

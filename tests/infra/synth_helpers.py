@@ -109,6 +109,7 @@ def function_role_ids(stack: ToolgateStack) -> dict[str, str]:
         "authorizer": stack.authorizer_function,
         "upload": stack.upload_function,
         "invoke": stack.invoke_function,
+        "mcp": stack.mcp_function,
         "jobs": stack.jobs_function,
         "callback": stack.callback_function,
     }

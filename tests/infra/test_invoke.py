@@ -338,6 +338,12 @@ def api_tree(resources: dict[str, Any]) -> ApiResource:
         ("GET", "/v1/jobs/job_0123456789abcdefghijABCDEF", "invoke"),
         ("DELETE", "/v1/jobs/job_0123456789abcdefghijABCDEF", "invoke"),
         ("POST", "/v1/callbacks/cb1.acme.job_0123456789abcdefghijABCDEF.1767225600.c2ln", "callback"),
+        ("POST", "/v1/assistants/support/mcp", "mcp"),
+        ("GET", "/v1/assistants/support/mcp", "mcp"),
+        ("DELETE", "/v1/assistants/support/mcp", "mcp"),
+        ("GET", "/.well-known/oauth-protected-resource/v1/assistants/support/mcp", "mcp"),
+        ("PUT", "/v1/assistants/support/mcp", "api"),
+        ("POST", "/v1/assistants/support/mcp/sse", "api"),
         # The management API keeps everything else, under these resources too.
         ("POST", "/v1/assistants", "api"),
         ("GET", "/v1/assistants", "api"),
@@ -368,6 +374,7 @@ def test_each_request_reaches_the_function_that_serves_it(
 ) -> None:
     functions = {
         "invoke": stack.invoke_function,
+        "mcp": stack.mcp_function,
         "api": stack.api_function,
         "callback": stack.callback_function,
     }

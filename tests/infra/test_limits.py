@@ -46,7 +46,7 @@ def limit_variables(stack: ToolgateStack, resources: dict[str, Any]) -> dict[str
     return found
 
 
-def test_the_api_invoke_and_jobs_functions_get_the_same_limits_and_ceilings(
+def test_the_api_invoke_mcp_and_jobs_functions_get_the_same_limits_and_ceilings(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     found = limit_variables(stack, resources)
@@ -54,6 +54,7 @@ def test_the_api_invoke_and_jobs_functions_get_the_same_limits_and_ceilings(
         "ApiFunction",
         "InvokeFunction",
         "JobsFunction",
+        "McpFunction",
     ]
     for path, variables in found.items():
         assert variables == stack.limits_environment, path

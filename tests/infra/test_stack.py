@@ -118,7 +118,7 @@ def test_tenant_role_trusts_only_the_tenant_facing_function_roles_with_a_tenant_
         assert statement["Condition"] == TENANT_SESSION_CONDITION
         trusted |= {principal["Fn::GetAtt"][0] for principal in as_list(statement["Principal"]["AWS"])}
     # Every function but the authorizer, which reads API-key items with its own role.
-    assert trusted == {roles[name] for name in ("api", "upload", "invoke", "jobs", "callback")}
+    assert trusted == {roles[name] for name in ("api", "upload", "invoke", "mcp", "jobs", "callback")}
     assert resources[logical_id(stack.tenant_access.role)]["Properties"]["MaxSessionDuration"] <= 3600
 
 
@@ -126,7 +126,7 @@ def test_tenant_facing_function_roles_open_only_tagged_tenant_sessions(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     tenant_role = logical_id(stack.tenant_access.role)
-    for name in ("api", "upload", "invoke", "jobs", "callback"):
+    for name in ("api", "upload", "invoke", "mcp", "jobs", "callback"):
         statements = role_statements(resources, function_role_ids(stack)[name])
         sts = [s for s in statements if any(a.startswith("sts:") for a in as_list(s["Action"]))]
         assert len(sts) == 1, name
@@ -355,7 +355,7 @@ def test_only_the_specs_bucket_may_notify_the_upload_queue_of_tenant_uploads(
 # --- The API -------------------------------------------------------------------------------------
 
 
-def test_every_api_method_but_the_callback_requires_the_api_key_authorizer(
+def test_every_api_method_but_the_callback_and_oauth_discovery_requires_the_api_key_authorizer(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
@@ -365,9 +365,11 @@ def test_every_api_method_but_the_callback_requires_the_api_key_authorizer(
         key
         for key, method in methods.items()
         if callback in render(method["Properties"]["Integration"]["Uri"])
+        or method["Properties"]["ResourceId"] == {"Ref": _resource_id(resources, "{proxy+}", ".well-known")}
     }
     # The target calling back holds no key: its signed callback URL is the credential (test_jobs.py).
-    assert len(keyless) == 1
+    # OAuth discovery is answered 404 by the MCP function before it reads anything.
+    assert len(keyless) == 2
     # No other public method: even /v1/openapi.json needs a key.
     for key, method in methods.items():
         if key in keyless:
@@ -522,3 +524,17 @@ def test_specs_bucket_name_is_valid_for_any_stack_name(stack_name: str) -> None:
 
 def test_zip_specs_reach_the_api_function_as_binary(template: Template) -> None:
     template.has_resource_properties("AWS::ApiGateway::RestApi", {"BinaryMediaTypes": ["application/zip"]})
+
+
+def _resource_id(resources: dict[str, Any], path_part: str, parent_part: str) -> str:
+    api_resources = of_type(resources, "AWS::ApiGateway::Resource")
+    (found,) = [
+        key
+        for key, resource in api_resources.items()
+        if resource["Properties"]["PathPart"] == path_part
+        and api_resources.get(resource["Properties"]["ParentId"].get("Ref", ""), {})
+        .get("Properties", {})
+        .get("PathPart")
+        == parent_part
+    ]
+    return found

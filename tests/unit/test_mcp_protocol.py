@@ -3,6 +3,7 @@ methods used here never reach the invoke service, so it is a bare placeholder th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, cast
@@ -14,7 +15,7 @@ from toolgate.errors import (
     McpRequestTooLargeError,
     MediaTypeUnsupportedError,
 )
-from toolgate.mcp.server import HttpReply, HttpRequest, McpServer
+from toolgate.mcp.server import Extension, HttpReply, HttpRequest, McpServer, Method
 from toolgate.mcp.tools import CORE_METHODS, _cursor, _offset, core_capabilities
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import InvokeService
@@ -312,3 +313,68 @@ def test_a_body_over_the_limit_is_413_before_it_is_parsed() -> None:
 def test_get_and_delete_are_405_since_no_stream_or_session_exists(method: str) -> None:
     with pytest.raises(McpMethodNotAllowedError):
         _post(None, raw=b"", method=method)
+
+
+# --- The method table's seam for extensions ---------------------------------------------------------
+
+
+def _server_with(extension: Extension) -> McpServer:
+    return McpServer(CORE_METHODS, core_capabilities, [extension])
+
+
+def test_an_extension_adds_a_method_at_its_revisions_and_its_capabilities() -> None:
+    extension = Extension(
+        methods={"tasks/list": Method(lambda context, params: {"tasks": []}, frozenset({"2025-11-25"}))},
+        capabilities=lambda revision: {"tasks": {"list": {}}} if revision == "2025-11-25" else {},
+    )
+    server = _server_with(extension)
+    assert server.capabilities("2025-11-25") == {"tools": {"listChanged": False}, "tasks": {"list": {}}}
+    assert server.capabilities("2025-06-18") == {"tools": {"listChanged": False}}
+    request = HttpRequest(
+        method="POST",
+        headers=[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        body=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tasks/list"}).encode(),
+        assistant_id="desk",
+        http_request_id="req-1",
+        deadline=Deadline.after(10),
+    )
+    assert server.handle(request, SETTINGS, _service).body == {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": {"tasks": []},
+    }
+    older = dataclasses.replace(
+        request,
+        headers=[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("mcp-protocol-version", "2025-06-18"),
+        ],
+    )
+    assert _error(server.handle(older, SETTINGS, _service))["code"] == -32601
+
+
+def test_a_result_the_sdk_refuses_is_an_internal_json_rpc_error_not_a_traceback() -> None:
+    broken = Extension(methods={"tools/list": Method(lambda context, params: {"tools": "not a list"})})
+    request = HttpRequest(
+        method="POST",
+        headers=[
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("mcp-protocol-version", "2025-11-25"),
+        ],
+        body=json.dumps({"jsonrpc": "2.0", "id": 9, "method": "tools/list"}).encode(),
+        assistant_id="desk",
+        http_request_id="req-9",
+        deadline=Deadline.after(10),
+    )
+    reply = _server_with(broken).handle(request, SETTINGS, _service)
+    assert reply.status == 500
+    assert reply.body is not None and reply.body["id"] == 9
+    assert _error(reply)["code"] == -32603
+    assert "req-9" in _error(reply)["message"]
+    assert "Traceback" not in json.dumps(reply.body)

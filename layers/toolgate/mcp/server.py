@@ -38,6 +38,7 @@ from pydantic import BaseModel, ValidationError
 from toolgate.errors import (
     McpError,
     McpHeaderMismatchError,
+    McpInternalError,
     McpInvalidParamsError,
     McpInvalidRequestError,
     McpMethodNotAllowedError,
@@ -262,14 +263,20 @@ class McpServer:
             tool_hooks=self._tool_hooks,
         )
         try:
-            result = method.handler(context, params)
+            body = wire_result(method_name, revision, method.handler(context, params))
         except McpError:
             raise
         except ToolgateError as error:
             raise McpRequestRefusedError(
                 error.message, http_status=error.http_status, details={"code": error.code}
             ) from None
-        body = _wire_result(method_name, revision, result)
+        except Exception as error:
+            logger.exception("mcp method failed", extra={"error_type": type(error).__name__})
+            raise McpInternalError(
+                f"The server failed to answer {method_name}; quote request id {request.http_request_id} "
+                "when reporting it.",
+                details={"correlation_id": request.http_request_id},
+            ) from None
         return HttpReply(200, {"jsonrpc": "2.0", "id": message["id"], "result": body}, _JSON)
 
     def _revision(self, request: HttpRequest, message: dict[str, Any]) -> str:
@@ -411,9 +418,12 @@ def _served(method: Method, name: str, revision: str) -> bool:
 # --- Answers ------------------------------------------------------------------------------------
 
 
-def _wire_result(
+def wire_result(
     method: str, revision: str, result: Mapping[str, Any] | BaseModel | ShapedResult
 ) -> dict[str, Any]:
+    """The result as sent at `revision`: shaped by the SDK's model of that revision (fields it lacks are
+    dropped), unless its handler shaped it (`ShapedResult`); on 2026-07-28 with `resultType` and the
+    server's `_meta` stamp."""
     if isinstance(result, ShapedResult):
         data = dict(result.data)
     elif isinstance(result, BaseModel):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from mcp_types import (
@@ -34,17 +35,14 @@ from toolgate.errors import (
     TenantLimitError,
     ToolNotAvailableError,
 )
-from toolgate.mcp.server import (
-    MODERN_REVISION,
-    SERVER_INFO,
-    McpContext,
-    Method,
-)
+from toolgate.mcp.server import MODERN_REVISION, SERVER_INFO, McpContext, Method, ToolHook
 from toolgate.runtime.envelope import result_from_error
 from toolgate.runtime.redaction import Redactor
 from toolgate.service.catalog import assistant_catalog
 from toolgate.service.invoke import InvokeRequest
 from toolgate.service.tenancy import Role, check_resource_id
+from toolgate.settings import McpSettings
+from toolgate.spec.models import CanonicalTool
 
 _CURSOR_PREFIX = "tg1:"
 _MAX_CURSOR_CHARS = 64
@@ -94,18 +92,29 @@ def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
     if assistant is None:
         raise NotFoundError(f"No assistant '{assistant_id}'.")
     tools = assistant_catalog(service.resources.tenant, assistant).tools
-    start = _offset(params.get("cursor"), len(tools))
-    end = start + context.settings.page_size
+    return tools_page(tools, params.get("cursor"), context.revision, context.settings, context.tool_hooks)
+
+
+def tools_page(
+    tools: Sequence[CanonicalTool],
+    cursor: object,
+    revision: str,
+    settings: McpSettings,
+    hooks: Sequence[ToolHook] = (),
+) -> ListToolsResult:
+    """The page of `tools` after `cursor`, rendered with the MCP dialect (only that page is rendered)."""
+    start = _offset(cursor, len(tools))
+    end = start + settings.page_size
     page = tools[start:end]
     definitions = render_tools(page, Dialect.MCP).definitions
-    for hook in context.tool_hooks:
+    for hook in hooks:
         pairs = zip(page, definitions, strict=True)
-        definitions = [hook(context.revision, tool, definition) for tool, definition in pairs]
+        definitions = [hook(revision, tool, definition) for tool, definition in pairs]
     result: dict[str, Any] = {"tools": definitions}
     if end < len(tools):
         result["nextCursor"] = _cursor(end)
-    if context.revision == MODERN_REVISION:
-        result |= {"ttlMs": context.settings.list_ttl_ms, "cacheScope": "private"}
+    if revision == MODERN_REVISION:
+        result |= {"ttlMs": settings.list_ttl_ms, "cacheScope": "private"}
     return ListToolsResult.model_validate(result)
 
 
