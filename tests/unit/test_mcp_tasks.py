@@ -154,7 +154,7 @@ def test_a_running_job_past_its_deadline_is_a_failed_task_not_working_forever(be
 # --- Ids, cursors and scoping ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("task_id", ["", "job_", "../etc", "job_" + "x" * 500, new_job_id()])
+@pytest.mark.parametrize("task_id", ["", "job_", "../etc", "job_" + "x" * 500, "job_" + "A" * 26])
 @pytest.mark.parametrize("revision", [LEGACY, MODERN])
 def test_garbage_or_unknown_task_id_is_invalid_params_without_a_traceback(
     bench: Bench, task_id: str, revision: str
