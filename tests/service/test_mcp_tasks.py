@@ -62,7 +62,7 @@ def send(
         "mcp-protocol-version": revision,
     }
     if revision == MODERN:
-        extensions = {EXTENSION: {}} if extension else {}
+        extensions: dict[str, Any] = {EXTENSION: {}} if extension else {}
         body_params["_meta"] = {
             "io.modelcontextprotocol/protocolVersion": MODERN,
             "io.modelcontextprotocol/clientCapabilities": {"extensions": extensions},
