@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from weakref import WeakSet
 
+from toolgate.service.api_keys import require_live_key
 from toolgate.settings import (
     get_callback_settings,
     get_invoke_settings,
@@ -84,7 +85,6 @@ class Wiring:
     ) -> InvokeService:
         """The caller's tool-call service (the invoke and MCP functions), once its key is known to be
         unrevoked now: API Gateway's cached Allow outlives a revocation. `observer` hears of each call."""
-        from toolgate.service.api_keys import require_live_key  # noqa: PLC0415
         from toolgate.service.invoke import InvokeService  # noqa: PLC0415
 
         resources = self.invoke_resources.for_tenant(caller.tenant_id)

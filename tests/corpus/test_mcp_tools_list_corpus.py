@@ -9,13 +9,12 @@ from __future__ import annotations
 import pytest
 from mcp_types import ListToolsResult
 from mcp_types import methods as sdk_methods
+from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 from toolgate.mcp.server import SERVED_REVISIONS, wire_result
 from toolgate.mcp.tasks import declare_task_support
 from toolgate.mcp.tools import tools_page
 from toolgate.service.jobs.records import job_pattern, job_status_tool
 from toolgate.settings import McpSettings
-
-from tests.corpus.test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 
 pytestmark = [
     pytest.mark.corpus,

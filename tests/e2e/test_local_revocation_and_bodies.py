@@ -85,7 +85,16 @@ def _template_routes(stack: LocalStack) -> list[tuple[str, str]]:
 
 
 def _is_error_envelope(body: Any) -> bool:
+    """Toolgate's `{"error": {"code", "message"}}`, or (the MCP route) a JSON-RPC error whose `data.code`
+    is Toolgate's stable code."""
     error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict) and body.get("jsonrpc") == "2.0":
+        data = error.get("data")
+        return (
+            isinstance(error.get("code"), int)
+            and isinstance(data, dict)
+            and isinstance(data.get("code"), str)
+        )
     return isinstance(error, dict) and isinstance(error.get("code"), str) and bool(error.get("message"))
 
 
@@ -102,6 +111,7 @@ def test_every_route_answers_hostile_bodies_with_a_typed_4xx(stack: LocalStack) 
     routes |= {(method, path, method in {"POST", "PUT"}) for method, path in template_routes}
     parameters = {"integration_id": "support", "assistant_id": "desk", "key_id": "0123456789abcdef"}
     parameters |= {"assistant": "desk", "tool": "t", "handle": "c" * 32, "job_id": "j", "callback_id": "x"}
+    parameters |= {"proxy+": "oauth-protected-resource"}
     root = stack.api_url.removesuffix("v1/")
 
     failures = []

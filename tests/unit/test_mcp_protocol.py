@@ -196,6 +196,15 @@ def test_a_tool_name_header_that_disagrees_with_the_body_cannot_route_a_call_els
     assert _error(reply)["code"] == -32020
 
 
+def test_a_stateless_revision_request_without_its_meta_envelope_is_invalid_params_with_400() -> None:
+    reply = _post(
+        {"jsonrpc": "2.0", "id": 10, "method": "tools/list"}, extra={"mcp-protocol-version": MODERN}
+    )
+    assert reply.status == 400
+    assert _error(reply)["code"] == -32602
+    assert "_meta" in _error(reply)["message"]
+
+
 def test_a_version_header_that_disagrees_with_the_body_meta_is_a_header_mismatch() -> None:
     body = {"jsonrpc": "2.0", "id": 9, "method": "ping", "params": {"_meta": _meta()}}
     reply = _post(

@@ -209,7 +209,9 @@ class McpServer:
             _check_envelope(message)
             return self._request(request, message, settings, caller)
         except McpError as error:
-            modern = isinstance(message, dict) and _is_modern(message)
+            modern = (isinstance(message, dict) and _is_modern(message)) or request.header(
+                _VERSION_HEADER
+            ) == [MODERN_REVISION]
             return _error_reply(error, request_id, modern=modern or _method_errors_keep_status(error))
 
     # --- Messages ---------------------------------------------------------------------------
@@ -333,7 +335,7 @@ def _message(body: bytes) -> dict[str, Any]:
     try:
         message = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
-        raise McpParseError("Parse error: the body is not JSON text.") from None
+        raise McpParseError("Parse error: the body is not JSON text, or it nests too deeply.") from None
     if isinstance(message, list):
         raise McpInvalidRequestError(
             "JSON-RPC batches are not accepted (MCP removed them in 2025-06-18): send one message per "
