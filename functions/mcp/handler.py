@@ -25,6 +25,7 @@ from toolgate.errors import (
     ToolgateError,
 )
 from toolgate.mcp.server import HttpReply, HttpRequest, McpServer, refusal_reply
+from toolgate.mcp.tasks import TASKS
 from toolgate.mcp.tools import CORE_METHODS, core_capabilities
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import call_budget_seconds
@@ -33,7 +34,7 @@ from toolgate.settings import get_invoke_settings, get_mcp_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-server = McpServer(CORE_METHODS, core_capabilities)
+server = McpServer(CORE_METHODS, core_capabilities, extensions=[TASKS])
 
 _IDEMPOTENCY_HEADER = "idempotency-key"
 _DISCOVERY_PREFIX = "/.well-known/"

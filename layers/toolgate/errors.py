@@ -920,3 +920,36 @@ class McpOAuthNotSupportedError(NotFoundError):
 class McpRequestTooLargeError(ServiceError):
     code = "MCP_REQUEST_TOO_LARGE"
     http_status = 413
+
+
+# --- MCP Tasks (issue 13, tasks slice): a task is one of the caller's jobs --------------------------
+
+
+class McpTaskNotFoundError(McpInvalidParamsError):
+    """No task of the caller's tenant and assistant has this id (-32602, as the tasks spec says): another
+    tenant's task answers exactly like one that never existed."""
+
+    code = "MCP_TASK_NOT_FOUND"
+
+
+class McpTaskEndedError(McpInvalidParamsError):
+    """`tasks/cancel` (2025-11-25) of a task already completed, failed or cancelled (-32602)."""
+
+    code = "MCP_TASK_ENDED"
+
+
+class McpTaskStillWorkingError(McpError):
+    """`tasks/result` waited as long as one HTTP request may, and the task is still working: nothing is
+    wrong with it, ask again. A JSON-RPC error answer, so HTTP 200 as the handshake-era transport gives."""
+
+    code = "MCP_TASK_STILL_WORKING"
+    http_status = 200
+    #: In JSON-RPC's implementation-defined band, next to MCP_REQUEST_REFUSED's -32010.
+    rpc_code = -32011
+
+
+class McpTaskNotSupportedError(McpMethodNotFoundError):
+    """A 2025-11-25 `tools/call` asks for a task, but the tool is not long-running (its `taskSupport` is
+    absent): -32601, as the tasks spec says."""
+
+    code = "MCP_TASK_NOT_SUPPORTED"

@@ -1,6 +1,7 @@
 """Every real spec in ../shared/corpus, listed by the MCP server's own `tools/list` paging
 (`toolgate.mcp.tools.tools_page`, then `wire_result` as the server sends it), is a `ListToolsResult` the
-official SDK's types accept at every served revision, page after page, with every tool listed once and in
+official SDK's types accept at every served revision (long-running tools with the tasks extension's
+`execution.taskSupport`), page after page, with every tool listed once and in
 order. Skipped when the corpus is absent; the corpus files are read in place, never copied."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from mcp_types import ListToolsResult
 from mcp_types import methods as sdk_methods
 from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 from toolgate.mcp.server import SERVED_REVISIONS, wire_result
+from toolgate.mcp.tasks import declare_task_support
 from toolgate.mcp.tools import tools_page
 from toolgate.service.jobs.records import job_pattern, job_status_tool
 from toolgate.settings import McpSettings
@@ -31,7 +33,8 @@ def test_every_corpus_specs_tools_list_is_a_list_tools_result_at_every_revision(
         listed: list[str] = []
         cursor: str | None = None
         for _ in range(len(tools) // settings.page_size + 1):
-            page = wire_result("tools/list", revision, tools_page(tools, cursor, revision, settings))
+            listing = tools_page(tools, cursor, revision, settings, (declare_task_support,))
+            page = wire_result("tools/list", revision, listing)
             sdk_methods.validate_server_result("tools/list", revision, page)
             parsed = ListToolsResult.model_validate(page)
             listed += [tool.name for tool in parsed.tools]

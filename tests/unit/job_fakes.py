@@ -31,7 +31,7 @@ from toolgate.service.models import (
     StoredTool,
     UploadSource,
 )
-from toolgate.service.ports import CredentialStore, ObjectStore, TenantResources, TenantStore
+from toolgate.service.ports import CredentialStore, JobPage, ObjectStore, TenantResources, TenantStore
 from toolgate.settings import JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
 
@@ -252,6 +252,13 @@ class MemoryJobStore:
 
     def get(self, job_id: str) -> JobRecord | None:
         return self._stale.pop(job_id, None) or self.rows.get(job_id)
+
+    def list(self, *, after: str | None, limit: int) -> JobPage:
+        """As DynamoDB's Query of the tenant's partition: `JOB#{id}` keys in order, `limit` at most."""
+        ids = sorted(job_id for job_id in self.rows if after is None or job_id > after)
+        page = ids[:limit]
+        more = len(ids) > limit
+        return JobPage(jobs=[self.rows[job_id] for job_id in page], after=page[-1] if more else None)
 
     def update(
         self,

@@ -54,6 +54,7 @@ from toolgate.errors import (
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import InvokeService
 from toolgate.settings import McpSettings
+from toolgate.spec.models import CanonicalTool
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,15 @@ _VERSION_HEADER = "mcp-protocol-version"
 _METHOD_HEADER = "mcp-method"
 _NAME_HEADER = "mcp-name"
 #: Methods whose params name their subject, and the param the `Mcp-Name` header repeats.
-_NAME_BEARING = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAME_BEARING = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    # The tasks extension (SEP-2663): the task id routes a task's requests.
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 _ECHO_CHARS = 80
 
 
@@ -102,9 +111,17 @@ class McpContext:
         return self.revision == MODERN_REVISION
 
 
-Handler = Callable[[McpContext, dict[str, Any]], Mapping[str, Any] | BaseModel]
-#: (revision, the tool's MCP definition) -> the definition to list.
-ToolHook = Callable[[str, dict[str, Any]], dict[str, Any]]
+@dataclass(frozen=True, slots=True)
+class ShapedResult:
+    """A result its handler shaped for the revision itself, outside the method's spec result (an
+    extension's, e.g. the tasks extension's `CreateTaskResult` answering `tools/call`)."""
+
+    data: Mapping[str, Any]
+
+
+Handler = Callable[[McpContext, dict[str, Any]], Mapping[str, Any] | BaseModel | ShapedResult]
+#: (revision, the canonical tool, its MCP definition) -> the definition to list.
+ToolHook = Callable[[str, CanonicalTool, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,18 +420,22 @@ def _served(method: Method, name: str, revision: str) -> bool:
 # --- Answers ------------------------------------------------------------------------------------
 
 
-def wire_result(method: str, revision: str, result: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+def wire_result(
+    method: str, revision: str, result: Mapping[str, Any] | BaseModel | ShapedResult
+) -> dict[str, Any]:
     """The result as sent at `revision`: shaped by the SDK's model of that revision (fields it lacks are
-    dropped); on 2026-07-28 with `resultType` and the server's `_meta` stamp."""
-    data = (
-        result.model_dump(by_alias=True, mode="json", exclude_none=True)
-        if isinstance(result, BaseModel)
-        else dict(result)
-    )
+    dropped), unless its handler shaped it (`ShapedResult`); on 2026-07-28 with `resultType` and the
+    server's `_meta` stamp."""
+    if isinstance(result, ShapedResult):
+        data = dict(result.data)
+    elif isinstance(result, BaseModel):
+        data = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    else:
+        data = dict(result)
     if revision == MODERN_REVISION:
         # Required on every 2026-07-28 result; earlier revisions' shapes drop it.
         data.setdefault("resultType", "complete")
-    if (method, revision) in sdk_methods.SERVER_RESULTS:
+    if (method, revision) in sdk_methods.SERVER_RESULTS and not isinstance(result, ShapedResult):
         data = sdk_methods.serialize_server_result(method, revision, data)
     if revision == MODERN_REVISION:
         meta = data.get("_meta")

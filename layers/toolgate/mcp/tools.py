@@ -105,9 +105,11 @@ def tools_page(
     """The page of `tools` after `cursor`, rendered with the MCP dialect (only that page is rendered)."""
     start = _offset(cursor, len(tools))
     end = start + settings.page_size
-    definitions = render_tools(tools[start:end], Dialect.MCP).definitions
+    page = tools[start:end]
+    definitions = render_tools(page, Dialect.MCP).definitions
     for hook in hooks:
-        definitions = [hook(revision, definition) for definition in definitions]
+        pairs = zip(page, definitions, strict=True)
+        definitions = [hook(revision, tool, definition) for tool, definition in pairs]
     result: dict[str, Any] = {"tools": definitions}
     if end < len(tools):
         result["nextCursor"] = _cursor(end)
@@ -138,11 +140,11 @@ def call_tool(context: McpContext, params: dict[str, Any]) -> CallToolResult:
         raise McpInvalidParamsError(error.message, details={"reason": error.code}) from None
     except TenantLimitError as error:
         envelope = result_from_error(error, Redactor()).to_dict()
-        return _envelope_result(envelope)
+        return envelope_result(envelope)
     return CallToolResult.model_validate(response["result"])
 
 
-def _envelope_result(envelope: dict[str, Any]) -> CallToolResult:
+def envelope_result(envelope: dict[str, Any]) -> CallToolResult:
     return CallToolResult(
         content=[TextContent(text=json.dumps(envelope, ensure_ascii=False, separators=(",", ":")))],
         structured_content=envelope,

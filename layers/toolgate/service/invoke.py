@@ -326,6 +326,15 @@ class InvokeService:
         """Stop one of the tenant's running jobs."""
         return self._job_queries().cancel(job_id)
 
+    def tool(self, assistant_id: str, tool_name: str) -> CanonicalTool:
+        """The assistant's tool of that name, as a call would find it (ToolNotAvailableError if none)."""
+        self.context.require(Role.ADMIN, Role.AGENT)
+        return self._resolve(assistant_id, tool_name)[1]
+
+    def job_queries(self) -> JobQueries:
+        """The tenant's jobs, read and cancelled as its caller (JobsUnavailableError without jobs)."""
+        return self._job_queries()
+
     def read_continuation(self, handle: str, page: int) -> ContinuationPage:
         """One page of a large result kept by an earlier call of this tenant."""
         self.context.require(Role.ADMIN, Role.AGENT)

@@ -198,12 +198,25 @@ class IdempotencyStore(Protocol):
 # --- Jobs ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """Some of a tenant's jobs, in job id order."""
+
+    jobs: list[JobRecord]
+    #: The last job id read: the next page starts after it. None: there are no more.
+    after: str | None
+
+
 class JobStore(Protocol):
     """The jobs of one tenant."""
 
     def create(self, job: JobRecord) -> None: ...
 
     def get(self, job_id: str) -> JobRecord | None: ...
+
+    def list(self, *, after: str | None, limit: int) -> JobPage:
+        """Up to `limit` jobs after job id `after` (None: from the first), read strongly consistent."""
+        ...
 
     def update(
         self,

@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import BotoCoreError, ClientError
 
 from toolgate.adapters.aws.dynamodb import record_fields
@@ -23,6 +24,7 @@ from toolgate.adapters.aws.errors import error_code, translated_aws_errors
 from toolgate.errors import AlreadyExistsError, CallbackExpiredError, JobsUnavailableError
 from toolgate.service.invoke import InvokeResources
 from toolgate.service.jobs.records import JobRecord, JobResources, JobStatus, execution_input, is_job_id
+from toolgate.service.ports import JobPage
 from toolgate.service.tenancy import is_tenant_id
 
 if TYPE_CHECKING:
@@ -71,6 +73,22 @@ class DynamoJobStore:
             response = self._table.get_item(Key=self._key(job_id), ConsistentRead=True)
         item = response.get("Item")
         return None if item is None else JobRecord.model_validate(record_fields(item))
+
+    def list(self, *, after: str | None, limit: int) -> JobPage:
+        arguments: dict[str, Any] = {
+            "KeyConditionExpression": Key("pk").eq(self._tenant_id) & Key("sk").begins_with(JOB_SK_PREFIX),
+            "ConsistentRead": True,
+            "Limit": limit,
+        }
+        if after is not None:
+            if not is_job_id(after):
+                raise ValueError("not a job id")
+            arguments["ExclusiveStartKey"] = self._key(after)
+        with translated_aws_errors("list the jobs"):
+            response = self._table.query(**arguments)
+        jobs = [JobRecord.model_validate(record_fields(item)) for item in response.get("Items", [])]
+        last = response.get("LastEvaluatedKey")
+        return JobPage(jobs=jobs, after=str(last["sk"]).removeprefix(JOB_SK_PREFIX) if last else None)
 
     def update(
         self,

@@ -15,11 +15,14 @@ from toolgate.errors import (
 )
 from toolgate.service.jobs.records import ECHO_CHARS, JobRecord, JobStatus, JobView, is_job_id
 from toolgate.service.models import utc_now
-from toolgate.service.ports import JobExecutions, JobStore
+from toolgate.service.ports import JobExecutions, JobPage, JobStore
 from toolgate.service.tenancy import Role, TenantContext
 from toolgate.settings import JobSettings
 
 logger = logging.getLogger(__name__)
+
+#: Reads of the tenant's jobs one page may take to find the assistant's (others' jobs are skipped).
+_PAGE_READS = 5
 
 
 class JobQueries:
@@ -37,14 +40,39 @@ class JobQueries:
         self._executions = executions
         self._clock = clock
 
+    @property
+    def settings(self) -> JobSettings:
+        return self._settings
+
     def get(self, job_id: str, *, assistant_id: str | None = None) -> JobView:
         """The tenant's job; with `assistant_id`, only a job that assistant started."""
         self.context.require(Role.ADMIN, Role.AGENT)
         return JobView.of(self._job(job_id, assistant_id), self._settings, self._clock())
 
-    def cancel(self, job_id: str) -> JobView:
+    def record(self, job_id: str, *, assistant_id: str | None = None) -> JobRecord:
+        """The tenant's job row (as `get`, before it is made a view): JobNotFoundError when absent."""
         self.context.require(Role.ADMIN, Role.AGENT)
-        job = self._job(job_id, None)
+        return self._job(job_id, assistant_id)
+
+    def view(self, job: JobRecord) -> JobView:
+        return JobView.of(job, self._settings, self._clock())
+
+    def page(self, *, assistant_id: str, after: str | None, limit: int) -> JobPage:
+        """Up to `limit` of the jobs `assistant_id` started, in job id order, after job id `after`."""
+        self.context.require(Role.ADMIN, Role.AGENT)
+        found: list[JobRecord] = []
+        for _ in range(_PAGE_READS):
+            read = self._jobs.list(after=after, limit=limit - len(found))
+            found.extend(job for job in read.jobs if job.assistant_id == assistant_id)
+            after = read.after
+            if after is None or len(found) >= limit:
+                break
+        return JobPage(jobs=found, after=after)
+
+    def cancel(self, job_id: str, *, assistant_id: str | None = None) -> JobView:
+        """Stop a running job; with `assistant_id`, only a job that assistant started."""
+        self.context.require(Role.ADMIN, Role.AGENT)
+        job = self._job(job_id, assistant_id)
         changes = {
             "status": JobStatus.CANCELLED,
             "updated_at": self._clock(),

@@ -306,21 +306,23 @@ def running_envelope(job: JobRecord, settings: JobSettings) -> dict[str, Any]:
         "job": {
             "job_id": job.job_id,
             "status": JobStatus.RUNNING.value,
-            "check_after_seconds": _check_after(settings),
+            "check_after_seconds": check_after_seconds(settings),
         },
     }
 
 
-def _check_after(settings: JobSettings) -> int:
+def check_after_seconds(settings: JobSettings) -> int:
+    """When the model is told to check a running job again."""
     return max(settings.first_poll_seconds * 2, 5)
 
 
 def _hint(job: JobRecord, status: JobStatus, settings: JobSettings) -> str | None:
     if status is not JobStatus.RUNNING:
         return None
+    wait = check_after_seconds(settings)
     return (
         f"'{job.tool}' is a long-running operation, now running as job {job.job_id}. Call "
-        f'{JOB_STATUS_TOOL} with {{"job_id": "{job.job_id}"}} in about {_check_after(settings)} seconds '
+        f'{JOB_STATUS_TOOL} with {{"job_id": "{job.job_id}"}} in about {wait} seconds '
         f"to get its result (or GET /v1/jobs/{job.job_id}); do not call '{job.tool}' again for it."
     )
 
