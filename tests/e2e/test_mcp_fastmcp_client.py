@@ -4,21 +4,16 @@ prints and an agent key as `Authorization: Bearer`.
 
 FastMCP negotiates the protocol era itself: `mode="auto"` probes `server/discover` and speaks 2026-07-28,
 `mode="legacy"` runs the `initialize` handshake (2025-11-25).
-
-Until the MCP route is built (issue 13), the front door answers it 403 `Missing Authentication Token`, and
-these tests skip saying so; any other answer runs them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from e2e_harness import support_desk_tools
 from fastmcp import Client
 from fastmcp.client.transports import StreamableHttpTransport
@@ -35,7 +30,6 @@ ASSISTANT = "desk"
 WRONG_KEY = "tg_acme_0123456789abcdef_NotTheSecretNotTheSecretNotTheSecret0"
 #: Generous: the local stack runs every function in this process, on a machine that may be busy.
 REQUEST_TIMEOUT_SECONDS = 120
-ROUTE_NOT_BUILT = "the MCP route POST /v1/assistants/{assistant}/mcp is not served yet (issue 13)"
 
 
 @pytest.fixture(scope="module")
@@ -58,24 +52,8 @@ def agent_key(stack: LocalStack, support_desk: SupportDeskTarget) -> str:
 
 @pytest.fixture(scope="module")
 def endpoint(stack: LocalStack, agent_key: str) -> str:
-    """The assistant's MCP URL, as `toolgate mcp-config` prints it; skips while the route is not built."""
-    url = mcp_url(stack.api_url, ASSISTANT)
-    probe = requests.post(
-        url,
-        headers={
-            "Authorization": f"Bearer {agent_key}",
-            "Content-Type": "application/json",
-            "Accept": "application/json, text/event-stream",
-            "MCP-Protocol-Version": "2025-06-18",
-        },
-        data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
-        timeout=REQUEST_TIMEOUT_SECONDS,
-    )
-    if probe.status_code == 404 or (
-        probe.status_code == 403 and "Missing Authentication Token" in probe.text
-    ):
-        pytest.skip(ROUTE_NOT_BUILT)
-    return url
+    """The assistant's MCP URL, as `toolgate mcp-config` prints it."""
+    return mcp_url(stack.api_url, ASSISTANT)
 
 
 def fastmcp_client(url: str, key: str, mode: str) -> Client[Any]:
