@@ -8,15 +8,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toolgate.errors import NotFoundError, RemoteApiError
 from toolgate.service.layout import upload_key
 from toolgate_cli.client import ToolgateClient, poll
 
 from toolgate_demo import support_desk_spec
-from toolgate_demo.mcp_step import McpStepResult, run_mcp_step
 from toolgate_demo.target import SupportDeskTarget
+
+if TYPE_CHECKING:
+    from toolgate_demo.mcp_step import McpStepResult
 
 TENANT = "acme"
 INTEGRATION = "support"
@@ -55,7 +57,7 @@ class JourneyResult:
     case_result: dict[str, Any] = field(default_factory=dict)
     export_job: dict[str, Any] = field(default_factory=dict)
     report_job: dict[str, Any] = field(default_factory=dict)
-    mcp: McpStepResult = field(default_factory=McpStepResult)
+    mcp: McpStepResult | None = None
 
 
 def run_journey(
@@ -128,6 +130,9 @@ def run_journey(
     say("7. Generate a case report: the target POSTs it to a signed callback URL")
     result.report_job = _run_job(api, "generate_case_report", {"customer_id": CASE["customer_id"]}, timeout)
     say(_job_line(result.report_job))
+
+    # The MCP SDK takes seconds to import; `python -m toolgate_demo --help` does not need it.
+    from toolgate_demo.mcp_step import run_mcp_step  # noqa: PLC0415
 
     mcp_url = f"{stack.api_url}assistants/{ASSISTANT}/mcp"
     say(f"8. The assistant as an MCP server: the official MCP SDK client at {mcp_url}")

@@ -21,13 +21,15 @@ from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, Request, RequestParams, Result
 
+from toolgate_demo.journey import JourneyError
+
 #: The stateless revision: no initialize handshake, no session.
 PROTOCOL_VERSION = "2026-07-28"
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 
 
-class McpStepError(RuntimeError):
-    """The MCP step did not give what it should."""
+class McpStepError(JourneyError):
+    """The MCP step did not give what it should, or the MCP client failed."""
 
 
 @dataclass
@@ -152,7 +154,14 @@ def run_mcp_step(
                 finished = await client.call_tool("start_case_export", export)
                 result.export = _envelope("start_case_export", finished)
 
-    anyio.run(session)
+    try:
+        anyio.run(session)
+    except BaseException as error:
+        # The SDK's task groups wrap what went wrong; Ctrl-C (not an Exception) goes through unwrapped.
+        cause = _innermost(error)
+        if isinstance(cause, McpStepError) or not isinstance(cause, Exception):
+            raise cause from None
+        raise McpStepError(f"the MCP client failed at {mcp_url}: {type(cause).__name__}: {cause}") from None
     result.task_id, result.task_statuses = tasks.task_id, tasks.statuses
     if not result.task_id:
         raise McpStepError("start_case_export did not run as a task")
@@ -162,6 +171,12 @@ def run_mcp_step(
         f"{', '.join(item['case_id'] for item in exported['cases'])}"
     )
     return result
+
+
+def _innermost(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _envelope(tool: str, called: CallToolResult) -> dict[str, Any]:

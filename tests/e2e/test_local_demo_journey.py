@@ -61,6 +61,7 @@ def test_the_mcp_step_lists_creates_a_case_and_runs_the_export_as_a_task(
     journey: Journey, support_desk: SupportDeskTarget
 ) -> None:
     mcp = journey.result.mcp
+    assert mcp is not None
     said = "\n".join(journey.said)
 
     assert {"create_support_case", "start_case_export"} <= set(mcp.tools)
