@@ -132,27 +132,12 @@ def run_mcp_step(
     tasks = TasksExtension(on_status)
 
     async def session() -> None:
-        http = httpx2.AsyncClient(headers={"Authorization": f"Bearer {agent_key}"}, timeout=timeout)
-        transport = streamable_http_client(mcp_url, http_client=http, terminate_on_close=False)
-        with anyio.fail_after(timeout):
-            async with Client(transport, mode=PROTOCOL_VERSION, extensions=[tasks]) as client:
-                cursor: str | None = None
-                while True:
-                    page = await client.list_tools(cursor=cursor)
-                    result.tools += [tool.name for tool in page.tools]
-                    cursor = page.next_cursor
-                    if cursor is None:
-                        break
-                say(f"   tools/list: {len(result.tools)} tools: {', '.join(result.tools)}")
-
-                called = await client.call_tool("create_support_case", case)
-                result.case = _envelope("create_support_case", called)
-                say(f"   tools/call create_support_case: {_text(called)[:200]}")
-                say(f"   grounded: the API created case {result.case['body']['case_id']}")
-
-                say(f"   tools/call start_case_export as a task ({TASKS_EXTENSION}):")
-                finished = await client.call_tool("start_case_export", export)
-                result.export = _envelope("start_case_export", finished)
+        headers = {"Authorization": f"Bearer {agent_key}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=timeout) as http:
+            transport = streamable_http_client(mcp_url, http_client=http, terminate_on_close=False)
+            with anyio.fail_after(timeout):
+                async with Client(transport, mode=PROTOCOL_VERSION, extensions=[tasks]) as client:
+                    await _converse(client, case, export, result, say)
 
     try:
         anyio.run(session)
@@ -171,6 +156,33 @@ def run_mcp_step(
         f"{', '.join(item['case_id'] for item in exported['cases'])}"
     )
     return result
+
+
+async def _converse(
+    client: Client,
+    case: dict[str, Any],
+    export: dict[str, Any],
+    result: McpStepResult,
+    say: Callable[[str], None],
+) -> None:
+    """Every page of tools, one case created, and the export run as a task (the extension resolves it)."""
+    cursor: str | None = None
+    while True:
+        page = await client.list_tools(cursor=cursor)
+        result.tools += [tool.name for tool in page.tools]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    say(f"   tools/list: {len(result.tools)} tools: {', '.join(result.tools)}")
+
+    called = await client.call_tool("create_support_case", case)
+    result.case = _envelope("create_support_case", called)
+    say(f"   tools/call create_support_case: {_text(called)[:200]}")
+    say(f"   grounded: the API created case {result.case['body']['case_id']}")
+
+    say(f"   tools/call start_case_export as a task ({TASKS_EXTENSION}):")
+    finished = await client.call_tool("start_case_export", export)
+    result.export = _envelope("start_case_export", finished)
 
 
 def _innermost(error: BaseException) -> BaseException:
