@@ -63,7 +63,7 @@ def _run(template: Path, args: argparse.Namespace) -> int:
             except (JourneyError, ToolgateError) as error:
                 print(f"\nThe demo failed: {error}", file=sys.stderr)
                 return 1
-            print("\nDone: upload to grounded results. The stack keeps running; try it:\n")
+            print("\nDone: upload to grounded results, over REST and MCP. The stack keeps running; try it:\n")
             print(f"  export TOOLGATE_ENDPOINT={stack.api_url} TOOLGATE_API_KEY={result.api_key}")
             print(
                 '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
@@ -74,6 +74,7 @@ def _run(template: Path, args: argparse.Namespace) -> int:
                 '  curl -s -H "Authorization: Bearer $TOOLGATE_API_KEY" '
                 f'"$TOOLGATE_ENDPOINT/assistants/{ASSISTANT}/tools?format=mcp"'
             )
+            print(f"  toolgate mcp-config {ASSISTANT} --client claude   # add the assistant to an MCP client")
             if not args.exit:
                 print("\nCtrl-C stops it.")
                 wait_for_a_stop_signal()

@@ -1,13 +1,14 @@
 """The demo journey, from upload to grounded results, against a running local stack and the Support Desk
 target: what `make demo` shows and what the end-to-end tests replay. Every step goes over HTTP to the
-stack's front door, or to its S3 through moto, as a user or an agent would."""
+stack's front door, or to its S3 through moto, as a user or an agent would; the last step reaches the
+assistant as an MCP server with the official MCP SDK client (`toolgate_demo.mcp_step`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from toolgate.errors import NotFoundError, RemoteApiError
 from toolgate.service.layout import upload_key
@@ -16,10 +17,15 @@ from toolgate_cli.client import ToolgateClient, poll
 from toolgate_demo import support_desk_spec
 from toolgate_demo.target import SupportDeskTarget
 
+if TYPE_CHECKING:
+    from toolgate_demo.mcp_step import McpStepResult
+
 TENANT = "acme"
 INTEGRATION = "support"
 ASSISTANT = "desk"
 CASE = {"customer_id": "cust-42", "summary": "Printer on fire", "priority": "high"}
+MCP_CASE = {"customer_id": "cust-42", "summary": "Paper jam after the fire", "priority": "medium"}
+EXPORT = {"customer_id": "cust-42", "format": "json"}
 
 
 class JourneyError(RuntimeError):
@@ -51,13 +57,15 @@ class JourneyResult:
     case_result: dict[str, Any] = field(default_factory=dict)
     export_job: dict[str, Any] = field(default_factory=dict)
     report_job: dict[str, Any] = field(default_factory=dict)
+    mcp: McpStepResult | None = None
 
 
 def run_journey(
     stack: Stack, target: SupportDeskTarget, say: Callable[[str], None] = print, timeout: float = 60.0
 ) -> JourneyResult:
     """Bootstrap a tenant, upload the spec through S3, bind the credential, list the tools, call
-    `create_support_case` as a model would, and run one export by polling and one report by callback.
+    `create_support_case` as a model would, run one export by polling and one report by callback, then
+    do it again as an MCP client with an agent key: list, create a case, and export as a task.
     A refusal by the API raises `toolgate.errors.RemoteApiError`; a wrong outcome, JourneyError."""
     say("1. Bootstrap tenant 'acme' and its first admin key")
     result = JourneyResult(api_key=stack.bootstrap_tenant(TENANT))
@@ -116,14 +124,21 @@ def run_journey(
     say(f"   grounded: the API created case {envelope['body']['case_id']}")
 
     say("6. Export the customer's cases: a long-running operation, polled by the state machine")
-    result.export_job = _run_job(
-        api, "start_case_export", {"customer_id": CASE["customer_id"], "format": "json"}, timeout
-    )
+    result.export_job = _run_job(api, "start_case_export", EXPORT, timeout)
     say(_job_line(result.export_job))
 
     say("7. Generate a case report: the target POSTs it to a signed callback URL")
     result.report_job = _run_job(api, "generate_case_report", {"customer_id": CASE["customer_id"]}, timeout)
     say(_job_line(result.report_job))
+
+    # The MCP SDK takes seconds to import; `python -m toolgate_demo --help` does not need it.
+    from toolgate_demo.mcp_step import run_mcp_step  # noqa: PLC0415
+
+    mcp_url = f"{stack.api_url}assistants/{ASSISTANT}/mcp"
+    say(f"8. The assistant as an MCP server: the official MCP SDK client at {mcp_url}")
+    agent_key = api.request("POST", ["api-keys"], {"role": "agent", "principal": "mcp-demo"})["key"]
+    say(f"   with a new agent key {agent_key[:16]}... as Authorization: Bearer (protocol 2026-07-28)")
+    result.mcp = run_mcp_step(mcp_url, agent_key, MCP_CASE, EXPORT, say=say, timeout=timeout)
     return result
 
 
