@@ -663,7 +663,9 @@ class ToolgateStack(Stack):
         for http_method in ("POST", "GET", "DELETE"):
             self._route(resource, http_method, mcp)
         discovery = v1.api.root.add_resource(".well-known").add_resource("{proxy+}")
-        method = discovery.add_method("GET", mcp, authorization_type=apigw.AuthorizationType.NONE)
+        method = discovery.add_method(
+            "GET", mcp, authorization_type=apigw.AuthorizationType.NONE, api_key_required=False
+        )
         reason = (
             "OAuth discovery documents are public by definition (RFC 9728, RFC 8414); the MCP function "
             "answers them with 404 before reading anything: this API takes API keys, not OAuth tokens."

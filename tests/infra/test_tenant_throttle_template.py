@@ -35,13 +35,14 @@ def test_every_tenant_route_requires_a_usage_key_so_no_tenant_escapes_the_thrott
         if method["Properties"]["AuthorizationType"] == "CUSTOM"
     ]
     assert custom and all(method["ApiKeyRequired"] is True for method in custom)
-    # The callback route has no authorizer (the target holds no Toolgate key), so it cannot need one.
+    # The callback (called by the target, which holds no Toolgate key) and OAuth discovery (public by
+    # definition) have no authorizer, so they cannot need a usage key: API Gateway would refuse them all.
     others = [
         method["Properties"]
         for method in methods.values()
         if method["Properties"]["AuthorizationType"] != "CUSTOM"
     ]
-    assert len(others) == 1 and others[0].get("ApiKeyRequired") is False
+    assert len(others) == 2 and all(method.get("ApiKeyRequired") is False for method in others)
 
 
 def test_one_usage_plan_throttles_each_tenant_at_the_deployments_ceilings(
