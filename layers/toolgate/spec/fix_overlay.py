@@ -482,11 +482,11 @@ def _enum_meanings(node: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
 
 
 def _enum_description(meanings: list[tuple[Any, str]]) -> str | None:
-    lines = [
-        f"- `{value if isinstance(value, str) else json.dumps(value)}`: {_one_line(str(meaning))}"
+    described = [
+        f"`{value if isinstance(value, str) else json.dumps(value)}`: {_one_line(str(meaning)).rstrip('.;')}"
         for value, meaning in meanings
     ]
-    text = "One of:\n" + "\n".join(lines)
+    text = f"One of: {'; '.join(described)}."
     return text if len(text) <= _MAX_ENUM_DESCRIPTION_CHARS else None
 
 
