@@ -4,7 +4,7 @@ Machine-fixable: a missing `description` taken from the summary; a missing or no
 (the tool's own name, or the compiler's derivation, never one the spec already uses); a description over
 the model APIs' limit, shortened at a sentence boundary into `x-toolgate.description` so the spec's own
 text stays whole for developers; an enum whose schema says what each value means (`x-enum-descriptions`,
-`x-enumDescriptions`, `x-ms-enum` values, `oneOf` members with `const` and `description` or `title`).
+`x-enumDescriptions`, `x-ms-enum` values; a `oneOf` of described `const`s needs no fix).
 Everything else that the same rules report is listed as needing a person. Targets are RFC 9535 paths of
 name selectors, each checked to select exactly the node it fixes.
 """
@@ -23,6 +23,7 @@ import yaml
 from toolgate.spec.lint import (
     SNAKE_CASE,
     LintLimits,
+    described_schema,
     description_problem,
     tool_model_description,
     undocumented_enums,
@@ -283,7 +284,7 @@ class _Fixer:
             schema = _follow(self.document, (*path, "schema"))
             if schema is None or not isinstance(schema[1], Mapping) or _text(parameter.get("description")):
                 continue
-            if not _text(schema[1].get("description")) and len(_enum_values(self.document, schema[1])) > 1:
+            if not described_schema(schema[1]) and len(_enum_values(self.document, schema[1])) > 1:
                 yield path, _merged_enum_node(self.document, schema[1]), str(parameter.get("name"))
         if op_path is not None:
             yield from self.body_enums(op_path[0])
@@ -308,7 +309,7 @@ class _Fixer:
                 continue
             path, schema = found[0], found[1]
             seen.add(path)
-            if name and not _text(schema.get("description")) and len(_enum_values(self.document, schema)) > 1:
+            if name and not described_schema(schema) and len(_enum_values(self.document, schema)) > 1:
                 yield path, _merged_enum_node(self.document, schema), name
             properties = schema.get("properties")
             for key in properties if isinstance(properties, Mapping) else ():
@@ -473,11 +474,6 @@ def _enum_meanings(node: Mapping[str, Any]) -> list[tuple[Any, str]] | None:
             }
             pairs = [(value, by_value.get(json.dumps(value))) for value in values]
             return pairs if all(_text(meaning) for _, meaning in pairs) else None
-        return None
-    members = node.get("oneOf")
-    if isinstance(members, list) and members:
-        pairs = [(m["const"], _text(m.get("description")) or _text(m.get("title"))) for m in members]
-        return pairs if all(meaning for _, meaning in pairs) else None
     return None
 
 

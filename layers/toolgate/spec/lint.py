@@ -29,6 +29,7 @@ __all__ = [
     "SNAKE_CASE",
     "LintLimits",
     "LintRule",
+    "described_schema",
     "description_problem",
     "format_findings",
     "lint_spec",
@@ -210,7 +211,8 @@ LINT_RULES: Mapping[str, LintRule] = _rules(
         severity=Severity.WARNING,
         title="Enum argument without description",
         checks="An argument or nested property with an `enum` (directly, in `items` or in a nullable "
-        "union) has no `description`. One finding per tool lists them all.",
+        "union) or a `oneOf`/`anyOf` of `const`s has no `description` (a union whose every `const` has a "
+        "`description` or `title` counts as described). One finding per tool lists them all.",
         rationale="The model sees the allowed values but not what they mean or when to choose each "
         "(is `high` a priority, a tier, a limit?).",
         fix="Describe the argument and, where the values are not self-explanatory, what each one means.",
@@ -732,7 +734,11 @@ class _InputShape:
             deepest_path="",
         )
         for name, argument in arguments.items():
-            if isinstance(argument, Mapping) and not _enum_values(argument) and not _described(argument):
+            if (
+                isinstance(argument, Mapping)
+                and not _enum_values(argument)
+                and not described_schema(argument)
+            ):
                 shape.undescribed.append(str(name))
         shape.walk(schema)
         return shape
@@ -756,7 +762,7 @@ class _InputShape:
                     if isinstance(child, dict):
                         child_path = f"{path}.{name}" if path else str(name)
                         nested.append((child, child_path))
-                        if not _described(child):
+                        if not described_schema(child):
                             self.note_enum(child_path, child)
             items = schema.get("items")
             for item in [items, *_as_list(items), *_as_list(schema.get("prefixItems"))]:
@@ -808,8 +814,14 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _described(schema: Mapping[str, Any]) -> bool:
-    return bool(_text(schema.get("description")))
+def described_schema(schema: Mapping[str, Any]) -> bool:
+    """A description, or union members that are each a `const` with its own description or title."""
+    if _text(schema.get("description")):
+        return True
+    consts = [member for member in _union_members(schema) if "const" in member]
+    return len(consts) > 1 and all(
+        _text(member.get("description")) or _text(member.get("title")) for member in consts
+    )
 
 
 # --- Security ---------------------------------------------------------------------------------------
