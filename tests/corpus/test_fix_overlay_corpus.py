@@ -24,6 +24,10 @@ pytestmark = [
 ]
 
 
+#: Validation stopped at its time or findings budget: which findings it reached can differ between runs.
+PARTIAL = {"SPEC_FINDINGS_OMITTED", "SPEC_VALIDATION_PARTIAL"}
+
+
 def _findings(spec: SpecDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
     """(lint findings, validation and compiler problems) as (code, pointer)."""
     compiled = compile_document(spec)
@@ -59,7 +63,8 @@ def test_fix_overlay_clears_exactly_its_findings_on_a_real_spec(filename: str) -
     assert not [f for f in fixed.findings if f.code == "OVERLAY_TARGET_UNMATCHED"]
     lint_after, problems_after = _findings(fixed)
     print(f"{filename}: {len(suggestion.actions)} fixes clear {len(suggestion.cleared)} findings")
-    assert problems_after <= problems_before, sorted(problems_after - problems_before)[:10]
+    if not {code for code, _ in problems_before | problems_after} & PARTIAL:
+        assert problems_after <= problems_before, sorted(problems_after - problems_before)[:10]
     assert lint_after <= lint_before, sorted(lint_after - lint_before)[:10]
     assert lint_before - lint_after == suggestion.cleared, sorted(
         (lint_before - lint_after) ^ suggestion.cleared

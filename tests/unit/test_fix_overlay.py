@@ -7,7 +7,6 @@ import copy
 from typing import Any
 
 import yaml
-
 from toolgate.spec.compiler import compile_document, parse_spec
 from toolgate.spec.fix_overlay import FixSuggestion, suggest_fixes
 from toolgate.spec.lint import lint_spec
@@ -106,7 +105,7 @@ def test_fix_overlay_takes_a_missing_description_from_the_summary_only_when_it_s
         }
     )
     suggestion, before, after = _round_trip(document)
-    assert ("LINT_MISSING_DESCRIPTION", "/paths/~1pets/get") not in after
+    assert ("LINT_MISSING_DESCRIPTION", "/paths/~1pets/get") in before - after
     assert ("LINT_MISSING_DESCRIPTION", "/paths/~1pets/post") in after
     assert ("LINT_MISSING_DESCRIPTION", "/paths/~1pets/put") in after
     manual = {(item.code, item.pointer) for item in suggestion.manual}
@@ -139,6 +138,8 @@ def test_overlong_description_without_a_sentence_end_needs_a_person() -> None:
     document = _spec({"/pets": {"get": _op(operationId="list_pets", description="word " * 400)}})
     suggestion, before, after = _round_trip(document)
     assert not suggestion.actions
+    assert before == after
+    assert ("LINT_DESCRIPTION_TOO_LONG", "/paths/~1pets/get") in after
     assert [item.code for item in suggestion.manual] == ["LINT_DESCRIPTION_TOO_LONG"]
     assert "Nothing to fix by machine" in suggestion.to_yaml("S")
 

@@ -29,7 +29,7 @@ from toolgate.spec.lint import (
     undocumented_enums,
 )
 from toolgate.spec.models import CanonicalTool, CompiledSpec
-from toolgate.spec.naming import base_tool_name, short_hash, with_suffix
+from toolgate.spec.naming import MAX_NAME, base_tool_name, short_hash, snake_case, with_suffix
 from toolgate.spec.overlay import select_values
 
 __all__ = ["FixAction", "FixSuggestion", "ManualFix", "suggest_fixes"]
@@ -166,7 +166,10 @@ class _Fixer:
         route = f"{tool.method} {tool.path}"
         extension = operation.get("x-toolgate")
         named = isinstance(extension, Mapping) and extension.get("name") is not None
-        candidates = [*([] if named else [tool.name]), base, with_suffix(base, short_hash(route))]
+        # A long operationId keeps all its words: the tool name (cut to 64 characters) would lose some.
+        whole = snake_case(current) if isinstance(current, str) else ""
+        long_id = [whole] if len(whole) > MAX_NAME else []
+        candidates = [*long_id, *([] if named else [tool.name]), base, with_suffix(base, short_hash(route))]
         candidates += [
             with_suffix(base, short_hash(f"{route}#{attempt}")) for attempt in range(2, _MAX_NAME_ATTEMPTS)
         ]
