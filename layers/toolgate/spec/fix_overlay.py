@@ -20,11 +20,13 @@ from urllib.parse import unquote
 
 import yaml
 
+from toolgate.spec.compiler import HTTP_METHODS
 from toolgate.spec.lint import (
     SNAKE_CASE,
     LintLimits,
     described_schema,
     description_problem,
+    is_json_media,
     tool_model_description,
     undocumented_enums,
 )
@@ -34,7 +36,6 @@ from toolgate.spec.overlay import select_values
 
 __all__ = ["FixAction", "FixSuggestion", "ManualFix", "suggest_fixes"]
 
-_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SHORTHAND = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[\u3002\uff01\uff1f]")
 _ENUM_MEANING_KEYS = ("x-enum-descriptions", "x-enumDescriptions")
@@ -124,7 +125,8 @@ class _Fixer:
         self.suggestion = FixSuggestion()
         self.taken = _operation_ids(document) | {tool.name for tool in compiled.tools}
         self.swagger = compiled.source_openapi.startswith("2.")
-        self.described: set[Path] = set()
+        #: Enum places already given a description (by another tool's fix), and whether that worked.
+        self.described: dict[Path, bool] = {}
 
     def run(self) -> FixSuggestion:
         for tool in self.compiled.tools:
@@ -155,9 +157,10 @@ class _Fixer:
                 code, tool.pointer, "no snake_case operationId could be derived that the spec does not use"
             )
             return current if isinstance(current, str) else ""
-        self.taken.add(proposal)
         was = f"operationId {current!r}" if code == "LINT_OPERATION_ID_NOT_SNAKE_CASE" else "no operationId"
-        self.act(code, tool.pointer, path, {"operationId": proposal}, f"{was}: use {proposal}")
+        if not self.act(code, tool.pointer, path, {"operationId": proposal}, f"{was}: use {proposal}"):
+            return current if isinstance(current, str) else ""
+        self.taken.add(proposal)
         return proposal
 
     def free_operation_id(self, tool: CanonicalTool, operation: Mapping[str, Any]) -> str | None:
@@ -183,7 +186,6 @@ class _Fixer:
     ) -> None:
         description = _text(operation.get("description"))
         summary = _text(operation.get("summary"))
-        shown_operation: Mapping[str, Any] = operation
         if not description:
             problem = (
                 description_problem(summary, tool, operation_id, self.limits.min_description_chars)
@@ -200,8 +202,8 @@ class _Fixer:
                     {"description": summary},
                     "no description: the summary becomes the description",
                 )
-                shown_operation = {**operation, "description": summary}
-        shown = tool_model_description(shown_operation)
+        # A description equal to the summary leaves what the model reads as it was.
+        shown = tool_model_description(operation)
         limit = self.limits.max_description_chars
         if len(shown) <= limit:
             return
@@ -255,15 +257,15 @@ class _Fixer:
             return
         for path, text in fixes:
             if path not in self.described:
-                self.described.add(path)
-                self.act(
+                self.described[path] = self.act(
                     "LINT_UNDOCUMENTED_ENUM",
                     tool.pointer,
                     path,
                     {"description": text},
                     "describe the enum from the meanings its schema gives",
                 )
-        self.suggestion.cleared.add(("LINT_UNDOCUMENTED_ENUM", tool.pointer))
+        if all(self.described[path] for path, _ in fixes):
+            self.suggestion.cleared.add(("LINT_UNDOCUMENTED_ENUM", tool.pointer))
 
     def enum_places(
         self, tool: CanonicalTool, operation: Mapping[str, Any]
@@ -299,7 +301,7 @@ class _Fixer:
         content = body[1].get("content")
         if not isinstance(content, Mapping):
             return
-        media = next((m for m in content if _is_json(str(m))), None)
+        media = next((m for m in content if is_json_media(str(m))), None)
         if media is None:
             return
         root = _follow(self.document, (*body[0], "content", media, "schema"))
@@ -330,14 +332,16 @@ class _Fixer:
 
     # recording
 
-    def act(self, code: str, pointer: str, path: Path, update: dict[str, Any], why: str) -> None:
+    def act(self, code: str, pointer: str, path: Path, update: dict[str, Any], why: str) -> bool:
+        """Add the action; False (and a note for a person) when no JSONPath selects exactly `path`."""
         target = _jsonpath(path)
         if target is None or not _selects_only(self.document, target, path):
             self.manual(code, pointer, "its place in the spec cannot be named by a JSONPath query")
-            return
+            return False
         self.suggestion.actions.append(FixAction(code, pointer, target, update, f"{code}: {why}"))
         if code != "LINT_UNDOCUMENTED_ENUM":
             self.suggestion.cleared.add((code, pointer))
+        return True
 
     def manual(self, code: str, pointer: str, reason: str) -> None:
         self.suggestion.manual.append(ManualFix(code, pointer, reason))
@@ -419,7 +423,7 @@ def _operation_ids(document: Mapping[str, Any]) -> set[str]:
     paths = document.get("paths")
     for item in paths.values() if isinstance(paths, Mapping) else ():
         resolved = _deref(document, (), item)
-        for method in _METHODS:
+        for method in HTTP_METHODS:
             operation = resolved[1].get(method) if resolved and isinstance(resolved[1], Mapping) else None
             if isinstance(operation, Mapping) and isinstance(operation.get("operationId"), str):
                 found.add(operation["operationId"])
@@ -496,12 +500,6 @@ def _shorten(text: str, limit: int) -> str | None:
     """`text` up to its last sentence end within `limit` characters; None when no sentence ends there."""
     ends = [match.end() for match in _SENTENCE_END.finditer(text, 0, limit + 1) if match.end() <= limit]
     return text[: ends[-1]].rstrip() if ends else None
-
-
-def _is_json(media_type: str) -> bool:
-    essence = media_type.split(";", 1)[0].strip().lower()
-    subtype = essence.partition("/")[2]
-    return essence in {"*/*", "application/*"} or subtype == "json" or subtype.endswith("+json")
 
 
 def _text(value: Any) -> str:

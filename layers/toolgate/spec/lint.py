@@ -32,6 +32,7 @@ __all__ = [
     "described_schema",
     "description_problem",
     "format_findings",
+    "is_json_media",
     "lint_spec",
     "tool_model_description",
     "undocumented_enums",
@@ -562,7 +563,7 @@ class _Linter:
     def check_request_media(self, tool: CanonicalTool, operation: Mapping[str, Any]) -> None:
         body = _deref(self.document, operation.get("requestBody"))
         media_types = _media_types(body)
-        if media_types and not any(_is_json(media) for media in media_types):
+        if media_types and not any(is_json_media(media) for media in media_types):
             self.emit(
                 "LINT_NON_JSON_REQUEST",
                 f"{tool.pointer}/requestBody",
@@ -573,7 +574,7 @@ class _Linter:
         offending = [
             f"{status}: {', '.join(media_types)}"
             for status, response in self.success_responses(operation)
-            if (media_types := _media_types(response)) and not any(_is_json(m) for m in media_types)
+            if (media_types := _media_types(response)) and not any(is_json_media(m) for m in media_types)
         ]
         if offending:
             self.emit(
@@ -629,7 +630,7 @@ class _Linter:
                     media
                     for callback_operation in self.callback_operations(callbacks)
                     for media in _media_types(_deref(self.document, callback_operation.get("requestBody")))
-                    if not _is_json(media)
+                    if not is_json_media(media)
                 }
             )
             if non_json:
@@ -885,7 +886,7 @@ def _media_types(owner: Mapping[str, Any] | None) -> list[str]:
     return [str(media) for media in content] if isinstance(content, Mapping) else []
 
 
-def _is_json(media_type: str) -> bool:
+def is_json_media(media_type: str) -> bool:
     essence = media_type.split(";", 1)[0].strip().lower()
     if essence in {"*/*", "application/*"}:
         return True
