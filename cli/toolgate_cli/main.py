@@ -165,7 +165,7 @@ def write_fix_overlay(spec: SpecDocument, compiled: CompiledSpec, args: argparse
     suggestion = suggest_fixes(spec.document, compiled)
     out.write_text(suggestion.to_yaml(compiled.title), encoding="utf-8")
     for item in suggestion.manual:
-        print(f"needs a person[{item.code}] {item.pointer}: {item.reason}", file=sys.stderr)
+        print(f"needs a person: {item.line()}", file=sys.stderr)
     print(
         f"{out}: {len(suggestion.actions)} fixes for {len(suggestion.cleared)} findings; "
         f"{len(suggestion.manual)} need a person.",

@@ -53,7 +53,7 @@ def test_lint_fix_overlay_round_trip_leaves_only_what_needs_a_person(
     text = out.read_text()
     assert text.startswith("# Written by `toolgate lint --fix-overlay`: 3 fixes.\n# Needs a person (1):\n")
     assert "LINT_MISSING_DESCRIPTION /paths/~1pets~1{id}/delete: write a description" in text
-    assert "needs a person[LINT_MISSING_DESCRIPTION] /paths/~1pets~1{id}/delete" in err
+    assert "needs a person: LINT_MISSING_DESCRIPTION /paths/~1pets~1{id}/delete: write a description" in err
     assert f"apply it: toolgate lint {spec} --overlay {out}" in err
     assert "LINT_MISSING_OPERATION_ID" in before and "LINT_OPERATION_ID_NOT_SNAKE_CASE" in before
 

@@ -4,6 +4,7 @@ precise targets, never reusing an operationId, and lists what needs a person."""
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import yaml
@@ -228,3 +229,18 @@ def test_fix_overlay_is_a_valid_overlay_that_leaves_the_input_document_untouched
     assert spec.document == kept
     overlay = load_overlay(suggestion.to_yaml("Shelter").encode(), name="fixes.overlay.yaml")
     assert overlay.minor == 0 and len(overlay.actions) == 2
+
+
+def test_fix_in_a_place_no_jsonpath_can_name_is_left_to_a_person_not_claimed() -> None:
+    document = _spec(
+        {"/bad\ud800key": {"get": _op(operationId="getBad")}, "/good": {"get": _op(operationId="getGood")}}
+    )
+    spec = parse_spec(json.dumps(document).encode(), name="spec.json")
+    suggestion = suggest_fixes(spec.document, compile_document(spec))
+    assert [action.target for action in suggestion.actions] == ["$.paths['/good'].get"]
+    assert suggestion.cleared == {("LINT_OPERATION_ID_NOT_SNAKE_CASE", "/paths/~1good/get")}
+    (manual,) = suggestion.manual
+    assert manual.code == "LINT_OPERATION_ID_NOT_SNAKE_CASE"
+    assert "cannot be named by a JSONPath query" in manual.reason
+    assert "#   LINT_OPERATION_ID_NOT_SNAKE_CASE /paths/~1bad\\ud800key/get" in suggestion.to_yaml("S")
+    suggestion.to_yaml("S").encode("utf-8")

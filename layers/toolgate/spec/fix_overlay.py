@@ -66,6 +66,10 @@ class ManualFix:
     pointer: str
     reason: str
 
+    def line(self) -> str:
+        """`CODE POINTER: reason` on one line, printable (a lone surrogate is escaped)."""
+        return _printable(f"{self.code} {_one_line(self.pointer)}: {_one_line(self.reason)}")
+
 
 @dataclass
 class FixSuggestion:
@@ -89,17 +93,14 @@ class FixSuggestion:
         lines = [f"# Written by `toolgate lint --fix-overlay`: {len(self.actions)} fixes."]
         if self.manual:
             lines.append(f"# Needs a person ({len(self.manual)}):")
-            lines.extend(
-                f"#   {_one_line(item.code)} {_one_line(item.pointer)}: {_one_line(item.reason)}"
-                for item in self.manual
-            )
+            lines.extend(f"#   {item.line()}" for item in self.manual)
         if not self.actions:
             lines.append(
                 "# Nothing to fix by machine: an Overlay needs at least one action, so none is written."
             )
             return "\n".join(lines) + "\n"
         body = yaml.safe_dump(self.overlay(title), sort_keys=False, allow_unicode=True, width=100)
-        return "\n".join(lines) + "\n" + body
+        return "\n".join(lines) + "\n" + _printable(body)
 
 
 def suggest_fixes(
@@ -504,6 +505,11 @@ def _shorten(text: str, limit: int) -> str | None:
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _printable(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate (valid in a JSON string) becomes `\\udXXX`."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _one_line(text: str) -> str:
