@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
 
     lint_parser = commands.add_parser("lint", help="print agent-readiness findings for a spec")
     _add_spec_arguments(lint_parser)
+    lint_parser.add_argument(
+        "--fix-overlay",
+        type=Path,
+        metavar="OUT",
+        help="write an OpenAPI Overlay that fixes what a machine can (apply it with --overlay OUT); "
+        "what needs a person is listed on stderr and atop the file",
+    )
     lint_parser.set_defaults(run=run_lint)
 
     add_call_parser(commands)
@@ -145,7 +152,28 @@ def run_lint(args: argparse.Namespace) -> int:
         f"{len(compiled.tools)} tools; {counts[Severity.WARNING]} warnings, {counts[Severity.INFO]} notes",
         file=sys.stderr,
     )
+    if args.fix_overlay is not None:
+        write_fix_overlay(spec, compiled, args)
     return 0
+
+
+def write_fix_overlay(spec: SpecDocument, compiled: CompiledSpec, args: argparse.Namespace) -> None:
+    """Write the suggested fix overlay to `--fix-overlay` and list what needs a person on stderr."""
+    from toolgate.spec.fix_overlay import suggest_fixes
+
+    out: Path = args.fix_overlay
+    suggestion = suggest_fixes(spec.document, compiled)
+    out.write_text(suggestion.to_yaml(compiled.title), encoding="utf-8")
+    for item in suggestion.manual:
+        print(f"needs a person: {item.line()}", file=sys.stderr)
+    print(
+        f"{out}: {len(suggestion.actions)} fixes for {len(suggestion.cleared)} findings; "
+        f"{len(suggestion.manual)} need a person.",
+        file=sys.stderr,
+    )
+    if suggestion.actions:
+        overlays = "".join(f" --overlay {path}" for path in [*args.overlay, out])
+        print(f"apply it: toolgate lint {args.spec}{overlays}", file=sys.stderr)
 
 
 def _report(findings: Sequence[Finding], *, verbose: bool = False) -> None:

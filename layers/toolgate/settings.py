@@ -138,6 +138,9 @@ class ServiceSettings(BaseSettings):
     max_tool_bytes: int = Field(default=1 * MIB, gt=0, le=16 * MIB)
     #: Findings kept on the integration item; the full report is in S3.
     max_item_findings: int = Field(default=20, ge=0)
+    #: Largest suggested fix overlay kept in the upload report; a larger one is left for `toolgate lint
+    #: --fix-overlay` to write.
+    max_suggested_overlay_bytes: int = Field(default=64 * 1024, gt=0, le=1 * MIB)
 
     @model_validator(mode="after")
     def _margin_fits_the_session(self) -> ServiceSettings:

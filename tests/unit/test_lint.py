@@ -341,6 +341,11 @@ RULE_CASES: list[tuple[str, Mutation, Mutation]] = [
         set_description("POST /support/cases create_support_case"),
         set_description("POST /support/cases to open a case"),
     ),
+    (
+        "LINT_DESCRIPTION_TOO_LONG",
+        set_description("Open a case for the customer's problem. " * 30),
+        set_description("Open a case for the customer's problem. " * 25),
+    ),
     ("LINT_OPENAPI_VERSION", set_version("3.1.0"), set_version("3.0.1")),
     ("LINT_IBM_EXTENSION", extension("x-ibm-skill-type"), extension("x-internal-skill-type")),
     (
@@ -844,6 +849,28 @@ def test_union_branches_merge_into_one_enum_and_constants_need_no_description() 
     message = only(lint(clean_document(), [make_tool(input_schema=merged)]), "LINT_UNDOCUMENTED_ENUM").message
     assert message == "Enum arguments without a description: rules[].type [a|b]."
     assert lint(clean_document(), [make_tool(input_schema=constant)]) == []
+
+
+def test_const_union_is_an_enum_that_needs_a_description_unless_each_value_is_described() -> None:
+    def kinds(*members: dict[str, Any]) -> dict[str, Any]:
+        return schema_with(kind={"oneOf": list(members)})
+
+    bare = kinds({"const": "cat"}, {"const": "dog"})
+    described = kinds({"const": "cat", "title": "A cat"}, {"const": "dog", "description": "A dog"})
+    message = only(lint(clean_document(), [make_tool(input_schema=bare)]), "LINT_UNDOCUMENTED_ENUM").message
+    assert message == "Enum arguments without a description: kind [cat|dog]."
+    assert lint(clean_document(), [make_tool(input_schema=described)]) == []
+
+
+def test_description_limit_counts_what_the_model_reads_including_an_x_toolgate_override() -> None:
+    document = clean_document()
+    operation = document["paths"]["/support/cases"]["post"]
+    operation["x-toolgate"] = {"description": "Opens a case for the customer's problem. " * 30}
+    finding = only(lint(document, [make_tool()]), "LINT_DESCRIPTION_TOO_LONG")
+    assert finding.pointer == "/paths/~1support~1cases/post"
+    operation["x-toolgate"] = {"description": "Opens a case for the customer's problem."}
+    operation["description"] = "Open a case for the customer's problem. " * 30
+    assert "LINT_DESCRIPTION_TOO_LONG" not in codes(lint(document, [make_tool()]))
 
 
 def test_missing_servers_message_says_whether_operations_bring_their_own() -> None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from toolgate.errors import ConflictError, IntegrationNoToolsError, ToolgateError, ToolTooLargeError
 from toolgate.service.layout import artifact_prefix, compare_sequencers
@@ -40,6 +40,7 @@ from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
 
 if TYPE_CHECKING:
     from toolgate.runtime.credentials import Credential
+    from toolgate.spec.fix_overlay import FixSuggestion
     from toolgate.spec.overlay import Overlay
     from toolgate.spec.reachability import CheckedTools
 
@@ -91,7 +92,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
     settings = upload.settings if upload.settings is not None else _stored_settings(current)
     started = time.perf_counter()
     try:
-        compiled, lint_findings, applied = compile_upload(upload)
+        compiled, lint_findings, applied, suggestion = compile_upload(upload)
         tools = [_targeted(tool, settings) for tool in compiled.tools if settings.selects(tool)]
         if not tools:
             raise IntegrationNoToolsError(_no_tools_message(compiled))
@@ -117,15 +118,20 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         tool_texts=tool_texts,
         applied=applied,
         config=config,
+        suggestion=suggestion,
     )
     return IngestOutcome(status="ready", integration=ready, compile_seconds=elapsed)
 
 
-def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding], list[SourceDigest]]:
-    """The compiled spec, its lint findings and the overlays applied (name and SHA-256, in order);
-    typed SpecError for anything unusable, OVERLAY_INVALID for an overlay."""
+def compile_upload(
+    upload: SpecUpload,
+) -> tuple[CompiledSpec, list[Finding], list[SourceDigest], FixSuggestion]:
+    """The compiled spec, its lint findings, the overlays applied (name and SHA-256, in order) and the
+    overlay suggested to fix what a machine can; typed SpecError for anything unusable, OVERLAY_INVALID
+    for an overlay."""
     # Imported here: the compiler is the heaviest import, and most API routes never need it.
     from toolgate.spec.compiler import compile_document, parse_spec, read_spec  # noqa: PLC0415
+    from toolgate.spec.fix_overlay import suggest_fixes  # noqa: PLC0415
     from toolgate.spec.lint import lint_spec  # noqa: PLC0415
 
     overlays = _load_overlays(upload.overlays)
@@ -138,7 +144,8 @@ def compile_upload(upload: SpecUpload) -> tuple[CompiledSpec, list[Finding], lis
         spec = parse_spec(upload.data, name=upload.filename, overlays=overlays)
     compiled = compile_document(spec)
     applied = [SourceDigest(name=overlay.name, sha256=overlay.sha256) for overlay in spec.overlays]
-    return compiled, lint_spec(spec.document, compiled), applied
+    suggestion = suggest_fixes(spec.document, compiled)
+    return compiled, lint_spec(spec.document, compiled), applied, suggestion
 
 
 def _load_overlays(files: Sequence[tuple[str, bytes]]) -> list[Overlay]:
@@ -365,6 +372,7 @@ def _store_version(
     tool_texts: list[str],
     applied: list[SourceDigest],
     config: ServiceSettings,
+    suggestion: FixSuggestion,
 ) -> IntegrationRecord:
     store, objects = resources.store, resources.objects
     number = (current.ready.number if current and current.ready else 0) + 1
@@ -373,7 +381,10 @@ def _store_version(
     spec_key = prefix + Path(upload.filename).name
     report_key = prefix + "report.json"
     objects.put(spec_key, upload.data, _content_type(upload.filename))
-    objects.put(report_key, _report_json(compiled, lint_findings, tools), "application/json")
+    report = _report_json(
+        compiled, lint_findings, tools, _suggested_overlay(suggestion, compiled, upload, config)
+    )
+    objects.put(report_key, report, "application/json")
     overlays = _stored_overlays(objects, prefix, upload.overlays, applied)
     items = [
         _stored_tool(
@@ -490,7 +501,43 @@ def _summary(compiled: CompiledSpec, lint_findings: list[Finding], limit: int) -
     )
 
 
-def _report_json(compiled: CompiledSpec, lint_findings: list[Finding], tools: list[CanonicalTool]) -> bytes:
+def _suggested_overlay(
+    suggestion: FixSuggestion, compiled: CompiledSpec, upload: SpecUpload, config: ServiceSettings
+) -> dict[str, Any]:
+    """The fix overlay in the report: its YAML when it fits `max_suggested_overlay_bytes`, what needs a
+    person (at most `max_item_findings`), and how to apply it."""
+    text = suggestion.to_yaml(compiled.title) if suggestion.actions else None
+    fits = text is not None and len(text.encode("utf-8")) <= config.max_suggested_overlay_bytes
+    earlier = "".join(f" --overlay {name}" for name, _ in upload.overlays)
+    spec = PurePosixPath(upload.filename).name or "SPEC"
+    return {
+        "fixes": len(suggestion.actions),
+        "clears": len(suggestion.cleared),
+        "overlay_yaml": text if fits else None,
+        "omitted_because_larger_than_bytes": None
+        if fits or text is None
+        else config.max_suggested_overlay_bytes,
+        "needs_a_person": [
+            {"code": item.code, "pointer": item.pointer, "reason": item.reason}
+            for item in suggestion.manual[: config.max_item_findings]
+        ],
+        "needs_a_person_total": len(suggestion.manual),
+        "apply": None
+        if text is None
+        else (
+            f"save overlay_yaml as fixes.overlay.yaml (or write it with `toolgate lint {spec}{earlier} "
+            f"--fix-overlay fixes.overlay.yaml`), then `toolgate upload {upload.integration_id} {spec}"
+            f"{earlier} --overlay fixes.overlay.yaml`"
+        ),
+    }
+
+
+def _report_json(
+    compiled: CompiledSpec,
+    lint_findings: list[Finding],
+    tools: list[CanonicalTool],
+    suggested_overlay: dict[str, Any],
+) -> bytes:
     report = {
         "title": compiled.title,
         "version": compiled.version,
@@ -501,6 +548,7 @@ def _report_json(compiled: CompiledSpec, lint_findings: list[Finding], tools: li
         "failed_operations": compiled.failed_operations,
         "findings": [finding.model_dump(mode="json") for finding in compiled.findings],
         "lint": [finding.model_dump(mode="json") for finding in lint_findings],
+        "suggested_overlay": suggested_overlay,
     }
     return json.dumps(report, ensure_ascii=False).encode("utf-8")
 

@@ -363,13 +363,7 @@ class _Compiler:
         )
 
     def _description(self, op: _Operation) -> str:
-        operation = op.operation
-        parts = [str(operation[k]).strip() for k in ("summary", "description") if operation.get(k)]
-        if len(parts) == 2 and parts[1].startswith(parts[0]):
-            parts = parts[1:]
-        text = (
-            op.extension.description or "\n\n".join(p for p in parts if p) or f"{op.method.upper()} {op.path}"
-        )
+        text = model_description(op.operation, op.extension.description) or f"{op.method.upper()} {op.path}"
         budget = self.limits.max_description_chars
         return text if len(text) <= budget else text[: budget - 1].rstrip() + "…"
 
@@ -957,6 +951,16 @@ def _without_unused_defs(schema: JsonSchema, measure: SchemaMeasure) -> JsonSche
     if needed:
         body["$defs"] = {name: defs[name] for name in sorted(needed)}
     return body
+
+
+def model_description(operation: Mapping[str, Any], override: str | None) -> str:
+    """What the model reads, before any cut: `x-toolgate.description`, else summary and description."""
+    if override:
+        return override
+    parts = [str(operation[k]).strip() for k in ("summary", "description") if operation.get(k)]
+    if len(parts) == 2 and parts[1].startswith(parts[0]):
+        parts = parts[1:]
+    return "\n\n".join(p for p in parts if p)
 
 
 def _as_dict(value: Any) -> dict[str, Any]:

@@ -19,17 +19,32 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field
 
-from toolgate.spec.compiler import HTTP_METHODS
+from toolgate.dialects.openai import MAX_DESCRIPTION_CHARS
+from toolgate.spec.compiler import HTTP_METHODS, model_description
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, SecuritySchemeType, Severity
 from toolgate.spec.refs import escape_token
 
-__all__ = ["LINT_RULES", "LintLimits", "LintRule", "format_findings", "lint_spec"]
+__all__ = [
+    "LINT_RULES",
+    "SNAKE_CASE",
+    "LintLimits",
+    "LintRule",
+    "described_schema",
+    "description_problem",
+    "format_findings",
+    "is_json_media",
+    "lint_spec",
+    "tool_model_description",
+    "undocumented_enums",
+]
 
 
 class LintLimits(BaseModel):
     """Thresholds of the tool-design rules."""
 
     min_description_chars: int = Field(default=20, ge=0)
+    #: OpenAI's limit on a tool description, the strictest of the model APIs; the compiler's default cut.
+    max_description_chars: int = Field(default=MAX_DESCRIPTION_CHARS, gt=0)
     max_arguments: int = Field(default=20, gt=0)
     #: Nesting of JSON containers in a tool's arguments; the arguments object itself is level 1.
     max_input_depth: int = Field(default=5, gt=0)
@@ -160,6 +175,17 @@ LINT_RULES: Mapping[str, LintRule] = _rules(
         fix="Explain purpose, effect, important constraints and result in a sentence or two.",
     ),
     LintRule(
+        code="LINT_DESCRIPTION_TOO_LONG",
+        severity=Severity.WARNING,
+        title="Description longer than a model API accepts",
+        checks="What the model reads (`x-toolgate.description`, else the summary and description joined) "
+        "is longer than `max_description_chars` (1024, OpenAI's limit).",
+        rationale="OpenAI refuses longer tool descriptions, so Toolgate cuts the text mid-sentence with an "
+        "ellipsis: whatever came last, often constraints or the result, never reaches the model.",
+        fix="Set a shorter `x-toolgate.description` (the spec's own text stays for developers), or "
+        "shorten the description.",
+    ),
+    LintRule(
         code="LINT_TOO_MANY_PARAMETERS",
         severity=Severity.WARNING,
         title="Too many arguments",
@@ -186,7 +212,8 @@ LINT_RULES: Mapping[str, LintRule] = _rules(
         severity=Severity.WARNING,
         title="Enum argument without description",
         checks="An argument or nested property with an `enum` (directly, in `items` or in a nullable "
-        "union) has no `description`. One finding per tool lists them all.",
+        "union) or a `oneOf`/`anyOf` of `const`s has no `description` (a union whose every `const` has a "
+        "`description` or `title` counts as described). One finding per tool lists them all.",
         rationale="The model sees the allowed values but not what they mean or when to choose each "
         "(is `high` a priority, a tier, a limit?).",
         fix="Describe the argument and, where the values are not self-explanatory, what each one means.",
@@ -265,7 +292,7 @@ LINT_RULES: Mapping[str, LintRule] = _rules(
 )
 
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
-_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 _SUCCESS_STATUS = re.compile(r"^2(?:\d\d|xx)$", re.IGNORECASE)
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -469,7 +496,7 @@ class _Linter:
                 f"No operationId: watsonx Orchestrate refuses the operation, and Toolgate names the tool "
                 f"{tool.name} after its method and path.",
             )
-        elif not _SNAKE_CASE.match(operation_id):
+        elif not SNAKE_CASE.match(operation_id):
             self.emit(
                 "LINT_OPERATION_ID_NOT_SNAKE_CASE",
                 tool.pointer,
@@ -477,6 +504,15 @@ class _Linter:
             )
 
     def check_description(self, tool: CanonicalTool, operation: Mapping[str, Any]) -> None:
+        shown = tool_model_description(operation)
+        if len(shown) > self.limits.max_description_chars:
+            self.emit(
+                "LINT_DESCRIPTION_TOO_LONG",
+                tool.pointer,
+                f"The model would read {len(shown):,} characters, more than "
+                f"{self.limits.max_description_chars:,}; Toolgate cuts the rest of {tool.name}'s "
+                "description.",
+            )
         description = _text(operation.get("description"))
         if not description:
             summary = _text(operation.get("summary"))
@@ -488,21 +524,11 @@ class _Linter:
                 "watsonx Orchestrate requires one.",
             )
             return
-        if len(description) < self.limits.min_description_chars:
-            self.emit(
-                "LINT_POOR_DESCRIPTION",
-                tool.pointer,
-                f"Description {_quote(description)} is shorter than {self.limits.min_description_chars} "
-                "characters.",
-            )
-            return
-        label = " ".join((tool.name, tool.method, tool.path, _text(operation.get("operationId"))))
-        if _words(description) <= _words(label):
-            self.emit(
-                "LINT_POOR_DESCRIPTION",
-                tool.pointer,
-                f"Description {_quote(description)} only restates the tool's name, method or path.",
-            )
+        problem = description_problem(
+            description, tool, _text(operation.get("operationId")), self.limits.min_description_chars
+        )
+        if problem:
+            self.emit("LINT_POOR_DESCRIPTION", tool.pointer, problem)
 
     def check_inputs(self, tool: CanonicalTool) -> None:
         shape = _InputShape.of(tool.input_schema)
@@ -537,7 +563,7 @@ class _Linter:
     def check_request_media(self, tool: CanonicalTool, operation: Mapping[str, Any]) -> None:
         body = _deref(self.document, operation.get("requestBody"))
         media_types = _media_types(body)
-        if media_types and not any(_is_json(media) for media in media_types):
+        if media_types and not any(is_json_media(media) for media in media_types):
             self.emit(
                 "LINT_NON_JSON_REQUEST",
                 f"{tool.pointer}/requestBody",
@@ -548,7 +574,7 @@ class _Linter:
         offending = [
             f"{status}: {', '.join(media_types)}"
             for status, response in self.success_responses(operation)
-            if (media_types := _media_types(response)) and not any(_is_json(m) for m in media_types)
+            if (media_types := _media_types(response)) and not any(is_json_media(m) for m in media_types)
         ]
         if offending:
             self.emit(
@@ -604,7 +630,7 @@ class _Linter:
                     media
                     for callback_operation in self.callback_operations(callbacks)
                     for media in _media_types(_deref(self.document, callback_operation.get("requestBody")))
-                    if not _is_json(media)
+                    if not is_json_media(media)
                 }
             )
             if non_json:
@@ -656,6 +682,30 @@ class _Linter:
         return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
+def description_problem(
+    description: str, tool: CanonicalTool, operation_id: str, min_chars: int
+) -> str | None:
+    """Why a (non-empty) description is poor (LINT_POOR_DESCRIPTION), or None."""
+    if len(description) < min_chars:
+        return f"Description {_quote(description)} is shorter than {min_chars} characters."
+    label = " ".join((tool.name, tool.method, tool.path, operation_id))
+    if _words(description) <= _words(label):
+        return f"Description {_quote(description)} only restates the tool's name, method or path."
+    return None
+
+
+def tool_model_description(operation: Mapping[str, Any]) -> str:
+    """The description the compiler gives the model for this operation, before it is cut."""
+    extension = operation.get("x-toolgate")
+    override = _text(extension.get("description")) if isinstance(extension, Mapping) else ""
+    return model_description(operation, override or None)
+
+
+def undocumented_enums(tool: CanonicalTool) -> list[str]:
+    """The enum arguments of a tool that LINT_UNDOCUMENTED_ENUM lists (path and values)."""
+    return _InputShape.of(tool.input_schema).undocumented_enums
+
+
 # --- Input schema shape -----------------------------------------------------------------------------
 
 
@@ -685,7 +735,11 @@ class _InputShape:
             deepest_path="",
         )
         for name, argument in arguments.items():
-            if isinstance(argument, Mapping) and not _enum_values(argument) and not _described(argument):
+            if (
+                isinstance(argument, Mapping)
+                and not _enum_values(argument)
+                and not described_schema(argument)
+            ):
                 shape.undescribed.append(str(name))
         shape.walk(schema)
         return shape
@@ -709,7 +763,7 @@ class _InputShape:
                     if isinstance(child, dict):
                         child_path = f"{path}.{name}" if path else str(name)
                         nested.append((child, child_path))
-                        if not _described(child):
+                        if not described_schema(child):
                             self.note_enum(child_path, child)
             items = schema.get("items")
             for item in [items, *_as_list(items), *_as_list(schema.get("prefixItems"))]:
@@ -741,13 +795,15 @@ class _InputShape:
 
 
 def _enum_values(schema: Mapping[str, Any]) -> list[str]:
-    """Values of an enum on the schema itself, on its items or on union members (as with nullable enums)."""
-    values: list[str] = []
-    for candidate in (schema, schema.get("items"), *_union_members(schema)):
+    """Values of an enum on the schema itself, on its items or on union members (as with nullable enums);
+    union members that are each one `const` make an enum too."""
+    values: list[Any] = []
+    members = _union_members(schema)
+    for candidate in (schema, schema.get("items"), *members):
         if isinstance(candidate, Mapping):
-            for value in _as_list(candidate.get("enum")):
-                values.append(value if isinstance(value, str) else json.dumps(value))
-    return values
+            values.extend(_as_list(candidate.get("enum")))
+    values.extend(member["const"] for member in members if "const" in member)
+    return [value if isinstance(value, str) else json.dumps(value) for value in values]
 
 
 def _union_members(schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -759,8 +815,14 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _described(schema: Mapping[str, Any]) -> bool:
-    return bool(_text(schema.get("description")))
+def described_schema(schema: Mapping[str, Any]) -> bool:
+    """A description, or union members that are each a `const` with its own description or title."""
+    if _text(schema.get("description")):
+        return True
+    consts = [member for member in _union_members(schema) if "const" in member]
+    return len(consts) > 1 and all(
+        _text(member.get("description")) or _text(member.get("title")) for member in consts
+    )
 
 
 # --- Security ---------------------------------------------------------------------------------------
@@ -824,7 +886,7 @@ def _media_types(owner: Mapping[str, Any] | None) -> list[str]:
     return [str(media) for media in content] if isinstance(content, Mapping) else []
 
 
-def _is_json(media_type: str) -> bool:
+def is_json_media(media_type: str) -> bool:
     essence = media_type.split(";", 1)[0].strip().lower()
     if essence in {"*/*", "application/*"}:
         return True

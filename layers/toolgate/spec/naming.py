@@ -21,7 +21,8 @@ def snake_case(text: str) -> str:
 
 
 def short_hash(text: str, length: int = 6) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
+    # surrogatepass: a JSON spec can hold lone surrogates (`"\ud800"`), which plain UTF-8 refuses.
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def fit(name: str, seed: str) -> str:

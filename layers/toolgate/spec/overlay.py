@@ -194,6 +194,11 @@ def load_overlay(data: bytes, *, name: str, limits: CompileLimits | None = None)
     )
 
 
+def select_values(target: str, document: Any) -> list[Any]:
+    """The values an action's target selects in `document` (JSONPathError when it is not a query)."""
+    return [node.value for node in _JSONPATH.compile(target).finditer(document)]
+
+
 def check_overlay_count(overlays: Sequence[Overlay], limits: CompileLimits) -> None:
     """At most `max_overlays` for one spec: each is recorded on the stored version."""
     if len(overlays) > limits.max_overlays:
