@@ -32,6 +32,8 @@ from infra.asl import state_machine_definition
 JOBS_FUNCTION = "toolgate-jobs"
 EVENT_SOURCE = "toolgate.jobs"
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+#: A stop retried every 50 ms while moto starts the execution's worker: up to 30 s on a loaded machine.
+_STOP_ATTEMPTS = 600
 
 
 def synthesized_template(workdir: Path) -> dict[str, Any]:
@@ -286,4 +288,16 @@ def _stop_executions(state_machine_arn: str) -> None:
     client = aws_session().client("stepfunctions")
     running = client.list_executions(stateMachineArn=state_machine_arn, statusFilter="RUNNING")["executions"]
     for execution in running:
-        client.stop_execution(executionArn=execution["executionArn"])
+        _stop_when_started(client, execution["executionArn"])
+
+
+def _stop_when_started(client: Any, execution_arn: str) -> None:
+    """moto's StopExecution fails (AttributeError on the worker's missing environment) while the execution's
+    worker thread is still starting; the stop is retried until that thread is up."""
+    for _ in range(_STOP_ATTEMPTS - 1):
+        try:
+            client.stop_execution(executionArn=execution_arn)
+            return
+        except AttributeError:
+            time.sleep(0.05)
+    client.stop_execution(executionArn=execution_arn)
