@@ -70,6 +70,7 @@ from toolgate.errors import (
     ToolgateError,
 )
 from toolgate.runtime.transport import Deadline
+from toolgate.service.catalog import CatalogCache
 from toolgate.service.invoke import InvokeService
 from toolgate.settings import McpSettings
 from toolgate.spec.models import CanonicalTool
@@ -123,6 +124,8 @@ class McpContext:
     capabilities: Mapping[str, Any]
     #: Per extension, a hook that may add to each listed tool's definition (e.g. `execution`).
     tool_hooks: Sequence[ToolHook] = ()
+    #: The warm function's catalogs; None: every list reads the catalog.
+    catalogs: CatalogCache | None = None
 
     @property
     def modern(self) -> bool:
@@ -207,7 +210,11 @@ class McpServer:
         return merged
 
     def handle(
-        self, request: HttpRequest, settings: McpSettings, service: Callable[[], InvokeService]
+        self,
+        request: HttpRequest,
+        settings: McpSettings,
+        service: Callable[[], InvokeService],
+        catalogs: CatalogCache | None = None,
     ) -> HttpReply:
         """Answer one HTTP request. `service()` checks the caller's key and gives its invoke service; it
         is called before any message is acted on. Typed non-MCP errors (a revoked key) propagate."""
@@ -225,7 +232,7 @@ class McpServer:
             if "id" not in message:
                 return self._notification(request, message)
             _check_envelope(message)
-            return self._request(request, message, settings, caller)
+            return self._request(request, message, settings, caller, catalogs)
         except McpError as error:
             modern = (isinstance(message, dict) and _is_modern(message)) or request.header(
                 _VERSION_HEADER
@@ -252,6 +259,7 @@ class McpServer:
         message: dict[str, Any],
         settings: McpSettings,
         caller: InvokeService,
+        catalogs: CatalogCache | None,
     ) -> HttpReply:
         method_name: str = message["method"]
         params: dict[str, Any] = message.get("params") or {}
@@ -275,6 +283,7 @@ class McpServer:
             request_id=message["id"],
             capabilities=self.capabilities(revision),
             tool_hooks=self._tool_hooks,
+            catalogs=catalogs,
         )
         try:
             body = wire_result(method_name, revision, method.handler(context, params))
