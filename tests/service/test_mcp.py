@@ -397,3 +397,22 @@ def test_the_catalog_cache_keeps_no_more_than_its_bound(
         _listed_names(desk, tenant)
     # The second acme list was a hit; globex's displaced acme's, so the last one read again.
     assert tool_reads == [("acme", "support"), ("globex", "support"), ("acme", "support")]
+
+
+def test_a_list_read_while_an_upload_replaced_the_revision_is_served_but_not_kept(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.service import catalog
+
+    reads: list[str] = []
+    read_tools = catalog._ready_tools
+
+    def raced(resources: Any, integration: Any) -> Any:
+        # As when the tool items had changed under the revision the key names, and were read again.
+        reads.append(integration.integration_id)
+        return "v9-newer", read_tools(resources, integration)[1]
+
+    monkeypatch.setattr(catalog, "_ready_tools", raced)
+    assert "create_support_case" in _listed_names(desk)
+    assert "create_support_case" in _listed_names(desk)
+    assert reads == ["support", "support"]
