@@ -185,10 +185,11 @@ def lists(tenant: Tenant, rounds: int) -> None:
         change_toolset(tenant, round_number)
         cold.append(list_pages(tenant))
         warm.append(list_pages(tenant))
-    tools, first_bytes = first_after_upload[2], first_after_upload[3]
+    tools, first_bytes, total_bytes = first_after_upload[2], first_after_upload[3], first_after_upload[4]
     pages = -(-tools // 100)
     print(
-        f"\ntools/list of {GITHUB_SPEC.name}: {tools} tools, {pages} pages; first page {first_bytes:,} bytes"
+        f"\ntools/list of {GITHUB_SPEC.name}: {tools} tools, {pages} pages; "
+        f"first page {first_bytes:,} bytes, all pages {total_bytes:,} bytes"
     )
     after_upload_first, after_upload_all = first_after_upload[0], first_after_upload[1]
     print(f"  {'first list after the upload':28s} first page {after_upload_first:7.0f} ms", end="")

@@ -1,9 +1,9 @@
 """The core methods: `initialize`, `server/discover`, `ping`, `tools/list` and `tools/call`.
 
 - `tools/list` renders the assistant's tools with the MCP dialect (`toolgate.dialects.mcp`), in the
-  catalog's stable order (`toolgate.service.catalog`). A warm function keeps each catalog and its whole
-  rendering per revision (`CatalogCache`, keyed by everything the catalog is made of), so later pages
-  and later lists read no tool items; without the cache only the page is rendered. The cursor is
+  catalog's stable order (`toolgate.service.catalog`), a page at a time. A warm function keeps each
+  catalog, and each tool's definition per revision once a page has rendered it (`CatalogCache`, keyed by
+  everything the catalog is made of), so later pages and later lists read no tool items. The cursor is
   opaque: the offset of the next page, encoded; anything else is -32602. On 2026-07-28 it carries
   `ttlMs` and `cacheScope` (`private`: the list is the caller's tenant's).
 - `tools/call` is REST invoke's path (`InvokeService.invoke`, in the MCP call format): argument
@@ -98,10 +98,11 @@ def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
         tools = assistant_catalog(service.resources.tenant, assistant).tools
         return tools_page(tools, cursor, revision, settings, context.tool_hooks)
     cached = context.catalogs.catalog(service.resources.tenant, assistant)
-    definitions = _rendered_catalog(cached, revision, context.tool_hooks)
-    start = _offset(cursor, len(definitions))
+    total = len(cached.catalog.tools)
+    start = _offset(cursor, total)
     end = start + settings.page_size
-    return _listing(definitions[start:end], end, len(definitions), revision, settings)
+    page = _rendered_page(cached, revision, context.tool_hooks, start, end)
+    return _listing(page, end, total, revision, settings)
 
 
 def tools_page(
@@ -128,14 +129,21 @@ def rendered(
     return definitions
 
 
-def _rendered_catalog(
-    cached: CachedCatalog, revision: str, hooks: Sequence[ToolHook]
+def _rendered_page(
+    cached: CachedCatalog, revision: str, hooks: Sequence[ToolHook], start: int, end: int
 ) -> list[dict[str, Any]]:
-    key = f"mcp:{revision}"
-    definitions: list[dict[str, Any]] | None = cached.derived.get(key)
-    if definitions is None:
-        definitions = cached.derived[key] = rendered(cached.catalog.tools, revision, hooks)
-    return definitions
+    """The definitions of `cached`'s tools start to end at `revision`: each rendered once, when a page
+    first holds it, and kept with the catalog."""
+    tools = cached.catalog.tools
+    definitions: list[dict[str, Any] | None] = cached.derived.setdefault(
+        f"mcp:{revision}", [None] * len(tools)
+    )
+    missing = [index for index in range(start, min(end, len(tools))) if definitions[index] is None]
+    if missing:
+        fresh = rendered([tools[index] for index in missing], revision, hooks)
+        for index, definition in zip(missing, fresh, strict=True):
+            definitions[index] = definition
+    return [definition for definition in definitions[start:end] if definition is not None]
 
 
 def _listing(
