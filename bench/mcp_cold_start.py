@@ -5,12 +5,14 @@ the time; the variants run interleaved, so load on the machine hits them alike, 
 medians and each variant's difference from the invoke handler. Variants:
 
 - `invoke`: `functions.invoke.handler` (REST invoke);
-- `mcp`: `functions.mcp.handler` (the MCP function: the invoke path plus `mcp_types` with its
-  per-revision models, `mcp_types.methods`);
+- `mcp`: `functions.mcp.handler` (the MCP function: the invoke path plus the SDK's version-free models);
 - `invoke + mcp_types`: the invoke handler plus the SDK's version-free models only (`import mcp_types`),
-  the floor of any use of the SDK's types.
+  the floor of any use of the SDK's types;
+- `invoke + mcp_types.methods`: the same plus the SDK's per-revision models, which the MCP function once
+  imported to validate and shape each revision's messages (docs/mcp.md).
 
-Run: `python bench/mcp_cold_start.py [--samples N]` with the repository's PYTHONPATH (layers, functions).
+Run: `python bench/mcp_cold_start.py [--samples N]` with the repository's PYTHONPATH (layers, functions);
+`bench/mcp.py` runs it too.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ VARIANTS = {
     "invoke": "import functions.invoke.handler",
     "mcp": "import functions.mcp.handler",
     "invoke + mcp_types": "import functions.invoke.handler, mcp_types",
+    "invoke + mcp_types.methods": "import functions.invoke.handler, mcp_types.methods",
 }
 PROBE = (
     "import time; started = time.perf_counter(); {statement}; print((time.perf_counter() - started) * 1000)"
@@ -42,19 +45,28 @@ def sample(statement: str) -> float:
     return float(completed.stdout.strip().splitlines()[-1])
 
 
+def measure(samples: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    for _ in range(samples):
+        for name, statement in VARIANTS.items():
+            times[name].append(sample(statement))
+    return times
+
+
+def report(times: dict[str, list[float]]) -> None:
+    base = statistics.median(times["invoke"])
+    samples = len(times["invoke"])
+    print(f"cold import, median of {samples} interleaved samples (load: {os.getloadavg()[0]:.2f})")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:28s} {median:7.0f} ms  {median - base:+6.0f} ms  x{median / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=9)
     args = parser.parse_args()
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    for _ in range(args.samples):
-        for name, statement in VARIANTS.items():
-            times[name].append(sample(statement))
-    base = statistics.median(times["invoke"])
-    print(f"cold import, median of {args.samples} interleaved samples (load: {os.getloadavg()[0]:.2f})")
-    for name, values in times.items():
-        median = statistics.median(values)
-        print(f"  {name:20s} {median:7.0f} ms  {median - base:+6.0f} ms  x{median / base:.2f}")
+    report(measure(args.samples))
 
 
 if __name__ == "__main__":

@@ -104,7 +104,10 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         request = _request(event, context)
         reply = server.handle(
-            request, get_mcp_settings(), lambda: wiring.invoke_service(caller, record_invocation)
+            request,
+            get_mcp_settings(),
+            lambda: wiring.invoke_service(caller, record_invocation),
+            wiring.catalogs,
         )
     except ToolgateError as error:
         logger.info("request refused", extra={"error_code": error.code, "http_status": error.http_status})

@@ -297,6 +297,9 @@ class McpSettings(BaseSettings):
     page_size: int = Field(default=100, ge=1, le=1000)
     #: How long a 2026-07-28 client may keep a `tools/list` page (`ttlMs`); an upload changes the list.
     list_ttl_ms: int = Field(default=60_000, ge=0, le=3_600_000)
+    #: Assistants' catalogs (with their rendered tool lists) a warm function keeps, least recently used
+    #: dropped first; a GitHub-sized catalog of 1,000+ tools is some megabytes.
+    catalog_cache_entries: int = Field(default=32, ge=1, le=1024)
 
 
 @lru_cache(maxsize=1)

@@ -22,6 +22,7 @@ from toolgate.settings import (
     get_invoke_settings,
     get_job_settings,
     get_limit_settings,
+    get_mcp_settings,
     get_service_settings,
     get_settings,
 )
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from toolgate.adapters.aws.resources import AwsResourceProvider
     from toolgate.adapters.http import HttpTransport
     from toolgate.service.callback_ids import CallbackSigner
+    from toolgate.service.catalog import CatalogCache
     from toolgate.service.invoke import AuditRecord, InvokeService, ToolCache
     from toolgate.service.jobs.callbacks import CallbackReceiver
     from toolgate.service.jobs.records import JobResources
@@ -113,6 +115,13 @@ class Wiring:
         from toolgate.service.invoke import ToolCache  # noqa: PLC0415
 
         return ToolCache()
+
+    @cached_property
+    def catalogs(self) -> CatalogCache:
+        """Assistants' catalogs, for the MCP function's `tools/list`."""
+        from toolgate.service.catalog import CatalogCache  # noqa: PLC0415
+
+        return CatalogCache(get_mcp_settings().catalog_cache_entries)
 
     @cached_property
     def api_keys(self) -> DynamoApiKeyReader:

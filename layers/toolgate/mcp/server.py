@@ -9,8 +9,11 @@ One HTTP request is one JSON-RPC message, served on its own: no session state, n
   requests name their revision in `MCP-Protocol-Version` (absent: 2025-06-18, the oldest served).
 - **Methods** are an explicit table (`Method`): the core's (`toolgate.mcp.tools.CORE_METHODS`) and each
   `Extension`'s. A spec method is served where the SDK's surface map has it at the request's revision,
-  and its params are validated there (`mcp_types.methods.parse_client_request`); its result is shaped
-  for the revision (`serialize_server_result`).
+  and its params are validated with the SDK's version-free request model plus the revision's own
+  `_meta` keys; its result is the SDK's version-free result model less the fields the revision's
+  schema lacks (`SPEC_REQUESTS`, `wire_result`). This is what `mcp_types.methods` does with its
+  per-revision models, without importing them: they cost the cold start ~200 ms
+  (tests/unit/test_mcp_wire_shapes.py holds the two to the same answers).
 - **Errors.** Typed (`toolgate.errors.McpError`): the JSON-RPC error, with the HTTP status the
   2026-07-28 transport gives it; handshake-era method errors answer 200, as that transport does.
 """
@@ -28,12 +31,27 @@ from typing import Any
 
 from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
+    CLIENT_INFO_META_KEY,
+    LOG_LEVEL_META_KEY,
     PROTOCOL_VERSION_META_KEY,
     SERVER_INFO_META_KEY,
+    CallToolRequest,
+    CallToolResult,
+    ClientCapabilities,
+    DiscoverRequest,
+    DiscoverResult,
+    EmptyResult,
+    Implementation,
+    InitializeRequest,
+    InitializeResult,
+    ListToolsRequest,
+    ListToolsResult,
+    LoggingLevel,
+    PingRequest,
+    ProgressToken,
     UnsupportedProtocolVersionErrorData,
 )
-from mcp_types import methods as sdk_methods
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from toolgate.errors import (
     McpError,
@@ -52,6 +70,7 @@ from toolgate.errors import (
     ToolgateError,
 )
 from toolgate.runtime.transport import Deadline
+from toolgate.service.catalog import CatalogCache
 from toolgate.service.invoke import InvokeService
 from toolgate.settings import McpSettings
 from toolgate.spec.models import CanonicalTool
@@ -105,6 +124,8 @@ class McpContext:
     capabilities: Mapping[str, Any]
     #: Per extension, a hook that may add to each listed tool's definition (e.g. `execution`).
     tool_hooks: Sequence[ToolHook] = ()
+    #: The warm function's catalogs; None: every list reads the catalog.
+    catalogs: CatalogCache | None = None
 
     @property
     def modern(self) -> bool:
@@ -189,7 +210,11 @@ class McpServer:
         return merged
 
     def handle(
-        self, request: HttpRequest, settings: McpSettings, service: Callable[[], InvokeService]
+        self,
+        request: HttpRequest,
+        settings: McpSettings,
+        service: Callable[[], InvokeService],
+        catalogs: CatalogCache | None = None,
     ) -> HttpReply:
         """Answer one HTTP request. `service()` checks the caller's key and gives its invoke service; it
         is called before any message is acted on. Typed non-MCP errors (a revoked key) propagate."""
@@ -207,7 +232,7 @@ class McpServer:
             if "id" not in message:
                 return self._notification(request, message)
             _check_envelope(message)
-            return self._request(request, message, settings, caller)
+            return self._request(request, message, settings, caller, catalogs)
         except McpError as error:
             modern = (isinstance(message, dict) and _is_modern(message)) or request.header(
                 _VERSION_HEADER
@@ -234,6 +259,7 @@ class McpServer:
         message: dict[str, Any],
         settings: McpSettings,
         caller: InvokeService,
+        catalogs: CatalogCache | None,
     ) -> HttpReply:
         method_name: str = message["method"]
         params: dict[str, Any] = message.get("params") or {}
@@ -244,14 +270,8 @@ class McpServer:
                 f"No method '{method_name[:_ECHO_CHARS]}' at protocol revision {revision}.",
                 details={"code": McpMethodNotFoundError.code},
             )
-        spec_method = (method_name, revision) in sdk_methods.CLIENT_REQUESTS
-        if spec_method:
-            try:
-                sdk_methods.parse_client_request(method_name, revision, params)
-            except ValidationError as error:
-                raise McpInvalidParamsError(
-                    f"Invalid params for {method_name}: {_validation_summary(error)}."
-                ) from None
+        if method_name in SPEC_REQUESTS:
+            validate_params(method_name, revision, params)
         context = McpContext(
             revision=revision,
             assistant_id=request.assistant_id,
@@ -263,6 +283,7 @@ class McpServer:
             request_id=message["id"],
             capabilities=self.capabilities(revision),
             tool_hooks=self._tool_hooks,
+            catalogs=catalogs,
         )
         try:
             body = wire_result(method_name, revision, method.handler(context, params))
@@ -414,7 +435,84 @@ def _unsupported(requested: str) -> McpUnsupportedVersionError:
 def _served(method: Method, name: str, revision: str) -> bool:
     if method.revisions is not None:
         return revision in method.revisions
-    return (name, revision) in sdk_methods.CLIENT_REQUESTS
+    spec = SPEC_REQUESTS.get(name)
+    return spec is not None and revision in spec.revisions
+
+
+# --- The spec's methods, per revision ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SpecRequest:
+    #: The SDK's version-free request and result models.
+    model: type[BaseModel]
+    result: type[BaseModel]
+    #: The revisions the SDK's surface map (`mcp_types.methods.CLIENT_REQUESTS`) defines it at.
+    revisions: frozenset[str]
+
+
+#: The spec's client requests this server serves.
+SPEC_REQUESTS: Mapping[str, SpecRequest] = {
+    "initialize": SpecRequest(InitializeRequest, InitializeResult, frozenset(HANDSHAKE_REVISIONS)),
+    "ping": SpecRequest(PingRequest, EmptyResult, frozenset(HANDSHAKE_REVISIONS)),
+    "server/discover": SpecRequest(DiscoverRequest, DiscoverResult, frozenset({MODERN_REVISION})),
+    "tools/list": SpecRequest(ListToolsRequest, ListToolsResult, frozenset(SERVED_REVISIONS)),
+    "tools/call": SpecRequest(CallToolRequest, CallToolResult, frozenset(SERVED_REVISIONS)),
+}
+
+#: The typed `_meta` keys of a request, per era; the version-free `RequestParamsMeta` leaves them open.
+_PROGRESS_TOKEN: dict[str, TypeAdapter[Any]] = {"progressToken": TypeAdapter(ProgressToken | None)}
+_META_KEYS: Mapping[bool, Mapping[str, TypeAdapter[Any]]] = {
+    False: _PROGRESS_TOKEN,
+    True: {
+        **_PROGRESS_TOKEN,
+        CLIENT_CAPABILITIES_META_KEY: TypeAdapter(ClientCapabilities),
+        CLIENT_INFO_META_KEY: TypeAdapter(Implementation | None),
+        LOG_LEVEL_META_KEY: TypeAdapter(LoggingLevel | None),
+    },
+}
+
+#: Result fields a revision's schema lacks that the SDK's version-free models have, per (method,
+#: 2026-07-28 or not): the per-revision models drop them. `[]` in a path is each item of a list.
+_LACKING: Mapping[tuple[str, bool], tuple[tuple[str, ...], ...]] = {
+    ("initialize", False): (("capabilities", "extensions"),),
+    ("ping", False): (("resultType",),),
+    ("tools/list", False): (("resultType",), ("ttlMs",), ("cacheScope",)),
+    ("tools/call", False): (("resultType",),),
+    ("server/discover", True): (("capabilities", "tasks"),),
+    ("tools/list", True): (("tools", "[]", "execution"),),
+}
+
+
+def validate_params(method: str, revision: str, params: dict[str, Any]) -> None:
+    """-32602 unless `params` is valid for `method` at `revision`, as the SDK's parse would find."""
+    try:
+        SPEC_REQUESTS[method].model.model_validate({"method": method, "params": params}, by_name=False)
+    except ValidationError as error:
+        raise McpInvalidParamsError(f"Invalid params for {method}: {_validation_summary(error)}.") from None
+    meta = params.get("_meta")
+    if not isinstance(meta, dict):
+        return
+    for key, adapter in _META_KEYS[revision == MODERN_REVISION].items():
+        if key not in meta:
+            continue
+        try:
+            adapter.validate_python(meta[key], by_name=False)
+        except ValidationError as error:
+            summary = _validation_summary(error, f"params._meta.{key}")
+            raise McpInvalidParamsError(f"Invalid params for {method}: {summary}.") from None
+
+
+def _without(data: Any, path: Sequence[str]) -> Any:
+    """`data` less the field at `path`, copied along the path (nothing shared is changed)."""
+    head, rest = path[0], path[1:]
+    if head == "[]":
+        return [_without(item, rest) for item in data] if isinstance(data, list) else data
+    if not isinstance(data, dict) or head not in data:
+        return data
+    if not rest:
+        return {key: value for key, value in data.items() if key != head}
+    return {**data, head: _without(data[head], rest)}
 
 
 # --- Answers ------------------------------------------------------------------------------------
@@ -423,20 +521,27 @@ def _served(method: Method, name: str, revision: str) -> bool:
 def wire_result(
     method: str, revision: str, result: Mapping[str, Any] | BaseModel | ShapedResult
 ) -> dict[str, Any]:
-    """The result as sent at `revision`: shaped by the SDK's model of that revision (fields it lacks are
-    dropped), unless its handler shaped it (`ShapedResult`); on 2026-07-28 with `resultType` and the
-    server's `_meta` stamp."""
+    """The result as sent at `revision`: a spec method's without the fields that revision lacks (as the
+    SDK's per-revision model would dump it), unless its handler shaped it (`ShapedResult`); on
+    2026-07-28 with `resultType` and the server's `_meta` stamp."""
+    spec = SPEC_REQUESTS.get(method)
     if isinstance(result, ShapedResult):
         data = dict(result.data)
     elif isinstance(result, BaseModel):
         data = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+    elif spec is not None:
+        # A handler's plain answer to a spec method is held to the SDK's result model.
+        data = spec.result.model_validate(result, by_name=False).model_dump(
+            by_alias=True, mode="json", exclude_none=True
+        )
     else:
         data = dict(result)
     if revision == MODERN_REVISION:
         # Required on every 2026-07-28 result; earlier revisions' shapes drop it.
         data.setdefault("resultType", "complete")
-    if (method, revision) in sdk_methods.SERVER_RESULTS and not isinstance(result, ShapedResult):
-        data = sdk_methods.serialize_server_result(method, revision, data)
+    if spec is not None and not isinstance(result, ShapedResult):
+        for path in _LACKING.get((method, revision == MODERN_REVISION), ()):
+            data = _without(data, path)
     if revision == MODERN_REVISION:
         meta = data.get("_meta")
         data["_meta"] = {**(meta if isinstance(meta, dict) else {}), SERVER_INFO_META_KEY: dict(SERVER_INFO)}
@@ -461,12 +566,12 @@ def _error_reply(error: McpError, request_id: object, *, modern: bool) -> HttpRe
     return HttpReply(status if modern else 200, body, _JSON)
 
 
-def _validation_summary(error: ValidationError) -> str:
+def _validation_summary(error: ValidationError, where: str = "") -> str:
     """Where and why, never the input (it may hold a secret)."""
-    parts = [
-        f"{'.'.join(str(part) for part in problem['loc']) or 'params'}: {problem['msg']}"
-        for problem in error.errors(include_input=False, include_url=False)[:3]
-    ]
+    parts = []
+    for problem in error.errors(include_input=False, include_url=False)[:3]:
+        location = ".".join(part for part in (where, *map(str, problem["loc"])) if part)
+        parts.append(f"{location or 'params'}: {problem['msg']}")
     return "; ".join(parts)
 
 

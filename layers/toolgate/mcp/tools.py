@@ -1,9 +1,11 @@
 """The core methods: `initialize`, `server/discover`, `ping`, `tools/list` and `tools/call`.
 
-- `tools/list` renders the assistant's tools with the MCP dialect (`toolgate.dialects.mcp`), a page at a
-  time, in the catalog's stable order (`toolgate.service.catalog`). The cursor is opaque: the offset of
-  the next page, encoded; anything else is -32602. On 2026-07-28 it carries `ttlMs` and `cacheScope`
-  (`private`: the list is the caller's tenant's).
+- `tools/list` renders the assistant's tools with the MCP dialect (`toolgate.dialects.mcp`), in the
+  catalog's stable order (`toolgate.service.catalog`), a page at a time. A warm function keeps each
+  catalog, and each tool's definition per revision once a page has rendered it (`CatalogCache`, keyed by
+  everything the catalog is made of), so later pages and later lists read no tool items. The cursor is
+  opaque: the offset of the next page, encoded; anything else is -32602. On 2026-07-28 it carries
+  `ttlMs` and `cacheScope` (`private`: the list is the caller's tenant's).
 - `tools/call` is REST invoke's path (`InvokeService.invoke`, in the MCP call format): argument
   validation, credential, egress guard, deadline, retries, idempotency, audit, continuation. A tool's
   failure, or a call refused by the tenant's limits, is a result with `isError` true and the envelope's
@@ -38,7 +40,7 @@ from toolgate.errors import (
 from toolgate.mcp.server import MODERN_REVISION, SERVER_INFO, McpContext, Method, ToolHook
 from toolgate.runtime.envelope import result_from_error
 from toolgate.runtime.redaction import Redactor
-from toolgate.service.catalog import assistant_catalog
+from toolgate.service.catalog import CachedCatalog, assistant_catalog
 from toolgate.service.invoke import InvokeRequest
 from toolgate.service.tenancy import Role, check_resource_id
 from toolgate.settings import McpSettings
@@ -91,8 +93,16 @@ def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
     assistant = service.resources.tenant.store.get_assistant(assistant_id)
     if assistant is None:
         raise NotFoundError(f"No assistant '{assistant_id}'.")
-    tools = assistant_catalog(service.resources.tenant, assistant).tools
-    return tools_page(tools, params.get("cursor"), context.revision, context.settings, context.tool_hooks)
+    cursor, revision, settings = params.get("cursor"), context.revision, context.settings
+    if context.catalogs is None:
+        tools = assistant_catalog(service.resources.tenant, assistant).tools
+        return tools_page(tools, cursor, revision, settings, context.tool_hooks)
+    cached = context.catalogs.catalog(service.resources.tenant, assistant)
+    total = len(cached.catalog.tools)
+    start = _offset(cursor, total)
+    end = start + settings.page_size
+    page = _rendered_page(cached, revision, context.tool_hooks, start, end)
+    return _listing(page, end, total, revision, settings)
 
 
 def tools_page(
@@ -105,13 +115,42 @@ def tools_page(
     """The page of `tools` after `cursor`, rendered with the MCP dialect (only that page is rendered)."""
     start = _offset(cursor, len(tools))
     end = start + settings.page_size
-    page = tools[start:end]
-    definitions = render_tools(page, Dialect.MCP).definitions
+    return _listing(rendered(tools[start:end], revision, hooks), end, len(tools), revision, settings)
+
+
+def rendered(
+    tools: Sequence[CanonicalTool], revision: str, hooks: Sequence[ToolHook]
+) -> list[dict[str, Any]]:
+    """The MCP definitions of `tools` at `revision`, each extension's hook applied."""
+    definitions = render_tools(tools, Dialect.MCP).definitions
     for hook in hooks:
-        pairs = zip(page, definitions, strict=True)
+        pairs = zip(tools, definitions, strict=True)
         definitions = [hook(revision, tool, definition) for tool, definition in pairs]
+    return definitions
+
+
+def _rendered_page(
+    cached: CachedCatalog, revision: str, hooks: Sequence[ToolHook], start: int, end: int
+) -> list[dict[str, Any]]:
+    """The definitions of `cached`'s tools start to end at `revision`: each rendered once, when a page
+    first holds it, and kept with the catalog."""
+    tools = cached.catalog.tools
+    definitions: list[dict[str, Any] | None] = cached.derived.setdefault(
+        f"mcp:{revision}", [None] * len(tools)
+    )
+    missing = [index for index in range(start, min(end, len(tools))) if definitions[index] is None]
+    if missing:
+        fresh = rendered([tools[index] for index in missing], revision, hooks)
+        for index, definition in zip(missing, fresh, strict=True):
+            definitions[index] = definition
+    return [definition for definition in definitions[start:end] if definition is not None]
+
+
+def _listing(
+    definitions: list[dict[str, Any]], end: int, total: int, revision: str, settings: McpSettings
+) -> ListToolsResult:
     result: dict[str, Any] = {"tools": definitions}
-    if end < len(tools):
+    if end < total:
         result["nextCursor"] = _cursor(end)
     if revision == MODERN_REVISION:
         result |= {"ttlMs": settings.list_ttl_ms, "cacheScope": "private"}

@@ -3,12 +3,19 @@ Toolgate's job-status tool when one of them is a long-running operation. The man
 and the MCP server's `tools/list` both read them here, in one stable order: the assistant's integrations
 in order, each one's tools as stored.
 
+`CatalogCache` keeps a warm function's catalogs (the MCP function's `tools/list` reads every tool of
+every integration otherwise, for each page).
+
 Pure: the tenant's store is reached through `TenantResources`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from toolgate.errors import ConflictError, ToolNameConflictError
 from toolgate.service.ingest import load_tool
@@ -26,20 +33,32 @@ class AssistantCatalog:
     tools: list[CanonicalTool]
     #: (integration id, status) of each integration without a ready version: "missing" when deleted.
     unavailable: list[tuple[str, str]]
+    #: (integration id, the ready revision listed, or None) of each of the assistant's integrations.
+    revisions: tuple[tuple[str, str | None], ...] = ()
 
 
-def assistant_catalog(resources: TenantResources, assistant: AssistantRecord) -> AssistantCatalog:
-    """The assistant's tools; ToolNameConflictError when two integrations define one name."""
+def assistant_catalog(
+    resources: TenantResources,
+    assistant: AssistantRecord,
+    integrations: Sequence[IntegrationRecord | None] | None = None,
+) -> AssistantCatalog:
+    """The assistant's tools; ToolNameConflictError when two integrations define one name.
+    `integrations`: the records of `assistant.integrations` read already, in order."""
     assistant_id = assistant.assistant_id
+    if integrations is None:
+        integrations = [resources.store.get_integration(name) for name in assistant.integrations]
     tools: list[CanonicalTool] = []
     owners: dict[str, str] = {}
     unavailable: list[tuple[str, str]] = []
-    for integration_id in assistant.integrations:
-        integration = resources.store.get_integration(integration_id)
+    revisions: list[tuple[str, str | None]] = []
+    for integration_id, integration in zip(assistant.integrations, integrations, strict=True):
         if integration is None or integration.ready is None:
             unavailable.append((integration_id, integration.status.value if integration else "missing"))
+            revisions.append((integration_id, None))
             continue
-        for tool in ready_tools(resources, integration):
+        revision, listed = _ready_tools(resources, integration)
+        revisions.append((integration_id, revision))
+        for tool in listed:
             if not assistant_allows(assistant, tool):
                 continue
             if tool.name in owners:
@@ -58,22 +77,79 @@ def assistant_catalog(resources: TenantResources, assistant: AssistantRecord) ->
                 "with the integration's `exclude` setting."
             )
         tools.append(job_status_tool())
-    return AssistantCatalog(tools=tools, unavailable=unavailable)
+    return AssistantCatalog(tools=tools, unavailable=unavailable, revisions=tuple(revisions))
 
 
-def ready_tools(resources: TenantResources, integration: IntegrationRecord) -> list[CanonicalTool]:
-    """The ready revision's tools; read again if an upload replaced the revision meanwhile."""
+def _ready_tools(
+    resources: TenantResources, integration: IntegrationRecord
+) -> tuple[str | None, list[CanonicalTool]]:
+    """The ready revision and its tools; read again if an upload replaced the revision meanwhile."""
     for _ in range(_TOOL_READ_ATTEMPTS):
         ready = integration.ready
         if ready is None:
-            return []
+            return None, []
         items = resources.store.list_tools(integration.integration_id, ready.revision)
         if len(items) == ready.tool_count:
-            return [load_tool(item, resources) for item in items]
+            return ready.revision, [load_tool(item, resources) for item in items]
         refreshed = resources.store.get_integration(integration.integration_id)
         if refreshed is None:
-            return []
+            return None, []
         integration = refreshed
     raise ConflictError(
         f"Integration '{integration.integration_id}' is being replaced; list the tools again shortly."
+    )
+
+
+# --- The warm function's catalogs ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class CachedCatalog:
+    catalog: AssistantCatalog
+    #: What callers derived from the catalog, by their own key (e.g. the MCP rendering per revision).
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+class CatalogCache:
+    """Assistants' catalogs, least recently used dropped first.
+
+    The key names everything a catalog is made of: the tenant, the assistant, its integrations in
+    order, its toolset, and each integration's ready revision (a new one per upload; a revision's tools
+    never change). Checking it costs the assistant's and its integrations' records, read for every
+    request; a change to any of them is a miss, never a stale or another tenant's catalog.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._entries: OrderedDict[tuple[object, ...], CachedCatalog] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def catalog(self, resources: TenantResources, assistant: AssistantRecord) -> CachedCatalog:
+        integrations = [resources.store.get_integration(name) for name in assistant.integrations]
+        revisions = tuple(
+            (name, record.ready.revision if record is not None and record.ready is not None else None)
+            for name, record in zip(assistant.integrations, integrations, strict=True)
+        )
+        key = (resources.tenant_id, assistant.assistant_id, _toolset(assistant), revisions)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None:
+                self._entries.move_to_end(key)
+                return cached
+        entry = CachedCatalog(assistant_catalog(resources, assistant, integrations))
+        # An upload landed while the tools were read: serve what was read, keep nothing.
+        if entry.catalog.revisions == revisions:
+            with self._lock:
+                self._entries[key] = entry
+                while len(self._entries) > self._max_entries:
+                    self._entries.popitem(last=False)
+        return entry
+
+
+def _toolset(assistant: AssistantRecord) -> tuple[object, ...]:
+    return (
+        tuple(assistant.tools) if assistant.tools is not None else None,
+        tuple(assistant.tags) if assistant.tags is not None else None,
+        assistant.read_only,
+        tuple(assistant.exclude),
     )
