@@ -397,6 +397,9 @@ class FrontDoorServer(ThreadingHTTPServer):
     """Bound at once (so its port is known before the stack is built); serves once `door` is set."""
 
     daemon_threads = True
+    #: The listen backlog: socketserver's default of 5 made the kernel reset connections of a burst of
+    #: callers (40 at once in bench/fairness.py) that API Gateway would have answered.
+    request_queue_size = 1024
 
     def __init__(self, host: str, port: int) -> None:
         super().__init__((host, port), _RequestHandler)

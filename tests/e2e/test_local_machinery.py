@@ -4,8 +4,10 @@ proxy events, the SQS poller's batch semantics, Step Functions executions, and w
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -224,3 +226,20 @@ def _wait_for_messages(sqs: Any, queue_url: str, timeout: float = 15.0) -> list[
         if received.get("Messages"):
             return list(received["Messages"])
     raise AssertionError(f"nothing reached {queue_url}")
+
+
+def test_a_burst_of_callers_is_answered_not_reset_by_the_front_door(stack: LocalStack) -> None:
+    """API Gateway answers every caller of a burst, with 429 at worst; the front door must not drop or reset
+    any (bench/fairness.py once saw resets from its listen backlog of 5 under 40 back-to-back callers)."""
+    callers = 120
+    start = threading.Barrier(callers)
+
+    def call(_: int) -> int:
+        start.wait(timeout=60)
+        return requests.get(f"{stack.api_base_url}/{STAGE}/items/7", headers=ALLOW, timeout=120).status_code
+
+    with ThreadPoolExecutor(max_workers=callers) as pool:
+        statuses = list(pool.map(call, range(callers)))
+
+    assert len(statuses) == callers
+    assert set(statuses) <= {200, 429, 502}, statuses
