@@ -22,7 +22,7 @@ from toolgate.errors import ArgumentsInvalidError, SpecAliasExpansionError
 from toolgate.runtime.arguments import validate_arguments
 from toolgate.settings import CompileLimits
 from toolgate.spec.compiler import compile_document, parse_spec
-from toolgate.spec.loader import load_document
+from toolgate.spec.loader import load_document, load_document_noting_aliases
 from toolgate.spec.models import JsonSchema
 
 # --- YAML aliases of long scalars ------------------------------------------------------------------
@@ -252,3 +252,25 @@ def test_enum_of_millions_of_shared_strings_fails_only_its_operation() -> None:
 
     assert compiled.tools == []
     assert findings_with(compiled, "TOOL_SCHEMA_TOO_LARGE") == [("error", "/paths/~1p/get")]
+
+
+def test_a_tagged_anchor_is_still_an_alias_the_budget_counts() -> None:
+    """The loader notes aliases as it builds the document, whatever the text around the anchor."""
+    uses = ", ".join(["*big"] * 300)
+    data = f"openapi: 3.0.3\nx-big: !!str &big {'b' * 100_000}\nx-uses: [{uses}]\n".encode()
+
+    with pytest.raises(SpecAliasExpansionError):
+        load_document(data)
+
+
+def test_url_templates_that_look_like_anchors_are_not_aliases() -> None:
+    """`{&page,per_page}` in GitHub's URL templates is text: the document shares no node, so no copy is
+    made before overlays apply."""
+    data = b"openapi: 3.0.3\nx-url: https://api.github.com/search/code?q={query}{&page,per_page}\n"
+
+    document, aliased = load_document_noting_aliases(data)
+
+    assert document["x-url"].endswith("{&page,per_page}")
+    assert aliased is False
+    assert load_document_noting_aliases(b"a: &x {b: 1}\nc: *x\n")[1] is True
+    assert load_document_noting_aliases(b"a: &k key\n*k : 1\n")[1] is True

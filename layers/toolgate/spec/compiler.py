@@ -26,7 +26,7 @@ from toolgate.errors import (
 from toolgate.gc_pause import gc_paused
 from toolgate.settings import CompileLimits, get_settings
 from toolgate.spec.bundle import bundle_path, zip_overlay_files
-from toolgate.spec.loader import load_document, may_share_nodes
+from toolgate.spec.loader import load_document_noting_aliases
 from toolgate.spec.models import (
     Annotations,
     ArgumentBinding,
@@ -91,8 +91,8 @@ def parse_spec(
     data: bytes, *, name: str = "", limits: CompileLimits | None = None, overlays: Sequence[Overlay] = ()
 ) -> SpecDocument:
     limits = limits or get_settings().compile
-    document = load_document(data, name=name, limits=limits)
-    return _overlaid(document, [], overlays, limits, may_share=may_share_nodes(data))
+    document, aliased = load_document_noting_aliases(data, name=name, limits=limits)
+    return _overlaid(document, [], overlays, limits, may_share=aliased)
 
 
 def read_spec(

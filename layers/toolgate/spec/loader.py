@@ -40,11 +40,22 @@ _BRACKET_DELTA = bytes.maketrans(b"[{]}", b"\x01\x01\x02\x02")
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[{]}")
 _LEADING_INDENT = re.compile(rb"^[ ]+", re.MULTILINE)
 _COMPACT_MARKERS = re.compile(rb"^[ ]*(?:[-?][ \t]+){4,}", re.MULTILINE)
-_ANCHOR = re.compile(rb"(?:^|[\s\[{,:-])&[^\s,\[\]{}]")
 
 
 class _SpecLoader(_YamlBase):  # type: ignore[misc]
-    """PyYAML's safe loader (C-accelerated when available) with JSON-compatible keys and dates."""
+    """PyYAML's safe loader (C-accelerated when available) with JSON-compatible keys and dates; it notes
+    whether an alias made one node appear in several places."""
+
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(stream)
+        self.aliased = False
+        #: Mapping keys are read from their nodes, not constructed: an alias used as a key shows here.
+        self._key_nodes: set[Node] = set()
+
+    def construct_object(self, node: Node, deep: bool = False) -> Any:
+        if node in self.constructed_objects or node in self._key_nodes:
+            self.aliased = True
+        return super().construct_object(node, deep=deep)
 
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
         if not isinstance(node, MappingNode):
@@ -56,6 +67,9 @@ class _SpecLoader(_YamlBase):  # type: ignore[misc]
                 raise SpecParseError(
                     f"mapping keys must be plain scalars (line {key_node.start_mark.line + 1})"
                 )
+            if key_node in self._key_nodes or key_node in self.constructed_objects:
+                self.aliased = True
+            self._key_nodes.add(key_node)
             mapping[key_node.value] = self.construct_object(value_node, deep=deep)
         return mapping
 
@@ -69,16 +83,18 @@ _SpecLoader.add_constructor("tag:yaml.org,2002:timestamp", _scalar_as_text)
 
 def load_document(data: bytes, *, name: str = "", limits: CompileLimits | None = None) -> dict[str, Any]:
     """Parse `data` as JSON or YAML and return a mapping with string keys, or raise a typed SpecError."""
+    return load_document_noting_aliases(data, name=name, limits=limits)[0]
+
+
+def load_document_noting_aliases(
+    data: bytes, *, name: str = "", limits: CompileLimits | None = None
+) -> tuple[dict[str, Any], bool]:
+    """`load_document`, and whether a YAML alias put one node in several places of the document."""
     with gc_paused():
         return _load(data, name, limits)
 
 
-def may_share_nodes(data: bytes) -> bool:
-    """Whether the document parsed from `data` can hold one node in several places (a YAML anchor)."""
-    return _ANCHOR.search(data) is not None
-
-
-def _load(data: bytes, name: str, limits: CompileLimits | None) -> dict[str, Any]:
+def _load(data: bytes, name: str, limits: CompileLimits | None) -> tuple[dict[str, Any], bool]:
     limits = limits or get_settings().compile
     label = name or "document"
     if len(data) > limits.max_spec_bytes:
@@ -87,11 +103,12 @@ def _load(data: bytes, name: str, limits: CompileLimits | None) -> dict[str, Any
         )
     text_start = data.lstrip()[:1]
     document = _load_json(data, label, limits) if text_start == b"{" else None
+    aliased = False
     if document is None:
-        document = _load_yaml(data, label, limits)
+        document, aliased = _load_yaml(data, label, limits)
     if not isinstance(document, dict):
         raise SpecParseError(f"{label} must be a mapping at the top level, not {type(document).__name__}")
-    return document
+    return document, aliased
 
 
 def _load_json(data: bytes, label: str, limits: CompileLimits) -> Any:
@@ -107,14 +124,15 @@ def _load_json(data: bytes, label: str, limits: CompileLimits) -> Any:
     return document
 
 
-def _load_yaml(data: bytes, label: str, limits: CompileLimits) -> Any:
+def _load_yaml(data: bytes, label: str, limits: CompileLimits) -> tuple[Any, bool]:
     bound = _nesting_upper_bound(data)
     if bound > _PARSER_SAFE_DEPTH:
         raise SpecTooDeepError(
             f"{label} nests too deeply (about {bound:,} levels); the limit is {limits.max_depth}"
         )
+    loader = _SpecLoader(data)
     try:
-        document = yaml.load(data, Loader=_SpecLoader)  # noqa: S506 - _SpecLoader derives from SafeLoader
+        document = loader.get_single_data()
     except RecursionError as exc:
         raise SpecTooDeepError(f"{label} is nested too deeply to load") from exc
     except yaml.YAMLError as exc:
@@ -123,10 +141,11 @@ def _load_yaml(data: bytes, label: str, limits: CompileLimits) -> Any:
         raise SpecParseError(f"{label} is not valid UTF-8 text") from exc
     except ValueError as exc:
         raise SpecParseError(f"{label} holds a value that cannot be read: {_first_line(exc)}") from exc
-    has_anchors = _ANCHOR.search(data) is not None
-    if has_anchors or bound > limits.max_depth:
+    finally:
+        loader.dispose()
+    if loader.aliased or bound > limits.max_depth:
         _check_shape(document, label, limits)
-    return document
+    return document, loader.aliased
 
 
 def _nesting_upper_bound(data: bytes) -> int:
