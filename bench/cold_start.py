@@ -146,10 +146,13 @@ def _median_mib(samples: list[Sample]) -> float:
     return statistics.median(sample.rss_kib for sample in samples) / 1024
 
 
-def report(functions: tuple[Function, ...], samples: dict[str, tuple[list[Sample], list[Sample]]]) -> None:
+def report(
+    functions: tuple[Function, ...], samples: dict[str, tuple[list[Sample], list[Sample]]], load_before: float
+) -> None:
     runs = len(next(iter(samples.values()))[0])
-    print(f"cold start, median of {runs} interleaved fresh interpreters (load: {os.getloadavg()[0]:.2f})")
-    print("  function    import   floor    diff  ratio     RSS   floor  target")
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"cold start, median of {runs} interleaved fresh interpreters ({load})")
+    print("  function   handler   floor    diff  ratio     RSS   floor  target")
     for function in functions:
         handler, floor = samples[function.name]
         handler_ms, floor_ms = _median_ms(handler), _median_ms(floor)
@@ -179,7 +182,8 @@ def main() -> None:
             for need in function.floor:
                 print(f"  {need.statement}\n      {need.reason}")
         return
-    report(chosen, measure(chosen, args.runs))
+    load_before = os.getloadavg()[0]
+    report(chosen, measure(chosen, args.runs), load_before)
 
 
 if __name__ == "__main__":
