@@ -12,7 +12,7 @@ medians and each variant's difference from the invoke handler. Variants:
   imported to validate and shape each revision's messages (docs/mcp.md).
 
 Run: `python bench/mcp_cold_start.py [--samples N]` with the repository's PYTHONPATH (layers, functions);
-`bench/mcp.py` runs it too.
+`bench/mcp.py` runs it too. Each sample is `bench/cold_start.py`'s `probe`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
+
+from cold_start import probe
 
 VARIANTS = {
     "invoke": "import functions.invoke.handler",
@@ -29,20 +29,10 @@ VARIANTS = {
     "invoke + mcp_types": "import functions.invoke.handler, mcp_types",
     "invoke + mcp_types.methods": "import functions.invoke.handler, mcp_types.methods",
 }
-PROBE = (
-    "import time; started = time.perf_counter(); {statement}; print((time.perf_counter() - started) * 1000)"
-)
 
 
 def sample(statement: str) -> float:
-    completed = subprocess.run(
-        [sys.executable, "-c", PROBE.format(statement=statement)],
-        capture_output=True,
-        text=True,
-        env=os.environ,
-        check=True,
-    )
-    return float(completed.stdout.strip().splitlines()[-1])
+    return probe(statement).ms
 
 
 def measure(samples: int) -> dict[str, list[float]]:

@@ -1,0 +1,190 @@
+"""Cold start of each function against the floor of its own dependencies, in one run (issue 16).
+
+For each handler under functions/ it times fresh interpreters, interleaved with every other variant so
+load on the machine hits them alike:
+
+- the **handler**: `import functions.<name>.handler` (what Lambda's init does), then the function's floor
+  statement. What the handler already loaded costs nothing there; what it defers to its first request
+  is counted, so moving a floor import out of the module body cannot flatter the figure;
+- its **floor**: the third-party imports the function cannot avoid, derived per function below with the
+  reason for each, and the Powertools objects built as `toolgate.adapters.aws.telemetry` builds them
+  (the Tracer loads botocore's X-Ray service model).
+
+Each sample reports the wall time of its statements (`time.perf_counter`) and the process's peak RSS
+(`ru_maxrss`) at the end. The report gives medians per function, the difference and ratio to the floor,
+and issue 16's targets: the request path at most 50 ms above its floor, upload and API at most 150 ms.
+
+    python bench/cold_start.py [--runs 7] [--only invoke,mcp]
+
+with the repository's PYTHONPATH (layers, cli, devtools, the root). Wall clock on a shared machine:
+state the load average with the figures. `bench/mcp_cold_start.py` samples through `probe` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+
+#: Runs `{statement}` in a fresh interpreter; prints its wall time in ms and the peak RSS in KiB (Linux).
+PROBE = (
+    "import time; started = time.perf_counter(); {statement}; elapsed = time.perf_counter() - started; "
+    "import json, resource; "
+    "print(json.dumps([elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
+)
+REQUEST_PATH_TARGET_MS = 50.0
+UPLOAD_API_TARGET_MS = 150.0
+
+
+@dataclass(frozen=True)
+class Sample:
+    ms: float
+    rss_kib: int
+
+
+@dataclass(frozen=True)
+class Need:
+    """One dependency a function cannot avoid: the statement that loads it, and why it is unavoidable."""
+
+    statement: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    target_ms: float
+    floor: tuple[Need, ...]
+
+    @property
+    def floor_statement(self) -> str:
+        return "; ".join(need.statement for need in self.floor)
+
+    @property
+    def handler_statement(self) -> str:
+        return f"import functions.{self.name}.handler; {self.floor_statement}"
+
+
+BOTO3 = Need(
+    "import boto3", "every request reads or writes AWS (DynamoDB, S3, Secrets Manager, Step Functions)"
+)
+PYDANTIC = Need("import pydantic", "settings and service records are pydantic models")
+LOGGER_TRACER = Need(
+    "from aws_lambda_powertools import Logger, Tracer; Logger(service='toolgate'); "
+    "Tracer(service='toolgate', patch_modules=['botocore'])",
+    "Powertools Logger and Tracer (botocore patched, X-Ray model loaded), as telemetry.py builds them",
+)
+METRICS = Need(
+    "from aws_lambda_powertools import Metrics; Metrics(service='toolgate', namespace='Toolgate')",
+    "the function publishes Powertools metrics",
+)
+RESOLVER = Need(
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver; "
+    "APIGatewayRestResolver(enable_validation=True)",
+    "every route is served and validated by Powertools' REST resolver",
+)
+BATCH = Need(
+    "from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType; "
+    "BatchProcessor(event_type=EventType.SQS)",
+    "S3 notices arrive in SQS batches, handled by Powertools' batch processor",
+)
+COMPILER = Need(
+    "import yaml, openapi_spec_validator, jsonschema_rs",
+    "every upload compiles a spec: YAML parsing, OpenAPI validation, JSON Schema checks",
+)
+ARGUMENTS = Need("import jsonschema_rs", "every tool call checks arguments and results against JSON Schema")
+HTTP = Need(
+    "import urllib3, certifi", "every tool call goes to the tenant's API over urllib3 (TLS via certifi)"
+)
+MCP_TYPES = Need("import mcp_types", "every MCP message is validated with the SDK's version-free models")
+
+COMMON = (BOTO3, PYDANTIC, LOGGER_TRACER)
+FUNCTIONS = (
+    Function("api", UPLOAD_API_TARGET_MS, (*COMMON, METRICS, RESOLVER)),
+    Function("authorizer", REQUEST_PATH_TARGET_MS, COMMON),
+    Function("upload", UPLOAD_API_TARGET_MS, (*COMMON, METRICS, BATCH, COMPILER)),
+    Function("invoke", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, ARGUMENTS, HTTP)),
+    Function("jobs", REQUEST_PATH_TARGET_MS, (*COMMON, ARGUMENTS, HTTP)),
+    Function("callback", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS)),
+    Function("mcp", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, ARGUMENTS, HTTP, MCP_TYPES)),
+)
+
+
+def probe(statement: str) -> Sample:
+    """Run `statement` in a fresh interpreter (this one's executable and environment)."""
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(statement=statement)],
+        capture_output=True,
+        text=True,
+        env={"AWS_DEFAULT_REGION": "us-east-1", **os.environ},
+        check=True,
+    )
+    ms, rss_kib = json.loads(completed.stdout.strip().splitlines()[-1])
+    return Sample(float(ms), int(rss_kib))
+
+
+def measure(functions: tuple[Function, ...], runs: int) -> dict[str, tuple[list[Sample], list[Sample]]]:
+    """Handler and floor samples per function, every variant once per round."""
+    samples: dict[str, tuple[list[Sample], list[Sample]]] = {f.name: ([], []) for f in functions}
+    for _ in range(runs):
+        for function in functions:
+            handler, floor = samples[function.name]
+            handler.append(probe(function.handler_statement))
+            floor.append(probe(function.floor_statement))
+    return samples
+
+
+def _median_ms(samples: list[Sample]) -> float:
+    return statistics.median(sample.ms for sample in samples)
+
+
+def _median_mib(samples: list[Sample]) -> float:
+    return statistics.median(sample.rss_kib for sample in samples) / 1024
+
+
+def report(
+    functions: tuple[Function, ...], samples: dict[str, tuple[list[Sample], list[Sample]]], load_before: float
+) -> None:
+    runs = len(next(iter(samples.values()))[0])
+    load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"cold start, median of {runs} interleaved fresh interpreters ({load})")
+    print("  function   handler   floor    diff  ratio     RSS   floor  target")
+    for function in functions:
+        handler, floor = samples[function.name]
+        handler_ms, floor_ms = _median_ms(handler), _median_ms(floor)
+        difference = handler_ms - floor_ms
+        verdict = "PASS" if difference <= function.target_ms else "MISS"
+        print(
+            f"  {function.name:10s} {handler_ms:5.0f}ms {floor_ms:5.0f}ms {difference:+5.0f}ms "
+            f"x{handler_ms / floor_ms:4.2f} {_median_mib(handler):4.0f}MiB {_median_mib(floor):4.0f}MiB  "
+            f"<= {function.target_ms:.0f} ms above floor: {verdict}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per variant (median)")
+    parser.add_argument("--only", default="", help="comma-separated function names (default: all)")
+    parser.add_argument("--floors", action="store_true", help="print each function's floor and exit")
+    args = parser.parse_args()
+    names = {name for name in args.only.split(",") if name}
+    unknown = names - {function.name for function in FUNCTIONS}
+    if unknown:
+        parser.error(f"unknown function(s): {', '.join(sorted(unknown))}")
+    chosen = tuple(function for function in FUNCTIONS if not names or function.name in names)
+    if args.floors:
+        for function in chosen:
+            print(f"{function.name}:")
+            for need in function.floor:
+                print(f"  {need.statement}\n      {need.reason}")
+        return
+    load_before = os.getloadavg()[0]
+    report(chosen, measure(chosen, args.runs), load_before)
+
+
+if __name__ == "__main__":
+    main()
