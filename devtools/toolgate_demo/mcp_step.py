@@ -81,8 +81,13 @@ class TasksExtension(ClientExtension):
 
     def __init__(self, on_status: Callable[[str, str, str | None], None]) -> None:
         self._on_status = on_status
-        self.task_id = ""
+        #: The `CreateTaskResult` the server answered, once it has.
+        self.created: CreatedTask | None = None
         self.statuses: list[str] = []
+
+    @property
+    def task_id(self) -> str:
+        return self.created.task_id if self.created is not None else ""
 
     def claims(self) -> Sequence[ResultClaim[Any]]:
         return [ResultClaim(result_type="task", model=CreatedTask, resolve=self._resolve)]
@@ -93,7 +98,7 @@ class TasksExtension(ClientExtension):
             self._on_status(task_id, status, message)
 
     async def _resolve(self, created: CreatedTask, context: ClaimContext) -> CallToolResult:
-        self.task_id = created.task_id
+        self.created = created
         self._seen(created.task_id, created.status, created.status_message)
         interval_ms = created.poll_interval_ms or 1000
         # The caller bounds the whole step with a deadline; a task ends or that deadline does.

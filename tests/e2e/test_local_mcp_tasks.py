@@ -1,8 +1,8 @@
 """Long-running tools as MCP Tasks, over HTTP against the local stack (its jobs state machine run by moto)
 with the Support Desk export as the long-running tool.
 
-- 2026-07-28: the official `mcp` SDK client with a client extension for `io.modelcontextprotocol/tasks`
-  (the SDK's `ClientExtension`/`ResultClaim` seam; the SDK ships no tasks extension of its own): its
+- 2026-07-28: the official `mcp` SDK client with the demo's client extension for
+  `io.modelcontextprotocol/tasks` (`toolgate_demo.mcp_step.TasksExtension`; the SDK ships none): its
   `call_tool` gets `CreateTaskResult`, polls `tasks/get` at the task's `pollIntervalMs`, and returns the
   task's `CallToolResult`.
 - 2025-11-25: the SDK client lists the tools (its `Tool.execution.taskSupport`); its typed `call_tool`
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import httpx2
@@ -22,9 +22,10 @@ import pytest
 import requests
 from e2e_harness import ASSISTANT, INTEGRATION, Client, upload_support_desk, wait_for_status
 from mcp.client import Client as McpClient
-from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.client.extension import ClientExtension
 from mcp.client.streamable_http import streamable_http_client
-from mcp_types import CallToolResult, Request, RequestParams, Result
+from mcp_types import CallToolResult
+from toolgate_demo.mcp_step import TasksExtension
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.stack import LocalStack
 
@@ -34,66 +35,8 @@ LEGACY = "2025-11-25"
 EXPORT = {"customer_id": "cust-42", "format": "json"}
 #: Status polls start at once and do not back off, so exports end within seconds.
 FAST_JOBS = {"TOOLGATE_JOBS_FIRST_POLL_SECONDS": "0", "TOOLGATE_JOBS_POLL_BACKOFF": "1"}
-MAX_POLLS = 120
-
-
-# --- The tasks extension, client side ---------------------------------------------------------------
-
-
-class TaskCreated(Result):
-    """SEP-2663's `CreateTaskResult`: `resultType: "task"` and the task's fields."""
-
-    result_type: Literal["task"]
-    task_id: str
-    status: str
-    ttl_ms: int | None
-    poll_interval_ms: int | None = None
-
-
-class TaskParams(RequestParams):
-    task_id: str
-
-
-class GetTask(Request[TaskParams, Literal["tasks/get"]]):
-    method: Literal["tasks/get"] = "tasks/get"
-    params: TaskParams
-    name_param = "taskId"
-
-
-class TaskState(Result):
-    task_id: str
-    status: str
-    poll_interval_ms: int | None = None
-    result: dict[str, Any] | None = None
-
-
-class TasksExtension(ClientExtension):
-    """Declares the extension on every request and turns a created task into its final tool result."""
-
-    identifier = "io.modelcontextprotocol/tasks"
-
-    def __init__(self) -> None:
-        self.created: list[TaskCreated] = []
-        self.polled: list[TaskState] = []
-
-    def claims(self) -> Sequence[ResultClaim[Any]]:
-        return [ResultClaim(result_type="task", model=TaskCreated, resolve=self._resolve)]
-
-    async def _resolve(self, created: TaskCreated, context: ClaimContext) -> CallToolResult:
-        self.created.append(created)
-        interval = created.poll_interval_ms or 1000
-        for _ in range(MAX_POLLS):
-            await anyio.sleep(interval / 1000)
-            state = await context.session.send_request(
-                GetTask(params=TaskParams(task_id=created.task_id)), TaskState
-            )
-            self.polled.append(state)
-            if state.status == "completed" and state.result is not None:
-                return CallToolResult.model_validate(state.result)
-            if state.status != "working":
-                raise AssertionError(f"task ended {state.status}")
-            interval = state.poll_interval_ms or interval
-        raise AssertionError(f"task {created.task_id} still working after {MAX_POLLS} polls")
+#: Long enough for an export on a busy machine; the task ends well before.
+TASK_DEADLINE_SECONDS = 120
 
 
 # --- The stack -----------------------------------------------------------------------------------
@@ -160,19 +103,21 @@ def _rpc(stack: LocalStack, key: str, method: str, params: dict[str, Any]) -> di
 def test_the_sdk_client_runs_the_export_as_a_task_to_its_result_at_2026_07_28(
     stack: LocalStack, tenant: Client
 ) -> None:
-    extension = TasksExtension()
+    extension = TasksExtension(on_status=lambda task_id, status, message: None)
 
     async def session() -> CallToolResult:
         async with _client(_url(stack), tenant.key, MODERN, [extension]) as client:
-            called = await client.call_tool("start_case_export", EXPORT)
+            with anyio.fail_after(TASK_DEADLINE_SECONDS):
+                called = await client.call_tool("start_case_export", EXPORT)
             assert isinstance(called, CallToolResult)
             return called
 
     called = _run(session)
 
-    (created,) = extension.created
+    created = extension.created
+    assert created is not None
     assert created.status == "working" and created.poll_interval_ms == 1000
-    assert extension.polled[-1].status == "completed"
+    assert extension.statuses == ["working", "completed"]
     assert called.is_error is False
     job = tenant.get(f"jobs/{created.task_id}")
     assert job.status == 200 and job.body["status"] == "succeeded"
