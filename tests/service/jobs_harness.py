@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from invoke_harness import SPEC, clear_invoke_caches, invoke_event
-from service_harness import ACCOUNT_ID, REGION, ApiResponse, FakeLambdaContext
+from service_harness import ACCOUNT_ID, REGION, TABLE_NAME, ApiResponse, FakeLambdaContext
 from service_world import Service, aws_session
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.lambda_routing import routed_invocations
@@ -181,6 +181,17 @@ class Jobs:
             description = self.execution(job_id)
             if description["status"] in TERMINAL or time.monotonic() > deadline:
                 return description
+            time.sleep(0.05)
+
+    def wait_until_submitted(self, job_id: str, *, tenant: str = "acme", timeout: float = 60.0) -> None:
+        """Until the state machine's Submit task has run for the job: its execution is then under way in
+        moto, which cannot stop an execution whose worker has not started yet."""
+        table = aws_session().resource("dynamodb").Table(TABLE_NAME)
+        deadline = time.monotonic() + timeout
+        while True:
+            row = table.get_item(Key={"pk": tenant, "sk": f"JOB#{job_id}"}, ConsistentRead=True).get("Item")
+            if (row is not None and row.get("submitted")) or time.monotonic() > deadline:
+                return
             time.sleep(0.05)
 
     def history(self, job_id: str) -> list[dict[str, Any]]:

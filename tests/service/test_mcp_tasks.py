@@ -193,6 +193,7 @@ def test_cancelled_task_stops_its_execution(waiting: Jobs, monkeypatch: pytest.M
 
     monkeypatch.setattr(StepFunctionsJobs, "stop", recording_stop)
     task_id = start_task(waiting, "generate_case_report", REPORT)
+    waiting.wait_until_submitted(task_id)
 
     cancelled = result(send(waiting, "tasks/cancel", {"taskId": task_id}))
     again = error(send(waiting, "tasks/cancel", {"taskId": task_id}))
@@ -231,6 +232,7 @@ def test_cancel_is_an_acknowledgement_and_the_task_shows_cancelled(waiting: Jobs
         send(waiting, "tools/call", {"name": "generate_case_report", "arguments": REPORT}, revision=MODERN)
     )
 
+    waiting.wait_until_submitted(created["taskId"])
     ack = result(send(waiting, "tasks/cancel", {"taskId": created["taskId"]}, revision=MODERN))
     task = result(send(waiting, "tasks/get", {"taskId": created["taskId"]}, revision=MODERN))
 
