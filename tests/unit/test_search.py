@@ -238,6 +238,13 @@ def with_header(data: bytes, change: dict[str, Any], version: int = FORMAT_VERSI
     return resigned(struct.pack("<8sII", MAGIC, version, len(new_header)) + new_header + rest)
 
 
+def _junk_lexical(data: bytes) -> bytes:
+    """The FTS5 database's first page overwritten, under a valid checksum."""
+    start = data.index(b"SQLite format 3")
+    body = data[:-32]
+    return resigned(body[:start] + b"\x07" * 64 + body[start + 64 :])
+
+
 CORRUPTIONS = {
     "empty": lambda data: b"",
     "truncated": lambda data: data[: len(data) // 2],
@@ -248,15 +255,8 @@ CORRUPTIONS = {
     "duplicate tool names": lambda data: with_header(data, {"tools": ["a"] * len(CATALOG)}),
     "lengths that do not add up": lambda data: with_header(data, {"lexical_bytes": 12}),
     "header not an object": lambda data: resigned(struct.pack("<8sII", MAGIC, FORMAT_VERSION, 2) + b"[]"),
-    "junk lexical database": lambda data: _junk_lexical(data),
+    "junk lexical database": _junk_lexical,
 }
-
-
-def _junk_lexical(data: bytes) -> bytes:
-    """The FTS5 database's first page overwritten, under a valid checksum."""
-    start = data.index(b"SQLite format 3")
-    body = data[:-32]
-    return resigned(body[:start] + b"\x07" * 64 + body[start + 64 :])
 
 
 @pytest.mark.parametrize("corruption", list(CORRUPTIONS), ids=list(CORRUPTIONS))
