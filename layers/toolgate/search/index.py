@@ -37,12 +37,17 @@ _DIGEST_BYTES = 32
 MAX_LIMIT = 50
 #: How deep each stage's ranking goes before fusion.
 CANDIDATES = 100
-#: The k of reciprocal rank fusion: score = sum over stages of 1 / (k + rank).
+#: Reciprocal rank fusion: score = sum over stages of weight / (k + rank). The lexical stage counts half:
+#: on the TUNE split (never the held-out one) that gave recall@5 0.625 against 0.571 for equal weights.
 RRF_K = 60
+LEXICAL_WEIGHT = 0.5
+SEMANTIC_WEIGHT = 1.0
 #: How many fused hits a re-ranking stage (when one is given) reorders.
 RERANK_DEPTH = 50
-#: How much of a tool's description (characters, after its title) the semantic stage embeds.
-DESCRIPTION_CHARS = 300
+#: How much of a tool's description (characters, after its title) the semantic stage embeds. None: on the
+#: TUNE split the title and name alone ranked better (recall@5 0.625 against 0.554 with 300 characters),
+#: and embed five times faster.
+DESCRIPTION_CHARS = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +183,11 @@ class SearchIndex:
         limit = min(limit, MAX_LIMIT)
         if not self.names:
             return []
-        rankings: list[list[int]] = []
+        rankings: list[tuple[float, list[int]]] = []
         if stage in (Stage.FUSED, Stage.LEXICAL):
-            rankings.append(self._lexical.rank(query_words(text), CANDIDATES))
+            rankings.append((LEXICAL_WEIGHT, self._lexical.rank(query_words(text), CANDIDATES)))
         if stage in (Stage.FUSED, Stage.SEMANTIC):
-            rankings.append(self._semantic_rank(text, CANDIDATES))
+            rankings.append((SEMANTIC_WEIGHT, self._semantic_rank(text, CANDIDATES)))
         hits = self._fused(rankings)
         if self._reranker is not None and stage is Stage.FUSED:
             hits = self._reranker(text, hits[:RERANK_DEPTH])
@@ -193,10 +198,10 @@ class SearchIndex:
 
         return nearest(self._vectors, embedder().embed([text])[0], depth)
 
-    def _fused(self, rankings: list[list[int]]) -> list[SearchHit]:
+    def _fused(self, rankings: list[tuple[float, list[int]]]) -> list[SearchHit]:
         scores: dict[int, float] = {}
-        for ranking in rankings:
+        for weight, ranking in rankings:
             for rank, position in enumerate(ranking, start=1):
-                scores[position] = scores.get(position, 0.0) + 1.0 / (RRF_K + rank)
+                scores[position] = scores.get(position, 0.0) + weight / (RRF_K + rank)
         ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
         return [SearchHit(self.names[position], score) for position, score in ordered]

@@ -18,10 +18,10 @@ COLUMN_WEIGHTS: tuple[tuple[str, float], ...] = (
     ("name", 4.0),
     ("title", 4.0),
     ("description", 1.0),
-    ("tags", 1.5),
-    ("parameters", 0.5),
-    ("path", 2.0),
-    ("verbs", 1.5),
+    ("tags", 1.0),
+    ("parameters", 1.0),
+    ("path", 1.0),
+    ("verbs", 1.0),
 )
 _COLUMNS = ", ".join(name for name, _ in COLUMN_WEIGHTS)
 _WEIGHTS = ", ".join(repr(weight) for _, weight in COLUMN_WEIGHTS)

@@ -14,6 +14,9 @@ MAX_QUERY_CHARS = 1_000
 #: The most words of one query the lexical stage matches on (after stop words are dropped).
 MAX_QUERY_WORDS = 32
 
+#: The longest description line taken as the title of a tool with no summary.
+TITLE_CHARS = 120
+
 _WORD = re.compile(r"[^\W_]+")
 #: Boundaries inside identifiers: `listPods` → list Pods, `HTTPServer` → HTTP Server, `v1beta1` stays.
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
@@ -113,7 +116,7 @@ class ToolText:
 
 
 def tool_text(tool: CanonicalTool) -> ToolText:
-    title = tool.annotations.title or ""
+    title = tool.annotations.title or _first_line(tool.description)
     description = tool.description
     if title and description.startswith(title):
         description = description[len(title) :].lstrip()
@@ -128,6 +131,12 @@ def tool_text(tool: CanonicalTool) -> ToolText:
         path=_joined(expand(identifier_words(tool.path))),
         verbs=" ".join(METHOD_WORDS.get(tool.method.upper(), (tool.method.lower(),))),
     )
+
+
+def _first_line(text: str) -> str:
+    """A title for a tool whose spec gives no summary: its description's first line, if short."""
+    line = text.strip().split("\n", 1)[0].strip()
+    return line if len(line) <= TITLE_CHARS else ""
 
 
 def _joined(words: Iterable[str]) -> str:
