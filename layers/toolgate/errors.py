@@ -978,8 +978,9 @@ class SearchIndexVersionError(SearchIndexError):
     code = "SEARCH_INDEX_UNSUPPORTED"
 
 
-class SearchModelUnavailableError(ToolgateError):
-    """The semantic stage's model or runtime is not installed where search runs."""
+class SearchUnavailableError(ToolgateError):
+    """Search cannot run here: the semantic stage's model or runtime is not installed, or the Python's
+    SQLite lacks FTS5."""
 
-    code = "SEARCH_MODEL_UNAVAILABLE"
+    code = "SEARCH_UNAVAILABLE"
     http_status = 503

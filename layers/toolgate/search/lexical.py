@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
+from toolgate.errors import SearchUnavailableError
 from toolgate.search.text import ToolText
 
 #: The FTS5 columns, in order, with their BM25 weights (tuned on the query set's TUNE split only).
@@ -33,6 +34,7 @@ def build_database(texts: Sequence[ToolText]) -> bytes:
     """The FTS5 database of these tools, serialized; row i + 1 is tool i."""
     connection = sqlite3.connect(":memory:")
     try:
+        _require_fts5(connection)
         connection.execute(f"CREATE VIRTUAL TABLE tools USING fts5({_COLUMNS}, tokenize='{_TOKENIZER}')")
         connection.executemany(
             f"INSERT INTO tools(rowid, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608 - constants
@@ -54,6 +56,7 @@ class LexicalIndex:
 
     def __init__(self, database: bytes) -> None:
         self._connection = sqlite3.connect(":memory:", check_same_thread=False)
+        _require_fts5(self._connection)
         self._connection.deserialize(database)
         self._lock = threading.Lock()
 
@@ -78,6 +81,15 @@ class LexicalIndex:
                 (expression, depth),
             ).fetchall()
         return [rowid - 1 for (rowid,) in rows]
+
+
+def _require_fts5(connection: sqlite3.Connection) -> None:
+    (enabled,) = connection.execute("SELECT sqlite_compileoption_used('ENABLE_FTS5')").fetchone()
+    if not enabled or not hasattr(connection, "serialize"):
+        raise SearchUnavailableError(
+            f"Tool search needs SQLite with FTS5 and serialize(); this Python's SQLite "
+            f"{sqlite3.sqlite_version} lacks one of them."
+        )
 
 
 def _quoted(word: str) -> str:

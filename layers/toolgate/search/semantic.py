@@ -21,7 +21,7 @@ import numpy.typing as npt
 import onnxruntime
 from tokenizers import Tokenizer
 
-from toolgate.errors import SearchModelUnavailableError
+from toolgate.errors import SearchUnavailableError
 
 Matrix = npt.NDArray[np.float32]
 
@@ -92,14 +92,14 @@ def embedder(threads: int = 0) -> Embedder:
     try:
         return Embedder(Path(_model_package().model_path()), model_id(), threads)
     except (ImportError, OSError, RuntimeError) as error:
-        raise SearchModelUnavailableError(_UNAVAILABLE.format(error=type(error).__name__)) from error
+        raise SearchUnavailableError(_UNAVAILABLE.format(error=type(error).__name__)) from error
 
 
 def _model_package() -> Any:
     try:
         return importlib.import_module(MODEL_PACKAGE)
     except ImportError as error:
-        raise SearchModelUnavailableError(_UNAVAILABLE.format(error=type(error).__name__)) from error
+        raise SearchUnavailableError(_UNAVAILABLE.format(error=type(error).__name__)) from error
 
 
 def vectors_to_bytes(vectors: Matrix) -> bytes:
