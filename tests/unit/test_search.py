@@ -209,6 +209,12 @@ def test_an_empty_query_is_refused_rather_than_matching_nothing(index: SearchInd
         index.search(query, 5)
 
 
+@pytest.mark.parametrize("query", [None, 42, b"delete webhook", ["delete"]])
+def test_a_query_that_is_not_text_is_refused_with_a_typed_error(index: SearchIndex, query: Any) -> None:
+    with pytest.raises(SearchQueryInvalidError, match="text"):
+        index.search(query, 5)
+
+
 @pytest.mark.parametrize("limit", [0, -1, True])
 def test_a_limit_below_one_is_refused(index: SearchIndex, limit: int) -> None:
     with pytest.raises(SearchQueryInvalidError, match="limit"):
@@ -254,6 +260,9 @@ CORRUPTIONS = {
     "tool list shorter than vectors": lambda data: with_header(data, {"tools": ["a"]}),
     "duplicate tool names": lambda data: with_header(data, {"tools": ["a"] * len(CATALOG)}),
     "lengths that do not add up": lambda data: with_header(data, {"lexical_bytes": 12}),
+    "negative lengths": lambda data: with_header(data, {"lexical_bytes": -5}),
+    "no dimensions": lambda data: with_header(data, {"dimensions": None}),
+    "other dimensions": lambda data: with_header(data, {"dimensions": 768}),
     "header not an object": lambda data: resigned(struct.pack("<8sII", MAGIC, FORMAT_VERSION, 2) + b"[]"),
     "junk lexical database": _junk_lexical,
 }

@@ -142,6 +142,9 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
         vector_end = lexical_end + int(header["vector_bytes"])
         valid = (
             isinstance(names, list)
+            and isinstance(header["dimensions"], int)
+            and int(header["lexical_bytes"]) >= 0
+            and int(header["vector_bytes"]) >= 0
             and all(isinstance(name, str) for name in names)
             and len(set(names)) == len(names)
             and isinstance(header["model"], str)
@@ -170,6 +173,8 @@ class SearchIndex:
 
     def search(self, query: str, limit: int, *, stage: Stage = Stage.FUSED) -> list[SearchHit]:
         """The tools best matching `query`, best first, at most `limit` (capped at MAX_LIMIT)."""
+        if not isinstance(query, str):
+            raise SearchQueryInvalidError("The search query must be text.")
         text = clean_query(query)
         if not text:
             raise SearchQueryInvalidError("The search query is empty; describe the tool you need in words.")
