@@ -953,3 +953,34 @@ class McpTaskNotSupportedError(McpMethodNotFoundError):
     absent): -32601, as the tasks spec says."""
 
     code = "MCP_TASK_NOT_SUPPORTED"
+
+
+# --- Tool search (issue 15, rank slice): the search index and its queries ------------------------------
+
+
+class SearchQueryInvalidError(ServiceError):
+    """A search query or limit that cannot be searched: empty, too long, or a limit below 1."""
+
+    code = "SEARCH_QUERY_INVALID"
+    http_status = 400
+
+
+class SearchIndexError(ToolgateError):
+    """A stored search index cannot be used: rebuild it from the assistant's stored tools."""
+
+    code = "SEARCH_INDEX_CORRUPT"
+    http_status = 500
+
+
+class SearchIndexVersionError(SearchIndexError):
+    """The index was written in a format or with an embedding model this code does not read."""
+
+    code = "SEARCH_INDEX_UNSUPPORTED"
+
+
+class SearchUnavailableError(ToolgateError):
+    """Search cannot run here: the semantic stage's model or runtime is not installed, or the Python's
+    SQLite lacks FTS5."""
+
+    code = "SEARCH_UNAVAILABLE"
+    http_status = 503
