@@ -13,8 +13,8 @@ Context (`-c key=value` or cdk.json):
   tenant's admin may set with PUT /v1/limits.
 
 The stack is environment-agnostic (no account or region at synth, no lookups), so synth works offline and
-without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layer is
-then an empty placeholder and the synth must not be deployed.
+without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layers
+are then empty placeholders and the synth must not be deployed.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ from infra.layers import (
     DEFAULT_BUILD_ROOT,
     LOCK_FILE,
     REPO_ROOT,
+    SLIM_LOCK_FILE,
     LayerAssets,
     build_dependency_layer,
-    placeholder_dependency_layer,
+    placeholder_layer_assets,
     stage_toolgate_layer,
 )
 from infra.stack import DEFAULT_TENANT_CEILINGS, TenantCeilingsError, TenantLimitValues, ToolgateStack
@@ -50,20 +51,19 @@ def load_cdk_context(cdk_json: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
 
 
 def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
-    """Build (or reuse) the dependency layer and stage the toolgate layer under `build_root`."""
-    toolgate = stage_toolgate_layer(build_root)
+    """Build (or reuse) both dependency layers and stage the toolgate layer under `build_root`."""
     if os.environ.get(SKIP_LAYER_BUILD_VARIABLE) == "1":
         print(
-            f"WARNING: {SKIP_LAYER_BUILD_VARIABLE}=1: the dependency layer is an EMPTY placeholder. "
+            f"WARNING: {SKIP_LAYER_BUILD_VARIABLE}=1: the dependency layers are EMPTY placeholders. "
             "This synth is for tests only; do not deploy it.",
             file=sys.stderr,
         )
-        return LayerAssets(
-            dependencies=placeholder_dependency_layer(build_root),
-            toolgate=toolgate,
-            dependencies_are_placeholder=True,
-        )
-    return LayerAssets(dependencies=build_dependency_layer(LOCK_FILE, build_root), toolgate=toolgate)
+        return placeholder_layer_assets(build_root)
+    return LayerAssets(
+        dependencies=build_dependency_layer(LOCK_FILE, build_root),
+        toolgate=stage_toolgate_layer(build_root),
+        slim_dependencies=build_dependency_layer(SLIM_LOCK_FILE, build_root, name="slim-dependencies"),
+    )
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:

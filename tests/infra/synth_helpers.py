@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import CfnElement, Stack
 
 from infra.app import add_toolgate_stack, load_cdk_context
-from infra.layers import LayerAssets, placeholder_dependency_layer, stage_toolgate_layer
+from infra.layers import placeholder_layer_assets
 from infra.stack import ToolgateStack
 
 TENANT = "${aws:PrincipalTag/tenant_id}"
@@ -38,11 +38,7 @@ class Synthesized:
 def synthesize(workdir: Path, *, nag: bool, context: Mapping[str, Any] | None = None) -> Synthesized:
     """Synthesize into `workdir`, with cdk.json's context plus `context` (as `-c key=value` would add)."""
     layers_dir = workdir / "layers"
-    assets = LayerAssets(
-        dependencies=placeholder_dependency_layer(layers_dir),
-        toolgate=stage_toolgate_layer(layers_dir),
-        dependencies_are_placeholder=True,
-    )
+    assets = placeholder_layer_assets(layers_dir)
     outdir = workdir / "cdk.out"
     app = cdk.App(context={**load_cdk_context(), **(context or {})}, outdir=str(outdir))
     stack = add_toolgate_stack(app, assets, nag=nag)
