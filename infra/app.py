@@ -4,6 +4,8 @@ Context (`-c key=value` or cdk.json):
 - `toolgate:stackName` (default `Toolgate`);
 - `toolgate:reservedConcurrency` (default `true`): `false` for accounts whose Lambda concurrency quota is
   too small to reserve any (new accounts may start at 10);
+- `toolgate:snapStart` (default `true`): `false` publishes the request-path functions' versions and
+  aliases without SnapStart (docs/deploy.md#snapstart says what it costs and why it is on);
 - `toolgate:alarms` (default `true`): `false` leaves out the CloudWatch alarms and their topic's KMS key,
   the only things billed at rest besides storage;
 - `toolgate:alarmEmail` (default none): an address subscribed to the alarm topic (SNS mails it a
@@ -101,6 +103,7 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         str(app.node.try_get_context("toolgate:stackName") or DEFAULT_STACK_NAME),
         layer_assets=layer_assets,
         reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
+        snap_start=_context_flag(app, "toolgate:snapStart", default=True),
         alarms=_context_flag(app, "toolgate:alarms", default=True),
         alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
         tenant_ceilings=_tenant_ceilings(app),

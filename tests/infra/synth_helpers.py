@@ -75,6 +75,22 @@ def logical_id(construct: Any) -> str:
     return cast(str, stack.resolve(stack.get_logical_id(element)))
 
 
+def invoked_function(resources: dict[str, Any], uri: Any) -> str:
+    """The logical id of the function a Lambda integration or authorizer URI invokes, through its alias."""
+    (target,) = [
+        part
+        for part in uri["Fn::Join"][1]
+        if isinstance(part, dict)
+        and ("Fn::GetAtt" in part or "Ref" in part)
+        and not str(part.get("Ref", "")).startswith("AWS::")
+    ]
+    if "Fn::GetAtt" in target:
+        return str(target["Fn::GetAtt"][0])
+    alias = resources[target["Ref"]]
+    assert alias["Type"] == "AWS::Lambda::Alias", target
+    return str(alias["Properties"]["FunctionName"]["Ref"])
+
+
 def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
     return {key: value for key, value in resources.items() if value["Type"] == resource_type}
 
