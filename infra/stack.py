@@ -549,6 +549,9 @@ class ToolgateStack(Stack):
             snap_start=(
                 lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if request_path and self._snap_start else None
             ),
+            # A replaced version is deleted once the alias has moved on: each version kept would keep its
+            # snapshot cached, and billed (docs/deploy.md#snapstart).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         # CDK orders a function after its role with DependsOn, which the role's GetAtt already implies.
         cast(lambda_.CfnFunction, function.node.default_child).add_metadata(

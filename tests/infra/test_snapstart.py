@@ -52,6 +52,8 @@ def test_each_request_path_function_has_a_live_alias_on_its_published_version(
         (version_id, attribute) = properties["FunctionVersion"]["Fn::GetAtt"]
         assert attribute == "Version"
         assert versions[version_id]["Properties"]["FunctionName"] == {"Ref": functions[name]}
+        # Replaced on the next deploy, and then deleted: a retained version keeps a billed snapshot.
+        assert versions[version_id]["DeletionPolicy"] == "Delete"
 
 
 def test_api_gateway_reaches_the_request_path_only_through_the_live_aliases(
