@@ -30,8 +30,9 @@ from infra.layers import (
     stage_toolgate_layer,
 )
 
-#: The Lambda Python runtime ships these; everything else the code imports must come from the layer.
-LAMBDA_RUNTIME_MODULES = {"boto3", "botocore"}
+#: The Lambda Python runtime ships these (`snapshot_restore_py`, SnapStart's hook registry, only there:
+#: toolgate.adapters.aws.snapstart imports it when present); everything else must come from the layer.
+LAMBDA_RUNTIME_MODULES = {"boto3", "botocore", "snapshot_restore_py"}
 
 
 class _RuntimeImports(ast.NodeVisitor):
