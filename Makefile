@@ -65,11 +65,14 @@ check: lint typecheck synth test ## lint, typecheck, synth and test, as CI does
 bench: $(STAMP) ## the compiler benchmark
 	$(BIN)/python bench/compile.py
 
-# The dependency layer installs exactly this lock (hashes required) for Lambda's Python and CPU.
-lock: $(STAMP) ## recompile layers/requirements.lock from pyproject.toml's runtime dependencies
-	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.12 \
-		--python-platform aarch64-manylinux_2_28 --no-build --custom-compile-command "make lock" \
-		-o layers/requirements.lock
+# Each dependency layer installs exactly its lock (hashes required) for Lambda's Python and CPU: the full
+# one pyproject.toml's runtime dependencies, the slim one (request path) the same without the compile-time
+# ones (infra.layers.slim_requirements).
+UV_LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.12 \
+	--python-platform aarch64-manylinux_2_28 --no-build --custom-compile-command "make lock"
+lock: $(STAMP) ## recompile layers/requirements.lock and layers/requirements-slim.lock from pyproject.toml
+	$(UV_LOCK) pyproject.toml -o layers/requirements.lock
+	$(BIN)/python -m infra.layers slim-requirements | $(UV_LOCK) - -o layers/requirements-slim.lock
 
 clean: ## remove the venv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules

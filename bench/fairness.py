@@ -142,13 +142,9 @@ def synthesized_template(workdir: Path, context: dict[str, str]) -> Path:
     from toolgate_local.template import find_stack_template
 
     from infra.app import add_toolgate_stack, load_cdk_context
-    from infra.layers import LayerAssets, placeholder_dependency_layer, stage_toolgate_layer
+    from infra.layers import placeholder_layer_assets
 
-    assets = LayerAssets(
-        dependencies=placeholder_dependency_layer(workdir / "layers"),
-        toolgate=stage_toolgate_layer(workdir / "layers"),
-        dependencies_are_placeholder=True,
-    )
+    assets = placeholder_layer_assets(workdir / "layers")
     app = cdk.App(context={**load_cdk_context(), **context}, outdir=str(workdir / "cdk.out"))
     add_toolgate_stack(app, assets, nag=False)
     app.synth()

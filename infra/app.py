@@ -4,6 +4,8 @@ Context (`-c key=value` or cdk.json):
 - `toolgate:stackName` (default `Toolgate`);
 - `toolgate:reservedConcurrency` (default `true`): `false` for accounts whose Lambda concurrency quota is
   too small to reserve any (new accounts may start at 10);
+- `toolgate:snapStart` (default `true`): `false` publishes the request-path functions' versions and
+  aliases without SnapStart (docs/deploy.md#snapstart says what it costs and why it is on);
 - `toolgate:alarms` (default `true`): `false` leaves out the CloudWatch alarms and their topic's KMS key,
   the only things billed at rest besides storage;
 - `toolgate:alarmEmail` (default none): an address subscribed to the alarm topic (SNS mails it a
@@ -13,8 +15,8 @@ Context (`-c key=value` or cdk.json):
   tenant's admin may set with PUT /v1/limits.
 
 The stack is environment-agnostic (no account or region at synth, no lookups), so synth works offline and
-without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layer is
-then an empty placeholder and the synth must not be deployed.
+without AWS credentials. Set `TOOLGATE_SKIP_LAYER_BUILD=1` to synth without PyPI: the dependency layers
+are then empty placeholders and the synth must not be deployed.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from infra.layers import (
     DEFAULT_BUILD_ROOT,
     LOCK_FILE,
     REPO_ROOT,
+    SLIM_LOCK_FILE,
     LayerAssets,
     build_dependency_layer,
-    placeholder_dependency_layer,
+    placeholder_layer_assets,
     stage_toolgate_layer,
 )
 from infra.stack import DEFAULT_TENANT_CEILINGS, TenantCeilingsError, TenantLimitValues, ToolgateStack
@@ -50,20 +53,19 @@ def load_cdk_context(cdk_json: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
 
 
 def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
-    """Build (or reuse) the dependency layer and stage the toolgate layer under `build_root`."""
-    toolgate = stage_toolgate_layer(build_root)
+    """Build (or reuse) both dependency layers and stage the toolgate layer under `build_root`."""
     if os.environ.get(SKIP_LAYER_BUILD_VARIABLE) == "1":
         print(
-            f"WARNING: {SKIP_LAYER_BUILD_VARIABLE}=1: the dependency layer is an EMPTY placeholder. "
+            f"WARNING: {SKIP_LAYER_BUILD_VARIABLE}=1: the dependency layers are EMPTY placeholders. "
             "This synth is for tests only; do not deploy it.",
             file=sys.stderr,
         )
-        return LayerAssets(
-            dependencies=placeholder_dependency_layer(build_root),
-            toolgate=toolgate,
-            dependencies_are_placeholder=True,
-        )
-    return LayerAssets(dependencies=build_dependency_layer(LOCK_FILE, build_root), toolgate=toolgate)
+        return placeholder_layer_assets(build_root)
+    return LayerAssets(
+        dependencies=build_dependency_layer(LOCK_FILE, build_root),
+        toolgate=stage_toolgate_layer(build_root),
+        slim_dependencies=build_dependency_layer(SLIM_LOCK_FILE, build_root, name="slim-dependencies"),
+    )
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:
@@ -101,6 +103,7 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         str(app.node.try_get_context("toolgate:stackName") or DEFAULT_STACK_NAME),
         layer_assets=layer_assets,
         reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
+        snap_start=_context_flag(app, "toolgate:snapStart", default=True),
         alarms=_context_flag(app, "toolgate:alarms", default=True),
         alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
         tenant_ceilings=_tenant_ceilings(app),

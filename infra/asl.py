@@ -1,9 +1,9 @@
 """The jobs state machine's definition (ASL) as text, read from a synthesized CloudFormation template.
 
-The template holds the definition as an `Fn::Join` of JSON text and CloudFormation tokens: the jobs
-function's ARN and the partition, region and account. This module fills them in, so tests and the local
-stack run the exact definition the stack deploys. Pure Python (no CDK): it reads
-`cdk.out/<stack>.template.json` as well as a template synthesized in memory.
+The template holds the definition as an `Fn::Join` of JSON text and CloudFormation tokens: the ARN the
+tasks invoke (the jobs function's, or its alias's) and the partition, region and account. This module
+fills them in, so tests and the local stack run the exact definition the stack deploys. Pure Python (no
+CDK): it reads `cdk.out/<stack>.template.json` as well as a template synthesized in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 STATE_MACHINE_TYPE = "AWS::StepFunctions::StateMachine"
 FUNCTION_TYPE = "AWS::Lambda::Function"
+ALIAS_TYPE = "AWS::Lambda::Alias"
 DEFAULT_PARTITION = "aws"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"
@@ -26,7 +27,8 @@ class DefinitionError(ValueError):
 def state_machine_definition(template: Mapping[str, Any], substitutions: Mapping[str, str]) -> str:
     """The ASL JSON text of the template's one state machine, every token replaced.
 
-    `substitutions`: `jobs_function_arn` (required), the ARN every task invokes; `region` (default
+    `substitutions`: `jobs_function_arn` (required), the ARN every task invokes (in place of the jobs
+    function's or its alias's); `region` (default
     `us-east-1`), `account` (default `123456789012`) and `partition` (default `aws`).
     """
     resources: Mapping[str, Any] = template.get("Resources", {})
@@ -56,6 +58,9 @@ def state_machine_definition(template: Mapping[str, Any], substitutions: Mapping
                 return str(separator).join(text(part) for part in parts)
             if intrinsic == "Ref" and argument in pseudo_parameters:
                 return pseudo_parameters[argument]
+            if intrinsic == "Ref" and resources.get(argument, {}).get("Type") == ALIAS_TYPE:
+                functions.add(argument)
+                return substitutions["jobs_function_arn"]
             if intrinsic == "Fn::GetAtt" and _is_function_arn(resources, argument):
                 functions.add(argument[0])
                 return substitutions["jobs_function_arn"]

@@ -101,9 +101,11 @@ class AsyncJobs(Construct):
         construct_id: str,
         *,
         jobs_function: lambda_.Function,
+        jobs_entry: lambda_.IFunction,
         callback_function: lambda_.Function,
         invoke_functions: Sequence[lambda_.Function],
     ) -> None:
+        """`jobs_entry` is what the tasks invoke: the jobs function's `live` alias (`ToolgateStack`)."""
         super().__init__(scope, construct_id)
         self.signing_key = self._signing_key()
         self.log_group = logs.LogGroup(
@@ -119,7 +121,7 @@ class AsyncJobs(Construct):
             self,
             "StateMachine",
             comment="Toolgate async jobs: submit then poll, or wait for a signed callback.",
-            definition_body=sfn.DefinitionBody.from_chainable(self._definition(jobs_function)),
+            definition_body=sfn.DefinitionBody.from_chainable(self._definition(jobs_entry)),
             state_machine_type=sfn.StateMachineType.STANDARD,
             timeout=MACHINE_TIMEOUT,
             logs=sfn.LogOptions(
@@ -166,7 +168,7 @@ class AsyncJobs(Construct):
                 )
             ],
         )
-        self._acknowledge_reviewed_findings(jobs_function, invoke_functions)
+        self._acknowledge_reviewed_findings(invoke_functions)
 
     @property
     def execution_arns(self) -> str:
@@ -334,20 +336,9 @@ class AsyncJobs(Construct):
 
     # --- Reviewed cdk-nag findings ---------------------------------------------------------------
 
-    def _acknowledge_reviewed_findings(
-        self, jobs_function: lambda_.IFunction, invoke_functions: Sequence[lambda_.IFunction]
-    ) -> None:
+    def _acknowledge_reviewed_findings(self, invoke_functions: Sequence[lambda_.IFunction]) -> None:
         stack = Stack.of(self)
         machine_role_policy = self.state_machine.role.node.find_child("DefaultPolicy")
-        jobs_id = stack.resolve(
-            stack.get_logical_id(cast(lambda_.CfnFunction, jobs_function.node.default_child))
-        )
-        _acknowledge(
-            machine_role_policy,
-            f"AwsSolutions-IAM5[Resource::<{jobs_id}.Arn>:*]",
-            "CDK's Lambda task grant covers the jobs function's versions and aliases (`:*`); it names "
-            "that one function only.",
-        )
         _acknowledge(
             machine_role_policy,
             "AwsSolutions-IAM5[Resource::*]",

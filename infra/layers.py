@@ -1,10 +1,14 @@
 """Lambda layer contents, prepared as plain directories so the stack builds without Docker.
 
-- The dependency layer is `pip install`ed for the Lambda platform (manylinux wheels only, CPython 3.12)
-  from `layers/requirements.lock`: every package pinned with its hashes (`--require-hashes --no-deps`),
-  so two deploys a month apart ship the same bytes. The lock is compiled from pyproject.toml's runtime
-  dependencies for that platform (`make lock`). The build goes into a folder keyed by a hash of the lock,
-  so an unchanged lock is built once.
+- Two dependency layers are `pip install`ed for the Lambda platform (manylinux wheels only, CPython 3.12),
+  each from its lock, every package pinned with its hashes (`--require-hashes --no-deps`), so two deploys
+  a month apart ship the same bytes:
+  - the full layer (`layers/requirements.lock`, pyproject.toml's runtime dependencies) for the functions
+    that compile specs (api, upload);
+  - the slim layer (`layers/requirements-slim.lock`, the same list without `COMPILE_TIME_REQUIREMENTS`)
+    for the request path (authorizer, invoke, mcp, jobs, callback).
+  Both locks are compiled for that platform by `make lock`, the slim one from `slim_requirements()`. Each
+  build goes into a folder keyed by a hash of its lock, so an unchanged lock is built once.
 - The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
   runtime finds it on `sys.path`.
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +30,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD_ROOT = REPO_ROOT / "build" / "layers"
 #: The runtime dependencies with every transitive package pinned and hashed, for the Lambda platform.
 LOCK_FILE = REPO_ROOT / "layers" / "requirements.lock"
+#: The same for the request path: the runtime dependencies without the compile-time ones.
+SLIM_LOCK_FILE = REPO_ROOT / "layers" / "requirements-slim.lock"
+#: Needed only to compile specs (YAML parsing, OpenAPI validation), never to serve a tool call.
+COMPILE_TIME_REQUIREMENTS = ("PyYAML", "openapi-spec-validator", "jsonschema")
 
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"
@@ -47,8 +56,11 @@ class LayerBuildError(RuntimeError):
 class LayerAssets:
     """Directories ready for `lambda_.Code.from_asset`, each holding a `python/` folder."""
 
+    #: The full dependency layer (api, upload).
     dependencies: Path
     toolgate: Path
+    #: The slim dependency layer (the request path).
+    slim_dependencies: Path
     #: True when `dependencies` is an empty stand-in: such a synth is for tests and must never be deployed.
     dependencies_are_placeholder: bool = False
 
@@ -59,6 +71,20 @@ def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list
         project = tomllib.load(handle)["project"]
     requirements: list[str] = project["dependencies"]
     return requirements
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.sub(r"[-_.]+", "-", re.split(r"[\s\[;=<>!~]", requirement, maxsplit=1)[0]).lower()
+
+
+def slim_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
+    """The runtime dependencies the request path needs: all but `COMPILE_TIME_REQUIREMENTS`."""
+    excluded = {_requirement_name(name) for name in COMPILE_TIME_REQUIREMENTS}
+    return [
+        requirement
+        for requirement in runtime_requirements(pyproject)
+        if _requirement_name(requirement) not in excluded
+    ]
 
 
 def pip_install_command(lock: Path, target: Path) -> list[str]:
@@ -114,10 +140,12 @@ def build_dependency_layer(
     lock: Path = LOCK_FILE,
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
+    name: str = "dependencies",
     runner: PipRunner = run_pip,
 ) -> Path:
-    """Install the `lock` for Lambda under `build_root`, reusing an earlier build of the same lock."""
-    layer_dir = build_root / f"dependencies-{dependency_cache_key(lock.read_text())}"
+    """Install the `lock` for Lambda under `build_root` as `<name>-<hash>`, reusing an earlier build of
+    the same lock; older builds of the same `name` are removed."""
+    layer_dir = build_root / f"{name}-{dependency_cache_key(lock.read_text())}"
     if (layer_dir / _COMPLETE_MARKER).is_file():
         return layer_dir
     staging = build_root / f"{layer_dir.name}.partial"
@@ -130,8 +158,9 @@ def build_dependency_layer(
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
     (layer_dir / _COMPLETE_MARKER).touch()
-    for stale in build_root.glob("dependencies-*"):
-        if stale != layer_dir and stale.name != _PLACEHOLDER_NAME:
+    same_name = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}(\.partial)?")
+    for stale in build_root.iterdir():
+        if stale != layer_dir and same_name.fullmatch(stale.name):
             shutil.rmtree(stale, ignore_errors=True)
     return layer_dir
 
@@ -146,6 +175,17 @@ def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:
     return layer_dir
 
 
+def placeholder_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
+    """The toolgate layer, with the empty stand-in for both dependency layers (tests, offline synths)."""
+    placeholder = placeholder_dependency_layer(build_root)
+    return LayerAssets(
+        dependencies=placeholder,
+        toolgate=stage_toolgate_layer(build_root),
+        slim_dependencies=placeholder,
+        dependencies_are_placeholder=True,
+    )
+
+
 def stage_toolgate_layer(
     build_root: Path = DEFAULT_BUILD_ROOT, source: Path = REPO_ROOT / "layers" / "toolgate"
 ) -> Path:
@@ -155,3 +195,14 @@ def stage_toolgate_layer(
     ignored = shutil.ignore_patterns(*IGNORED_SOURCE_PATTERNS)
     shutil.copytree(source, layer_dir / "python" / "toolgate", ignore=ignored)
     return layer_dir
+
+
+def main(arguments: Sequence[str]) -> None:
+    """`python -m infra.layers slim-requirements`: print the slim layer's input for `make lock`."""
+    if list(arguments) != ["slim-requirements"]:
+        raise SystemExit("usage: python -m infra.layers slim-requirements")
+    print("\n".join(slim_requirements()))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

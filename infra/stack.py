@@ -51,6 +51,11 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 #: Graviton: cheaper per GB-second. The dependency layer is built for aarch64 to match.
 ARCHITECTURE = lambda_.Architecture.ARM_64
 HANDLER = "handler.lambda_handler"
+#: The functions an agent's request waits on: they get the slim dependency layer, SnapStart (unless
+#: `toolgate:snapStart=false`) and a `live` alias that API Gateway and Step Functions invoke.
+REQUEST_PATH_FUNCTIONS = ("authorizer", "invoke", "mcp", "jobs", "callback")
+#: The alias of each request-path function's current version.
+LIVE_ALIAS_NAME = "live"
 
 #: What API Gateway lets through to the authorizer: `tg_{tenant}_{key_id}_{secret}`, bare or after
 #: `Bearer `. Anything else is refused with 401 without invoking a Lambda.
@@ -211,6 +216,7 @@ class ToolgateStack(Stack):
         *,
         layer_assets: LayerAssets,
         reserve_concurrency: bool = True,
+        snap_start: bool = True,
         alarms: bool = True,
         alarm_email: str | None = None,
         tenant_ceilings: TenantLimitValues = DEFAULT_TENANT_CEILINGS,
@@ -218,6 +224,9 @@ class ToolgateStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description=description)
         self._reserve_concurrency = reserve_concurrency
+        self._snap_start = snap_start
+        #: Each request-path function's `live` alias, by function name: what its callers invoke.
+        self.live_aliases: dict[str, lambda_.Alias] = {}
         self.tenant_ceilings = tenant_ceilings
         self.limits_environment = limits_environment(tenant_ceilings)
 
@@ -225,7 +234,7 @@ class ToolgateStack(Stack):
         access_logs_bucket = self._access_logs_bucket()
         self.dead_letter_queue, self.upload_queue = self._upload_queues()
         self.bucket = self._specs_bucket(access_logs_bucket, self.upload_queue)
-        self.dependency_layer, self.toolgate_layer = self._layers(layer_assets)
+        self.dependency_layer, self.slim_dependency_layer, self.toolgate_layer = self._layers(layer_assets)
 
         self.function_environment = {
             **COMMON_ENVIRONMENT,
@@ -297,6 +306,7 @@ class ToolgateStack(Stack):
             self,
             "Jobs",
             jobs_function=self.jobs_function,
+            jobs_entry=self.live_aliases["jobs"],
             callback_function=self.callback_function,
             invoke_functions=self.tool_call_functions,
         )
@@ -318,11 +328,12 @@ class ToolgateStack(Stack):
         )
         self._outputs()
         if layer_assets.dependencies_are_placeholder:
-            Annotations.of(self.dependency_layer).add_warning_v2(
-                "toolgate:placeholder-dependency-layer",
-                "The dependency layer is an EMPTY placeholder (TOOLGATE_SKIP_LAYER_BUILD=1 or a test "
-                "synth). The functions cannot import their dependencies: never deploy this synth.",
-            )
+            for layer in (self.dependency_layer, self.slim_dependency_layer):
+                Annotations.of(layer).add_warning_v2(
+                    "toolgate:placeholder-dependency-layer",
+                    "The dependency layers are EMPTY placeholders (TOOLGATE_SKIP_LAYER_BUILD=1 or a test "
+                    "synth). The functions cannot import their dependencies: never deploy this synth.",
+                )
         self._acknowledge_reviewed_findings()
 
     # --- Store -------------------------------------------------------------------------------
@@ -469,16 +480,23 @@ class ToolgateStack(Stack):
 
     # --- Code --------------------------------------------------------------------------------
 
-    def _layers(self, assets: LayerAssets) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion]:
+    def _layers(
+        self, assets: LayerAssets
+    ) -> tuple[lambda_.LayerVersion, lambda_.LayerVersion, lambda_.LayerVersion]:
         dependencies = self._layer(
             "DependencyLayer",
             lambda_.Code.from_asset(str(assets.dependencies), exclude=[".complete"]),
-            "Toolgate's runtime dependencies (pyproject [project].dependencies).",
+            "Toolgate's runtime dependencies (pyproject [project].dependencies), for api and upload.",
+        )
+        slim_dependencies = self._layer(
+            "SlimDependencyLayer",
+            lambda_.Code.from_asset(str(assets.slim_dependencies), exclude=[".complete"]),
+            "The request path's dependencies: the runtime ones without the spec compiler's.",
         )
         toolgate = self._layer(
             "ToolgateLayer", lambda_.Code.from_asset(str(assets.toolgate)), "The toolgate package."
         )
-        return dependencies, toolgate
+        return dependencies, slim_dependencies, toolgate
 
     def _layer(self, construct_id: str, code: lambda_.Code, description: str) -> lambda_.LayerVersion:
         return lambda_.LayerVersion(
@@ -508,6 +526,8 @@ class ToolgateStack(Stack):
                 resources=[log_group.log_group_arn],
             )
         )
+        request_path = name in REQUEST_PATH_FUNCTIONS
+        dependencies = self.slim_dependency_layer if request_path else self.dependency_layer
         function = lambda_.Function(
             self,
             f"{title}Function",
@@ -516,7 +536,7 @@ class ToolgateStack(Stack):
             architecture=ARCHITECTURE,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / name), exclude=list(IGNORED_SOURCE_PATTERNS)),
-            layers=[self.dependency_layer, self.toolgate_layer],
+            layers=[dependencies, self.toolgate_layer],
             role=role,
             log_group=log_group,
             memory_size=sizing.memory_mb,
@@ -526,11 +546,33 @@ class ToolgateStack(Stack):
             ),
             tracing=lambda_.Tracing.ACTIVE,
             environment=self.function_environment,
+            snap_start=(
+                lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if request_path and self._snap_start else None
+            ),
+            # A replaced version is deleted once the alias has moved on: each version kept would keep its
+            # snapshot cached, and billed (docs/deploy.md#snapstart).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
         )
         # CDK orders a function after its role with DependsOn, which the role's GetAtt already implies.
         cast(lambda_.CfnFunction, function.node.default_child).add_metadata(
             "cfn-lint", {"config": {"ignore_checks": ["W3005"]}}
         )
+        if request_path and self._snap_start:
+            Annotations.of(function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "Its current version is published, and its live alias points at it.",
+            )
+        if request_path:
+            # A new version is published whenever the code or configuration changes; with SnapStart,
+            # that is when Lambda initializes the function and takes its snapshot. Without it the alias
+            # stays, so that API Gateway's integrations and permissions are the same either way.
+            self.live_aliases[name] = lambda_.Alias(
+                self,
+                f"{title}LiveAlias",
+                alias_name=LIVE_ALIAS_NAME,
+                version=function.current_version,
+                description=f"The {name} function's current version, as its callers invoke it.",
+            )
         return function
 
     @property
@@ -569,7 +611,7 @@ class ToolgateStack(Stack):
         authorizer = apigw.TokenAuthorizer(
             self,
             "ApiKeyAuthorizer",
-            handler=self.authorizer_function,
+            handler=self.live_aliases["authorizer"],
             identity_source=apigw.IdentitySource.header("Authorization"),
             validation_regex=AUTHORIZATION_HEADER_PATTERN,
             results_cache_ttl=AUTHORIZER_CACHE_TTL,
@@ -639,7 +681,7 @@ class ToolgateStack(Stack):
         serve must still reach the api function as before: each resource on the way gets `ANY` to it,
         and a `{proxy+}` of its own wherever it has no path-variable child (only one is allowed).
         """
-        invoke = apigw.LambdaIntegration(self.invoke_function)
+        invoke = apigw.LambdaIntegration(self.live_aliases["invoke"])
         tool_call = self._management_path(
             v1, management, "assistants", "{assistant}", "tools", "{tool}", "invoke"
         )
@@ -658,7 +700,7 @@ class ToolgateStack(Stack):
         GET (no server-sent stream) and DELETE (no session) answering 405 there. OAuth discovery
         (`GET /.well-known/...`, asked by clients that get a 401) reaches the MCP function without a key,
         and is answered 404: this API takes keys, not OAuth tokens, for now."""
-        mcp = apigw.LambdaIntegration(self.mcp_function)
+        mcp = apigw.LambdaIntegration(self.live_aliases["mcp"])
         resource = self._management_path(v1, management, "assistants", "{assistant}", "mcp")
         for http_method in ("POST", "GET", "DELETE"):
             self._route(resource, http_method, mcp)
@@ -677,7 +719,7 @@ class ToolgateStack(Stack):
         """The one method without the API key authorizer: the target calling back holds no Toolgate key."""
         method = resource.add_method(
             "POST",
-            apigw.LambdaIntegration(self.callback_function),
+            apigw.LambdaIntegration(self.live_aliases["callback"]),
             authorization_type=apigw.AuthorizationType.NONE,
             api_key_required=False,
         )

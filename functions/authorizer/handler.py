@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.edge import header_values
 from toolgate.errors import ApiKeyInvalidError
@@ -26,6 +27,8 @@ from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
+# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
+register_restore_hooks()
 
 
 class UnauthorizedError(Exception):

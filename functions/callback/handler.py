@@ -13,12 +13,15 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, body_bytes, json_response
 from toolgate.errors import CallbackInvalidError, ToolgateError
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
+# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
+register_restore_hooks()
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.service.jobs.records import is_job_id
 from toolgate.service.jobs.runner import JobRunner
@@ -26,6 +27,8 @@ from toolgate.settings import get_job_settings, get_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
+# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
+register_restore_hooks()
 
 
 class TaskInputError(ValueError):

@@ -208,3 +208,17 @@ def test_stack_outputs_point_at_the_local_stack(stack: LocalStack) -> None:
     dynamodb = stack.boto3_session().client("dynamodb", endpoint_url=stack.moto_url)
     ttl = dynamodb.describe_time_to_live(TableName=stack.table_name)["TimeToLiveDescription"]
     assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": "ttl"}
+
+
+def test_the_request_path_is_served_through_the_templates_live_aliases(stack: LocalStack) -> None:
+    """The deployed stack invokes aliases of published versions; the local stack must serve them too, or
+    every tool call above would fail with an unresolved alias."""
+    aliases = [report for report in stack.reports if report.resource_type == "AWS::Lambda::Alias"]
+    assert len(aliases) == 5
+    lambda_client = stack.boto3_session().client("lambda", endpoint_url=stack.moto_url)
+    for report in aliases:
+        assert report.status == "created"
+        function_name, alias_name = report.detail.split(":")[-2:]
+        assert alias_name == "live"
+        alias = lambda_client.get_alias(FunctionName=function_name, Name=alias_name)
+        assert alias["FunctionVersion"] != "$LATEST"

@@ -15,7 +15,7 @@ import aws_cdk as cdk
 from aws_cdk import CfnElement, Stack
 
 from infra.app import add_toolgate_stack, load_cdk_context
-from infra.layers import LayerAssets, placeholder_dependency_layer, stage_toolgate_layer
+from infra.layers import placeholder_layer_assets
 from infra.stack import ToolgateStack
 
 TENANT = "${aws:PrincipalTag/tenant_id}"
@@ -38,11 +38,7 @@ class Synthesized:
 def synthesize(workdir: Path, *, nag: bool, context: Mapping[str, Any] | None = None) -> Synthesized:
     """Synthesize into `workdir`, with cdk.json's context plus `context` (as `-c key=value` would add)."""
     layers_dir = workdir / "layers"
-    assets = LayerAssets(
-        dependencies=placeholder_dependency_layer(layers_dir),
-        toolgate=stage_toolgate_layer(layers_dir),
-        dependencies_are_placeholder=True,
-    )
+    assets = placeholder_layer_assets(layers_dir)
     outdir = workdir / "cdk.out"
     app = cdk.App(context={**load_cdk_context(), **(context or {})}, outdir=str(outdir))
     stack = add_toolgate_stack(app, assets, nag=nag)
@@ -77,6 +73,22 @@ def logical_id(construct: Any) -> str:
     element = construct if isinstance(construct, CfnElement) else construct.node.default_child
     stack = Stack.of(element)
     return cast(str, stack.resolve(stack.get_logical_id(element)))
+
+
+def invoked_function(resources: dict[str, Any], uri: Any) -> str:
+    """The logical id of the function a Lambda integration or authorizer URI invokes, through its alias."""
+    (target,) = [
+        part
+        for part in uri["Fn::Join"][1]
+        if isinstance(part, dict)
+        and ("Fn::GetAtt" in part or "Ref" in part)
+        and not str(part.get("Ref", "")).startswith("AWS::")
+    ]
+    if "Fn::GetAtt" in target:
+        return str(target["Fn::GetAtt"][0])
+    alias = resources[target["Ref"]]
+    assert alias["Type"] == "AWS::Lambda::Alias", target
+    return str(alias["Properties"]["FunctionName"]["Ref"])
 
 
 def of_type(resources: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from synth_helpers import (
     TENANT_SESSION_CONDITION,
     XRAY_ACTIONS,
     as_list,
+    invoked_function,
     logical_id,
     of_type,
     render,
@@ -299,12 +300,7 @@ def _resource_tree(resources: dict[str, Any]) -> ApiResource:
         properties = method["Properties"]
         resource = properties["ResourceId"]
         node = nodes[resource["Ref"]] if "Ref" in resource else root
-        (function,) = [
-            part["Fn::GetAtt"][0]
-            for part in properties["Integration"]["Uri"]["Fn::Join"][1]
-            if isinstance(part, dict) and "Fn::GetAtt" in part
-        ]
-        node.methods[properties["HttpMethod"]] = function
+        node.methods[properties["HttpMethod"]] = invoked_function(resources, properties["Integration"]["Uri"])
     return root
 
 
@@ -415,13 +411,13 @@ def test_no_resource_has_two_path_variable_children(api_tree: ApiResource) -> No
         pending.extend(node.children)
 
 
-def test_api_gateway_may_invoke_the_invoke_function_only_from_this_api(
+def test_api_gateway_may_invoke_the_invoke_alias_only_from_this_api(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     permissions = [
         p["Properties"]
         for p in of_type(resources, "AWS::Lambda::Permission").values()
-        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [logical_id(stack.invoke_function), "Arn"]}
+        if p["Properties"]["FunctionName"] == {"Ref": logical_id(stack.live_aliases["invoke"])}
     ]
     assert permissions
     for permission in permissions:

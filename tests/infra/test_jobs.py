@@ -461,16 +461,17 @@ def test_machine_logs_every_event_but_never_execution_data_and_is_traced(
     assert machine["TracingConfiguration"] == {"Enabled": True}
 
 
-def test_machine_role_may_invoke_only_the_jobs_function_and_put_events_on_the_default_bus(
+def test_machine_role_may_invoke_only_the_jobs_alias_and_put_events_on_the_default_bus(
     stack: ToolgateStack, resources: dict[str, Any], machine: dict[str, Any]
 ) -> None:
     role_id = machine["RoleArn"]["Fn::GetAtt"][0]
-    jobs = logical_id(stack.jobs_function)
+    jobs = logical_id(stack.live_aliases["jobs"])
     granted: dict[str, set[str]] = {}
     for statement in role_statements(resources, role_id):
         for action in as_list(statement["Action"]):
             granted.setdefault(action, set()).update(render(r) for r in as_list(statement["Resource"]))
-    assert granted.pop("lambda:InvokeFunction") == {f"${{{jobs}.Arn}}", f"${{{jobs}.Arn}}:*"}
+    # The jobs function's live alias only, not the function's other versions.
+    assert granted.pop("lambda:InvokeFunction") == {f"${{{jobs}}}"}
     assert granted.pop("events:PutEvents") == {
         "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
     }
@@ -672,16 +673,16 @@ def test_only_the_callback_and_oauth_discovery_routes_are_keyless(
         assert method["AuthorizationType"] == "NONE"
         assert "AuthorizerId" not in method
     assert callback["HttpMethod"] == "POST"
-    assert f"${{{logical_id(stack.callback_function)}.Arn}}" in render(callback["Integration"]["Uri"])
+    assert f"${{{logical_id(stack.live_aliases['callback'])}}}" in render(callback["Integration"]["Uri"])
     # OAuth discovery only reads: the MCP function answers it 404 before reading any tenant.
     assert discovery["HttpMethod"] == "GET"
-    assert f"${{{logical_id(stack.mcp_function)}.Arn}}" in render(discovery["Integration"]["Uri"])
+    assert f"${{{logical_id(stack.live_aliases['mcp'])}}}" in render(discovery["Integration"]["Uri"])
 
 
-def test_api_gateway_may_invoke_the_callback_function_only_from_this_api(
+def test_api_gateway_may_invoke_the_callback_alias_only_from_this_api(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    function_arn = {"Fn::GetAtt": [logical_id(stack.callback_function), "Arn"]}
+    function_arn = {"Ref": logical_id(stack.live_aliases["callback"])}
     permissions = [
         p["Properties"]
         for p in of_type(resources, "AWS::Lambda::Permission").values()

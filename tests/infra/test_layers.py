@@ -5,36 +5,46 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import re
+import subprocess
 import sys
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
 from infra.app import SKIP_LAYER_BUILD_VARIABLE, prepare_layer_assets
 from infra.layers import (
+    COMPILE_TIME_REQUIREMENTS,
     LAMBDA_PYTHON_VERSION,
     LOCK_FILE,
     REPO_ROOT,
+    SLIM_LOCK_FILE,
     LayerBuildError,
     build_dependency_layer,
     dependency_cache_key,
     pip_install_command,
     run_pip,
     runtime_requirements,
+    slim_requirements,
     stage_toolgate_layer,
 )
 
-#: The Lambda Python runtime ships these; everything else the code imports must come from the layer.
-LAMBDA_RUNTIME_MODULES = {"boto3", "botocore"}
+#: The Lambda Python runtime ships these (`snapshot_restore_py`, SnapStart's hook registry, only there:
+#: toolgate.adapters.aws.snapstart imports it when present); everything else must come from the layer.
+LAMBDA_RUNTIME_MODULES = {"boto3", "botocore", "snapshot_restore_py"}
 
 
 class _RuntimeImports(ast.NodeVisitor):
-    """Top-level names of absolute imports, leaving out those made only for type checking."""
+    """Absolute imports (top-level names in `modules`, full names in `imported`, relative ones resolved
+    against `package`), leaving out those made only for type checking and those made inside the
+    functions named in `skipped_functions`."""
 
-    def __init__(self) -> None:
+    def __init__(self, package: str = "", skipped_functions: Collection[str] = ()) -> None:
         self.modules: set[str] = set()
+        self.imported: set[str] = set()
+        self._package = package
+        self._skipped_functions = skipped_functions
 
     def visit_If(self, node: ast.If) -> None:
         test = node.test
@@ -46,12 +56,77 @@ class _RuntimeImports(ast.NodeVisitor):
             return
         self.generic_visit(node)
 
+    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
+        if node.name not in self._skipped_functions:
+            self.generic_visit(node)
+
     def visit_Import(self, node: ast.Import) -> None:
         self.modules.update(alias.name.partition(".")[0] for alias in node.names)
+        self.imported.update(alias.name for alias in node.names)
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
-        if node.level == 0 and node.module:
-            self.modules.add(node.module.partition(".")[0])
+        module = node.module or ""
+        if node.level:
+            parts = self._package.split(".")
+            module = ".".join([*parts[: len(parts) - (node.level - 1)], *([module] if module else [])])
+        elif module:
+            self.modules.add(module.partition(".")[0])
+        self.imported.add(module)
+        self.imported.update(f"{module}.{alias.name}" for alias in node.names)
+
+
+#: Lazy imports that run in the functions that compile specs (api, upload) only: `compile_upload` (and
+#: `_load_overlays`, which only it calls) is the upload path; the request path loads stored tools
+#: (`load_tool`) and never compiles. Cut here, so that the request path's closure is what it can run, and
+#: any other way into the compiler still counts.
+UPLOAD_ONLY_FUNCTIONS = {"toolgate.service.ingest": {"compile_upload", "_load_overlays"}}
+#: The functions that compile specs: they get the full dependency layer, the others the slim one.
+FULL_LAYER_FUNCTIONS = {"api", "upload"}
+FUNCTION_NAMES = ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback")
+#: The top-level modules of the compile-time packages and of what only they pull in.
+COMPILE_TIME_MODULES = {
+    "yaml",
+    "openapi_spec_validator",
+    "openapi_schema_validator",
+    "jsonschema",
+    "jsonschema_path",
+}
+
+
+def _source_of(module: str) -> Path | None:
+    root = REPO_ROOT / "layers" if module.split(".", maxsplit=1)[0] == "toolgate" else REPO_ROOT
+    base = root.joinpath(*module.split("."))
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _import_closure(
+    handler_module: str, cut: Mapping[str, Collection[str]] = UPLOAD_ONLY_FUNCTIONS
+) -> set[str]:
+    """The third-party top-level modules `handler_module` can import at run time, through our own
+    modules (each imported package's `__init__` too), lazy imports included but for those in the
+    functions `cut` names."""
+    pending, seen, third_party = [handler_module], set[str](), set[str]()
+    while pending:
+        module = pending.pop()
+        source = _source_of(module)
+        if module in seen or source is None:
+            continue
+        seen.add(module)
+        parts = module.split(".")
+        pending.extend(".".join(parts[:end]) for end in range(1, len(parts)))
+        package = module if source.name == "__init__.py" else module.rpartition(".")[0]
+        collector = _RuntimeImports(package, cut.get(module, set()))
+        collector.visit(ast.parse(source.read_text(), filename=str(source)))
+        pending.extend(name for name in collector.imported if name.split(".")[0] in {"toolgate", "functions"})
+        third_party |= {
+            name
+            for name in collector.modules
+            if name not in sys.stdlib_module_names and name not in {"__future__", "toolgate", "functions"}
+        }
+    return third_party
 
 
 def _distribution_key(name: str) -> str:
@@ -73,25 +148,82 @@ def _installed_closure(requirements: Iterable[str]) -> set[str]:
     return seen
 
 
-def test_the_layers_provide_every_module_the_functions_import() -> None:
-    collector = _RuntimeImports()
-    package = REPO_ROOT / "layers" / "toolgate"
-    sources = [*(REPO_ROOT / "functions").rglob("*.py"), *package.rglob("*.py")]
-    for source in sources:
-        collector.visit(ast.parse(source.read_text(), filename=str(source)))
-    third_party = {
-        module
-        for module in collector.modules
-        if module not in sys.stdlib_module_names and module not in {"__future__", "toolgate", "functions"}
-    }
+def _missing_from(lock: Path, modules: Iterable[str]) -> set[str]:
+    """The `modules` that no package of `lock` provides (Lambda's own boto3 and botocore aside)."""
     distributions = importlib.metadata.packages_distributions()
-    shipped = _installed_closure(runtime_requirements())
-    missing = {
+    shipped = set(_locked_pins(lock))
+    return {
         module
-        for module in third_party - LAMBDA_RUNTIME_MODULES
+        for module in set(modules) - LAMBDA_RUNTIME_MODULES
         if not {_distribution_key(d) for d in distributions.get(module, [module])} & shipped
     }
-    assert not missing, f"imported at run time but not in [project].dependencies: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("function", FUNCTION_NAMES)
+def test_each_functions_layer_provides_every_module_the_function_can_import(function: str) -> None:
+    full = function in FULL_LAYER_FUNCTIONS
+    lock = LOCK_FILE if full else SLIM_LOCK_FILE
+    closure = _import_closure(f"functions.{function}.handler", cut={} if full else UPLOAD_ONLY_FUNCTIONS)
+    assert "pydantic" in closure  # the walk did reach into the toolgate package
+    missing = _missing_from(lock, closure)
+    assert not missing, f"the {function} function imports {sorted(missing)}, which {lock.name} lacks"
+
+
+def test_the_request_path_cannot_reach_the_compile_time_packages() -> None:
+    for function in set(FUNCTION_NAMES) - FULL_LAYER_FUNCTIONS:
+        assert not _import_closure(f"functions.{function}.handler") & COMPILE_TIME_MODULES, function
+    # The control: the functions that compile reach them, and the cut is what keeps the request path out.
+    for function in FULL_LAYER_FUNCTIONS:
+        assert {"yaml", "openapi_spec_validator"} <= _import_closure(f"functions.{function}.handler", cut={})
+    assert "yaml" in _import_closure("functions.invoke.handler", cut={})
+
+
+def test_the_slim_lock_ships_no_compile_time_package() -> None:
+    slim, full = _locked_pins(SLIM_LOCK_FILE), _locked_pins(LOCK_FILE)
+    compile_time = {_distribution_key(name) for name in COMPILE_TIME_REQUIREMENTS}
+    assert compile_time <= set(full)
+    assert not compile_time & set(slim)
+    # Nor anything only they pull in.
+    for dependency in ("openapi-schema-validator", "jsonschema-path", "referencing", "rpds-py"):
+        assert dependency in full
+        assert dependency not in slim
+    # Where both layers ship a package, the same version: one version of each package per deployment.
+    assert {name: full[name][0] for name in slim} == {name: version for name, (version, _) in slim.items()}
+
+
+def test_the_slim_lock_pins_every_request_path_dependency_at_pyprojects_version() -> None:
+    pins = _locked_pins(SLIM_LOCK_FILE)
+    requirements = slim_requirements()
+    assert len(requirements) == len(runtime_requirements()) - len(COMPILE_TIME_REQUIREMENTS)
+    for requirement in requirements:
+        name, _, version = re.sub(r"\[.*?\]", "", requirement).partition("==")
+        assert pins.get(_distribution_key(name), ("missing", 0))[0] == version, requirement
+    assert all(hashes > 0 for _, hashes in pins.values()), "every locked package carries its hashes"
+    assert set(pins) >= _installed_closure(requirements)
+
+
+def test_slim_requirements_leave_out_the_compile_time_ones_however_spelled(tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        '[project]\nname = "x"\ndependencies = ["pydantic==2.14.3", "pyyaml==6.0.3", '
+        '"openapi_spec.validator==1", "jsonschema[format]==4", "jsonschema-rs==0.60.3"]\n'
+    )
+    assert slim_requirements(pyproject) == ["pydantic==2.14.3", "jsonschema-rs==0.60.3"]
+
+
+def test_make_lock_compiles_the_slim_lock_from_slim_requirements() -> None:
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert (
+        "python -m infra.layers slim-requirements | $(UV_LOCK) - -o layers/requirements-slim.lock" in makefile
+    )
+    printed = subprocess.run(
+        [sys.executable, "-m", "infra.layers", "slim-requirements"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+    ).stdout
+    assert printed.splitlines() == slim_requirements()
 
 
 class FakePip:

@@ -43,7 +43,7 @@ def test_the_mcp_function_reads_the_invoke_functions_settings(
 def test_the_mcp_routes_use_the_api_key_authorizer_and_only_discovery_is_keyless(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    mcp = f"${{{logical_id(stack.mcp_function)}.Arn}}"
+    mcp = f"${{{logical_id(stack.live_aliases['mcp'])}}}"
     methods = [
         method["Properties"]
         for method in of_type(resources, "AWS::ApiGateway::Method").values()

@@ -360,7 +360,7 @@ def test_every_api_method_but_the_callback_and_oauth_discovery_requires_the_api_
 ) -> None:
     (authorizer_id,) = of_type(resources, "AWS::ApiGateway::Authorizer")
     methods = of_type(resources, "AWS::ApiGateway::Method")
-    callback = f"${{{logical_id(stack.callback_function)}.Arn}}"
+    callback = f"${{{logical_id(stack.live_aliases['callback'])}}}"
     keyless = {
         key
         for key, method in methods.items()
@@ -378,7 +378,7 @@ def test_every_api_method_but_the_callback_and_oauth_discovery_requires_the_api_
         assert method["Properties"]["AuthorizerId"] == {"Ref": authorizer_id}
 
 
-def test_authorizer_is_cached_and_runs_the_authorizer_function(
+def test_authorizer_is_cached_and_runs_the_authorizer_functions_live_alias(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     (authorizer,) = of_type(resources, "AWS::ApiGateway::Authorizer").values()
@@ -386,7 +386,7 @@ def test_authorizer_is_cached_and_runs_the_authorizer_function(
     assert properties["IdentitySource"] == "method.request.header.Authorization"
     assert 0 < properties["AuthorizerResultTtlInSeconds"] <= 300
     uri_parts = properties["AuthorizerUri"]["Fn::Join"][1]
-    assert {"Fn::GetAtt": [logical_id(stack.authorizer_function), "Arn"]} in uri_parts
+    assert {"Ref": logical_id(stack.live_aliases["authorizer"])} in uri_parts
 
 
 @pytest.mark.parametrize("form", ["{key}", "Bearer {key}", "bearer {key}"])
@@ -477,12 +477,25 @@ def test_functions_have_deliberate_limits_tracing_and_bounded_logs(
 
 def test_functions_and_layers_agree_on_runtime_and_architecture(resources: dict[str, Any]) -> None:
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    assert len(layers) == 2
+    assert len(layers) == 3
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
     for function in of_type(resources, "AWS::Lambda::Function").values():
-        assert {ref["Ref"] for ref in function["Properties"]["Layers"]} == set(layers)
+        assert {ref["Ref"] for ref in function["Properties"]["Layers"]} <= set(layers)
+
+
+def test_the_request_path_gets_the_slim_layer_and_the_compilers_the_full_one(
+    stack: ToolgateStack, resources: dict[str, Any]
+) -> None:
+    full, slim, toolgate = (
+        logical_id(layer)
+        for layer in (stack.dependency_layer, stack.slim_dependency_layer, stack.toolgate_layer)
+    )
+    for name in ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback"):
+        function = resources[logical_id(getattr(stack, f"{name}_function"))]["Properties"]
+        expected = [full, toolgate] if name in {"api", "upload"} else [slim, toolgate]
+        assert [ref["Ref"] for ref in function["Layers"]] == expected, name
 
 
 def test_functions_get_every_setting_the_service_requires(
