@@ -57,11 +57,10 @@ from toolgate.service.views import (
     IntegrationView,
     IssuedKeyView,
     ToolFormat,
-    UnavailableIntegration,
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import LimitSettings, ServiceSettings
+from toolgate.settings import CatalogSettings, LimitSettings, ServiceSettings, get_catalog_settings
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -75,6 +74,7 @@ class ManagementService:
         *,
         ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
         limit_settings: LimitSettings | None = None,
+        catalog_settings: CatalogSettings | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -85,6 +85,7 @@ class ManagementService:
         #: Told of every ingest (outcome, integration id): the handler's logs and metrics.
         self.ingest_observer = ingest_observer
         self.limit_settings = limit_settings or LimitSettings()
+        self.catalog_settings = catalog_settings or get_catalog_settings()
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -289,20 +290,17 @@ class ManagementService:
         current = self._assistant(assistant_id)
         self.store.delete_assistant(assistant_id, expected_version=current.version)
 
-    def list_assistant_tools(self, assistant_id: str, tool_format: ToolFormat) -> AssistantTools:
-        """The assistant's tools rendered for one model API; agents may call this too."""
-        from toolgate.dialects import as_dialect, render_tools  # noqa: PLC0415 - only this route needs it
+    def list_assistant_tools(
+        self, assistant_id: str, tool_format: ToolFormat, cursor: str | None = None, limit: int | None = None
+    ) -> AssistantTools:
+        """A page of the assistant's tools rendered for one model API, with what all of them cost in
+        tokens; agents may call this too."""
+        from toolgate.service.listing import tools_listing  # noqa: PLC0415 - only this route renders tools
 
         self.context.require(Role.ADMIN, Role.AGENT)
         catalog = assistant_catalog(self.resources, self._assistant(assistant_id))
-        rendered = render_tools(catalog.tools, as_dialect(tool_format))
-        return AssistantTools(
-            assistant_id=assistant_id,
-            format=tool_format,
-            tools=rendered.definitions,
-            losses=rendered.losses,
-            violations=rendered.violations,
-            unavailable=[UnavailableIntegration(id=i, status=status) for i, status in catalog.unavailable],
+        return tools_listing(
+            catalog, assistant_id, tool_format, cursor=cursor, limit=limit, settings=self.catalog_settings
         )
 
     # --- Limits -------------------------------------------------------------------------------
