@@ -321,7 +321,7 @@ class CatalogSettings(BaseSettings):
     max_listing_page_size: int = Field(default=500, ge=1, le=1000)
     #: Largest listing body: a page that would be larger holds fewer tools. Lambda answers at most 6 MB
     #: (the whole response, headers and JSON escaping included), so this keeps a wide margin.
-    max_listing_bytes: int = Field(default=4 * MIB, ge=64 * 1024, le=5 * MIB)
+    max_listing_bytes: int = Field(default=4 * MIB, ge=256 * 1024, le=5 * MIB)
 
     @model_validator(mode="after")
     def _default_page_within_the_max(self) -> CatalogSettings:
