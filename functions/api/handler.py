@@ -85,6 +85,7 @@ def _service() -> ManagementService:
         get_service_settings(),
         ingest_observer=record_ingest,
         limit_settings=get_limit_settings(),
+        catalogs=wiring.catalogs,
     )
 
 

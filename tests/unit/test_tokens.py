@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from toolgate.dialects import Dialect, render_tools
 from toolgate.dialects import tokens as token_module
 from toolgate.dialects.tokens import (
     APPROXIMATION_FACTORS,
+    CHARS_PER_O200K_TOKEN,
+    EXACT_DIALECTS,
     O200K_PATTERN,
     TOKEN_BUDGET_EXCEEDED,
     TOOL_CAP_EXCEEDED,
@@ -115,13 +118,20 @@ def test_a_missing_vocabulary_is_a_typed_error_never_a_download(monkeypatch: pyt
         o200k_encoding()
 
 
-def test_claude_and_gemini_counts_are_the_documented_factor_over_o200k() -> None:
+def test_openai_counts_are_exact_and_the_others_the_documented_approximation() -> None:
     definition = {"name": "list_cases", "description": "List the support cases of a customer."}
-    exact = o200k_count(json.dumps(definition, separators=(",", ":")))
-    assert definition_tokens(definition, Dialect.OPENAI) == exact
-    assert definition_tokens(definition, Dialect.MCP) == exact
+    text = json.dumps(definition, separators=(",", ":"))
+    for dialect in EXACT_DIALECTS:
+        assert definition_tokens(definition, dialect) == o200k_count(text)
     for dialect, factor in APPROXIMATION_FACTORS.items():
-        assert definition_tokens(definition, dialect) == -(-exact * factor // 1)
+        assert definition_tokens(definition, dialect) == math.ceil(len(text) / CHARS_PER_O200K_TOKEN * factor)
+    assert set(EXACT_DIALECTS) | set(APPROXIMATION_FACTORS) == set(Dialect)
+
+
+def test_an_mcp_tool_is_counted_by_what_a_host_hands_its_model() -> None:
+    visible = {"name": "get_case", "description": "Read a case.", "inputSchema": {"type": "object"}}
+    definition = {**visible, "title": "Get case", "outputSchema": {"type": "object"}, "annotations": {}}
+    assert definition_tokens(definition, Dialect.MCP) == definition_tokens(visible, Dialect.MCP)
 
 
 def test_every_tool_is_counted_in_every_dialect_as_that_dialect_renders_it() -> None:

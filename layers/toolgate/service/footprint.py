@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from toolgate.dialects import Dialect, render_tools
 from toolgate.dialects.tokens import (
     APPROXIMATION_FACTORS,
+    CHARS_PER_O200K_TOKEN,
+    EXACT_DIALECTS,
     definitions_tokens,
     footprint_warnings,
 )
@@ -27,9 +29,9 @@ from toolgate.spec.models import Finding, Severity
 def tokenizers() -> dict[str, str]:
     """How each dialect is counted, by dialect name."""
     return {
-        dialect.value: f"o200k_base x {APPROXIMATION_FACTORS[dialect]} (approximation)"
-        if dialect in APPROXIMATION_FACTORS
-        else "o200k_base"
+        dialect.value: "o200k_base"
+        if dialect in EXACT_DIALECTS
+        else f"approximation: characters / {CHARS_PER_O200K_TOKEN} x {APPROXIMATION_FACTORS[dialect]}"
         for dialect in Dialect
     }
 

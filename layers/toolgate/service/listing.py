@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from toolgate.dialects import as_dialect, check_definitions, render_tools
-from toolgate.dialects.tokens import APPROXIMATION_FACTORS, footprint_warnings
+from toolgate.dialects.tokens import EXACT_DIALECTS, footprint_warnings
 from toolgate.errors import ListingCursorInvalidError
 from toolgate.service.catalog import AssistantCatalog, page_cursor, page_offset
 from toolgate.service.footprint import catalog_tokens, tokenizers
@@ -68,7 +68,7 @@ def tools_listing(
         unavailable=[UnavailableIntegration(id=i, status=status) for i, status in catalog.unavailable],
         tool_count=total,
         token_count=tokens,
-        token_count_exact=dialect not in APPROXIMATION_FACTORS,
+        token_count_exact=dialect in EXACT_DIALECTS,
         tokenizer=tokenizers()[dialect.value],
         warnings=footprint_warnings(subject, total, {dialect.value: tokens}, settings.token_budget),
         next_cursor=page_cursor(end) if end < total else None,

@@ -19,7 +19,7 @@ from toolgate.errors import (
     StoreUnavailableError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
-from toolgate.service.catalog import assistant_catalog
+from toolgate.service.catalog import CatalogCache, assistant_catalog
 from toolgate.service.ingest import (
     IngestOutcome,
     SpecUpload,
@@ -75,6 +75,7 @@ class ManagementService:
         ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
         limit_settings: LimitSettings | None = None,
         catalog_settings: CatalogSettings | None = None,
+        catalogs: CatalogCache | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -86,6 +87,8 @@ class ManagementService:
         self.ingest_observer = ingest_observer
         self.limit_settings = limit_settings or LimitSettings()
         self.catalog_settings = catalog_settings or get_catalog_settings()
+        #: A warm function's catalogs, so the pages of a big listing read the tools once.
+        self.catalogs = catalogs
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -298,7 +301,11 @@ class ManagementService:
         from toolgate.service.listing import tools_listing  # noqa: PLC0415 - only this route renders tools
 
         self.context.require(Role.ADMIN, Role.AGENT)
-        catalog = assistant_catalog(self.resources, self._assistant(assistant_id))
+        assistant = self._assistant(assistant_id)
+        if self.catalogs is None:
+            catalog = assistant_catalog(self.resources, assistant)
+        else:
+            catalog = self.catalogs.catalog(self.resources, assistant).catalog
         return tools_listing(
             catalog, assistant_id, tool_format, cursor=cursor, limit=limit, settings=self.catalog_settings
         )
