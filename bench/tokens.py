@@ -1,7 +1,8 @@
 """The token footprint of every spec in ../shared/corpus, per dialect, as Toolgate reports it at upload,
 and the fit of the character approximation used for the dialects without an offline tokenizer.
 
-For each spec: its tools, the time an upload spends counting them (`tool_token_counts`), and the tokens of all of them in each dialect (`toolgate.dialects.tokens`:
+For each spec: its tools, the time an upload spends counting them (`tool_token_counts`), and the
+tokens of all of them in each dialect (`toolgate.dialects.tokens`:
 exact o200k_base for OpenAI, the approximation for the others). Then, for every dialect, the exact
 o200k_base count of the same text beside the approximation's o200k part (characters /
 CHARS_PER_O200K_TOKEN), to state its error: the corpus-wide characters per token, and each spec's
@@ -113,9 +114,9 @@ def main() -> int:
     rows = []
     for name, path, entry in _specs(args.only):
         rows.append(measure(name, path, entry))
+        row = rows[-1]
         print(
-            f"{name}: {rows[-1]['tools']} tools, counted as an upload does in {rows[-1]['upload_count_seconds']:.2f} s",
-            file=sys.stderr,
+            f"{name}: {row['tools']} tools, counted in {row['upload_count_seconds']:.2f} s", file=sys.stderr
         )
     _report(rows)
     if args.json:
