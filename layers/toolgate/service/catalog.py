@@ -73,10 +73,8 @@ def assistant_catalog(
     revisions: list[tuple[str, str | None]] = []
     for integration_id, integration in zip(assistant.integrations, integrations, strict=True):
         if integration_id in fresh:
-            revision, listed = (
-                None,
-                list(zip(fresh[integration_id].tools, fresh[integration_id].tokens, strict=True)),
-            )
+            given = fresh[integration_id]
+            revision, listed = None, list(zip(given.tools, given.tokens, strict=True))
         elif integration is None or integration.ready is None:
             unavailable.append((integration_id, integration.status.value if integration else "missing"))
             revisions.append((integration_id, None))
