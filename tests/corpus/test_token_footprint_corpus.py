@@ -4,12 +4,11 @@ stores them. Skipped when the corpus is absent."""
 from __future__ import annotations
 
 import pytest
+from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 from toolgate.dialects import Dialect
 from toolgate.dialects.tokens import (
     tool_token_counts,
 )
-
-from tests.corpus.test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 
 pytestmark = [
     pytest.mark.corpus,
