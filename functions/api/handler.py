@@ -239,7 +239,7 @@ def delete_assistant(assistant_id: str) -> Response[None]:
 def list_assistant_tools(
     assistant_id: str,
     tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai",
-    cursor: Annotated[str | None, Query(max_length=64, description="a page's `next_cursor`")] = None,
+    cursor: Annotated[str | None, Query(description="a page's `next_cursor`, as given")] = None,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="tools in the page (capped)")] = None,
 ) -> Response[AssistantTools]:
     listing = _service().list_assistant_tools(assistant_id, tool_format, cursor, limit)

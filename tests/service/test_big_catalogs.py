@@ -157,3 +157,16 @@ def test_the_upload_reports_the_token_footprint_per_tool_integration_and_assista
     listed = service.api("GET", "/v1/assistants/ops/tools", query={"format": "gemini"}).body
     assert listed["token_count"] == ready_tokens["gemini"]
     assert listed["token_count_exact"] is False
+
+
+def test_an_overlong_listing_cursor_is_the_same_typed_400(service: Service) -> None:
+    service.api(
+        "PUT",
+        "/v1/integrations/support",
+        body=support_desk_spec().read_text(),
+        headers={"content-type": "application/yaml"},
+    )
+    service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
+    response = service.api("GET", "/v1/assistants/desk/tools", query={"cursor": "A" * 5000})
+    assert response.status == 400
+    assert response.error_code == "LISTING_CURSOR_INVALID"
