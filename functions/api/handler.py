@@ -60,6 +60,8 @@ from toolgate.wiring import Wiring
 
 API_TITLE = "Toolgate management API"
 API_VERSION = "1"
+#: The listed assistant's tool definitions in tokens, in the listing's format (also its `token_count`).
+TOOL_TOKENS_HEADER = "X-Toolgate-Tool-Tokens"
 _CALLER = "caller"
 
 app = APIGatewayRestResolver(enable_validation=True, debug=False, json_body_deserializer=parse_json_body)
@@ -83,6 +85,7 @@ def _service() -> ManagementService:
         get_service_settings(),
         ingest_observer=record_ingest,
         limit_settings=get_limit_settings(),
+        catalogs=wiring.catalogs,
     )
 
 
@@ -229,11 +232,23 @@ def delete_assistant(assistant_id: str) -> Response[None]:
     "/v1/assistants/<assistant_id>/tools",
     tags=["assistants"],
     summary="The assistant's tools in a model API's format (agents may call this)",
+    description="A page of the tools (`limit`, capped; follow `next_cursor`), with what all of them cost "
+    "in tokens in that format (`token_count` and the `X-Toolgate-Tool-Tokens` header) and warnings past "
+    "the token budget or the format's tool cap.",
 )
 def list_assistant_tools(
-    assistant_id: str, tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai"
-) -> AssistantTools:
-    return _service().list_assistant_tools(assistant_id, tool_format)
+    assistant_id: str,
+    tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai",
+    cursor: Annotated[str | None, Query(description="a page's `next_cursor`, as given")] = None,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="tools in the page (capped)")] = None,
+) -> Response[AssistantTools]:
+    listing = _service().list_assistant_tools(assistant_id, tool_format, cursor, limit)
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=listing,
+        headers={TOOL_TOKENS_HEADER: str(listing.token_count)},
+    )
 
 
 # --- Limits ------------------------------------------------------------------------------------

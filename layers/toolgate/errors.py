@@ -984,3 +984,21 @@ class SearchUnavailableError(ToolgateError):
 
     code = "SEARCH_UNAVAILABLE"
     http_status = 503
+
+
+# --- Catalogs at scale: token footprint and listing pages (issue 15, tokens slice) ----------------
+
+
+class ListingCursorInvalidError(ServiceError):
+    """A tool listing's `cursor` is not one the service gave: pass `next_cursor` back as it is."""
+
+    code = "LISTING_CURSOR_INVALID"
+    http_status = 400
+
+
+class TokenizerUnavailableError(ToolgateError):
+    """The shipped o200k_base vocabulary is missing or is not the file OpenAI publishes (its SHA-256
+    differs): the deployment's dependency layer is broken; rebuild it from layers/requirements.lock."""
+
+    code = "TOKENIZER_UNAVAILABLE"
+    http_status = 500

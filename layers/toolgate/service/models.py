@@ -179,6 +179,11 @@ class ReadyVersion(BaseModel):
     spec_sha256: str | None = None
     #: The overlays applied, in order: the zip's own, then those uploaded beside the spec.
     overlays: list[SourceDigest] = Field(default_factory=list)
+    #: Tokens of the version's tools together, by dialect name (the report has each tool's and each
+    #: assistant's).
+    tokens: dict[str, int] = Field(default_factory=dict)
+    #: The upload report's token warnings: over the budget or a dialect's tool cap, with the fix.
+    token_warnings: list[Finding] = Field(default_factory=list)
 
 
 class CredentialBinding(BaseModel):
@@ -224,6 +229,8 @@ class StoredTool(_Record):
     #: The canonical tool as JSON when it fits in the item; otherwise `tool_key` names it in S3.
     tool_json: str | None = None
     tool_key: str | None = None
+    #: Tokens of the tool's definition in each dialect (`toolgate.dialects.tokens`), by dialect name.
+    tokens: dict[str, int] = Field(default_factory=dict)
 
 
 class AssistantRecord(_Record):

@@ -221,3 +221,14 @@ class AssistantTools(BaseModel):
     violations: list[Finding] = Field(default_factory=list)
     #: Integrations of the assistant without a ready version; their tools are not listed.
     unavailable: list[UnavailableIntegration] = Field(default_factory=list)
+    #: The assistant's tools in all pages.
+    tool_count: int = 0
+    #: Tokens of all the assistant's tool definitions in this format, sent with every model request
+    #: (also the `X-Toolgate-Tool-Tokens` header); `token_count_exact` is false for an approximation.
+    token_count: int = 0
+    token_count_exact: bool = True
+    tokenizer: str = ""
+    #: Over the tenant's token budget or the format's tool cap, with the fix.
+    warnings: list[Finding] = Field(default_factory=list)
+    #: Pass it as `cursor` for the next page; null on the last page.
+    next_cursor: str | None = None
