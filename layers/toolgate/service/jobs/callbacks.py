@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from toolgate.errors import (
     CallbackAlreadyUsedError,
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 
 class CallbackAck(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
 

@@ -142,7 +142,7 @@ def job_pattern(tool: CanonicalTool) -> JobPattern | None:
 class JobRecord(BaseModel):
     """One job, as its row keeps it (`pk` = tenant, `sk` = `JOB#{job_id}`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     job_id: str
     assistant_id: str
@@ -216,11 +216,15 @@ class TaskOutcome:
 
 
 class JobErrorView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
 
 
 class JobContinuation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     handle: str
     pages: int
     next_page: int
@@ -228,6 +232,8 @@ class JobContinuation(BaseModel):
 
 class JobView(BaseModel):
     """A job as its tenant sees it: never its task token or callback URL."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job_id: str
     status: JobStatus
