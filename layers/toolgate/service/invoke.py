@@ -70,7 +70,6 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
-from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import (
     JOB_STATUS_TOOL,
     JobPattern,
@@ -89,6 +88,7 @@ from toolgate.service.ports import (
     ResultStore,
     TenantResources,
 )
+from toolgate.service.stored_tools import load_tool
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
 from toolgate.service.toolsets import assistant_allows
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings

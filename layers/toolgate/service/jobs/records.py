@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -69,10 +70,18 @@ def is_job_id(value: str) -> bool:
     )
 
 
-#: How an operation without a declared pattern is followed: by its answer's Location header.
-FOLLOW_LOCATION = AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
-#: How a callback operation without a declared pattern reads its answers: the default status values.
-DEFAULT_CALLBACK_PATTERN = AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+@cache
+def follow_location() -> AsyncPattern:
+    """How an operation without a declared pattern is followed: by its answer's Location header."""
+    return AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+
+
+@cache
+def default_callback_pattern() -> AsyncPattern:
+    """How a callback operation without a declared pattern reads its answers: the default status values."""
+    return AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+
+
 #: What an ended job no longer needs: the call's arguments and the waiting task's token.
 ENDED_JOB_REMOVES = ("arguments", "task_token")
 
