@@ -17,18 +17,25 @@ and issue 16's targets: the request path at most 50 ms above its floor, upload a
     python bench/cold_start.py [--runs 7] [--only invoke,mcp]
 
 with the repository's PYTHONPATH (layers, cli, devtools, the root). Wall clock on a shared machine:
-state the load average with the figures. `bench/mcp_cold_start.py` samples through `probe` below.
+state the load average with the figures.
+
+Like for like: the floor's packages load their bytecode from site-packages, so the script first writes the
+bytecode of functions/ and layers/toolgate beside them (`compileall`, which `PYTHONDONTWRITEBYTECODE` does
+not stop). Without that, every handler sample would also compile our sources, a cost the floor never pays.
+`--source` skips it, to see that cost. `bench/mcp_cold_start.py` samples through `probe` below.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 #: Runs `{statement}` in a fresh interpreter; prints its wall time in ms and the peak RSS in KiB (Linux).
 PROBE = (
@@ -36,6 +43,7 @@ PROBE = (
     "import json, resource; "
     "print(json.dumps([elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
 )
+REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUEST_PATH_TARGET_MS = 50.0
 UPLOAD_API_TARGET_MS = 150.0
 
@@ -127,6 +135,13 @@ def probe(statement: str) -> Sample:
     return Sample(float(ms), int(rss_kib))
 
 
+def compile_sources() -> None:
+    """Write the bytecode of the handlers and the toolgate package beside their sources."""
+    for tree in (REPO_ROOT / "functions", REPO_ROOT / "layers" / "toolgate"):
+        if not compileall.compile_dir(tree, quiet=1):
+            raise SystemExit(f"could not compile {tree}")
+
+
 def measure(functions: tuple[Function, ...], runs: int) -> dict[str, tuple[list[Sample], list[Sample]]]:
     """Handler and floor samples per function, every variant once per round."""
     samples: dict[str, tuple[list[Sample], list[Sample]]] = {f.name: ([], []) for f in functions}
@@ -170,6 +185,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per variant (median)")
     parser.add_argument("--only", default="", help="comma-separated function names (default: all)")
     parser.add_argument("--floors", action="store_true", help="print each function's floor and exit")
+    parser.add_argument(
+        "--source", action="store_true", help="do not write our bytecode first (handlers then compile it)"
+    )
     args = parser.parse_args()
     names = {name for name in args.only.split(",") if name}
     unknown = names - {function.name for function in FUNCTIONS}
@@ -182,6 +200,9 @@ def main() -> None:
             for need in function.floor:
                 print(f"  {need.statement}\n      {need.reason}")
         return
+    if not args.source:
+        compile_sources()
+    print("our sources: " + ("compiled in every handler sample (--source)" if args.source else "bytecode"))
     load_before = os.getloadavg()[0]
     report(chosen, measure(chosen, args.runs), load_before)
 
