@@ -32,6 +32,8 @@ ALLOWED = {
     "mcp_types.version",
     "pydantic.alias_generators",
     "pydantic.networks",
+    # Loaded by pydantic's first schema build: the SDK's models, now that invoke's own build on first use.
+    "pydantic.plugin._loader",
 }
 
 
