@@ -50,7 +50,8 @@ def _decoded(variable: str, annotation: Any, value: str) -> Any:
 class EnvironmentSettings(BaseModel):
     """A settings model whose constructor fills unset fields from `{env_prefix}{FIELD}` variables.
 
-    Keyword arguments win over the environment; `model_validate` reads no environment.
+    Keyword arguments win over the environment. pydantic runs this `__init__` for `model_validate` too;
+    only `model_construct` (no validation) skips the environment.
     """
 
     model_config = ConfigDict(extra="ignore", validate_default=True, defer_build=True)
@@ -64,7 +65,7 @@ class EnvironmentSettings(BaseModel):
     @classmethod
     def from_environment(cls) -> Self:
         """The settings from the environment alone (what `cls()` builds, for models with required fields)."""
-        return cls.model_validate(cls.environment_values())
+        return cls.model_validate({})
 
     @classmethod
     def environment_values(cls) -> dict[str, Any]:
