@@ -10,32 +10,43 @@ load on the machine hits them alike:
   reason for each, and the Powertools objects built as `toolgate.adapters.aws.telemetry` builds them
   (the Tracer loads botocore's X-Ray service model).
 
-Each sample reports the wall time of its statements (`time.perf_counter`) and the process's peak RSS
+Each sample reports the wall time of its statements (`time.perf_counter`; `--clock cpu`: the process's CPU
+time, `time.process_time`, steadier on a crowded machine) and the process's peak RSS
 (`ru_maxrss`) at the end. The report gives medians per function, the difference and ratio to the floor,
 and issue 16's targets: the request path at most 50 ms above its floor, upload and API at most 150 ms.
 
     python bench/cold_start.py [--runs 7] [--only invoke,mcp]
 
 with the repository's PYTHONPATH (layers, cli, devtools, the root). Wall clock on a shared machine:
-state the load average with the figures. `bench/mcp_cold_start.py` samples through `probe` below.
+state the load average with the figures.
+
+Like for like: the floor's packages load their bytecode from site-packages, so the script first writes the
+bytecode of functions/ and layers/toolgate beside them (`compileall`, which `PYTHONDONTWRITEBYTECODE` does
+not stop). Without that, every handler sample would also compile our sources, a cost the floor never pays.
+`--source` skips it, to see that cost. `bench/mcp_cold_start.py` samples through `probe` below.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
-#: Runs `{statement}` in a fresh interpreter; prints its wall time in ms and the peak RSS in KiB (Linux).
+#: Runs `{statement}` in a fresh interpreter; prints its time in ms, by `{clock}` (`perf_counter`, wall, or
+#: `process_time`, the process's CPU), and the peak RSS in KiB (Linux).
 PROBE = (
-    "import time; started = time.perf_counter(); {statement}; elapsed = time.perf_counter() - started; "
+    "import time; started = time.{clock}(); {statement}; elapsed = time.{clock}() - started; "
     "import json, resource; "
     "print(json.dumps([elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
 )
+CLOCKS = {"wall": "perf_counter", "cpu": "process_time"}
+REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUEST_PATH_TARGET_MS = 50.0
 UPLOAD_API_TARGET_MS = 150.0
 
@@ -114,10 +125,10 @@ FUNCTIONS = (
 )
 
 
-def probe(statement: str) -> Sample:
-    """Run `statement` in a fresh interpreter (this one's executable and environment)."""
+def probe(statement: str, clock: str = "wall") -> Sample:
+    """Run `statement` in a fresh interpreter (this one's executable and environment), timed by `clock`."""
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE.format(statement=statement)],
+        [sys.executable, "-c", PROBE.format(statement=statement, clock=CLOCKS[clock])],
         capture_output=True,
         text=True,
         env={"AWS_DEFAULT_REGION": "us-east-1", **os.environ},
@@ -127,14 +138,23 @@ def probe(statement: str) -> Sample:
     return Sample(float(ms), int(rss_kib))
 
 
-def measure(functions: tuple[Function, ...], runs: int) -> dict[str, tuple[list[Sample], list[Sample]]]:
+def compile_sources() -> None:
+    """Write the bytecode of the handlers and the toolgate package beside their sources."""
+    for tree in (REPO_ROOT / "functions", REPO_ROOT / "layers" / "toolgate"):
+        if not compileall.compile_dir(tree, quiet=1):
+            raise SystemExit(f"could not compile {tree}")
+
+
+def measure(
+    functions: tuple[Function, ...], runs: int, clock: str = "wall"
+) -> dict[str, tuple[list[Sample], list[Sample]]]:
     """Handler and floor samples per function, every variant once per round."""
     samples: dict[str, tuple[list[Sample], list[Sample]]] = {f.name: ([], []) for f in functions}
     for _ in range(runs):
         for function in functions:
             handler, floor = samples[function.name]
-            handler.append(probe(function.handler_statement))
-            floor.append(probe(function.floor_statement))
+            handler.append(probe(function.handler_statement, clock))
+            floor.append(probe(function.floor_statement, clock))
     return samples
 
 
@@ -170,6 +190,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="fresh interpreters per variant (median)")
     parser.add_argument("--only", default="", help="comma-separated function names (default: all)")
     parser.add_argument("--floors", action="store_true", help="print each function's floor and exit")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="wall time, or the process's CPU time (steadier when other work crowds the machine)",
+    )
+    parser.add_argument(
+        "--source", action="store_true", help="do not write our bytecode first (handlers then compile it)"
+    )
     args = parser.parse_args()
     names = {name for name in args.only.split(",") if name}
     unknown = names - {function.name for function in FUNCTIONS}
@@ -182,8 +211,12 @@ def main() -> None:
             for need in function.floor:
                 print(f"  {need.statement}\n      {need.reason}")
         return
+    if not args.source:
+        compile_sources()
+    sources = "compiled in every handler sample (--source)" if args.source else "bytecode"
+    print(f"clock: {args.clock}; our sources: {sources}")
     load_before = os.getloadavg()[0]
-    report(chosen, measure(chosen, args.runs), load_before)
+    report(chosen, measure(chosen, args.runs, args.clock), load_before)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
@@ -35,6 +32,27 @@ class UnauthorizedError(Exception):
     """API Gateway answers 401 when an authorizer fails with exactly the message "Unauthorized"."""
 
 
+def allow_every_route(method_arn: str, principal_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    """The policy allowing every method and path of the stage `method_arn` names, with `context`.
+
+    What Powertools' `APIGatewayAuthorizerResponse.from_route_arn(...).allow_all_routes()` builds, without
+    importing its event classes on every cold start (issue 16); the partition is the ARN's own.
+    """
+    # arn:{partition}:execute-api:{region}:{account}:{api_id}/{stage}/{method}/{path}
+    api_arn, _, route = method_arn.partition("/")
+    stage = route.split("/", 1)[0]
+    return {
+        "principalId": principal_id,
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": [f"{api_arn}/{stage}/*/*"]}
+            ],
+        },
+        "context": context,
+    }
+
+
 def _presented_key(event: dict[str, Any]) -> str:
     token = event.get("authorizationToken")
     if isinstance(token, str):
@@ -52,17 +70,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         raise UnauthorizedError("Unauthorized") from None
     logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal, key_id=caller.key_id)
     logger.info("api key accepted", extra={"role": caller.role.value})
-    policy = APIGatewayAuthorizerResponse.from_route_arn(
+    answer = allow_every_route(
         event["methodArn"],
-        principal_id=f"{caller.tenant_id}:{caller.principal}",
-        context={
+        f"{caller.tenant_id}:{caller.principal}",
+        {
             "tenant_id": caller.tenant_id,
             "role": caller.role.value,
             "principal": caller.principal,
             "key_id": caller.key_id,
         },
     )
-    policy.allow_all_routes()
-    answer = policy.asdict()
     answer["usageIdentifierKey"] = usage_key_value(get_service_settings().table_name, caller.tenant_id)
     return answer

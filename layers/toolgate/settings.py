@@ -1,18 +1,98 @@
-"""Settings, modelled once. Values come from defaults and `TOOLGATE_*` environment variables."""
+"""Settings, modelled once. Values come from defaults and `TOOLGATE_*` environment variables.
+
+Environment variables are read as pydantic-settings read them, without its import cost on every cold start
+(issue 16): names are case-insensitive, list, set and model fields take JSON, and `ToolgateSettings` takes
+a sub-model's fields as `TOOLGATE_RUNTIME__ALLOW_HTTP`.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import types
+import typing
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import BaseModel, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MIB = 1024 * 1024
+
+_JSON_ORIGINS = (list, set, frozenset, dict, tuple)
+
+
+def _json_kind(annotation: Any) -> str | None:
+    """ "json" if a variable for this field must hold JSON (a list, set, dict or model), "maybe" for a union
+    with such a member (a value that is not JSON is then validated as given), None for a plain value."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        members = [_json_kind(member) for member in typing.get_args(annotation)]
+        return "maybe" if any(members) else None
+    if origin is Annotated:
+        return _json_kind(typing.get_args(annotation)[0])
+    if origin in _JSON_ORIGINS or annotation in _JSON_ORIGINS:
+        return "json"
+    return "json" if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def _decoded(variable: str, annotation: Any, value: str) -> Any:
+    kind = _json_kind(annotation)
+    if kind is None:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        if kind == "maybe":
+            return value
+        raise ValueError(f"environment variable {variable.upper()} must hold JSON for this setting") from None
+
+
+class EnvironmentSettings(BaseModel):
+    """A settings model whose constructor fills unset fields from `{env_prefix}{FIELD}` variables.
+
+    Keyword arguments win over the environment. pydantic runs this `__init__` for `model_validate` too;
+    only `model_construct` (no validation) skips the environment.
+    """
+
+    model_config = ConfigDict(extra="ignore", validate_default=True, defer_build=True)
+    env_prefix: ClassVar[str] = "TOOLGATE_"
+    #: Set: a model-typed field also takes its fields one by one, as `{PREFIX}{FIELD}{delimiter}{SUBFIELD}`.
+    env_nested_delimiter: ClassVar[str | None] = None
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**self.environment_values(), **values})
+
+    @classmethod
+    def from_environment(cls) -> Self:
+        """The settings from the environment alone (what `cls()` builds, for models with required fields)."""
+        return cls.model_validate({})
+
+    @classmethod
+    def environment_values(cls) -> dict[str, Any]:
+        environment = {name.lower(): value for name, value in os.environ.items()}
+        found: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            variable = f"{cls.env_prefix}{name}".lower()
+            if variable in environment:
+                found[name] = _decoded(variable, field.annotation, environment[variable])
+            submodel = field.annotation
+            if cls.env_nested_delimiter and isinstance(submodel, type) and issubclass(submodel, BaseModel):
+                nested = f"{variable}{cls.env_nested_delimiter}".lower()
+                subfields = {
+                    sub: _decoded(nested + sub, subfield.annotation, environment[nested + sub])
+                    for sub, subfield in submodel.model_fields.items()
+                    if nested + sub in environment
+                }
+                if subfields:
+                    whole = found.get(name)
+                    found[name] = {**whole, **subfields} if isinstance(whole, dict) else subfields
+        return found
 
 
 class CompileLimits(BaseModel):
     """Bounds that keep hostile specs from exhausting time, memory or the C stack."""
+
+    model_config = ConfigDict(defer_build=True)
 
     max_spec_bytes: int = Field(default=32 * MIB, gt=0)
     #: Nesting depth of the document; PyYAML's C loader segfaults far above this.
@@ -43,6 +123,8 @@ class CompileLimits(BaseModel):
 class ArgumentLimits(BaseModel):
     """Bounds on the arguments a model sends with a tool call."""
 
+    model_config = ConfigDict(defer_build=True)
+
     #: Size of the arguments serialized as compact UTF-8 JSON.
     max_argument_bytes: int = Field(default=256 * 1024, gt=0)
     #: Nesting of objects and arrays; the arguments object itself is depth 1.
@@ -55,6 +137,8 @@ class ArgumentLimits(BaseModel):
 
 class RuntimeSettings(BaseModel):
     """How tool calls reach their targets: deadlines, retries, response budgets and the egress guard."""
+
+    model_config = ConfigDict(defer_build=True)
 
     #: Longest a call may take in total (connect, every read, retries), capped by the caller's budget.
     default_timeout_seconds: float = Field(default=25.0, gt=0)
@@ -100,8 +184,8 @@ class RuntimeSettings(BaseModel):
     max_client_certificate_sessions: int = Field(default=64, gt=0)
 
 
-class ToolgateSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", env_nested_delimiter="__", extra="ignore")
+class ToolgateSettings(EnvironmentSettings):
+    env_nested_delimiter: ClassVar[str | None] = "__"
 
     compile: CompileLimits = Field(default_factory=CompileLimits)
     arguments: ArgumentLimits = Field(default_factory=ArgumentLimits)
@@ -113,10 +197,8 @@ def get_settings() -> ToolgateSettings:
     return ToolgateSettings()
 
 
-class ServiceSettings(BaseSettings):
+class ServiceSettings(EnvironmentSettings):
     """Where the AWS service keeps its data; set on each function by the CDK stack (`TOOLGATE_*`)."""
-
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", extra="ignore")
 
     table_name: str = Field(min_length=1)
     bucket_name: str = Field(min_length=1)
@@ -154,13 +236,11 @@ class ServiceSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_service_settings() -> ServiceSettings:
-    return ServiceSettings()
+    return ServiceSettings.from_environment()
 
 
-class InvokeSettings(BaseSettings):
+class InvokeSettings(EnvironmentSettings):
     """The invoke function's caches, budgets and record lifetimes (`TOOLGATE_*`, set by the CDK stack)."""
-
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_", extra="ignore")
 
     #: A credential is read from Secrets Manager at most this often per tenant; a rotated value is in use
     #: within this time. 0 reads it on every call.
@@ -188,11 +268,11 @@ def get_invoke_settings() -> InvokeSettings:
     return InvokeSettings()
 
 
-class LimitSettings(BaseSettings):
+class LimitSettings(EnvironmentSettings):
     """Per-tenant limits on tool calls (`TOOLGATE_LIMITS_*`): the defaults a tenant has until an admin sets
     its own (`PUT /v1/limits`), and the ceilings an admin may not set them above."""
 
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_LIMITS_", extra="ignore")
+    env_prefix: ClassVar[str] = "TOOLGATE_LIMITS_"
 
     #: Off: no tenant is limited and no limiter row is written (a single-tenant deployment).
     enabled: bool = True
@@ -231,10 +311,10 @@ def get_limit_settings() -> LimitSettings:
     return LimitSettings()
 
 
-class JobSettings(BaseSettings):
+class JobSettings(EnvironmentSettings):
     """Long-running operations (`TOOLGATE_JOBS_*`): the state machine, the poll schedule and lifetimes."""
 
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_JOBS_", extra="ignore")
+    env_prefix: ClassVar[str] = "TOOLGATE_JOBS_"
 
     #: The jobs state machine; without it, async tools are refused with JOBS_UNAVAILABLE.
     state_machine_arn: str | None = None
@@ -265,10 +345,10 @@ class JobSettings(BaseSettings):
         return self
 
 
-class CallbackSettings(BaseSettings):
+class CallbackSettings(EnvironmentSettings):
     """Where callback URLs point and how they are signed (`TOOLGATE_CALLBACK_*`, set by the CDK stack)."""
 
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_CALLBACK_", extra="ignore")
+    env_prefix: ClassVar[str] = "TOOLGATE_CALLBACK_"
 
     #: The API's public base, without `/v1`: `https://{api}.execute-api.{region}.amazonaws.com/prod`.
     base_url: str = Field(min_length=1)
@@ -283,13 +363,13 @@ def get_job_settings() -> JobSettings:
 
 @lru_cache(maxsize=1)
 def get_callback_settings() -> CallbackSettings:
-    return CallbackSettings()
+    return CallbackSettings.from_environment()
 
 
-class McpSettings(BaseSettings):
+class McpSettings(EnvironmentSettings):
     """The MCP server (`POST /v1/assistants/{assistant}/mcp`, `TOOLGATE_MCP_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_MCP_", extra="ignore")
+    env_prefix: ClassVar[str] = "TOOLGATE_MCP_"
 
     #: Largest JSON-RPC request body read; a larger one is refused with 413 before it is parsed.
     max_request_bytes: int = Field(default=1 * MIB, ge=1024, le=6 * MIB)
@@ -307,10 +387,10 @@ def get_mcp_settings() -> McpSettings:
     return McpSettings()
 
 
-class CatalogSettings(BaseSettings):
+class CatalogSettings(EnvironmentSettings):
     """What an assistant's tools may cost, and how the REST listing pages them (`TOOLGATE_CATALOG_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="TOOLGATE_CATALOG_", extra="ignore")
+    env_prefix: ClassVar[str] = "TOOLGATE_CATALOG_"
 
     #: Tokens of tool definitions an assistant may send with every request before the upload report and
     #: the listing warn (CATALOG_TOKEN_BUDGET_EXCEEDED), in any dialect.

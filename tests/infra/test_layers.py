@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 import tomllib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -37,14 +37,12 @@ LAMBDA_RUNTIME_MODULES = {"boto3", "botocore", "snapshot_restore_py"}
 
 class _RuntimeImports(ast.NodeVisitor):
     """Absolute imports (top-level names in `modules`, full names in `imported`, relative ones resolved
-    against `package`), leaving out those made only for type checking and those made inside the
-    functions named in `skipped_functions`."""
+    against `package`), leaving out those made only for type checking."""
 
-    def __init__(self, package: str = "", skipped_functions: Collection[str] = ()) -> None:
+    def __init__(self, package: str = "") -> None:
         self.modules: set[str] = set()
         self.imported: set[str] = set()
         self._package = package
-        self._skipped_functions = skipped_functions
 
     def visit_If(self, node: ast.If) -> None:
         test = node.test
@@ -55,10 +53,6 @@ class _RuntimeImports(ast.NodeVisitor):
                 self.visit(statement)
             return
         self.generic_visit(node)
-
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> None:
-        if node.name not in self._skipped_functions:
-            self.generic_visit(node)
 
     def visit_Import(self, node: ast.Import) -> None:
         self.modules.update(alias.name.partition(".")[0] for alias in node.names)
@@ -75,13 +69,6 @@ class _RuntimeImports(ast.NodeVisitor):
         self.imported.update(f"{module}.{alias.name}" for alias in node.names)
 
 
-#: Lazy imports that run in the functions that compile specs (api, upload) only: `compile_upload` (and
-#: `_load_overlays`, `_token_counts` and `_store_version`, which only it calls) is the upload path; the
-#: request path loads stored tools (`load_tool`) and never compiles nor counts tokens. Cut here, so that
-#: the request path's closure is what it can run, and any other way into the compiler still counts.
-UPLOAD_ONLY_FUNCTIONS = {
-    "toolgate.service.ingest": {"compile_upload", "_load_overlays", "_token_counts", "_store_version"}
-}
 #: The functions that compile specs: they get the full dependency layer, the others the slim one.
 FULL_LAYER_FUNCTIONS = {"api", "upload"}
 FUNCTION_NAMES = ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback")
@@ -106,12 +93,9 @@ def _source_of(module: str) -> Path | None:
     return None
 
 
-def _import_closure(
-    handler_module: str, cut: Mapping[str, Collection[str]] = UPLOAD_ONLY_FUNCTIONS
-) -> set[str]:
+def _import_closure(handler_module: str) -> set[str]:
     """The third-party top-level modules `handler_module` can import at run time, through our own
-    modules (each imported package's `__init__` too), lazy imports included but for those in the
-    functions `cut` names."""
+    modules (each imported package's `__init__` too), lazy imports included."""
     pending, seen, third_party = [handler_module], set[str](), set[str]()
     while pending:
         module = pending.pop()
@@ -122,7 +106,7 @@ def _import_closure(
         parts = module.split(".")
         pending.extend(".".join(parts[:end]) for end in range(1, len(parts)))
         package = module if source.name == "__init__.py" else module.rpartition(".")[0]
-        collector = _RuntimeImports(package, cut.get(module, set()))
+        collector = _RuntimeImports(package)
         collector.visit(ast.parse(source.read_text(), filename=str(source)))
         pending.extend(name for name in collector.imported if name.split(".")[0] in {"toolgate", "functions"})
         third_party |= {
@@ -167,7 +151,7 @@ def _missing_from(lock: Path, modules: Iterable[str]) -> set[str]:
 def test_each_functions_layer_provides_every_module_the_function_can_import(function: str) -> None:
     full = function in FULL_LAYER_FUNCTIONS
     lock = LOCK_FILE if full else SLIM_LOCK_FILE
-    closure = _import_closure(f"functions.{function}.handler", cut={} if full else UPLOAD_ONLY_FUNCTIONS)
+    closure = _import_closure(f"functions.{function}.handler")
     assert "pydantic" in closure  # the walk did reach into the toolgate package
     missing = _missing_from(lock, closure)
     assert not missing, f"the {function} function imports {sorted(missing)}, which {lock.name} lacks"
@@ -176,10 +160,11 @@ def test_each_functions_layer_provides_every_module_the_function_can_import(func
 def test_the_request_path_cannot_reach_the_compile_time_packages() -> None:
     for function in set(FUNCTION_NAMES) - FULL_LAYER_FUNCTIONS:
         assert not _import_closure(f"functions.{function}.handler") & COMPILE_TIME_MODULES, function
-    # The control: the functions that compile reach them, and the cut is what keeps the request path out.
+    # The control: the walk finds them where they are imported, lazily or not.
     for function in FULL_LAYER_FUNCTIONS:
-        assert {"yaml", "openapi_spec_validator"} <= _import_closure(f"functions.{function}.handler", cut={})
-    assert "yaml" in _import_closure("functions.invoke.handler", cut={})
+        assert {"yaml", "openapi_spec_validator", "tiktoken"} <= _import_closure(
+            f"functions.{function}.handler"
+        )
 
 
 def test_the_slim_lock_ships_no_compile_time_package() -> None:

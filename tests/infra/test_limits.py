@@ -67,7 +67,7 @@ def test_the_stacks_limits_are_settings_the_functions_load_and_equal_their_own_d
     for name, value in stack.limits_environment.items():
         monkeypatch.setenv(name, value)
     # Tests and local runs without the stack's variables get the same limits as a deployment.
-    assert LimitSettings() == LimitSettings(_env_prefix="TOOLGATE_UNSET_")
+    assert LimitSettings() == LimitSettings.model_construct()
 
 
 def test_a_tenant_admin_cannot_be_allowed_the_capacity_every_tenant_shares_by_default() -> None:

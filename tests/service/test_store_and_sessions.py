@@ -10,8 +10,9 @@ from service_world import Service
 from toolgate.adapters.aws.resources import AwsResourceProvider
 from toolgate.adapters.aws.session import TenantSessionFactory, new_session
 from toolgate.errors import AlreadyExistsError, ConflictError
-from toolgate.service.ingest import SpecUpload, ingest_spec, load_tool
+from toolgate.service.ingest import SpecUpload, ingest_spec
 from toolgate.service.models import IntegrationRecord, UploadSource, utc_now
+from toolgate.service.stored_tools import load_tool
 from toolgate.settings import get_service_settings
 from toolgate_demo import support_desk_spec
 

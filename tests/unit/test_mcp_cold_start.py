@@ -19,12 +19,21 @@ ALLOWED = {
     "toolgate.mcp.tasks",
     "toolgate.mcp.tools",
     "toolgate.service.catalog",
+    # What REST invoke no longer loads (issue 16): `tools/list` renders with the MCP dialect, and MCP tasks
+    # read jobs.
+    "gc",
+    "toolgate.dialects.render",
+    "toolgate.gc_pause",
+    "toolgate.service.jobs.queries",
     # The SDK's version-free models (mcp-types), and what they import.
     "mcp_types",
     "mcp_types._types",
     "mcp_types.jsonrpc",
     "mcp_types.version",
+    "pydantic.alias_generators",
     "pydantic.networks",
+    # Loaded by pydantic's first schema build: the SDK's models, now that invoke's own build on first use.
+    "pydantic.plugin._loader",
 }
 
 

@@ -1,8 +1,28 @@
-"""Canonical tools rendered for each model API, checked against that API's documented limits."""
+"""Canonical tools rendered for each model API, checked against that API's documented limits.
 
-from toolgate.dialects.base import Dialect, DialectCode, RenderedTools
-from toolgate.dialects.openai import restore_omitted_arguments
-from toolgate.dialects.render import as_dialect, check_definitions, render_tools
+The names below load their module on first use: the invoke path imports `toolgate.dialects.calls` alone and
+never pays for the renderers (issue 16, cold start).
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from toolgate.dialects.base import Dialect, DialectCode, RenderedTools
+    from toolgate.dialects.openai import restore_omitted_arguments
+    from toolgate.dialects.render import as_dialect, check_definitions, render_tools
+
+_HOMES = {
+    "Dialect": "toolgate.dialects.base",
+    "DialectCode": "toolgate.dialects.base",
+    "RenderedTools": "toolgate.dialects.base",
+    "as_dialect": "toolgate.dialects.render",
+    "check_definitions": "toolgate.dialects.render",
+    "render_tools": "toolgate.dialects.render",
+    "restore_omitted_arguments": "toolgate.dialects.openai",
+}
 
 __all__ = [
     "Dialect",
@@ -13,3 +33,10 @@ __all__ = [
     "render_tools",
     "restore_omitted_arguments",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'toolgate.dialects' has no attribute '{name}'")
+    return getattr(import_module(home), name)

@@ -58,7 +58,7 @@ class DialectCode(StrEnum):
 class RenderedTools(BaseModel):
     """Tool definitions for one model API, with what rendering lost and what still breaks its limits."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     dialect: Dialect
     #: Ready to send as that API's tools array. Subschemas may be shared with the canonical tools and

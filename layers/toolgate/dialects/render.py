@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from importlib import import_module
 from typing import Any, Protocol
 
-from toolgate.dialects.anthropic import AnthropicRenderer, check_anthropic
 from toolgate.dialects.base import Dialect, LossLog, RenderedTools
-from toolgate.dialects.bedrock import BedrockRenderer, check_bedrock
-from toolgate.dialects.gemini import GeminiRenderer, check_gemini
-from toolgate.dialects.mcp import MCPRenderer, check_mcp
-from toolgate.dialects.openai import (
-    OpenAIRenderer,
-    OpenAIResponsesRenderer,
-    OpenAIStrictRenderer,
-    check_openai,
-    check_openai_responses,
-)
 from toolgate.errors import DialectError
 from toolgate.gc_pause import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
@@ -26,24 +16,31 @@ class _Renderer(Protocol):
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]: ...
 
 
-_RENDERERS: dict[Dialect, Callable[[], _Renderer]] = {
-    Dialect.OPENAI: OpenAIRenderer,
-    Dialect.OPENAI_STRICT: OpenAIStrictRenderer,
-    Dialect.OPENAI_RESPONSES: OpenAIResponsesRenderer,
-    Dialect.ANTHROPIC: AnthropicRenderer,
-    Dialect.BEDROCK: BedrockRenderer,
-    Dialect.GEMINI: GeminiRenderer,
-    Dialect.MCP: MCPRenderer,
+#: Each dialect's module, renderer and limit check, loaded on first use: a function that renders one
+#: dialect (MCP's `tools/list`) never pays for the others' modules (issue 16, cold start).
+_DIALECTS: dict[Dialect, tuple[str, str, str]] = {
+    Dialect.OPENAI: ("openai", "OpenAIRenderer", "check_openai"),
+    Dialect.OPENAI_STRICT: ("openai", "OpenAIStrictRenderer", "check_openai"),
+    Dialect.OPENAI_RESPONSES: ("openai", "OpenAIResponsesRenderer", "check_openai_responses"),
+    Dialect.ANTHROPIC: ("anthropic", "AnthropicRenderer", "check_anthropic"),
+    Dialect.BEDROCK: ("bedrock", "BedrockRenderer", "check_bedrock"),
+    Dialect.GEMINI: ("gemini", "GeminiRenderer", "check_gemini"),
+    Dialect.MCP: ("mcp", "MCPRenderer", "check_mcp"),
 }
-_CHECKS: dict[Dialect, Callable[[Sequence[Any]], list[Finding]]] = {
-    Dialect.OPENAI: check_openai,
-    Dialect.OPENAI_STRICT: check_openai,
-    Dialect.OPENAI_RESPONSES: check_openai_responses,
-    Dialect.ANTHROPIC: check_anthropic,
-    Dialect.BEDROCK: check_bedrock,
-    Dialect.GEMINI: check_gemini,
-    Dialect.MCP: check_mcp,
-}
+
+
+def _renderer(dialect: Dialect) -> Callable[[], _Renderer]:
+    module, renderer, _ = _DIALECTS[dialect]
+    factory: Callable[[], _Renderer] = getattr(import_module(f"toolgate.dialects.{module}"), renderer)
+    return factory
+
+
+def _check(dialect: Dialect) -> Callable[[Sequence[Any]], list[Finding]]:
+    module, _, check = _DIALECTS[dialect]
+    checker: Callable[[Sequence[Any]], list[Finding]] = getattr(
+        import_module(f"toolgate.dialects.{module}"), check
+    )
+    return checker
 
 
 def as_dialect(value: str) -> Dialect:
@@ -65,7 +62,7 @@ def render_tools(tools: Sequence[CanonicalTool], dialect: Dialect | str) -> Rend
 
 
 def _render(tools: Sequence[CanonicalTool], dialect: Dialect) -> RenderedTools:
-    renderer = _RENDERERS[dialect]()
+    renderer = _renderer(dialect)()
     definitions: list[dict[str, Any]] = []
     losses: dict[str, list[Finding]] = {}
     for tool in tools:
@@ -86,4 +83,4 @@ def check_definitions(definitions: Sequence[Any], dialect: Dialect | str) -> lis
 
     Pointers locate the problem within `definitions` (e.g. `/3/function/parameters/properties/x`).
     """
-    return _CHECKS[as_dialect(dialect)](definitions)
+    return _check(as_dialect(dialect))(definitions)

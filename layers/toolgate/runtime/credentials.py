@@ -52,7 +52,7 @@ HeaderSafeSecret = Annotated[SecretStr, Field(min_length=1), AfterValidator(_no_
 
 
 class _Credential(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class BearerCredential(_Credential):

@@ -32,7 +32,7 @@ _VALIDATOR_CACHE_ENTRIES = 256
 
 
 class ToolError(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     message: str
@@ -42,7 +42,7 @@ class ToolError(BaseModel):
 class ToolResult(BaseModel):
     """What one tool call returns to the model."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     ok: bool
     status: int | None = None

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class HttpRequest(BaseModel):
     """An outbound request, fully built from a tool call. Credentials are added by the adapter."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     method: str
     #: Absolute URL with the query string already encoded.

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
-from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.models import AssistantRecord, IntegrationRecord
 from toolgate.service.ports import TenantResources
+from toolgate.service.stored_tools import load_tool
 from toolgate.service.toolsets import assistant_allows
 from toolgate.spec.models import CanonicalTool
 

@@ -16,7 +16,7 @@ CONTINUATION_HANDLE_BYTES = 24
 class StoredContinuation(BaseModel):
     """A large result kept in S3 for paging."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     assistant_id: str
     tool: str

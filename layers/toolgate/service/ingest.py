@@ -290,15 +290,6 @@ def link_assistants(store: TenantStore, integration_id: str, assistant_ids: Sequ
                     raise
 
 
-def load_tool(tool: StoredTool, resources: TenantResources) -> CanonicalTool:
-    """The canonical tool of a stored item, from the item or from its S3 pointer."""
-    if tool.tool_json is not None:
-        return CanonicalTool.model_validate_json(tool.tool_json)
-    if tool.tool_key is None:
-        raise ValueError(f"tool item {tool.name} has neither its JSON nor a pointer")
-    return CanonicalTool.model_validate_json(resources.objects.get(tool.tool_key))
-
-
 def skip_reason(current: IntegrationRecord | None, source: UploadSource) -> str | None:
     """Why an S3 event changes nothing: an event with the same ("duplicate") or a newer ("stale")
     sequencer for its key was already applied. None for anything else."""

@@ -36,7 +36,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,9 +70,6 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
-from toolgate.service.ingest import load_tool
-from toolgate.service.jobs.launch import JobLauncher
-from toolgate.service.jobs.queries import JobQueries
 from toolgate.service.jobs.records import (
     JOB_STATUS_TOOL,
     JobPattern,
@@ -91,10 +88,14 @@ from toolgate.service.ports import (
     ResultStore,
     TenantResources,
 )
+from toolgate.service.stored_tools import load_tool
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
 from toolgate.service.toolsets import assistant_allows
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
+
+if TYPE_CHECKING:
+    from toolgate.service.jobs.queries import JobQueries
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class InvokeRequest:
 class AuditRecord(BaseModel):
     """One tool call, as the audit log keeps it. Never holds a credential."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     request_id: str
     at: datetime
@@ -189,6 +190,8 @@ class InvokeOutcome:
 
 
 class ContinuationPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     handle: str
     page: int
     pages: int
@@ -529,6 +532,8 @@ class InvokeService:
             plan_auth(tool, self._credential(integration), target_url=build_request(tool, sent).url)
         except ToolgateError as error:
             return _error_envelope(error), False
+        from toolgate.service.jobs.launch import JobLauncher  # noqa: PLC0415 - only long-running operations
+
         launcher = JobLauncher(jobs, executions, self._jobs_config, self._clock)
         try:
             envelope = launcher.launch(
@@ -560,6 +565,8 @@ class InvokeService:
     def _job_queries(self) -> JobQueries:
         if self.resources.jobs is None:
             raise JobsUnavailableError("This deployment runs no jobs state machine; there are no jobs.")
+        from toolgate.service.jobs.queries import JobQueries  # noqa: PLC0415 - only the job routes read jobs
+
         return JobQueries(
             self.context, self.resources.jobs, self._jobs_config, self.resources.executions, self._clock
         )

@@ -51,7 +51,7 @@ _MAX_ADMISSION_WRITES = 4
 class LimitCeilings(BaseModel):
     """The most an admin may set for its tenant: the operator's `TOOLGATE_LIMITS_MAX_*`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     requests_per_second: float
     burst: int
@@ -77,7 +77,7 @@ CEILING_SETTINGS = {
 class TenantLimits(BaseModel):
     """A tenant's limits; also the body of `PUT /v1/limits`. The deployment's ceilings bound them."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     #: Tool calls started per second, on average.
     requests_per_second: float = Field(ge=0.01, allow_inf_nan=False)
@@ -129,6 +129,8 @@ class TenantLimits(BaseModel):
 class LimitsRecord(BaseModel):
     """A tenant's own limits, as an admin set them."""
 
+    model_config = ConfigDict(defer_build=True)
+
     limits: TenantLimits
     version: int = 1
     updated_at: datetime
@@ -138,6 +140,8 @@ class LimitsRecord(BaseModel):
 
 class LimitsView(BaseModel):
     """The limits in force for the caller's tenant (`GET /v1/limits`)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     requests_per_second: float
     burst: int

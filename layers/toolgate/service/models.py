@@ -31,7 +31,7 @@ def utc_now() -> datetime:
 
 
 class _Record(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class TenantRecord(_Record):
@@ -63,7 +63,7 @@ class IntegrationStatus(StrEnum):
 class IntegrationSettings(BaseModel):
     """An integration's settings: `toolgate.json` beside an S3 upload, or the body of the settings route."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     #: Assistants this integration joins (created when missing).
     assistants: list[ResourceId] = Field(default_factory=list, max_length=100)
@@ -106,7 +106,7 @@ class IntegrationSettings(BaseModel):
 class UploadSource(BaseModel):
     """Where an upload came from: an S3 object (with its event's ordering data) or an API request."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: Literal["s3", "api", "settings"]
     key: str | None = None
@@ -115,7 +115,7 @@ class UploadSource(BaseModel):
 
 
 class UploadError(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     message: str
@@ -124,7 +124,7 @@ class UploadError(BaseModel):
 
 
 class UploadAttempt(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     status: Literal["ready", "failed"]
     at: datetime
@@ -135,7 +135,7 @@ class UploadAttempt(BaseModel):
 class ReportSummary(BaseModel):
     """Counts of the validation and lint report, with its first errors and warnings."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     errors: int = 0
     warnings: int = 0
@@ -147,7 +147,7 @@ class ReportSummary(BaseModel):
 class SourceDigest(BaseModel):
     """One input of a version (the spec or an overlay) and its SHA-256, so the version can be rebuilt."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     sha256: str
@@ -158,7 +158,7 @@ class SourceDigest(BaseModel):
 class ReadyVersion(BaseModel):
     """The version in service: its tools are the items of `revision`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     #: 1, 2, 3, ... one per successful upload.
     number: int
@@ -189,7 +189,7 @@ class ReadyVersion(BaseModel):
 class CredentialBinding(BaseModel):
     """That a credential is bound, and of which type; the value lives only in Secrets Manager."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     type: str
     updated_at: datetime

@@ -27,7 +27,7 @@ UploadFormat = Literal["yaml", "json", "zip"]
 
 
 class _Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ApiKeyCreate(_Request):
@@ -68,6 +68,8 @@ class AssistantUpdate(AssistantBody):
 
 
 class ApiKeyView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     key_id: str
     role: Role
     principal: str
@@ -82,21 +84,29 @@ class ApiKeyView(BaseModel):
 
 class IssuedKeyView(BaseModel):
     #: The key, shown this once; only its hash is stored.
+    model_config = ConfigDict(defer_build=True)
+
     key: str
     api_key: ApiKeyView
 
 
 class ApiKeyList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     api_keys: list[ApiKeyView]
 
 
 class CredentialState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     type: str | None = None
     bound: bool = False
     updated_at: datetime | None = None
 
 
 class CredentialView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     credential: CredentialState
 
     @classmethod
@@ -108,6 +118,8 @@ class CredentialView(BaseModel):
 
 
 class IntegrationView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     version: int
     status: IntegrationStatus
@@ -134,10 +146,14 @@ class IntegrationView(BaseModel):
 
 
 class IntegrationList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     integrations: list[IntegrationView]
 
 
 class IntegrationStatusView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     status: IntegrationStatus
     #: The version in service, if any (it stays in service when a later upload fails).
@@ -155,6 +171,8 @@ class IntegrationStatusView(BaseModel):
 
 
 class IntegrationReport(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     status: IntegrationStatus
     last_upload: UploadAttempt | None
@@ -164,6 +182,8 @@ class IntegrationReport(BaseModel):
 
 
 class UploadUrl(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     method: Literal["PUT"] = "PUT"
     url: str
     key: str
@@ -171,6 +191,8 @@ class UploadUrl(BaseModel):
 
 
 class AssistantView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     version: int
     name: str
@@ -201,16 +223,22 @@ class AssistantView(BaseModel):
 
 
 class AssistantList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     assistants: list[AssistantView]
 
 
 class UnavailableIntegration(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     #: "missing" when the integration was deleted, otherwise its status (pending, failed).
     status: str
 
 
 class AssistantTools(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     assistant_id: str
     format: ToolFormat
     #: Tool definitions exactly as the model API takes them.

@@ -17,7 +17,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from toolgate.dialects.openai import MAX_DESCRIPTION_CHARS
 from toolgate.spec.compiler import HTTP_METHODS, model_description
@@ -41,6 +41,8 @@ __all__ = [
 
 class LintLimits(BaseModel):
     """Thresholds of the tool-design rules."""
+
+    model_config = ConfigDict(defer_build=True)
 
     min_description_chars: int = Field(default=20, ge=0)
     #: OpenAI's limit on a tool description, the strictest of the model APIs; the compiler's default cut.

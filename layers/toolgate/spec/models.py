@@ -19,7 +19,7 @@ class Severity(StrEnum):
 class Finding(BaseModel):
     """A validation, repair, lint or loss note with a stable code and a JSON-pointer location."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     code: str
     severity: Severity
@@ -39,7 +39,7 @@ class ArgumentLocation(StrEnum):
 class ArgumentBinding(BaseModel):
     """Where one tool argument goes in the HTTP request, reversibly."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     argument: str
     location: ArgumentLocation
@@ -56,7 +56,7 @@ class ArgumentBinding(BaseModel):
 class BodyEncoding(BaseModel):
     """Per-field encoding of a form-urlencoded or multipart body (OpenAPI Encoding Object)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     content_type: str | None = None
     style: str | None = None
@@ -65,7 +65,7 @@ class BodyEncoding(BaseModel):
 
 
 class RequestBody(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     media_type: str
     required: bool = False
@@ -83,7 +83,7 @@ class SecuritySchemeType(StrEnum):
 
 
 class SecurityScheme(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     type: SecuritySchemeType
     #: For http: "bearer", "basic", ...
@@ -103,7 +103,7 @@ class SecurityScheme(BaseModel):
 class Annotations(BaseModel):
     """MCP-style behaviour hints, derived from the method and overridable with `x-` extensions."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     title: str | None = None
     read_only: bool = False
@@ -121,7 +121,7 @@ class AsyncKind(StrEnum):
 class AsyncPattern(BaseModel):
     """How a long-running operation reports its result."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: AsyncKind
     #: For callbacks: the argument-free parameter the platform fills with its callback URL.
@@ -148,7 +148,7 @@ class HiddenArgument(BaseModel):
     Its binding stays in `CanonicalTool.bindings`, so it is sent exactly as the spec's style says.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     argument: str
     #: The parameter's own schema, with the `$defs` it needs: the value is checked against it per call.
@@ -162,7 +162,7 @@ class HiddenArgument(BaseModel):
 class ResponseSelection(BaseModel):
     """`x-toolgate.response.select`: the parts of a JSON response the model sees."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     #: JSON Pointers (`/items`) or RFC 9535 JSONPath queries (`$.items[*].id`), in the order given.
     expressions: list[str]
@@ -171,7 +171,7 @@ class ResponseSelection(BaseModel):
 class CanonicalTool(BaseModel):
     """One operation as a tool: what the model sees, and how to turn its arguments back into HTTP."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    model_config = ConfigDict(frozen=True, populate_by_name=True, defer_build=True)
 
     name: str
     description: str
@@ -204,7 +204,7 @@ class CanonicalTool(BaseModel):
 class CompiledSpec(BaseModel):
     """Everything one spec yields: its tools and an honest report of what was repaired or dropped."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     title: str
     version: str

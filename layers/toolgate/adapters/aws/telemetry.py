@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
-from toolgate.service.ingest import IngestOutcome
+if TYPE_CHECKING:
+    from toolgate.service.ingest import IngestOutcome
 
 logger = Logger(service="toolgate")
 #: Only AWS SDK calls are traced: patching the HTTP client too would send tenant API URLs (which carry model

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from toolgate.errors import (
     CallbackAlreadyUsedError,
@@ -26,18 +26,18 @@ from toolgate.runtime.async_calls import (
 )
 from toolgate.runtime.envelope import ToolResult
 from toolgate.service.callback_ids import CallbackSigner
-from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import (
-    DEFAULT_CALLBACK_PATTERN,
     ENDED_JOB_REMOVES,
     JobRecord,
     JobResources,
     JobStatus,
+    default_callback_pattern,
     failure_message,
     result_fields,
 )
 from toolgate.service.models import utc_now
 from toolgate.service.ports import TaskTokens
+from toolgate.service.stored_tools import load_tool
 from toolgate.settings import JobSettings
 from toolgate.spec.models import AsyncPattern
 
@@ -45,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 
 class CallbackAck(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     job_id: str
     status: JobStatus
 
@@ -144,7 +146,7 @@ def job_pattern_of_callback(resources: JobResources, job: JobRecord) -> AsyncPat
         pattern = load_tool(item, resources.tenant).async_pattern
         if pattern is not None:
             return pattern
-    return DEFAULT_CALLBACK_PATTERN
+    return default_callback_pattern()
 
 
 def _callback_value(body: bytes) -> Any:

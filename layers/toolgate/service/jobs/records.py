@@ -13,6 +13,7 @@ import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -69,10 +70,18 @@ def is_job_id(value: str) -> bool:
     )
 
 
-#: How an operation without a declared pattern is followed: by its answer's Location header.
-FOLLOW_LOCATION = AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
-#: How a callback operation without a declared pattern reads its answers: the default status values.
-DEFAULT_CALLBACK_PATTERN = AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+@cache
+def follow_location() -> AsyncPattern:
+    """How an operation without a declared pattern is followed: by its answer's Location header."""
+    return AsyncPattern(kind=AsyncKind.ACCEPTED_LOCATION)
+
+
+@cache
+def default_callback_pattern() -> AsyncPattern:
+    """How a callback operation without a declared pattern reads its answers: the default status values."""
+    return AsyncPattern(kind=AsyncKind.CALLBACK_PARAMETER)
+
+
 #: What an ended job no longer needs: the call's arguments and the waiting task's token.
 ENDED_JOB_REMOVES = ("arguments", "task_token")
 
@@ -142,7 +151,7 @@ def job_pattern(tool: CanonicalTool) -> JobPattern | None:
 class JobRecord(BaseModel):
     """One job, as its row keeps it (`pk` = tenant, `sk` = `JOB#{job_id}`)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     job_id: str
     assistant_id: str
@@ -216,11 +225,15 @@ class TaskOutcome:
 
 
 class JobErrorView(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     code: str
     message: str
 
 
 class JobContinuation(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     handle: str
     pages: int
     next_page: int
@@ -228,6 +241,8 @@ class JobContinuation(BaseModel):
 
 class JobView(BaseModel):
     """A job as its tenant sees it: never its task token or callback URL."""
+
+    model_config = ConfigDict(defer_build=True)
 
     job_id: str
     status: JobStatus

@@ -42,23 +42,23 @@ from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.callback_ids import CallbackSigner
-from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import (
-    DEFAULT_CALLBACK_PATTERN,
     ECHO_CHARS,
     ENDED_JOB_REMOVES,
-    FOLLOW_LOCATION,
     JobRecord,
     JobResources,
     JobStatus,
     TaskOutcome,
+    default_callback_pattern,
     failure_message,
+    follow_location,
     integration_credential,
     result_fields,
     timed_out_message,
 )
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import JobStore, TaskTokens
+from toolgate.service.stored_tools import load_tool
 from toolgate.settings import JobSettings, RuntimeSettings
 from toolgate.spec.models import AsyncPattern, CanonicalTool
 
@@ -244,7 +244,7 @@ class JobRunner:
     ) -> TaskOutcome | None:
         """The outcome to end the callback task with now, or None to keep waiting for the callback."""
         if result.ok:
-            reading = read_status(tool.async_pattern or DEFAULT_CALLBACK_PATTERN, result)
+            reading = read_status(tool.async_pattern or default_callback_pattern(), result)
             if (
                 result.status != 202
                 and reading.status_value is not None
@@ -274,7 +274,7 @@ class JobRunner:
         result: ToolResult,
     ) -> TaskOutcome:
         """After the call was accepted: record where its status is, or its result if it is done."""
-        pattern = tool.async_pattern or FOLLOW_LOCATION
+        pattern = tool.async_pattern or follow_location()
         changes: dict[str, Any] = {
             "submitted": True,
             "target_status": result.status,
@@ -419,7 +419,7 @@ class JobRunner:
                 f"Tool '{job.tool}' is no longer available; its job cannot be followed."
             )
         tool = load_tool(submitted, self.resources.tenant)
-        pattern = tool.async_pattern or FOLLOW_LOCATION
+        pattern = tool.async_pattern or follow_location()
         if job.status_tool is not None:
             item = store.get_tool(job.integration_id, job.revision, job.status_tool)
             if item is None:
