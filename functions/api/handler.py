@@ -55,7 +55,7 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import get_limit_settings, get_service_settings
+from toolgate.settings import get_limit_settings, get_search_settings, get_service_settings
 from toolgate.wiring import Wiring
 
 API_TITLE = "Toolgate management API"
@@ -83,6 +83,8 @@ def _service() -> ManagementService:
         get_service_settings(),
         ingest_observer=record_ingest,
         limit_settings=get_limit_settings(),
+        searcher=wiring.searcher,
+        search_settings=get_search_settings(),
     )
 
 
@@ -231,9 +233,14 @@ def delete_assistant(assistant_id: str) -> Response[None]:
     summary="The assistant's tools in a model API's format (agents may call this)",
 )
 def list_assistant_tools(
-    assistant_id: str, tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai"
+    assistant_id: str,
+    tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai",
+    # Tool search (issue 15, slice wire): docs/search.md
+    search: Annotated[bool | None, Query()] = None,
+    query: Annotated[str | None, Query()] = None,
+    limit: Annotated[str | None, Query()] = None,
 ) -> AssistantTools:
-    return _service().list_assistant_tools(assistant_id, tool_format)
+    return _service().list_assistant_tools(assistant_id, tool_format, search=search, query=query, limit=limit)
 
 
 # --- Limits ------------------------------------------------------------------------------------

@@ -305,3 +305,28 @@ class McpSettings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_mcp_settings() -> McpSettings:
     return McpSettings()
+
+
+# --- Tool search (issue 15, slice wire) ------------------------------------------------------------
+
+
+class SearchSettings(BaseSettings):
+    """Tool search for agents (`toolgate_search_tools`, the listing's `?query=`; `TOOLGATE_SEARCH_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="TOOLGATE_SEARCH_", extra="ignore")
+
+    #: The search function's name (set by the stack on the functions that call it); None: no search here.
+    function_name: str | None = None
+    #: An assistant with more tools than this is listed as its pinned tools plus `toolgate_search_tools`.
+    threshold: int = Field(default=40, ge=0)
+    #: The most tools one search returns; a larger `limit` is clamped to it (each is a full definition).
+    max_results: int = Field(default=20, ge=1, le=50)
+    #: Results when the caller gives no `limit`.
+    default_results: int = Field(default=5, ge=1, le=50)
+    #: Loaded assistant indexes a warm search function keeps, least recently used dropped first.
+    index_cache_entries: int = Field(default=16, ge=1, le=256)
+
+
+@lru_cache(maxsize=1)
+def get_search_settings() -> SearchSettings:
+    return SearchSettings()

@@ -130,7 +130,7 @@ class CatalogCache:
             (name, record.ready.revision if record is not None and record.ready is not None else None)
             for name, record in zip(assistant.integrations, integrations, strict=True)
         )
-        key = (resources.tenant_id, assistant.assistant_id, _toolset(assistant), revisions)
+        key = catalog_key(resources.tenant_id, assistant, revisions)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None:
@@ -144,6 +144,13 @@ class CatalogCache:
                 while len(self._entries) > self._max_entries:
                     self._entries.popitem(last=False)
         return entry
+
+
+def catalog_key(
+    tenant_id: str, assistant: AssistantRecord, revisions: tuple[tuple[str, str | None], ...]
+) -> tuple[object, ...]:
+    """Everything an assistant's catalog is made of: a different key is a different catalog."""
+    return (tenant_id, assistant.assistant_id, _toolset(assistant), revisions)
 
 
 def _toolset(assistant: AssistantRecord) -> tuple[object, ...]:

@@ -16,6 +16,7 @@ from toolgate.errors import (
     ApiKeyRevokedError,
     ConflictError,
     NotFoundError,
+    SearchUnavailableError,
     StoreUnavailableError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
@@ -39,6 +40,7 @@ from toolgate.service.models import (
     utc_now,
 )
 from toolgate.service.ports import LimiterStore, TenantResources
+from toolgate.service.search import ToolSearcher, checked_limit, checked_query, listed_tools
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
 from toolgate.service.views import (
     ApiKeyCreate,
@@ -61,7 +63,8 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import LimitSettings, ServiceSettings
+from toolgate.settings import LimitSettings, SearchSettings, ServiceSettings
+from toolgate.spec.models import CanonicalTool
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -75,6 +78,8 @@ class ManagementService:
         *,
         ingest_observer: Callable[[IngestOutcome, str], None] | None = None,
         limit_settings: LimitSettings | None = None,
+        searcher: ToolSearcher | None = None,
+        search_settings: SearchSettings | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -85,6 +90,9 @@ class ManagementService:
         #: Told of every ingest (outcome, integration id): the handler's logs and metrics.
         self.ingest_observer = ingest_observer
         self.limit_settings = limit_settings or LimitSettings()
+        #: Tool search (`toolgate.service.search`); None: this deployment serves none.
+        self.searcher = searcher
+        self.search_settings = search_settings or SearchSettings()
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -241,6 +249,7 @@ class ManagementService:
             tags=body.tags,
             read_only=body.read_only,
             exclude=body.exclude,
+            pinned=body.pinned,
             created_at=now,
             updated_at=now,
         )
@@ -277,6 +286,7 @@ class ManagementService:
                 "tags": body.tags,
                 "read_only": body.read_only,
                 "exclude": body.exclude,
+                "pinned": body.pinned,
                 "version": current.version + 1,
                 "updated_at": utc_now(),
             }
@@ -289,13 +299,33 @@ class ManagementService:
         current = self._assistant(assistant_id)
         self.store.delete_assistant(assistant_id, expected_version=current.version)
 
-    def list_assistant_tools(self, assistant_id: str, tool_format: ToolFormat) -> AssistantTools:
-        """The assistant's tools rendered for one model API; agents may call this too."""
+    def list_assistant_tools(
+        self,
+        assistant_id: str,
+        tool_format: ToolFormat,
+        *,
+        search: bool | None = None,
+        query: str | None = None,
+        limit: str | None = None,
+    ) -> AssistantTools:
+        """The assistant's tools rendered for one model API; agents may call this too. With `query`: the
+        tools best matching it. Over the search threshold (or with `search`): the pinned tools and
+        `toolgate_search_tools` (`toolgate.service.search`)."""
         from toolgate.dialects import as_dialect, render_tools  # noqa: PLC0415 - only this route needs it
 
         self.context.require(Role.ADMIN, Role.AGENT)
-        catalog = assistant_catalog(self.resources, self._assistant(assistant_id))
-        rendered = render_tools(catalog.tools, as_dialect(tool_format))
+        assistant = self._assistant(assistant_id)
+        catalog = assistant_catalog(self.resources, assistant)
+        # --- Tool search (issue 15, slice wire) ---
+        listed, searching = catalog.tools, False
+        if query is not None:
+            listed = self._searched(assistant_id, catalog.tools, query, limit)
+        elif self.searcher is not None or search:
+            if search and self.searcher is None:
+                raise SearchUnavailableError("This deployment serves no tool search; list without search.")
+            listed, searching = listed_tools(catalog.tools, assistant, self.search_settings, asked=search)
+        # --- end tool search ---
+        rendered = render_tools(listed, as_dialect(tool_format))
         return AssistantTools(
             assistant_id=assistant_id,
             format=tool_format,
@@ -303,7 +333,19 @@ class ManagementService:
             losses=rendered.losses,
             violations=rendered.violations,
             unavailable=[UnavailableIntegration(id=i, status=status) for i, status in catalog.unavailable],
+            search=searching,
+            total_tools=len(catalog.tools),
         )
+
+    def _searched(
+        self, assistant_id: str, tools: list[CanonicalTool], query: str, limit: str | None
+    ) -> list[CanonicalTool]:
+        if self.searcher is None:
+            raise SearchUnavailableError("This deployment serves no tool search; list without a query.")
+        text, count = checked_query(query), checked_limit(limit, self.search_settings)
+        by_name = {tool.name: tool for tool in tools}
+        names = self.searcher.search(self.context.tenant_id, assistant_id, text, count)
+        return [by_name[name] for name in names if name in by_name]
 
     # --- Limits -------------------------------------------------------------------------------
 
@@ -339,6 +381,8 @@ class ManagementService:
         outcome = ingest_spec(self.resources, upload, self.config)
         if self.ingest_observer is not None:
             self.ingest_observer(outcome, upload.integration_id)
+        if self.searcher is not None and outcome.status == "ready":
+            self.searcher.prepare(self.context.tenant_id, upload.integration_id)
         if outcome.error is not None:
             raise outcome.error
         if outcome.integration is None:
