@@ -34,6 +34,7 @@ from infra.layers import (
     REPO_ROOT,
     LayerAssets,
     build_dependency_layer,
+    build_search_layer,
     placeholder_dependency_layer,
     stage_toolgate_layer,
 )
@@ -63,7 +64,11 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
             toolgate=toolgate,
             dependencies_are_placeholder=True,
         )
-    return LayerAssets(dependencies=build_dependency_layer(LOCK_FILE, build_root), toolgate=toolgate)
+    return LayerAssets(
+        dependencies=build_dependency_layer(LOCK_FILE, build_root),
+        toolgate=toolgate,
+        search=build_search_layer(build_root=build_root),
+    )
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:

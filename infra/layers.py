@@ -5,6 +5,10 @@
   so two deploys a month apart ship the same bytes. The lock is compiled from pyproject.toml's runtime
   dependencies for that platform (`make lock`). The build goes into a folder keyed by a hash of the lock,
   so an unchanged lock is built once.
+- The search layer (the search function's only dependency layer) is built the same way from
+  `layers/search-requirements.lock`: the search engine's runtime (onnxruntime, numpy, tokenizers, the
+  model) and the few runtime dependencies the search function imports, every one listed on purpose in
+  `layers/search-requirements.in` (`make lock`, --no-deps: tokenizers' huggingface-hub stays out).
 - The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
   runtime finds it on `sys.path`.
 """
@@ -25,6 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_BUILD_ROOT = REPO_ROOT / "build" / "layers"
 #: The runtime dependencies with every transitive package pinned and hashed, for the Lambda platform.
 LOCK_FILE = REPO_ROOT / "layers" / "requirements.lock"
+#: The search function's layer: compiled with --no-deps from layers/search-requirements.in.
+SEARCH_LOCK_FILE = REPO_ROOT / "layers" / "search-requirements.lock"
 
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"
@@ -51,6 +57,8 @@ class LayerAssets:
     toolgate: Path
     #: True when `dependencies` is an empty stand-in: such a synth is for tests and must never be deployed.
     dependencies_are_placeholder: bool = False
+    #: The search function's layer; None: an empty stand-in (the synth must then never be deployed).
+    search: Path | None = None
 
 
 def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
@@ -115,9 +123,10 @@ def build_dependency_layer(
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
     runner: PipRunner = run_pip,
+    name: str = "dependencies",
 ) -> Path:
     """Install the `lock` for Lambda under `build_root`, reusing an earlier build of the same lock."""
-    layer_dir = build_root / f"dependencies-{dependency_cache_key(lock.read_text())}"
+    layer_dir = build_root / f"{name}-{dependency_cache_key(lock.read_text())}"
     if (layer_dir / _COMPLETE_MARKER).is_file():
         return layer_dir
     staging = build_root / f"{layer_dir.name}.partial"
@@ -130,10 +139,17 @@ def build_dependency_layer(
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
     (layer_dir / _COMPLETE_MARKER).touch()
-    for stale in build_root.glob("dependencies-*"):
+    for stale in build_root.glob(f"{name}-*"):
         if stale != layer_dir and stale.name != _PLACEHOLDER_NAME:
             shutil.rmtree(stale, ignore_errors=True)
     return layer_dir
+
+
+def build_search_layer(
+    lock: Path = SEARCH_LOCK_FILE, build_root: Path = DEFAULT_BUILD_ROOT, *, runner: PipRunner = run_pip
+) -> Path:
+    """The search function's layer, built as the dependency layer is (from its own lock)."""
+    return build_dependency_layer(lock, build_root, runner=runner, name="search")
 
 
 def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:

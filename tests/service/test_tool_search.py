@@ -45,8 +45,9 @@ def _target(seen: Seen) -> Reply:
 @pytest.fixture
 def desk(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     """The functions over moto with the search function deployed, and a 127.0.0.1 target."""
-    from functions.search.handler import lambda_handler
     from toolgate.settings import get_search_settings
+
+    from functions.search.handler import lambda_handler
 
     _search_function()
     get_search_settings.cache_clear()
