@@ -66,10 +66,14 @@ bench: $(STAMP) ## the compiler benchmark
 	$(BIN)/python bench/compile.py
 
 # The dependency layer installs exactly this lock (hashes required) for Lambda's Python and CPU.
-lock: $(STAMP) ## recompile layers/requirements.lock from pyproject.toml's runtime dependencies
+lock: $(STAMP) ## recompile layers/requirements.lock (and the search layer's lock) for Lambda
 	$(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes --python-version 3.12 \
 		--python-platform aarch64-manylinux_2_28 --no-build --custom-compile-command "make lock" \
 		-o layers/requirements.lock
+	# The search function's layer: every package listed on purpose (--no-deps keeps huggingface-hub out).
+	$(BIN)/uv pip compile layers/search-requirements.in --quiet --no-deps --generate-hashes \
+		--python-version 3.12 --python-platform aarch64-manylinux_2_28 --no-build \
+		--custom-compile-command "make lock" -o layers/search-requirements.lock
 
 clean: ## remove the venv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -122,10 +123,11 @@ def build_dependency_layer(
     lock: Path = LOCK_FILE,
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
-    runner: PipRunner = run_pip,
     name: str = "dependencies",
+    runner: PipRunner = run_pip,
 ) -> Path:
-    """Install the `lock` for Lambda under `build_root`, reusing an earlier build of the same lock."""
+    """Install the `lock` for Lambda under `build_root` as `<name>-<hash>`, reusing an earlier build of
+    the same lock; older builds of the same `name` are removed."""
     layer_dir = build_root / f"{name}-{dependency_cache_key(lock.read_text())}"
     if (layer_dir / _COMPLETE_MARKER).is_file():
         return layer_dir
@@ -139,8 +141,9 @@ def build_dependency_layer(
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
     (layer_dir / _COMPLETE_MARKER).touch()
-    for stale in build_root.glob(f"{name}-*"):
-        if stale != layer_dir and stale.name != _PLACEHOLDER_NAME:
+    same_name = re.compile(rf"{re.escape(name)}-[0-9a-f]{{16}}(\.partial)?")
+    for stale in build_root.iterdir():
+        if stale != layer_dir and same_name.fullmatch(stale.name):
             shutil.rmtree(stale, ignore_errors=True)
     return layer_dir
 
@@ -149,7 +152,7 @@ def build_search_layer(
     lock: Path = SEARCH_LOCK_FILE, build_root: Path = DEFAULT_BUILD_ROOT, *, runner: PipRunner = run_pip
 ) -> Path:
     """The search function's layer, built as the dependency layer is (from its own lock)."""
-    return build_dependency_layer(lock, build_root, runner=runner, name="search")
+    return build_dependency_layer(lock, build_root, name="search", runner=runner)
 
 
 def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:

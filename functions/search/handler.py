@@ -17,10 +17,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.errors import RouteNotFoundError, ToolgateError
+from toolgate.service.search_index import SearchIndexes
 from toolgate.service.tenancy import check_resource_id
+from toolgate.settings import get_search_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
+#: The loaded indexes (and the catalogs they were built from), kept while the environment is warm. Made
+#: here, not in `Wiring`: only this function ships the search engine's runtime.
+indexes = SearchIndexes(get_search_settings())
 
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:
@@ -29,14 +34,12 @@ def _handle(event: dict[str, Any]) -> dict[str, Any]:
     logger.append_keys(tenant_id=tenant_id, action=str(action)[:20])
     resources = wiring.resources.for_tenant(tenant_id)
     if action == "search":
-        names = wiring.search_indexes.search(
+        names = indexes.search(
             resources, str(event.get("assistant_id", "")), event.get("query"), event.get("limit")
         )
         return {"names": names}
     if action == "prepare":
-        wiring.search_indexes.prepare(
-            resources, check_resource_id(str(event.get("integration_id", "")), "integration")
-        )
+        indexes.prepare(resources, check_resource_id(str(event.get("integration_id", "")), "integration"))
         return {"prepared": True}
     raise RouteNotFoundError(f"The search function has no action {str(action)[:20]!r}.")
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from toolgate.service.invoke import AuditRecord, InvokeService, ToolCache
     from toolgate.service.jobs.callbacks import CallbackReceiver
     from toolgate.service.jobs.records import JobResources
-    from toolgate.service.search import SearchIndexes, ToolSearcher
+    from toolgate.service.search import ToolSearcher
     from toolgate.service.tenancy import TenantContext
 
 _wirings: WeakSet[Wiring] = WeakSet()
@@ -137,13 +137,6 @@ class Wiring:
         from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
 
         return LambdaToolSearcher(new_session().client("lambda"), function_name)
-
-    @cached_property
-    def search_indexes(self) -> SearchIndexes:
-        """The search function's loaded indexes (and the catalogs they were built from)."""
-        from toolgate.service.search import SearchIndexes  # noqa: PLC0415
-
-        return SearchIndexes(get_search_settings())
 
     @cached_property
     def api_keys(self) -> DynamoApiKeyReader:

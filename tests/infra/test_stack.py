@@ -118,7 +118,8 @@ def test_tenant_role_trusts_only_the_tenant_facing_function_roles_with_a_tenant_
         assert statement["Condition"] == TENANT_SESSION_CONDITION
         trusted |= {principal["Fn::GetAtt"][0] for principal in as_list(statement["Principal"]["AWS"])}
     # Every function but the authorizer, which reads API-key items with its own role.
-    assert trusted == {roles[name] for name in ("api", "upload", "invoke", "mcp", "jobs", "callback")}
+    tenant_facing = ("api", "upload", "invoke", "mcp", "jobs", "callback", "search")
+    assert trusted == {roles[name] for name in tenant_facing}
     assert resources[logical_id(stack.tenant_access.role)]["Properties"]["MaxSessionDuration"] <= 3600
 
 
@@ -126,7 +127,7 @@ def test_tenant_facing_function_roles_open_only_tagged_tenant_sessions(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     tenant_role = logical_id(stack.tenant_access.role)
-    for name in ("api", "upload", "invoke", "mcp", "jobs", "callback"):
+    for name in ("api", "upload", "invoke", "mcp", "jobs", "callback", "search"):
         statements = role_statements(resources, function_role_ids(stack)[name])
         sts = [s for s in statements if any(a.startswith("sts:") for a in as_list(s["Action"]))]
         assert len(sts) == 1, name
@@ -475,14 +476,19 @@ def test_functions_have_deliberate_limits_tracing_and_bounded_logs(
     assert api["Timeout"] <= 29
 
 
-def test_functions_and_layers_agree_on_runtime_and_architecture(resources: dict[str, Any]) -> None:
+def test_functions_and_layers_agree_on_runtime_and_architecture(
+    stack: ToolgateStack, resources: dict[str, Any]
+) -> None:
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    assert len(layers) == 2
+    assert len(layers) == 3
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
-    for function in of_type(resources, "AWS::Lambda::Function").values():
-        assert {ref["Ref"] for ref in function["Properties"]["Layers"]} == set(layers)
+    search = logical_id(stack.search_function)
+    for function_id, function in of_type(resources, "AWS::Lambda::Function").items():
+        used = {ref["Ref"] for ref in function["Properties"]["Layers"]}
+        assert used <= set(layers) and len(used) == 2, function_id
+        assert (logical_id(stack.dependency_layer) in used) == (function_id != search), function_id
 
 
 def test_functions_get_every_setting_the_service_requires(

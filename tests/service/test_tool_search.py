@@ -50,15 +50,27 @@ def desk(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Desk]:
     from functions.search.handler import lambda_handler
 
     _search_function()
+    monkeypatch.setenv("TOOLGATE_SEARCH_FUNCTION_NAME", SEARCH_FUNCTION)
     get_search_settings.cache_clear()
+    _cold_search_function(monkeypatch)
     try:
         with (
             routed_invocations({SEARCH_FUNCTION: lambda_handler}),
-            desk_world(service, monkeypatch, _target, TOOLGATE_SEARCH_FUNCTION_NAME=SEARCH_FUNCTION) as world,
+            desk_world(service, monkeypatch, _target) as world,
         ):
             yield world
     finally:
         get_search_settings.cache_clear()
+
+
+def _cold_search_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh environment of the search function: no index or catalog loaded yet."""
+    from toolgate.service.search_index import SearchIndexes
+    from toolgate.settings import get_search_settings
+
+    import functions.search.handler as search_handler
+
+    monkeypatch.setattr(search_handler, "indexes", SearchIndexes(get_search_settings()))
 
 
 def _upload(
@@ -121,13 +133,13 @@ def test_upload_stores_revision_vectors_and_the_linked_assistants_index_under_th
     assert _keys(desk, "artifacts/tenants/acme/assistants/big/search/") == [index_key], "no rebuild"
 
 
-def test_a_corrupt_stored_index_is_rebuilt_never_answered_as_nothing_matched(desk: Desk) -> None:
+def test_a_corrupt_stored_index_is_rebuilt_never_answered_as_nothing_matched(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _upload(desk)
     (index_key,) = _keys(desk, "artifacts/tenants/acme/assistants/big/search/")
     desk.service.s3.put_object(Bucket=BUCKET_NAME, Key=index_key, Body=b"TGSEARCH" + b"\0" * 64)
-    from toolgate.wiring import clear_caches
-
-    clear_caches()  # a cold search function: it must read the stored (corrupt) index
+    _cold_search_function(monkeypatch)  # it must read the stored (corrupt) index
 
     answer = _search(desk, "cancel a coupon by deleting it")
 
@@ -137,15 +149,15 @@ def test_a_corrupt_stored_index_is_rebuilt_never_answered_as_nothing_matched(des
     assert stored.startswith(b"TGSEARCH") and len(stored) > 1000, "the rebuilt index replaced it"
 
 
-def test_a_missing_index_and_missing_vectors_are_rebuilt_from_the_stored_tools(desk: Desk) -> None:
+def test_a_missing_index_and_missing_vectors_are_rebuilt_from_the_stored_tools(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _upload(desk)
     for key in _keys(desk, "artifacts/tenants/acme/assistants/") + [
         key for key in _keys(desk, "artifacts/tenants/acme/integrations/") if key.endswith("vectors.bin")
     ]:
         desk.service.s3.delete_object(Bucket=BUCKET_NAME, Key=key)
-    from toolgate.wiring import clear_caches
-
-    clear_caches()
+    _cold_search_function(monkeypatch)
 
     answer = _search(desk, "make a new shipment")
 
