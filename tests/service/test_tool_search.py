@@ -288,3 +288,26 @@ def test_mcp_lists_the_search_tool_and_its_call_returns_mcp_definitions(desk: De
     assert result.get("isError") is not True
     tools = result["structuredContent"]["body"]["tools"]
     assert tools[0]["name"] == "get_customer" and "inputSchema" in tools[0]
+
+
+def test_search_tool_answers_in_the_format_named_on_the_invoke_url(desk: Desk) -> None:
+    from invoke_harness import invoke_event
+    from service_harness import FakeLambdaContext
+
+    from functions.invoke.handler import lambda_handler
+
+    _upload(desk)
+    event = invoke_event(
+        "big",
+        SEARCH_TOOL,
+        tenant="acme",
+        body={"arguments": {"query": "list every shipment", "limit": 2}},
+    )
+    event["queryStringParameters"] = {"format": "bedrock"}
+
+    raw = lambda_handler(event, FakeLambdaContext())
+
+    assert raw["statusCode"] == 200, raw["body"]
+    body = json.loads(raw["body"])["body"]
+    assert body["format"] == "bedrock"
+    assert body["tools"][0]["toolSpec"]["name"] == "list_shipment"

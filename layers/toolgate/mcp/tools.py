@@ -106,7 +106,7 @@ def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
             else assistant_catalog(service.resources.tenant, assistant).tools
         )
         listed, searching = listed_tools(tools, assistant, service.search_config, asked=None)
-        if searching:
+        if searching or context.catalogs is None:
             return tools_page(listed, cursor, revision, settings, context.tool_hooks)
     if context.catalogs is None:
         tools = assistant_catalog(service.resources.tenant, assistant).tools
