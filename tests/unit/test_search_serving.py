@@ -140,6 +140,14 @@ def test_a_limit_above_the_most_results_is_clamped_and_none_is_the_default() -> 
     )
 
 
+def test_the_service_bounds_a_query_exactly_as_the_engine_does() -> None:
+    from toolgate import search
+    from toolgate.service import search as service_search
+
+    assert service_search.MAX_QUERY_CHARS == search.MAX_QUERY_CHARS
+    assert checked_query("x" * search.MAX_QUERY_CHARS) == "x" * search.MAX_QUERY_CHARS
+
+
 @pytest.mark.parametrize("query", ["", "   ", "x" * 1001, None, 42, ["webhook"]])
 def test_an_empty_overlong_or_non_text_query_is_refused_with_a_typed_error(query: object) -> None:
     with pytest.raises(SearchQueryInvalidError):

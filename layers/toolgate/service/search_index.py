@@ -16,7 +16,7 @@ from toolgate.search import SearchIndex, build_index, embed_tools, load_index
 from toolgate.service.catalog import AssistantCatalog, CatalogCache, assistant_catalog, catalog_key
 from toolgate.service.ingest import load_tool
 from toolgate.service.models import AssistantRecord
-from toolgate.service.ports import ResourceProvider, TenantResources
+from toolgate.service.ports import TenantResources
 from toolgate.service.search import (
     assistant_index_key,
     checked_limit,
@@ -135,17 +135,3 @@ def _read(resources: TenantResources, key: str) -> bytes | None:
     except TenantForbiddenError:
         # Without s3:ListBucket on the key, S3 answers a missing object with AccessDenied.
         return None
-
-
-class InProcessSearcher:
-    """A `ToolSearcher` that runs the search here: the search function itself, tests, local runs."""
-
-    def __init__(self, provider: ResourceProvider, indexes: SearchIndexes) -> None:
-        self._provider = provider
-        self._indexes = indexes
-
-    def search(self, tenant_id: str, assistant_id: str, query: str, limit: int) -> list[str]:
-        return self._indexes.search(self._provider.for_tenant(tenant_id), assistant_id, query, limit)
-
-    def prepare(self, tenant_id: str, integration_id: str) -> None:
-        self._indexes.prepare(self._provider.for_tenant(tenant_id), integration_id)
