@@ -311,3 +311,20 @@ def test_search_tool_answers_in_the_format_named_on_the_invoke_url(desk: Desk) -
     body = json.loads(raw["body"])["body"]
     assert body["format"] == "bedrock"
     assert body["tools"][0]["toolSpec"]["name"] == "list_shipment"
+
+
+def test_a_spec_tool_named_like_the_search_tool_is_a_conflict_never_shadowed(desk: Desk) -> None:
+    spec = json.loads(big_spec(desk.target.url, resources=("widget",)))
+    spec["paths"]["/widgets"]["get"]["operationId"] = SEARCH_TOOL
+    response = desk.service.api(
+        "PUT", "/v1/integrations/big", body=json.dumps(spec), headers={"content-type": "application/json"}
+    )
+    assert response.status == 200, response.body
+    assert (
+        desk.service.api("POST", "/v1/assistants", body={"id": "big", "integrations": ["big"]}).status == 201
+    )
+
+    listing = desk.service.api("GET", "/v1/assistants/big/tools", role="agent")
+
+    assert listing.status == 409 and listing.body["error"]["code"] == "TOOL_NAME_CONFLICT"
+    assert SEARCH_TOOL in listing.body["error"]["message"]

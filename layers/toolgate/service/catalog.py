@@ -22,6 +22,7 @@ from toolgate.service.ingest import load_tool
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.models import AssistantRecord, IntegrationRecord
 from toolgate.service.ports import TenantResources
+from toolgate.service.search import SEARCH_TOOL
 from toolgate.service.toolsets import assistant_allows
 from toolgate.spec.models import CanonicalTool
 
@@ -69,6 +70,11 @@ def assistant_catalog(
                 )
             owners[tool.name] = integration_id
             tools.append(tool)
+    if SEARCH_TOOL in owners:
+        raise ToolNameConflictError(
+            f"Integration '{owners[SEARCH_TOOL]}' defines a tool named '{SEARCH_TOOL}', which is Toolgate's "
+            "own tool search; leave it out with the integration's `exclude` setting."
+        )
     if any(job_pattern(tool) is not None for tool in tools):
         if JOB_STATUS_TOOL in owners:
             raise ToolNameConflictError(
