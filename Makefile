@@ -70,9 +70,11 @@ bench: $(STAMP) ## the compiler benchmark
 # ones (infra.layers.slim_requirements).
 UV_LOCK := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.12 \
 	--python-platform aarch64-manylinux_2_28 --no-build --custom-compile-command "make lock"
-lock: $(STAMP) ## recompile layers/requirements.lock and layers/requirements-slim.lock from pyproject.toml
+lock: $(STAMP) ## recompile the layers' locks (full, slim, search) from pyproject.toml
 	$(UV_LOCK) pyproject.toml -o layers/requirements.lock
 	$(BIN)/python -m infra.layers slim-requirements | $(UV_LOCK) - -o layers/requirements-slim.lock
+	# The search function's layer: every package listed on purpose (--no-deps keeps huggingface-hub out).
+	$(UV_LOCK) --no-deps layers/search-requirements.in -o layers/search-requirements.lock
 
 clean: ## remove the venv, caches and build output
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache cdk.out build node_modules

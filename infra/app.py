@@ -37,6 +37,7 @@ from infra.layers import (
     SLIM_LOCK_FILE,
     LayerAssets,
     build_dependency_layer,
+    build_search_layer,
     placeholder_layer_assets,
     stage_toolgate_layer,
 )
@@ -65,6 +66,7 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
         dependencies=build_dependency_layer(LOCK_FILE, build_root),
         toolgate=stage_toolgate_layer(build_root),
         slim_dependencies=build_dependency_layer(SLIM_LOCK_FILE, build_root, name="slim-dependencies"),
+        search=build_search_layer(build_root=build_root),
     )
 
 

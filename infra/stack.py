@@ -102,6 +102,10 @@ MCP_SIZING = FunctionSizing(memory_mb=1024, timeout=Duration.seconds(27), reserv
 JOBS_SIZING = FunctionSizing(memory_mb=512, timeout=Duration.seconds(60), reserved_concurrency=20)
 #: One verified, conditional write and a SendTaskSuccess per callback: small and quick.
 CALLBACK_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), reserved_concurrency=10)
+#: Tool search (issue 15): memory buys CPU for the embedding model (2 GB: a little over one vCPU). An
+#: upload embeds its revision's tools once (GitHub's 1,078: about 11 s of CPU), a warm search takes
+#: milliseconds; 2 minutes covers the largest catalogs' embedding.
+SEARCH_SIZING = FunctionSizing(memory_mb=2048, timeout=Duration.minutes(2), reserved_concurrency=10)
 
 #: Read by the functions that call tools (invoke, MCP) only: credential cache, audit-row and continuation
 #: lifetimes. Loopback and private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never
@@ -258,6 +262,7 @@ class ToolgateStack(Stack):
         for function in self.tool_call_functions:
             for name, value in INVOKE_ENVIRONMENT.items():
                 function.add_environment(name, value)
+        self.search_function = self._search_function(layer_assets)
         self.jobs_function = self._function(
             "jobs", JOBS_SIZING, "Async jobs: the state machine's tasks (submit, poll, await callback)."
         )
@@ -282,6 +287,7 @@ class ToolgateStack(Stack):
                     self.mcp_function,
                     self.jobs_function,
                     self.callback_function,
+                    self.search_function,
                 )
             ],
         )
@@ -328,7 +334,7 @@ class ToolgateStack(Stack):
         )
         self._outputs()
         if layer_assets.dependencies_are_placeholder:
-            for layer in (self.dependency_layer, self.slim_dependency_layer):
+            for layer in (self.dependency_layer, self.slim_dependency_layer, self.search_layer):
                 Annotations.of(layer).add_warning_v2(
                     "toolgate:placeholder-dependency-layer",
                     "The dependency layers are EMPTY placeholders (TOOLGATE_SKIP_LAYER_BUILD=1 or a test "
@@ -510,7 +516,42 @@ class ToolgateStack(Stack):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-    def _function(self, name: str, sizing: FunctionSizing, description: str) -> lambda_.Function:
+    # --- Tool search (issue 15, slice wire) ------------------------------------------------------
+
+    def _search_function(self, assets: LayerAssets) -> lambda_.Function:
+        """The search function: its own layer (the search engine does not fit beside the dependency layer
+        under 250 MB), invoked by the functions that serve search. It reaches tenant data only through the
+        tenant access role, like the others; its own role holds nothing more."""
+        if assets.search is None and not assets.dependencies_are_placeholder:
+            raise ValueError("the search layer was not built: LayerAssets.search is required to deploy")
+        self.search_layer = layer = self._layer(
+            "SearchLayer",
+            lambda_.Code.from_asset(str(assets.search or assets.dependencies), exclude=[".complete"]),
+            "Tool search: onnxruntime, numpy, tokenizers, the model, and what the search function imports.",
+        )
+        function = self._function(
+            "search",
+            SEARCH_SIZING,
+            "Tool search for agents (toolgate_search_tools, ?query=, MCP); invoked by the other functions.",
+            layers=[layer, self.toolgate_layer],
+        )
+        for caller in (self.api_function, self.upload_function, *self.tool_call_functions):
+            caller.add_environment("TOOLGATE_SEARCH_FUNCTION_NAME", function.function_name)
+            self._role_of(caller).add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="InvokeSearch", actions=["lambda:InvokeFunction"], resources=[function.function_arn]
+                )
+            )
+        return function
+
+    def _function(
+        self,
+        name: str,
+        sizing: FunctionSizing,
+        description: str,
+        *,
+        layers: list[lambda_.ILayerVersion] | None = None,
+    ) -> lambda_.Function:
         title = name.capitalize()
         log_group = logs.LogGroup(self, f"{title}FunctionLogs", retention=logs.RetentionDays.ONE_MONTH)
         role = iam.Role(
@@ -536,7 +577,7 @@ class ToolgateStack(Stack):
             architecture=ARCHITECTURE,
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / name), exclude=list(IGNORED_SOURCE_PATTERNS)),
-            layers=[dependencies, self.toolgate_layer],
+            layers=layers or [dependencies, self.toolgate_layer],
             role=role,
             log_group=log_group,
             memory_size=sizing.memory_mb,
@@ -585,6 +626,7 @@ class ToolgateStack(Stack):
             self.mcp_function,
             self.jobs_function,
             self.callback_function,
+            self.search_function,
         )
 
     @property

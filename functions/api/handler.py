@@ -55,7 +55,7 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import get_limit_settings, get_service_settings
+from toolgate.settings import get_limit_settings, get_search_settings, get_service_settings
 from toolgate.wiring import Wiring
 
 API_TITLE = "Toolgate management API"
@@ -86,6 +86,8 @@ def _service() -> ManagementService:
         ingest_observer=record_ingest,
         limit_settings=get_limit_settings(),
         catalogs=wiring.catalogs,
+        searcher=wiring.searcher,
+        search_settings=get_search_settings(),
     )
 
 
@@ -234,15 +236,22 @@ def delete_assistant(assistant_id: str) -> Response[None]:
     summary="The assistant's tools in a model API's format (agents may call this)",
     description="A page of the tools (`limit`, capped; follow `next_cursor`), with what all of them cost "
     "in tokens in that format (`token_count` and the `X-Toolgate-Tool-Tokens` header) and warnings past "
-    "the token budget or the format's tool cap.",
+    "the token budget or the format's tool cap. Over the search threshold (or with `search=true`): the "
+    "pinned tools and `toolgate_search_tools`; with `query`: the `limit` tools best matching it.",
 )
 def list_assistant_tools(
     assistant_id: str,
     tool_format: Annotated[ToolFormat, Query(alias="format")] = "openai",
+    *,
     cursor: Annotated[str | None, Query(description="a page's `next_cursor`, as given")] = None,
-    limit: Annotated[int | None, Query(ge=1, le=1000, description="tools in the page (capped)")] = None,
+    limit: Annotated[int | None, Query(ge=1, description="page size, or search results (capped)")] = None,
+    # Tool search (issue 15, slice wire): docs/search.md
+    search: Annotated[bool | None, Query()] = None,
+    query: Annotated[str | None, Query()] = None,
 ) -> Response[AssistantTools]:
-    listing = _service().list_assistant_tools(assistant_id, tool_format, cursor, limit)
+    listing = _service().list_assistant_tools(
+        assistant_id, tool_format, cursor, limit, search=search, query=query
+    )
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,

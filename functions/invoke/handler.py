@@ -69,6 +69,7 @@ def invoke(event: Mapping[str, Any], context: LambdaContext, caller: TenantConte
         request_id=str(request_context.get("requestId") or context.aws_request_id),
         deadline=Deadline.after(budget),
         idempotency_key=_idempotency_key(event),
+        tool_format=_tool_format(event.get("queryStringParameters") or {}),
     )
     return json_response(200, _service(caller).invoke(request).response)
 
@@ -107,6 +108,12 @@ def _idempotency_key(event: Mapping[str, Any]) -> str | None:
             "The Idempotency-Key header must be 1 to 255 printable ASCII characters, such as a UUID."
         )
     return values[0]
+
+
+def _tool_format(query: Mapping[str, Any]) -> str | None:
+    """`?format=`: the format `toolgate_search_tools` answers in (default: the call's own)."""
+    value = query.get("format")
+    return str(value)[:40] if value is not None else None
 
 
 def _page(query: Mapping[str, Any]) -> int:

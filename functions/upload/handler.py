@@ -37,6 +37,9 @@ def record_handler(record: SQSRecord) -> None:
             outcome = process_object_created(wiring.resources, notice, get_service_settings())
             if outcome is not None:
                 record_ingest(outcome, location.integration_id)
+            if outcome is not None and outcome.status == "ready" and wiring.searcher is not None:
+                # Embeds the new revision's tools and builds its assistants' search indexes (async).
+                wiring.searcher.prepare(location.tenant_id, location.integration_id)
         finally:
             logger.remove_keys(["tenant_id", "integration_id"])
 

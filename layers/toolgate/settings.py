@@ -413,3 +413,28 @@ class CatalogSettings(EnvironmentSettings):
 @lru_cache(maxsize=1)
 def get_catalog_settings() -> CatalogSettings:
     return CatalogSettings()
+
+
+# --- Tool search (issue 15, slice wire) ------------------------------------------------------------
+
+
+class SearchSettings(EnvironmentSettings):
+    """Tool search for agents (`toolgate_search_tools`, the listing's `?query=`; `TOOLGATE_SEARCH_*`)."""
+
+    env_prefix: ClassVar[str] = "TOOLGATE_SEARCH_"
+
+    #: The search function's name (set by the stack on the functions that call it); None: no search here.
+    function_name: str | None = None
+    #: An assistant with more tools than this is listed as its pinned tools plus `toolgate_search_tools`.
+    threshold: int = Field(default=40, ge=0)
+    #: The most tools one search returns; a larger `limit` is clamped to it (each is a full definition).
+    max_results: int = Field(default=20, ge=1, le=50)
+    #: Results when the caller gives no `limit`.
+    default_results: int = Field(default=5, ge=1, le=50)
+    #: Loaded assistant indexes a warm search function keeps, least recently used dropped first.
+    index_cache_entries: int = Field(default=16, ge=1, le=256)
+
+
+@lru_cache(maxsize=1)
+def get_search_settings() -> SearchSettings:
+    return SearchSettings()

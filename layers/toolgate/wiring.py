@@ -23,6 +23,7 @@ from toolgate.settings import (
     get_job_settings,
     get_limit_settings,
     get_mcp_settings,
+    get_search_settings,
     get_service_settings,
     get_settings,
 )
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from toolgate.service.invoke import AuditRecord, InvokeService, ToolCache
     from toolgate.service.jobs.callbacks import CallbackReceiver
     from toolgate.service.jobs.records import JobResources
+    from toolgate.service.search import ToolSearcher
     from toolgate.service.tenancy import TenantContext
 
 _wirings: WeakSet[Wiring] = WeakSet()
@@ -100,6 +102,8 @@ class Wiring:
             tools=self.tools,
             observer=observer,
             jobs_config=get_job_settings(),
+            searcher=self.searcher,
+            search_config=get_search_settings(),
         )
 
     @cached_property
@@ -122,6 +126,17 @@ class Wiring:
         from toolgate.service.catalog import CatalogCache  # noqa: PLC0415
 
         return CatalogCache(get_mcp_settings().catalog_cache_entries)
+
+    @cached_property
+    def searcher(self) -> ToolSearcher | None:
+        """The search function, for the api, invoke and MCP functions; None where the stack set none."""
+        function_name = get_search_settings().function_name
+        if function_name is None:
+            return None
+        from toolgate.adapters.aws.search import LambdaToolSearcher  # noqa: PLC0415
+        from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
+
+        return LambdaToolSearcher(new_session().client("lambda"), function_name)
 
     @cached_property
     def api_keys(self) -> DynamoApiKeyReader:

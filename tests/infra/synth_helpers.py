@@ -124,6 +124,7 @@ def function_role_ids(stack: ToolgateStack) -> dict[str, str]:
         "mcp": stack.mcp_function,
         "jobs": stack.jobs_function,
         "callback": stack.callback_function,
+        "search": stack.search_function,
     }
     return {name: logical_id(function.role) for name, function in functions.items()}
 

@@ -96,9 +96,12 @@ def test_invoke_role_may_only_open_tagged_tenant_sessions_run_jobs_and_write_its
                 "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
                 f"${{{machine}.Name}}:*"
             )
+        elif actions == {"lambda:InvokeFunction"}:
+            kinds.add("search")
+            assert statement["Resource"] == {"Fn::GetAtt": [logical_id(stack.search_function), "Arn"]}
         else:
             pytest.fail(f"the invoke role may do more than open tenant sessions and run jobs: {statement}")
-    assert kinds == {"tenant sessions", "logs", "traces", "start jobs", "read and cancel jobs"}
+    assert kinds == {"tenant sessions", "logs", "traces", "start jobs", "read and cancel jobs", "search"}
 
 
 def test_no_resource_policy_grants_the_invoke_role_anything(

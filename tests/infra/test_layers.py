@@ -19,6 +19,7 @@ from infra.layers import (
     LAMBDA_PYTHON_VERSION,
     LOCK_FILE,
     REPO_ROOT,
+    SEARCH_LOCK_FILE,
     SLIM_LOCK_FILE,
     LayerBuildError,
     build_dependency_layer,
@@ -378,3 +379,58 @@ def test_local_only_packages_stay_out_of_the_toolgate_layer(tmp_path: Path) -> N
         collector = _RuntimeImports()
         collector.visit(ast.parse(source.read_text(), filename=str(source)))
         assert collector.modules.isdisjoint(developer_only), source
+
+
+# --- The search function's layer (issue 15, slice wire) --------------------------------------------
+
+_SEARCH_IMPORTS = """
+import os, sys
+os.environ.update({"TOOLGATE_TABLE_NAME": "t", "TOOLGATE_BUCKET_NAME": "b", "TOOLGATE_TENANT_ROLE_ARN": "r",
+                   "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"})
+import functions.search.handler as handler
+import toolgate.adapters.aws.resources, toolgate.search.semantic
+handler.indexes
+print("\\n".join(sorted({name.partition(".")[0] for name in sys.modules})))
+"""
+
+
+def test_the_search_lock_provides_every_module_the_search_function_imports_and_no_huggingface_hub() -> None:
+    import subprocess
+
+    imported = subprocess.run(
+        [sys.executable, "-c", _SEARCH_IMPORTS],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO_ROOT,
+        env={"PYTHONPATH": f"{REPO_ROOT / 'layers'}:{REPO_ROOT}", "PATH": "/usr/bin:/bin"},
+    ).stdout.split()
+    third_party = {
+        name
+        for name in imported
+        if name not in sys.stdlib_module_names
+        and not name.startswith("_")
+        and name not in {"toolgate", "functions"}
+    }
+    distributions = importlib.metadata.packages_distributions()
+    pins = _locked_pins(SEARCH_LOCK_FILE)
+    missing = {
+        module
+        for module in third_party
+        if not {_distribution_key(d) for d in distributions.get(module, [module])} & set(pins)
+    }
+    assert third_party >= {"onnxruntime", "numpy", "tokenizers", "pydantic"}
+    assert not missing, f"the search function imports these, its layer lacks them: {sorted(missing)}"
+    assert "huggingface-hub" not in pins
+    assert all(hashes > 0 for _, hashes in pins.values()), "every locked package carries its hashes"
+
+
+def test_the_search_lock_pins_what_the_runtime_lock_and_the_search_extra_pin_alike() -> None:
+    with (REPO_ROOT / "pyproject.toml").open("rb") as handle:
+        extra = tomllib.load(handle)["project"]["optional-dependencies"]["search"]
+    search, runtime = _locked_pins(SEARCH_LOCK_FILE), _locked_pins(LOCK_FILE)
+    for requirement in extra:
+        name, _, version = requirement.partition("==")
+        assert search[_distribution_key(name)][0] == version, requirement
+    shared = set(search) & set(runtime)
+    assert {name: search[name][0] for name in shared} == {name: runtime[name][0] for name in shared}

@@ -118,7 +118,8 @@ def test_tenant_role_trusts_only_the_tenant_facing_function_roles_with_a_tenant_
         assert statement["Condition"] == TENANT_SESSION_CONDITION
         trusted |= {principal["Fn::GetAtt"][0] for principal in as_list(statement["Principal"]["AWS"])}
     # Every function but the authorizer, which reads API-key items with its own role.
-    assert trusted == {roles[name] for name in ("api", "upload", "invoke", "mcp", "jobs", "callback")}
+    tenant_facing = ("api", "upload", "invoke", "mcp", "jobs", "callback", "search")
+    assert trusted == {roles[name] for name in tenant_facing}
     assert resources[logical_id(stack.tenant_access.role)]["Properties"]["MaxSessionDuration"] <= 3600
 
 
@@ -126,7 +127,7 @@ def test_tenant_facing_function_roles_open_only_tagged_tenant_sessions(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
     tenant_role = logical_id(stack.tenant_access.role)
-    for name in ("api", "upload", "invoke", "mcp", "jobs", "callback"):
+    for name in ("api", "upload", "invoke", "mcp", "jobs", "callback", "search"):
         statements = role_statements(resources, function_role_ids(stack)[name])
         sts = [s for s in statements if any(a.startswith("sts:") for a in as_list(s["Action"]))]
         assert len(sts) == 1, name
@@ -475,9 +476,11 @@ def test_functions_have_deliberate_limits_tracing_and_bounded_logs(
     assert api["Timeout"] <= 29
 
 
-def test_functions_and_layers_agree_on_runtime_and_architecture(resources: dict[str, Any]) -> None:
+def test_functions_and_layers_agree_on_runtime_and_architecture(
+    stack: ToolgateStack, resources: dict[str, Any]
+) -> None:
     layers = of_type(resources, "AWS::Lambda::LayerVersion")
-    assert len(layers) == 3
+    assert len(layers) == 4
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
@@ -485,16 +488,22 @@ def test_functions_and_layers_agree_on_runtime_and_architecture(resources: dict[
         assert {ref["Ref"] for ref in function["Properties"]["Layers"]} <= set(layers)
 
 
-def test_the_request_path_gets_the_slim_layer_and_the_compilers_the_full_one(
+def test_each_function_gets_the_dependency_layer_it_needs_and_no_other(
     stack: ToolgateStack, resources: dict[str, Any]
 ) -> None:
-    full, slim, toolgate = (
+    full, slim, search, toolgate = (
         logical_id(layer)
-        for layer in (stack.dependency_layer, stack.slim_dependency_layer, stack.toolgate_layer)
+        for layer in (
+            stack.dependency_layer,
+            stack.slim_dependency_layer,
+            stack.search_layer,
+            stack.toolgate_layer,
+        )
     )
-    for name in ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback"):
+    expected_layers = {"api": full, "upload": full, "search": search}
+    for name in ("api", "authorizer", "upload", "invoke", "mcp", "jobs", "callback", "search"):
         function = resources[logical_id(getattr(stack, f"{name}_function"))]["Properties"]
-        expected = [full, toolgate] if name in {"api", "upload"} else [slim, toolgate]
+        expected = [expected_layers.get(name, slim), toolgate]
         assert [ref["Ref"] for ref in function["Layers"]] == expected, name
 
 

@@ -206,12 +206,12 @@ REQUIRED_SERVICE_ENV = {
 def test_service_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in REQUIRED_SERVICE_ENV.items():
         monkeypatch.setenv(name, value)
-    settings = ServiceSettings()
+    settings = ServiceSettings.from_environment()
     assert (settings.table_name, settings.bucket_name) == ("table", "bucket")
     assert settings.secret_prefix == "toolgate/tenants"
     monkeypatch.delenv("TOOLGATE_BUCKET_NAME")
     with pytest.raises(ValidationError):
-        ServiceSettings()
+        ServiceSettings.from_environment()
 
 
 @pytest.mark.parametrize(
@@ -227,4 +227,4 @@ def test_session_refresh_margin_must_outlive_upload_urls_and_fit_the_session(
     for name, value in {**REQUIRED_SERVICE_ENV, **overrides}.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError):
-        ServiceSettings()
+        ServiceSettings.from_environment()

@@ -6,6 +6,9 @@
   everything the catalog is made of), so later pages and later lists read no tool items. The cursor is
   opaque: the offset of the next page, encoded; anything else is -32602. On 2026-07-28 it carries
   `ttlMs` and `cacheScope` (`private`: the list is the caller's tenant's).
+- Tool search: an assistant with more tools than `SearchSettings.threshold` lists its pinned tools and
+  `toolgate_search_tools`, whose `tools/call` answers the found tools as MCP definitions
+  (`toolgate.service.search`).
 - `tools/call` is REST invoke's path (`InvokeService.invoke`, in the MCP call format): argument
   validation, credential, egress guard, deadline, retries, idempotency, audit, continuation. A tool's
   failure, or a call refused by the tenant's limits, is a result with `isError` true and the envelope's
@@ -40,6 +43,7 @@ from toolgate.runtime.envelope import result_from_error
 from toolgate.runtime.redaction import Redactor
 from toolgate.service.catalog import CachedCatalog, assistant_catalog, page_cursor, page_offset
 from toolgate.service.invoke import InvokeRequest
+from toolgate.service.search import listed_tools
 from toolgate.service.tenancy import Role, check_resource_id
 from toolgate.settings import McpSettings
 from toolgate.spec.models import CanonicalTool
@@ -90,6 +94,16 @@ def list_tools(context: McpContext, params: dict[str, Any]) -> ListToolsResult:
     if assistant is None:
         raise NotFoundError(f"No assistant '{assistant_id}'.")
     cursor, revision, settings = params.get("cursor"), context.revision, context.settings
+    # --- Tool search (issue 15, slice wire): over the threshold, the pinned tools and the meta-tool ---
+    if service.searcher is not None:
+        tools = (
+            context.catalogs.catalog(service.resources.tenant, assistant).catalog.tools
+            if context.catalogs is not None
+            else assistant_catalog(service.resources.tenant, assistant).tools
+        )
+        listed, searching = listed_tools(tools, assistant, service.search_config, asked=None)
+        if searching or context.catalogs is None:
+            return tools_page(listed, cursor, revision, settings, context.tool_hooks)
     if context.catalogs is None:
         tools = assistant_catalog(service.resources.tenant, assistant).tools
         return tools_page(tools, cursor, revision, settings, context.tool_hooks)

@@ -11,8 +11,10 @@ Two stages, fused by reciprocal rank fusion (k = 60):
 The API, all of it pure Python (numpy, onnxruntime and tokenizers are imported only when an index is built
 or loaded; install them with the `search` extra):
 
-    build_index(tools: Sequence[CanonicalTool]) -> bytes
-        Deterministic bytes, to store per assistant version. Build them when the tools change (upload).
+    embed_tools(tools: Sequence[CanonicalTool]) -> bytes
+        The tools' vectors, to store per integration revision (upload): the expensive part, done once.
+    build_index(tools: Sequence[CanonicalTool], *, stored_vectors=()) -> bytes
+        Deterministic bytes, to store per assistant version; reuses stored vectors, embeds the rest.
     load_index(data: bytes, *, reranker: Reranker | None = None) -> SearchIndex
         Once per warm process. Corrupt or truncated bytes raise SearchIndexError, an unknown format or
         embedding model SearchIndexVersionError (rebuild from the stored tools); never an empty index.
@@ -32,6 +34,7 @@ from toolgate.search.index import (
     SearchIndex,
     Stage,
     build_index,
+    embed_tools,
     load_index,
 )
 from toolgate.search.text import MAX_QUERY_CHARS
@@ -45,5 +48,6 @@ __all__ = [
     "SearchIndex",
     "Stage",
     "build_index",
+    "embed_tools",
     "load_index",
 ]

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from toolgate.search.semantic import Matrix
 
 MAGIC = b"TGSEARCH"
+#: Tool vectors stored per integration revision (`embed_tools`), reused by `build_index`.
+VECTORS_MAGIC = b"TGVECTOR"
 FORMAT_VERSION = 1
 _PREFIX = struct.Struct("<8sII")
 _DIGEST_BYTES = 32
@@ -71,28 +73,107 @@ class Stage(StrEnum):
     SEMANTIC = "semantic"
 
 
-def build_index(tools: Sequence[CanonicalTool]) -> bytes:
-    """The search index of these tools, as bytes; the same tools give the same bytes."""
+def embed_tools(tools: Sequence[CanonicalTool]) -> bytes:
+    """The semantic stage's vectors of these tools, as bytes to store beside them (per integration
+    revision, at upload): `build_index` reuses them instead of embedding the tools again."""
     from toolgate.search.semantic import DIMENSIONS, embedder, vectors_to_bytes  # noqa: PLC0415
 
-    texts = [tool_text(tool) for tool in tools]
     model = embedder()
-    vectors = model.embed([text.sentence(DESCRIPTION_CHARS) for text in texts])
+    vectors = model.embed([tool_text(tool).sentence(DESCRIPTION_CHARS) for tool in tools])
+    vector_bytes = vectors_to_bytes(vectors)
+    header = {
+        "model": model.model_id,
+        "dimensions": DIMENSIONS,
+        "tools": [tool.name for tool in tools],
+        "text": [_sentence_digest(tool) for tool in tools],
+        "vector_bytes": len(vector_bytes),
+    }
+    return _sealed(VECTORS_MAGIC, header, vector_bytes)
+
+
+def build_index(tools: Sequence[CanonicalTool], *, stored_vectors: Sequence[bytes] = ()) -> bytes:
+    """The search index of these tools, as bytes; the same tools give the same bytes.
+
+    `stored_vectors`: `embed_tools` outputs (e.g. one per integration revision); a tool whose vector is
+    there, for the same text and model, is not embedded again. Unusable vector bytes (corrupt, another
+    model or format) are ignored: those tools are embedded afresh.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from toolgate.search.semantic import (  # noqa: PLC0415
+        DIMENSIONS,
+        embedder,
+        model_id,
+        vectors_from_bytes,
+        vectors_to_bytes,
+    )
+
+    texts = [tool_text(tool) for tool in tools]
+    reusable = _reusable_vectors(stored_vectors, model_id(), DIMENSIONS, vectors_from_bytes)
+    vectors = np.zeros((len(tools), DIMENSIONS), dtype=np.float32)
+    missing: list[int] = []
+    for position, tool in enumerate(tools):
+        row = reusable.get((tool.name, _sentence_digest(tool)))
+        if row is None:
+            missing.append(position)
+        else:
+            vectors[position] = row
+    if missing:
+        model = embedder()
+        vectors[missing] = model.embed([texts[i].sentence(DESCRIPTION_CHARS) for i in missing])
     database = build_database(texts)
     vector_bytes = vectors_to_bytes(vectors)
-    header = json.dumps(
-        {
-            "model": model.model_id,
-            "dimensions": DIMENSIONS,
-            "tools": [tool.name for tool in tools],
-            "lexical_bytes": len(database),
-            "vector_bytes": len(vector_bytes),
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
-    body = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header)) + header + database + vector_bytes
+    header = {
+        "model": model_id(),
+        "dimensions": DIMENSIONS,
+        "tools": [tool.name for tool in tools],
+        "lexical_bytes": len(database),
+        "vector_bytes": len(vector_bytes),
+    }
+    return _sealed(MAGIC, header, database + vector_bytes)
+
+
+def _sealed(magic: bytes, header: dict[str, Any], blobs: bytes) -> bytes:
+    header_bytes = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
+    body = _PREFIX.pack(magic, FORMAT_VERSION, len(header_bytes)) + header_bytes + blobs
     return body + hashlib.sha256(body).digest()
+
+
+def _sentence_digest(tool: CanonicalTool) -> str:
+    """What of the tool was embedded, hashed: a stored vector is reused only for the same text."""
+    sentence = tool_text(tool).sentence(DESCRIPTION_CHARS)
+    return hashlib.sha256(sentence.encode()).hexdigest()[:16]
+
+
+def _reusable_vectors(
+    stored: Sequence[bytes],
+    model: str,
+    dimensions: int,
+    from_bytes: Callable[[bytes, int], Matrix],
+) -> dict[tuple[str, str], Matrix]:
+    """(tool name, sentence digest) to its stored vector, from every usable `embed_tools` output."""
+    rows: dict[tuple[str, str], Matrix] = {}
+    for data in stored:
+        try:
+            header, blob = _unpack_vectors(data)
+        except SearchIndexError:
+            continue
+        names, digests = header["tools"], header["text"]
+        if header["model"] != model or header["dimensions"] != dimensions:
+            continue
+        if len(blob) != len(names) * dimensions * 2 or len(digests) != len(names):
+            continue
+        matrix = from_bytes(blob, len(names))
+        for position, (name, digest) in enumerate(zip(names, digests, strict=True)):
+            rows[(str(name), str(digest))] = matrix[position]
+    return rows
+
+
+def _unpack_vectors(data: bytes) -> tuple[dict[str, Any], bytes]:
+    header, body = _checked(data, VECTORS_MAGIC)
+    if not isinstance(header.get("tools"), list) or not isinstance(header.get("text"), list):
+        raise SearchIndexError("The stored tool vectors' header is unreadable.")
+    return header, body
 
 
 def load_index(data: bytes, *, reranker: Reranker | None = None) -> SearchIndex:
@@ -120,10 +201,34 @@ def load_index(data: bytes, *, reranker: Reranker | None = None) -> SearchIndex:
 
 
 def _unpack(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
+    header, blobs = _checked(data, MAGIC)
+    try:
+        names = header["tools"]
+        lexical_end = int(header["lexical_bytes"])
+        vector_end = lexical_end + int(header["vector_bytes"])
+        valid = (
+            isinstance(names, list)
+            and isinstance(header["dimensions"], int)
+            and int(header["lexical_bytes"]) >= 0
+            and int(header["vector_bytes"]) >= 0
+            and all(isinstance(name, str) for name in names)
+            and len(set(names)) == len(names)
+            and isinstance(header["model"], str)
+            and vector_end == len(blobs)
+        )
+    except (ValueError, KeyError, TypeError) as error:
+        raise SearchIndexError("The search index's header is unreadable; rebuild it.") from error
+    if not valid:
+        raise SearchIndexError("The search index's header does not describe its contents; rebuild it.")
+    return header, blobs[:lexical_end], blobs[lexical_end:vector_end]
+
+
+def _checked(data: bytes, magic: bytes) -> tuple[dict[str, Any], bytes]:
+    """The header and what follows it, once magic, format version and checksum are checked."""
     if not isinstance(data, bytes | bytearray | memoryview):
         raise SearchIndexError("A search index is bytes.")
     data = bytes(data)
-    if len(data) < _PREFIX.size + _DIGEST_BYTES or not data.startswith(MAGIC):
+    if len(data) < _PREFIX.size + _DIGEST_BYTES or not data.startswith(magic):
         raise SearchIndexError("These bytes are not a Toolgate search index; rebuild it.")
     _, version, header_length = _PREFIX.unpack_from(data)
     if version != FORMAT_VERSION:
@@ -137,24 +242,11 @@ def _unpack(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
     start = _PREFIX.size
     try:
         header = json.loads(body[start : start + header_length])
-        names = header["tools"]
-        lexical_end = start + header_length + int(header["lexical_bytes"])
-        vector_end = lexical_end + int(header["vector_bytes"])
-        valid = (
-            isinstance(names, list)
-            and isinstance(header["dimensions"], int)
-            and int(header["lexical_bytes"]) >= 0
-            and int(header["vector_bytes"]) >= 0
-            and all(isinstance(name, str) for name in names)
-            and len(set(names)) == len(names)
-            and isinstance(header["model"], str)
-            and vector_end == len(body)
-        )
-    except (ValueError, KeyError, TypeError) as error:
+    except ValueError as error:
         raise SearchIndexError("The search index's header is unreadable; rebuild it.") from error
-    if not valid:
-        raise SearchIndexError("The search index's header does not describe its contents; rebuild it.")
-    return header, body[start + header_length : lexical_end], body[lexical_end:vector_end]
+    if not isinstance(header, dict):
+        raise SearchIndexError("The search index's header is unreadable; rebuild it.")
+    return header, body[start + header_length :]
 
 
 class SearchIndex:

@@ -24,6 +24,7 @@ from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.models import AssistantRecord, IntegrationRecord
 from toolgate.service.ports import TenantResources
+from toolgate.service.search import SEARCH_TOOL
 from toolgate.service.stored_tools import load_tool
 from toolgate.service.toolsets import assistant_allows
 from toolgate.spec.models import CanonicalTool
@@ -94,6 +95,11 @@ def assistant_catalog(
             owners[tool.name] = integration_id
             tools.append(tool)
             tokens.append(counts)
+    if SEARCH_TOOL in owners:
+        raise ToolNameConflictError(
+            f"Integration '{owners[SEARCH_TOOL]}' defines a tool named '{SEARCH_TOOL}', which is Toolgate's "
+            "own tool search; leave it out with the integration's `exclude` setting."
+        )
     if any(job_pattern(tool) is not None for tool in tools):
         if JOB_STATUS_TOOL in owners:
             raise ToolNameConflictError(
@@ -157,7 +163,7 @@ class CatalogCache:
             (name, record.ready.revision if record is not None and record.ready is not None else None)
             for name, record in zip(assistant.integrations, integrations, strict=True)
         )
-        key = (resources.tenant_id, assistant.assistant_id, _toolset(assistant), revisions)
+        key = catalog_key(resources.tenant_id, assistant, revisions)
         with self._lock:
             cached = self._entries.get(key)
             if cached is not None:
@@ -171,6 +177,13 @@ class CatalogCache:
                 while len(self._entries) > self._max_entries:
                     self._entries.popitem(last=False)
         return entry
+
+
+def catalog_key(
+    tenant_id: str, assistant: AssistantRecord, revisions: tuple[tuple[str, str | None], ...]
+) -> tuple[object, ...]:
+    """Everything an assistant's catalog is made of: a different key is a different catalog."""
+    return (tenant_id, assistant.assistant_id, _toolset(assistant), revisions)
 
 
 def _toolset(assistant: AssistantRecord) -> tuple[object, ...]:

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from toolgate.dialects.base import Dialect
 from toolgate.dialects.calls import CallFormat, ToolCall, format_result, parse_call
 from toolgate.dialects.gemini_names import restore_parameter_names
 from toolgate.dialects.openai import restore_omitted_arguments
@@ -76,6 +77,7 @@ from toolgate.service.jobs.records import (
     JobView,
     integration_credential,
     job_pattern,
+    job_status_tool,
 )
 from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
@@ -88,10 +90,11 @@ from toolgate.service.ports import (
     ResultStore,
     TenantResources,
 )
+from toolgate.service.search import SEARCH_TOOL, ToolSearcher, checked_limit, checked_query
 from toolgate.service.stored_tools import load_tool
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
 from toolgate.service.toolsets import assistant_allows
-from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings
+from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings, SearchSettings
 from toolgate.spec.models import CanonicalTool
 
 if TYPE_CHECKING:
@@ -151,6 +154,8 @@ class InvokeRequest:
     #: When the tool call must be over (see `call_budget_seconds`).
     deadline: Deadline
     idempotency_key: str | None = None
+    #: The tool format `toolgate_search_tools` answers in (`?format=`); None: the call's own format.
+    tool_format: str | None = None
 
 
 class AuditRecord(BaseModel):
@@ -265,6 +270,8 @@ class InvokeService:
         observer: Callable[[AuditRecord, bool], None] | None = None,
         jobs_config: JobSettings | None = None,
         clock: Callable[[], datetime] = utc_now,
+        searcher: ToolSearcher | None = None,
+        search_config: SearchSettings | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -279,6 +286,9 @@ class InvokeService:
         self._observer = observer
         self._jobs_config = jobs_config or JobSettings()
         self._clock = clock
+        #: Where `toolgate_search_tools` searches; None: this deployment serves no search.
+        self.searcher = searcher
+        self.search_config = search_config or SearchSettings()
 
     def invoke(self, request: InvokeRequest) -> InvokeOutcome:
         """Call the tool and answer in the call's format. Typed errors are refusals: nothing was called."""
@@ -295,6 +305,9 @@ class InvokeService:
                 )
             if request.tool_name == JOB_STATUS_TOOL:
                 envelope, replayed = self._job_status(request, call), False
+            elif request.tool_name == SEARCH_TOOL and self.searcher is not None:
+                with self._admitted(request):
+                    envelope, replayed = self._search(request, call, self.searcher), False
             else:
                 # Admitted before the tool is looked up: a refusal under load then costs one write.
                 with self._admitted(request):
@@ -562,6 +575,38 @@ class InvokeService:
             return _error_envelope(error)
         return view.envelope()
 
+    def _search(self, request: InvokeRequest, call: ToolCall, searcher: ToolSearcher) -> dict[str, Any]:
+        """`toolgate_search_tools`: the best matching tools as full definitions in the caller's format.
+        Each found tool is resolved as a call to it would be, so only tools of the toolset come back."""
+        from toolgate.dialects import render_tools  # noqa: PLC0415 - only searches render here
+
+        if call.arguments_problem is not None:
+            return _error_envelope(ArgumentsInvalidError(call.arguments_problem))
+        arguments = call.arguments
+        extra = sorted(set(arguments) - {"query", "limit"})
+        try:
+            if extra:
+                raise ArgumentsInvalidError(
+                    f"Unknown arguments {extra[:5]}; the arguments are query and limit."
+                )
+            dialect = search_dialect(request.tool_format, call.format)
+            query = checked_query(arguments.get("query"))
+            limit = checked_limit(arguments.get("limit"), self.search_config)
+            names = searcher.search(self.context.tenant_id, request.assistant_id, query, limit)
+        except ToolgateError as error:
+            return _error_envelope(error)
+        tools = [tool for name in names if (tool := self._found(request.assistant_id, name)) is not None]
+        definitions = render_tools(tools, dialect).definitions
+        return {"ok": True, "status": 200, "body": {"format": dialect.value, "tools": definitions}}
+
+    def _found(self, assistant_id: str, name: str) -> CanonicalTool | None:
+        if name == JOB_STATUS_TOOL:
+            return job_status_tool()
+        try:
+            return self._resolve(assistant_id, name)[1]
+        except ToolNotAvailableError:
+            return None
+
     def _job_queries(self) -> JobQueries:
         if self.resources.jobs is None:
             raise JobsUnavailableError("This deployment runs no jobs state machine; there are no jobs.")
@@ -743,6 +788,15 @@ class _Draft:
             arguments=arguments,
             arguments_truncated=truncated,
         )
+
+
+def search_dialect(tool_format: str | None, call_format: CallFormat) -> Dialect:
+    """The format search results are rendered in: `?format=`, else the call's own (plain calls: openai)."""
+    if tool_format is not None:
+        from toolgate.dialects.render import as_dialect  # noqa: PLC0415 - only searches render here
+
+        return as_dialect(tool_format)
+    return Dialect.OPENAI if call_format is CallFormat.TOOLGATE else Dialect(call_format.value)
 
 
 def _error_envelope(error: ToolgateError) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from toolgate.errors import (
     ApiKeyRevokedError,
     ConflictError,
     NotFoundError,
+    SearchUnavailableError,
     StoreUnavailableError,
 )
 from toolgate.service.api_keys import create_api_key, require_live_key, revoke_api_key
@@ -39,6 +41,7 @@ from toolgate.service.models import (
     utc_now,
 )
 from toolgate.service.ports import LimiterStore, TenantResources
+from toolgate.service.search import ToolSearcher, checked_limit, checked_query, listed_tools
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
 from toolgate.service.views import (
     ApiKeyCreate,
@@ -60,7 +63,14 @@ from toolgate.service.views import (
     UploadFormat,
     UploadUrl,
 )
-from toolgate.settings import CatalogSettings, LimitSettings, ServiceSettings, get_catalog_settings
+from toolgate.settings import (
+    CatalogSettings,
+    LimitSettings,
+    SearchSettings,
+    ServiceSettings,
+    get_catalog_settings,
+)
+from toolgate.spec.models import CanonicalTool
 
 _ZIP_MAGIC = b"PK\x03\x04"
 
@@ -76,6 +86,8 @@ class ManagementService:
         limit_settings: LimitSettings | None = None,
         catalog_settings: CatalogSettings | None = None,
         catalogs: CatalogCache | None = None,
+        searcher: ToolSearcher | None = None,
+        search_settings: SearchSettings | None = None,
     ) -> None:
         if resources.tenant_id != context.tenant_id:
             raise ValueError("the resources are not the caller's tenant's")
@@ -89,6 +101,9 @@ class ManagementService:
         self.catalog_settings = catalog_settings or get_catalog_settings()
         #: A warm function's catalogs, so the pages of a big listing read the tools once.
         self.catalogs = catalogs
+        #: Tool search (`toolgate.service.search`); None: this deployment serves none.
+        self.searcher = searcher
+        self.search_settings = search_settings or SearchSettings()
 
     # --- API keys -------------------------------------------------------------------------
 
@@ -245,6 +260,7 @@ class ManagementService:
             tags=body.tags,
             read_only=body.read_only,
             exclude=body.exclude,
+            pinned=body.pinned,
             created_at=now,
             updated_at=now,
         )
@@ -281,6 +297,7 @@ class ManagementService:
                 "tags": body.tags,
                 "read_only": body.read_only,
                 "exclude": body.exclude,
+                "pinned": body.pinned,
                 "version": current.version + 1,
                 "updated_at": utc_now(),
             }
@@ -294,10 +311,19 @@ class ManagementService:
         self.store.delete_assistant(assistant_id, expected_version=current.version)
 
     def list_assistant_tools(
-        self, assistant_id: str, tool_format: ToolFormat, cursor: str | None = None, limit: int | None = None
+        self,
+        assistant_id: str,
+        tool_format: ToolFormat,
+        cursor: str | None = None,
+        limit: int | None = None,
+        *,
+        search: bool | None = None,
+        query: str | None = None,
     ) -> AssistantTools:
-        """A page of the assistant's tools rendered for one model API, with what all of them cost in
-        tokens; agents may call this too."""
+        """A page of the assistant's tools rendered for one model API, with what they cost in tokens;
+        agents may call this too. With `query`: the `limit` tools best matching it. Over the search
+        threshold (or with `search`): the pinned tools and `toolgate_search_tools`
+        (`toolgate.service.search`)."""
         from toolgate.service.listing import tools_listing  # noqa: PLC0415 - only this route renders tools
 
         self.context.require(Role.ADMIN, Role.AGENT)
@@ -306,9 +332,33 @@ class ManagementService:
             catalog = assistant_catalog(self.resources, assistant)
         else:
             catalog = self.catalogs.catalog(self.resources, assistant).catalog
-        return tools_listing(
+        # --- Tool search (issue 15, slice wire) ---
+        listed, searching, total_tools = catalog.tools, False, len(catalog.tools)
+        if query is not None:
+            listed = self._searched(assistant_id, catalog.tools, query, limit)
+            limit = None
+        elif self.searcher is not None or search:
+            if search and self.searcher is None:
+                raise SearchUnavailableError("This deployment serves no tool search; list without search.")
+            listed, searching = listed_tools(catalog.tools, assistant, self.search_settings, asked=search)
+        if listed is not catalog.tools:
+            counts = dict(zip((tool.name for tool in catalog.tools), catalog.tokens, strict=True))
+            catalog = replace(catalog, tools=listed, tokens=[counts.get(tool.name, {}) for tool in listed])
+        # --- end tool search ---
+        listing = tools_listing(
             catalog, assistant_id, tool_format, cursor=cursor, limit=limit, settings=self.catalog_settings
         )
+        return listing.model_copy(update={"search": searching, "total_tools": total_tools})
+
+    def _searched(
+        self, assistant_id: str, tools: list[CanonicalTool], query: str, limit: int | None
+    ) -> list[CanonicalTool]:
+        if self.searcher is None:
+            raise SearchUnavailableError("This deployment serves no tool search; list without a query.")
+        text, count = checked_query(query), checked_limit(limit, self.search_settings)
+        by_name = {tool.name: tool for tool in tools}
+        names = self.searcher.search(self.context.tenant_id, assistant_id, text, count)
+        return [by_name[name] for name in names if name in by_name]
 
     # --- Limits -------------------------------------------------------------------------------
 
@@ -344,6 +394,8 @@ class ManagementService:
         outcome = ingest_spec(self.resources, upload, self.config)
         if self.ingest_observer is not None:
             self.ingest_observer(outcome, upload.integration_id)
+        if self.searcher is not None and outcome.status == "ready":
+            self.searcher.prepare(self.context.tenant_id, upload.integration_id)
         if outcome.error is not None:
             raise outcome.error
         if outcome.integration is None:

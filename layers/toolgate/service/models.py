@@ -248,5 +248,7 @@ class AssistantRecord(_Record):
     read_only: bool = False
     #: Globs of tool names and operationIds left out, whatever else matched.
     exclude: list[str] = Field(default_factory=list)
+    #: Tools listed beside `toolgate_search_tools` when the listing is a search (`toolgate.service.search`).
+    pinned: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime

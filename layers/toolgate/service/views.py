@@ -55,6 +55,8 @@ class AssistantBody(_Request):
     read_only: bool = False
     #: Globs of tool names and operationIds left out, whatever else matched.
     exclude: list[ToolPattern] = Field(default_factory=list, max_length=500)
+    #: Tool names always listed beside `toolgate_search_tools` when the listing is a search.
+    pinned: list[ToolPattern] = Field(default_factory=list, max_length=20)
 
 
 class AssistantCreate(AssistantBody):
@@ -202,6 +204,7 @@ class AssistantView(BaseModel):
     tags: list[str] | None
     read_only: bool
     exclude: list[str]
+    pinned: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 
@@ -217,6 +220,7 @@ class AssistantView(BaseModel):
             tags=record.tags,
             read_only=record.read_only,
             exclude=record.exclude,
+            pinned=record.pinned,
             created_at=record.created_at,
             updated_at=record.updated_at,
         )
@@ -249,7 +253,7 @@ class AssistantTools(BaseModel):
     violations: list[Finding] = Field(default_factory=list)
     #: Integrations of the assistant without a ready version; their tools are not listed.
     unavailable: list[UnavailableIntegration] = Field(default_factory=list)
-    #: The assistant's tools in all pages.
+    #: The tools this listing holds, in all its pages.
     tool_count: int = 0
     #: Tokens of all the assistant's tool definitions in this format, sent with every model request
     #: (also the `X-Toolgate-Tool-Tokens` header); `token_count_exact` is false for an approximation.
@@ -260,3 +264,7 @@ class AssistantTools(BaseModel):
     warnings: list[Finding] = Field(default_factory=list)
     #: Pass it as `cursor` for the next page; null on the last page.
     next_cursor: str | None = None
+    #: The listing is the pinned tools and `toolgate_search_tools`, not every tool (docs/search.md).
+    search: bool = False
+    #: The assistant's tools in all (after its toolset), whatever this answer lists.
+    total_tools: int = 0
