@@ -81,9 +81,16 @@ class Function:
 
 
 BOTO3 = Need(
-    "import boto3", "every request reads or writes AWS (DynamoDB, S3, Secrets Manager, Step Functions)"
+    "import boto3; boto3.client('dynamodb')",
+    "every request reads or writes DynamoDB through a boto3 client (plus S3, Secrets Manager or Step "
+    "Functions); creating the first client loads botocore's session, endpoint rules and service model",
 )
-PYDANTIC = Need("import pydantic", "settings and service records are pydantic models")
+PYDANTIC = Need(
+    "import pydantic; pydantic.create_model('Floor', value=(int, ...)).model_validate({'value': 1})",
+    "settings and service records are pydantic models: `import pydantic` is lazy, and the first model "
+    "class loads pydantic's model machinery (pydantic.main, the schema builder, pydantic-core), which "
+    "every pydantic user pays",
+)
 LOGGER_TRACER = Need(
     "from aws_lambda_powertools import Logger, Tracer; Logger(service='toolgate'); "
     "Tracer(service='toolgate', patch_modules=['botocore'])",

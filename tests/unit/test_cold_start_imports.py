@@ -41,6 +41,10 @@ RENDERERS = (
 JOB_WORK = ("toolgate.service.jobs.launch", "toolgate.service.jobs.runner", "toolgate.service.jobs.callbacks")
 #: Powertools' event classes (its package imports every one of them); the authorizer builds its policy.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
+#: OpenAI's renderer and checks: a tool call needs only `dialects.strict_arguments`, split out of it.
+OPENAI_RENDERER = ("toolgate.dialects.openai",)
+#: Powertools' idempotency: only a call that carries an Idempotency-Key needs it.
+IDEMPOTENCY = ("aws_lambda_powertools.utilities.idempotency",)
 #: The MCP SDK's types and the MCP server: the MCP function only.
 MCP = ("mcp_types", "toolgate.mcp")
 #: The tool-calling path: invoke, MCP and the jobs function.
@@ -70,6 +74,8 @@ def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_n
 def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_launcher() -> None:
     never = (
         *COMPILER,
+        *OPENAI_RENDERER,
+        *IDEMPOTENCY,
         *SETTINGS_LIBRARY,
         *INGESTION,
         *RENDERERS,
@@ -82,7 +88,16 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_l
 
 
 def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_job_launcher() -> None:
-    never = (*COMPILER, *SETTINGS_LIBRARY, *INGESTION, *RENDERERS[1:], *JOB_WORK, *EVENT_CLASSES)
+    never = (
+        *COMPILER,
+        *SETTINGS_LIBRARY,
+        *INGESTION,
+        *RENDERERS[1:],
+        *OPENAI_RENDERER,
+        *IDEMPOTENCY,
+        *JOB_WORK,
+        *EVENT_CLASSES,
+    )
     assert _loaded("mcp", never) == []
 
 
