@@ -37,6 +37,7 @@ from infra.layers import (
     SLIM_LOCK_FILE,
     LayerAssets,
     build_dependency_layer,
+    bytecode_python,
     placeholder_layer_assets,
     stage_toolgate_layer,
 )
@@ -61,10 +62,13 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
             file=sys.stderr,
         )
         return placeholder_layer_assets(build_root)
+    python = bytecode_python()
     return LayerAssets(
-        dependencies=build_dependency_layer(LOCK_FILE, build_root),
-        toolgate=stage_toolgate_layer(build_root),
-        slim_dependencies=build_dependency_layer(SLIM_LOCK_FILE, build_root, name="slim-dependencies"),
+        dependencies=build_dependency_layer(LOCK_FILE, build_root, python=python),
+        toolgate=stage_toolgate_layer(build_root, python=python),
+        slim_dependencies=build_dependency_layer(
+            SLIM_LOCK_FILE, build_root, name="slim-dependencies", python=python
+        ),
     )
 
 
