@@ -24,8 +24,11 @@ from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.aws.dynamodb", "toolgate.adapters.aws.session"), services=("dynamodb",)
+)
 
 
 class UnauthorizedError(Exception):

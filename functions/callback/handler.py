@@ -13,15 +13,24 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, body_bytes, json_response
 from toolgate.errors import CallbackInvalidError, ToolgateError
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=(
+        "toolgate.adapters.aws.invoke",
+        "toolgate.adapters.aws.jobs",
+        "toolgate.service.callback_ids",
+        "toolgate.service.jobs.callbacks",
+    ),
+    services=TENANT_CALL_SERVICES,
+)
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, header_values, json_body, json_response
 from toolgate.errors import (
@@ -41,8 +41,9 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(modules=("toolgate.adapters.http",), services=TENANT_CALL_SERVICES)
 
 
 def _service(caller: TenantContext) -> InvokeService:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.service.jobs.records import is_job_id
 from toolgate.service.jobs.runner import JobRunner
@@ -27,8 +27,12 @@ from toolgate.settings import get_job_settings, get_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.aws.invoke", "toolgate.adapters.aws.jobs", "toolgate.adapters.http"),
+    services=TENANT_CALL_SERVICES,
+)
 
 
 class TaskInputError(ValueError):

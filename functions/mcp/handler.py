@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import JSON_HEADERS, answer, body_bytes, header_values, json_response
 from toolgate.errors import (
@@ -35,8 +35,11 @@ from toolgate.settings import get_invoke_settings, get_mcp_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.http", "toolgate.dialects.mcp"), services=TENANT_CALL_SERVICES
+)
 server = McpServer(CORE_METHODS, core_capabilities, extensions=[TASKS])
 
 _IDEMPOTENCY_HEADER = "idempotency-key"
