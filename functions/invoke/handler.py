@@ -14,6 +14,11 @@ arguments and the results are never logged or traced.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 import re
 import time
 from collections.abc import Mapping
@@ -31,6 +36,7 @@ from toolgate.errors import (
     IdempotencyKeyInvalidError,
     RouteNotFoundError,
 )
+from toolgate.gc_pause import resume_after_init
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import InvokeRequest, InvokeService, call_budget_seconds
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
@@ -143,3 +149,7 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(lambda: _route(event, context), context)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

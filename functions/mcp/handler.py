@@ -9,6 +9,11 @@ logged or traced.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +30,7 @@ from toolgate.errors import (
     McpOAuthNotSupportedError,
     ToolgateError,
 )
+from toolgate.gc_pause import resume_after_init
 from toolgate.mcp.server import HttpReply, HttpRequest, McpServer, refusal_reply
 from toolgate.mcp.tasks import TASKS
 from toolgate.mcp.tools import CORE_METHODS, core_capabilities
@@ -128,3 +134,7 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(lambda: _route(event, context), context)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

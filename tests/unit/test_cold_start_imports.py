@@ -122,3 +122,21 @@ def test_api_and_upload_cold_starts_do_not_load_the_calling_path_or_the_mcp_serv
         "toolgate.service.invoke",
     )
     assert _loaded(handler, never) == []
+
+
+@pytest.mark.parametrize("handler", ["api", "authorizer", "upload", "invoke", "jobs", "callback", "mcp"])
+def test_a_handler_never_leaves_the_garbage_collector_off_after_its_init(handler: str) -> None:
+    """Each handler stops collection for its imports (docs/performance.md "Cold start"): one that forgot
+    to resume would grow its memory on every warm request."""
+    script = (
+        "import gc, json\n"
+        f"import functions.{handler}.handler\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    enabled, frozen = json.loads(completed.stdout)
+    assert enabled
+    # Init's objects were moved out of the collector's way, so no later pass walks them.
+    assert frozen > 10_000
