@@ -20,6 +20,10 @@ and issue 16's targets: the request path at most 50 ms above its floor, upload a
 with the repository's PYTHONPATH (layers, cli, devtools, the root). Wall clock on a shared machine:
 state the load average with the figures.
 
+The handlers stop the garbage collector for their init (`toolgate.gc_pause`), the floor does not: that
+saving is real (Lambda's init runs the handler's module), but part of it is on the floor's own imports.
+`--no-gc` runs both sides without the collector, so the difference is our modules' own import work.
+
 Like for like: the floor's packages load their bytecode from site-packages, so the script first writes the
 bytecode of functions/ and layers/toolgate beside them (`compileall`, which `PYTHONDONTWRITEBYTECODE` does
 not stop). Without that, every handler sample would also compile our sources, a cost the floor never pays.
@@ -81,9 +85,16 @@ class Function:
 
 
 BOTO3 = Need(
-    "import boto3", "every request reads or writes AWS (DynamoDB, S3, Secrets Manager, Step Functions)"
+    "import boto3; boto3.client('dynamodb')",
+    "every request reads or writes DynamoDB through a boto3 client (plus S3, Secrets Manager or Step "
+    "Functions); creating the first client loads botocore's session, endpoint rules and service model",
 )
-PYDANTIC = Need("import pydantic", "settings and service records are pydantic models")
+PYDANTIC = Need(
+    "import pydantic; pydantic.create_model('Floor', value=(int, ...)).model_validate({'value': 1})",
+    "settings and service records are pydantic models: `import pydantic` is lazy, and the first model "
+    "class loads pydantic's model machinery (pydantic.main, the schema builder, pydantic-core), which "
+    "every pydantic user pays",
+)
 LOGGER_TRACER = Need(
     "from aws_lambda_powertools import Logger, Tracer; Logger(service='toolgate'); "
     "Tracer(service='toolgate', patch_modules=['botocore'])",
@@ -125,8 +136,15 @@ FUNCTIONS = (
 )
 
 
-def probe(statement: str, clock: str = "wall") -> Sample:
-    """Run `statement` in a fresh interpreter (this one's executable and environment), timed by `clock`."""
+#: `--no-gc`: both sides without the cyclic garbage collector, so the difference is our modules' own import
+#: work, without the collection passes their allocations trigger (which the handlers avoid by pausing it).
+NO_GC = "import gc; gc.disable(); "
+
+
+def probe(statement: str, clock: str = "wall", *, collect: bool = True) -> Sample:
+    """Run `statement` in a fresh interpreter (this one's executable and environment), timed by `clock`;
+    without the garbage collector unless `collect`."""
+    statement = statement if collect else NO_GC + statement
     completed = subprocess.run(
         [sys.executable, "-c", PROBE.format(statement=statement, clock=CLOCKS[clock])],
         capture_output=True,
@@ -146,15 +164,15 @@ def compile_sources() -> None:
 
 
 def measure(
-    functions: tuple[Function, ...], runs: int, clock: str = "wall"
+    functions: tuple[Function, ...], runs: int, clock: str = "wall", *, collect: bool = True
 ) -> dict[str, tuple[list[Sample], list[Sample]]]:
     """Handler and floor samples per function, every variant once per round."""
     samples: dict[str, tuple[list[Sample], list[Sample]]] = {f.name: ([], []) for f in functions}
     for _ in range(runs):
         for function in functions:
             handler, floor = samples[function.name]
-            handler.append(probe(function.handler_statement, clock))
-            floor.append(probe(function.floor_statement, clock))
+            handler.append(probe(function.handler_statement, clock, collect=collect))
+            floor.append(probe(function.floor_statement, clock, collect=collect))
     return samples
 
 
@@ -199,6 +217,11 @@ def main() -> None:
     parser.add_argument(
         "--source", action="store_true", help="do not write our bytecode first (handlers then compile it)"
     )
+    parser.add_argument(
+        "--no-gc",
+        action="store_true",
+        help="both sides without the garbage collector: our modules' own import work alone",
+    )
     args = parser.parse_args()
     names = {name for name in args.only.split(",") if name}
     unknown = names - {function.name for function in FUNCTIONS}
@@ -214,9 +237,10 @@ def main() -> None:
     if not args.source:
         compile_sources()
     sources = "compiled in every handler sample (--source)" if args.source else "bytecode"
-    print(f"clock: {args.clock}; our sources: {sources}")
+    collector = "off on both sides (--no-gc)" if args.no_gc else "on (the handlers pause it for their init)"
+    print(f"clock: {args.clock}; our sources: {sources}; garbage collector: {collector}")
     load_before = os.getloadavg()[0]
-    report(chosen, measure(chosen, args.runs, args.clock), load_before)
+    report(chosen, measure(chosen, args.runs, args.clock, collect=not args.no_gc), load_before)
 
 
 if __name__ == "__main__":

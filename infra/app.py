@@ -38,6 +38,7 @@ from infra.layers import (
     LayerAssets,
     build_dependency_layer,
     build_search_layer,
+    bytecode_python,
     placeholder_layer_assets,
     stage_toolgate_layer,
 )
@@ -62,11 +63,14 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
             file=sys.stderr,
         )
         return placeholder_layer_assets(build_root)
+    python = bytecode_python()
     return LayerAssets(
-        dependencies=build_dependency_layer(LOCK_FILE, build_root),
-        toolgate=stage_toolgate_layer(build_root),
-        slim_dependencies=build_dependency_layer(SLIM_LOCK_FILE, build_root, name="slim-dependencies"),
-        search=build_search_layer(build_root=build_root),
+        dependencies=build_dependency_layer(LOCK_FILE, build_root, python=python),
+        toolgate=stage_toolgate_layer(build_root, python=python),
+        slim_dependencies=build_dependency_layer(
+            SLIM_LOCK_FILE, build_root, name="slim-dependencies", python=python
+        ),
+        search=build_search_layer(build_root=build_root, python=python),
     )
 
 

@@ -15,12 +15,20 @@
   `layers/search-requirements.in` (`make lock`, --no-deps: tokenizers' huggingface-hub stays out).
 - The `toolgate` layer is a copy of `layers/toolgate` placed at `python/toolgate`, where Lambda's Python
   runtime finds it on `sys.path`.
+- Bytecode: `/opt` is read-only in Lambda, so a layer without cpython-312 `.pyc` files makes every cold
+  start compile toolgate and every dependency it imports. When a Python 3.12 interpreter is on the build
+  machine (`python3.12` on PATH, or the one `uv python find 3.12` names), every layer is compiled with it
+  (`compileall --invalidation-mode unchecked-hash`: a layer never changes once published, so the runtime
+  need not stat and hash each source on import). None is ever downloaded: without one, the synth says so
+  once and the layers ship sources only (`uv python install 3.12` provides one).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -45,6 +53,11 @@ SEARCH_LOCK_FILE = REPO_ROOT / "layers" / "search-requirements.lock"
 #: Lambda's Python runtime and CPU. The functions and the wheels in the layer must agree on both.
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+#: The bytecode Lambda's interpreter loads from a layer (`__pycache__/*.cpython-312.pyc`).
+LAMBDA_BYTECODE_TAG = "cpython-312"
+
+#: Where Lambda mounts a layer's `python/` folder: the path tracebacks show for its modules.
+LAMBDA_LAYER_PYTHON_PATH = "/opt/python"
 
 #: Copied into neither layer: build leftovers and bytecode compiled for the build machine's Python.
 IGNORED_SOURCE_PATTERNS = ("__pycache__", "*.pyc", "*.egg-info")
@@ -53,6 +66,8 @@ _COMPLETE_MARKER = ".complete"
 _PLACEHOLDER_NAME = "dependencies-placeholder"
 
 PipRunner = Callable[[Sequence[str]], None]
+#: Runs a build command (pip, compileall); raises LayerBuildError when it fails.
+CommandRunner = PipRunner
 
 
 class LayerBuildError(RuntimeError):
@@ -122,13 +137,14 @@ def pip_install_command(lock: Path, target: Path) -> list[str]:
     ]
 
 
-def dependency_cache_key(lock_text: str) -> str:
-    """A short hash of everything that decides the layer's content."""
+def dependency_cache_key(lock_text: str, *, bytecode: bool = False) -> str:
+    """A short hash of everything that decides the layer's content (with or without bytecode)."""
     fingerprint = json.dumps(
         {
             "lock": lock_text,
             "python": LAMBDA_PYTHON_VERSION,
             "platforms": LAMBDA_PLATFORMS,
+            **({"bytecode": "unchecked-hash"} if bytecode else {}),
         },
         sort_keys=True,
     )
@@ -145,16 +161,100 @@ def run_pip(command: Sequence[str]) -> None:
         )
 
 
+def find_lambda_python() -> str | None:
+    """A Python 3.12 interpreter on this machine, to compile the layers' bytecode: `python3.12` on PATH,
+    else the one `uv python find 3.12` names; None when neither runs and writes CPython 3.12 bytecode.
+    Never downloads one. (A pyenv shim for a version not selected is on PATH but fails: it is skipped.)"""
+    candidates = [shutil.which(f"python{LAMBDA_PYTHON_VERSION}")]
+    uv = shutil.which("uv")
+    if uv:
+        found = subprocess.run(  # noqa: S603
+            [uv, "python", "find", "--no-project", LAMBDA_PYTHON_VERSION],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
+        )
+        candidates.append(found.stdout.strip() if found.returncode == 0 else None)
+    for candidate in candidates:
+        if candidate and _bytecode_tag(candidate) == LAMBDA_BYTECODE_TAG:
+            return candidate
+    return None
+
+
+def _bytecode_tag(interpreter: str) -> str | None:
+    """The tag of the bytecode `interpreter` writes (`cpython-312`), None when it does not run."""
+    try:
+        answered = subprocess.run(  # noqa: S603
+            [interpreter, "-c", "import sys; print(sys.implementation.cache_tag)"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return answered.stdout.strip() if answered.returncode == 0 else None
+
+
+@functools.cache
+def bytecode_python() -> str | None:
+    """`find_lambda_python()`, once per process; when there is none, says so on stderr (once)."""
+    interpreter = find_lambda_python()
+    if interpreter is None:
+        print(
+            f"NOTE: no Python {LAMBDA_PYTHON_VERSION} found (python{LAMBDA_PYTHON_VERSION} on PATH, or "
+            "uv's): the layers ship without bytecode, so every cold start compiles its modules. "
+            f"`uv python install {LAMBDA_PYTHON_VERSION}` provides one (docs/deploy.md).",
+            file=sys.stderr,
+        )
+    return interpreter
+
+
+def compileall_command(python: str, directory: Path) -> list[str]:
+    """Compile every module under a layer's `python/` folder with Lambda's Python version; tracebacks name
+    them under /opt/python, where Lambda mounts the layer."""
+    return [
+        python,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "--invalidation-mode",
+        "unchecked-hash",
+        "-s",
+        str(directory),
+        "-p",
+        LAMBDA_LAYER_PYTHON_PATH,
+        str(directory),
+    ]
+
+
+def run_compileall(command: Sequence[str]) -> None:
+    """Run a compileall command; a failure becomes a LayerBuildError with its output."""
+    completed = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if completed.returncode != 0:
+        raise LayerBuildError(
+            f"could not compile the layer's bytecode (exit {completed.returncode}):\n"
+            f"{completed.stderr.strip() or completed.stdout.strip()}"
+        )
+
+
 def build_dependency_layer(
     lock: Path = LOCK_FILE,
     build_root: Path = DEFAULT_BUILD_ROOT,
     *,
     name: str = "dependencies",
     runner: PipRunner = run_pip,
+    python: str | None = None,
+    compiler: CommandRunner = run_compileall,
 ) -> Path:
     """Install the `lock` for Lambda under `build_root` as `<name>-<hash>`, reusing an earlier build of
-    the same lock; older builds of the same `name` are removed."""
-    layer_dir = build_root / f"{name}-{dependency_cache_key(lock.read_text())}"
+    the same lock; older builds of the same `name` are removed. With `python` (a 3.12 interpreter), the
+    layer carries its bytecode."""
+    cache_key = dependency_cache_key(lock.read_text(), bytecode=python is not None)
+    layer_dir = build_root / f"{name}-{cache_key}"
     if (layer_dir / _COMPLETE_MARKER).is_file():
         return layer_dir
     staging = build_root / f"{layer_dir.name}.partial"
@@ -164,6 +264,8 @@ def build_dependency_layer(
     shutil.rmtree(staging / "python" / "bin", ignore_errors=True)
     for bytecode_dir in (staging / "python").rglob("__pycache__"):
         shutil.rmtree(bytecode_dir)
+    if python is not None:
+        compiler(compileall_command(python, staging / "python"))
     shutil.rmtree(layer_dir, ignore_errors=True)
     staging.rename(layer_dir)
     (layer_dir / _COMPLETE_MARKER).touch()
@@ -175,10 +277,14 @@ def build_dependency_layer(
 
 
 def build_search_layer(
-    lock: Path = SEARCH_LOCK_FILE, build_root: Path = DEFAULT_BUILD_ROOT, *, runner: PipRunner = run_pip
+    lock: Path = SEARCH_LOCK_FILE,
+    build_root: Path = DEFAULT_BUILD_ROOT,
+    *,
+    runner: PipRunner = run_pip,
+    python: str | None = None,
 ) -> Path:
     """The search function's layer, built as the dependency layer is (from its own lock)."""
-    return build_dependency_layer(lock, build_root, name="search", runner=runner)
+    return build_dependency_layer(lock, build_root, name="search", runner=runner, python=python)
 
 
 def placeholder_dependency_layer(build_root: Path = DEFAULT_BUILD_ROOT) -> Path:
@@ -203,13 +309,20 @@ def placeholder_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAsse
 
 
 def stage_toolgate_layer(
-    build_root: Path = DEFAULT_BUILD_ROOT, source: Path = REPO_ROOT / "layers" / "toolgate"
+    build_root: Path = DEFAULT_BUILD_ROOT,
+    source: Path = REPO_ROOT / "layers" / "toolgate",
+    *,
+    python: str | None = None,
+    compiler: CommandRunner = run_compileall,
 ) -> Path:
-    """Copy the `toolgate` package to `<build_root>/toolgate/python/toolgate`, fresh on every call."""
+    """Copy the `toolgate` package to `<build_root>/toolgate/python/toolgate`, fresh on every call; with
+    `python` (a 3.12 interpreter), compiled to bytecode."""
     layer_dir = build_root / "toolgate"
     shutil.rmtree(layer_dir, ignore_errors=True)
     ignored = shutil.ignore_patterns(*IGNORED_SOURCE_PATTERNS)
     shutil.copytree(source, layer_dir / "python" / "toolgate", ignore=ignored)
+    if python is not None:
+        compiler(compileall_command(python, layer_dir / "python"))
     return layer_dir
 
 

@@ -7,6 +7,11 @@ reads the caller's key row again: API Gateway's cached Allow outlives a revocati
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 from functools import cache
 from typing import Annotated, Any
 
@@ -29,6 +34,7 @@ from toolgate.errors import (
     ToolgateError,
     UnauthenticatedError,
 )
+from toolgate.gc_pause import resume_after_init
 from toolgate.service.api_keys import require_live_key
 from toolgate.service.bodies import parse_json_body
 from toolgate.service.limits import LimitsView, TenantLimits
@@ -371,3 +377,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal, role=caller.role.value)
         app.context[_CALLER] = caller
     return app.resolve(event, context)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

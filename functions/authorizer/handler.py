@@ -11,6 +11,11 @@ logged.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -18,14 +23,18 @@ from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.edge import header_values
 from toolgate.errors import ApiKeyInvalidError
+from toolgate.gc_pause import resume_after_init
 from toolgate.service.api_keys import authenticate
 from toolgate.service.usage_keys import usage_key_value
 from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.aws.dynamodb", "toolgate.adapters.aws.session"), services=("dynamodb",)
+)
 
 
 class UnauthorizedError(Exception):
@@ -82,3 +91,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     answer["usageIdentifierKey"] = usage_key_value(get_service_settings().table_name, caller.tenant_id)
     return answer
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

@@ -8,20 +8,35 @@ typed error and changes nothing. The id, the body and the task token are never l
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, body_bytes, json_response
 from toolgate.errors import CallbackInvalidError, ToolgateError
+from toolgate.gc_pause import resume_after_init
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=(
+        "toolgate.adapters.aws.invoke",
+        "toolgate.adapters.aws.jobs",
+        "toolgate.service.callback_ids",
+        "toolgate.service.jobs.callbacks",
+    ),
+    services=TENANT_CALL_SERVICES,
+)
 
 
 def receive(event: Mapping[str, Any]) -> dict[str, Any]:
@@ -47,3 +62,7 @@ def _count_refusal(_: ToolgateError) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(lambda: receive(event), context, on_refusal=_count_refusal)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

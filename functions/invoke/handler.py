@@ -14,6 +14,11 @@ arguments and the results are never logged or traced.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 import re
 import time
 from collections.abc import Mapping
@@ -22,7 +27,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, header_values, json_body, json_response
 from toolgate.errors import (
@@ -31,6 +36,7 @@ from toolgate.errors import (
     IdempotencyKeyInvalidError,
     RouteNotFoundError,
 )
+from toolgate.gc_pause import resume_after_init
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import InvokeRequest, InvokeService, call_budget_seconds
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
@@ -41,8 +47,9 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(modules=("toolgate.adapters.http",), services=TENANT_CALL_SERVICES)
 
 
 def _service(caller: TenantContext) -> InvokeService:
@@ -149,3 +156,7 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(lambda: _route(event, context), context)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

@@ -14,12 +14,18 @@ and Catch. Nothing about the call's arguments or result is logged.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
+from toolgate.gc_pause import resume_after_init
 from toolgate.service.jobs.records import is_job_id
 from toolgate.service.jobs.runner import JobRunner
 from toolgate.service.tenancy import is_tenant_id
@@ -27,8 +33,12 @@ from toolgate.settings import get_job_settings, get_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.aws.invoke", "toolgate.adapters.aws.jobs", "toolgate.adapters.http"),
+    services=TENANT_CALL_SERVICES,
+)
 
 
 class TaskInputError(ValueError):
@@ -80,3 +90,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     outcome = run_task(event, context)
     logger.info("job task done", extra={"state": outcome.get("state")})
     return outcome
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

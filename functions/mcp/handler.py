@@ -9,6 +9,11 @@ logged or traced.
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +21,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
-from toolgate.adapters.aws.snapstart import register_restore_hooks
+from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import JSON_HEADERS, answer, body_bytes, header_values, json_response
 from toolgate.errors import (
@@ -25,6 +30,7 @@ from toolgate.errors import (
     McpOAuthNotSupportedError,
     ToolgateError,
 )
+from toolgate.gc_pause import resume_after_init
 from toolgate.mcp.server import HttpReply, HttpRequest, McpServer, refusal_reply
 from toolgate.mcp.tasks import TASKS
 from toolgate.mcp.tools import CORE_METHODS, core_capabilities
@@ -35,8 +41,11 @@ from toolgate.settings import get_invoke_settings, get_mcp_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: each environment restored from the snapshot starts its own adapters and random seed.
-register_restore_hooks()
+# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+# models); each environment restored from it starts its own adapters and random seed.
+register_restore_hooks(
+    modules=("toolgate.adapters.http", "toolgate.dialects.mcp"), services=TENANT_CALL_SERVICES
+)
 server = McpServer(CORE_METHODS, core_capabilities, extensions=[TASKS])
 
 _IDEMPOTENCY_HEADER = "idempotency-key"
@@ -125,3 +134,7 @@ def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return answer(lambda: _route(event, context), context)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

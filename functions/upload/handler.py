@@ -7,12 +7,18 @@ unexpected or transient error fails only that message, which SQS delivers again 
 
 from __future__ import annotations
 
+import gc
+
+# Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.telemetry import logger, metrics, record_ingest, tracer
+from toolgate.gc_pause import resume_after_init
 from toolgate.service.layout import parse_upload_key
 from toolgate.service.uploads import object_created_notices, process_object_created
 from toolgate.settings import get_service_settings
@@ -52,3 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
+
+
+# Init is done: what it made leaves the collector's generations, and collection resumes.
+resume_after_init()

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from infra import layers
 from infra.app import SKIP_LAYER_BUILD_VARIABLE, prepare_layer_assets
 from infra.layers import (
     COMPILE_TIME_REQUIREMENTS,
+    LAMBDA_BYTECODE_TAG,
+    LAMBDA_LAYER_PYTHON_PATH,
     LAMBDA_PYTHON_VERSION,
     LOCK_FILE,
     REPO_ROOT,
@@ -23,8 +26,12 @@ from infra.layers import (
     SLIM_LOCK_FILE,
     LayerBuildError,
     build_dependency_layer,
+    bytecode_python,
+    compileall_command,
     dependency_cache_key,
+    find_lambda_python,
     pip_install_command,
+    run_compileall,
     run_pip,
     runtime_requirements,
     slim_requirements,
@@ -434,3 +441,141 @@ def test_the_search_lock_pins_what_the_runtime_lock_and_the_search_extra_pin_ali
         assert search[_distribution_key(name)][0] == version, requirement
     shared = set(search) & set(runtime)
     assert {name: search[name][0] for name in shared} == {name: runtime[name][0] for name in shared}
+
+
+class FakeCompileall:
+    """Stands in for Lambda's Python running compileall: records each command and writes one
+    `cpython-312` bytecode file into the folder it was asked to compile."""
+
+    def __init__(self) -> None:
+        self.commands: list[list[str]] = []
+
+    def __call__(self, command: Sequence[str]) -> None:
+        self.commands.append(list(command))
+        cache = Path(command[-1]) / "compiled" / "__pycache__"
+        cache.mkdir(parents=True)
+        (cache / f"module.{LAMBDA_BYTECODE_TAG}.pyc").write_bytes(b"")
+
+
+def _refuses_to_compile(command: Sequence[str]) -> None:
+    raise AssertionError(f"nothing may be compiled without Lambda's Python: {command}")
+
+
+def test_layers_ship_bytecode_of_lambdas_python_when_the_build_machine_has_one(tmp_path: Path) -> None:
+    compiler = FakeCompileall()
+    layer = build_dependency_layer(
+        _lock(tmp_path, "a==1\n"), tmp_path, runner=FakePip(), python="/usr/bin/python3.12", compiler=compiler
+    )
+    toolgate = stage_toolgate_layer(tmp_path / "build", python="/usr/bin/python3.12", compiler=compiler)
+    assert len(compiler.commands) == 2
+    for command in compiler.commands:
+        assert command[:3] == ["/usr/bin/python3.12", "-m", "compileall"]
+        # A published layer never changes: no source stat and hash on each import.
+        assert command[command.index("--invalidation-mode") + 1] == "unchecked-hash"
+        assert command[command.index("-p") + 1] == LAMBDA_LAYER_PYTHON_PATH
+    assert compiler.commands[1][-1] == str(toolgate / "python")
+    # The build machine's own bytecode is gone; Lambda's, written after, is kept.
+    assert [path.name for path in layer.rglob("*.pyc")] == [f"module.{LAMBDA_BYTECODE_TAG}.pyc"]
+    assert (toolgate / "python" / "compiled" / "__pycache__" / f"module.{LAMBDA_BYTECODE_TAG}.pyc").is_file()
+
+
+def test_without_lambdas_python_the_layers_ship_sources_and_no_compile_runs(tmp_path: Path) -> None:
+    layer = build_dependency_layer(
+        _lock(tmp_path, "a==1\n"), tmp_path, runner=FakePip(), compiler=_refuses_to_compile
+    )
+    stage_toolgate_layer(tmp_path / "build", compiler=_refuses_to_compile)
+    assert not list(layer.rglob("*.pyc"))
+
+
+def test_a_layer_built_without_bytecode_is_not_reused_once_lambdas_python_is_found(tmp_path: Path) -> None:
+    pip, lock = FakePip(), _lock(tmp_path, "a==1\n")
+    sources_only = build_dependency_layer(lock, tmp_path, runner=pip)
+    compiled = build_dependency_layer(
+        lock, tmp_path, runner=pip, python="/usr/bin/python3.12", compiler=FakeCompileall()
+    )
+    assert compiled != sources_only
+    assert len(pip.commands) == 2
+    assert list(compiled.rglob(f"*.{LAMBDA_BYTECODE_TAG}.pyc"))
+
+
+def test_compileall_command_compiles_a_layer_for_tracebacks_under_opt_python(tmp_path: Path) -> None:
+    # The real compileall, run by this interpreter: the command is the same for Lambda's.
+    package = tmp_path / "python" / "pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("def where():\n    return where.__code__.co_filename\n")
+    run_compileall(compileall_command(sys.executable, tmp_path / "python"))
+    compiled = list((package / "__pycache__").glob("__init__.*.pyc"))
+    assert len(compiled) == 1
+    recorded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import marshal; print(marshal.loads(open({str(compiled[0])!r}, 'rb').read()[16:]).co_filename)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert recorded == f"{LAMBDA_LAYER_PYTHON_PATH}/pkg/__init__.py"
+    # unchecked-hash: flags word 0b01 (hash-based, not checked against the source).
+    assert int.from_bytes(compiled[0].read_bytes()[4:8], "little") == 0b01
+
+
+def test_compile_failure_is_a_layer_build_error_with_its_output(tmp_path: Path) -> None:
+    broken = tmp_path / "python"
+    broken.mkdir()
+    (broken / "broken.py").write_text("def (:\n")
+    with pytest.raises(LayerBuildError, match="could not compile"):
+        run_compileall(compileall_command(sys.executable, broken))
+
+
+def _interpreter(folder: Path, name: str, script: str) -> Path:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{script}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("script", "found"),
+    [
+        (f"echo {LAMBDA_BYTECODE_TAG}", True),
+        # This machine's case: pyenv's shim for a version that is not selected fails.
+        ("echo 'pyenv: python3.12: command not found' >&2; exit 127", False),
+        ("echo cpython-311", False),
+        ("echo pypy312", False),
+    ],
+)
+def test_only_an_interpreter_that_writes_cpython_312_bytecode_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, found: bool
+) -> None:
+    _interpreter(tmp_path, f"python{LAMBDA_PYTHON_VERSION}", script)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    expected = str(tmp_path / f"python{LAMBDA_PYTHON_VERSION}") if found else None
+    assert find_lambda_python() == expected
+
+
+def test_uv_is_asked_for_its_python_312_and_never_to_download_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    python = _interpreter(tmp_path, "cpython-3.12-bin", f"echo {LAMBDA_BYTECODE_TAG}")
+    asked = tmp_path / "asked"
+    _interpreter(tmp_path, "uv", f'echo "$* downloads=$UV_PYTHON_DOWNLOADS" > {asked}; echo {python}')
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert find_lambda_python() == str(python)
+    assert asked.read_text().split() == ["python", "find", "--no-project", "3.12", "downloads=never"]
+
+
+def test_the_synth_says_once_that_the_layers_ship_no_bytecode_without_python_312(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(layers, "find_lambda_python", lambda: None)
+    bytecode_python.cache_clear()
+    try:
+        assert bytecode_python() is None
+        assert bytecode_python() is None
+    finally:
+        bytecode_python.cache_clear()
+    said = capsys.readouterr().err
+    assert said.count("NOTE: no Python 3.12") == 1
+    assert "uv python install 3.12" in said

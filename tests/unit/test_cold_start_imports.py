@@ -41,6 +41,10 @@ RENDERERS = (
 JOB_WORK = ("toolgate.service.jobs.launch", "toolgate.service.jobs.runner", "toolgate.service.jobs.callbacks")
 #: Powertools' event classes (its package imports every one of them); the authorizer builds its policy.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
+#: OpenAI's renderer and checks: a tool call needs only `dialects.strict_arguments`, split out of it.
+OPENAI_RENDERER = ("toolgate.dialects.openai",)
+#: Powertools' idempotency: only a call that carries an Idempotency-Key needs it.
+IDEMPOTENCY = ("aws_lambda_powertools.utilities.idempotency",)
 #: The MCP SDK's types and the MCP server: the MCP function only.
 MCP = ("mcp_types", "toolgate.mcp")
 #: The tool-calling path: invoke, MCP and the jobs function.
@@ -70,6 +74,8 @@ def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_n
 def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_launcher() -> None:
     never = (
         *COMPILER,
+        *OPENAI_RENDERER,
+        *IDEMPOTENCY,
         *SETTINGS_LIBRARY,
         *INGESTION,
         *RENDERERS,
@@ -82,7 +88,16 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_l
 
 
 def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_job_launcher() -> None:
-    never = (*COMPILER, *SETTINGS_LIBRARY, *INGESTION, *RENDERERS[1:], *JOB_WORK, *EVENT_CLASSES)
+    never = (
+        *COMPILER,
+        *SETTINGS_LIBRARY,
+        *INGESTION,
+        *RENDERERS[1:],
+        *OPENAI_RENDERER,
+        *IDEMPOTENCY,
+        *JOB_WORK,
+        *EVENT_CLASSES,
+    )
     assert _loaded("mcp", never) == []
 
 
@@ -107,3 +122,21 @@ def test_api_and_upload_cold_starts_do_not_load_the_calling_path_or_the_mcp_serv
         "toolgate.service.invoke",
     )
     assert _loaded(handler, never) == []
+
+
+@pytest.mark.parametrize("handler", ["api", "authorizer", "upload", "invoke", "jobs", "callback", "mcp"])
+def test_a_handler_never_leaves_the_garbage_collector_off_after_its_init(handler: str) -> None:
+    """Each handler stops collection for its imports (docs/performance.md "Cold start"): one that forgot
+    to resume would grow its memory on every warm request."""
+    script = (
+        "import gc, json\n"
+        f"import functions.{handler}.handler\n"
+        "print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=120
+    )
+    enabled, frozen = json.loads(completed.stdout)
+    assert enabled
+    # Init's objects were moved out of the collector's way, so no later pass walks them.
+    assert frozen > 10_000

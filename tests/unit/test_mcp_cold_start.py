@@ -21,9 +21,7 @@ ALLOWED = {
     "toolgate.service.catalog",
     # What REST invoke no longer loads (issue 16): `tools/list` renders with the MCP dialect, and MCP tasks
     # read jobs.
-    "gc",
     "toolgate.dialects.render",
-    "toolgate.gc_pause",
     "toolgate.service.jobs.queries",
     # The SDK's version-free models (mcp-types), and what they import.
     "mcp_types",

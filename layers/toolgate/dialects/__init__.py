@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from toolgate.dialects.base import Dialect, DialectCode, RenderedTools
-    from toolgate.dialects.openai import restore_omitted_arguments
     from toolgate.dialects.render import as_dialect, check_definitions, render_tools
+    from toolgate.dialects.strict_arguments import restore_omitted_arguments
 
 _HOMES = {
     "Dialect": "toolgate.dialects.base",
@@ -21,7 +21,7 @@ _HOMES = {
     "as_dialect": "toolgate.dialects.render",
     "check_definitions": "toolgate.dialects.render",
     "render_tools": "toolgate.dialects.render",
-    "restore_omitted_arguments": "toolgate.dialects.openai",
+    "restore_omitted_arguments": "toolgate.dialects.strict_arguments",
 }
 
 __all__ = [

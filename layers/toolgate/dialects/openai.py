@@ -28,8 +28,8 @@ from toolgate.dialects.schema_rewrite import (
     SubschemaRepair,
     find_subschemas,
     object_root,
-    resolve_pointer,
 )
+from toolgate.dialects.strict_arguments import accepts_null
 from toolgate.spec.models import CanonicalTool, Finding, JsonSchema, Severity
 
 MAX_TOOLS = 128
@@ -482,21 +482,9 @@ def _type_set(type_value: Any) -> set[str]:
     return set(type_value) if isinstance(type_value, list) else set()
 
 
-def _accepts_null(schema: JsonSchema) -> bool:
-    type_value = schema.get("type")
-    if type_value == "null" or (isinstance(type_value, list) and "null" in type_value):
-        return True
-    if "const" in schema and schema["const"] is None:
-        return True
-    if type_value is None and isinstance(schema.get("enum"), list) and None in schema["enum"]:
-        return True
-    branches = schema.get("anyOf")
-    return isinstance(branches, list) and any(isinstance(b, dict) and _accepts_null(b) for b in branches)
-
-
 def _nullable(schema: JsonSchema) -> JsonSchema:
     """The same schema, also accepting null (how strict mode says 'optional')."""
-    if _accepts_null(schema):
+    if accepts_null(schema):
         return schema
     type_value = schema.get("type")
     if isinstance(type_value, str | list) and "anyOf" not in schema:
@@ -512,53 +500,6 @@ def _nullable(schema: JsonSchema) -> JsonSchema:
     if type_value is None and isinstance(schema.get("enum"), list):
         return {**schema, "enum": [*schema["enum"], None]}
     return {"anyOf": [schema, {"type": "null"}]}
-
-
-# --- arguments back from strict tools -------------------------------------------------------------
-
-
-def restore_omitted_arguments(arguments: dict[str, Any], input_schema: JsonSchema) -> dict[str, Any]:
-    """Arguments from a strict tool call as the canonical tool expects them.
-
-    Strict mode makes every property required, so the model sends null for an optional argument it
-    means to leave out. Such nulls are removed wherever the canonical schema makes the property optional
-    and does not accept null; a new mapping is returned and `arguments` is left as it is.
-    """
-    restored: dict[str, Any] = _restore(arguments, input_schema, input_schema, schema_depth_bound())
-    return restored
-
-
-def _restore(value: Any, schema: Any, root: JsonSchema, budget: int) -> Any:
-    if budget <= 0 or not isinstance(schema, dict):
-        return value
-    if isinstance(schema.get("$ref"), str):
-        schema = resolve_pointer(root, schema["$ref"])
-        if not isinstance(schema, dict):
-            return value
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_restore(item, schema["items"], root, budget - 1) for item in value]
-    properties = schema.get("properties")
-    if not isinstance(value, dict) or not isinstance(properties, dict):
-        return value
-    required = schema.get("required")
-    required_names = set(required) if isinstance(required, list) else set()
-    restored: dict[str, Any] = {}
-    for name, item in value.items():
-        prop = properties.get(name)
-        if (
-            item is None
-            and name not in required_names
-            and isinstance(prop, dict)
-            and not _null_ok(prop, root)
-        ):
-            continue
-        restored[name] = _restore(item, prop, root, budget - 1)
-    return restored
-
-
-def _null_ok(schema: JsonSchema, root: JsonSchema) -> bool:
-    target = resolve_pointer(root, schema["$ref"]) if isinstance(schema.get("$ref"), str) else schema
-    return isinstance(target, dict) and _accepts_null(target)
 
 
 # --- checks ---------------------------------------------------------------------------------------

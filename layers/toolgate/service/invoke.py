@@ -43,7 +43,7 @@ from pydantic import BaseModel, ConfigDict
 from toolgate.dialects.base import Dialect
 from toolgate.dialects.calls import CallFormat, ToolCall, format_result, parse_call
 from toolgate.dialects.gemini_names import restore_parameter_names
-from toolgate.dialects.openai import restore_omitted_arguments
+from toolgate.dialects.strict_arguments import restore_omitted_arguments
 from toolgate.errors import (
     ArgumentsInvalidError,
     CallToolMismatchError,

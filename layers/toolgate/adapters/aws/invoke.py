@@ -20,13 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
-from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyPersistenceLayerError,
-    IdempotencyValidationError,
-)
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from botocore.exceptions import ClientError
@@ -54,6 +47,7 @@ from toolgate.service.tenancy import is_resource_id
 from toolgate.settings import InvokeSettings, JobSettings, LimitSettings, ServiceSettings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_dynamodb.client import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
@@ -165,16 +159,11 @@ class DynamoIdempotencyStore:
     def __init__(
         self, client: DynamoDBClient, table_name: str, tenant_id: str, expires_after_seconds: int
     ) -> None:
+        self._client = client
+        self._table_name = table_name
         self._tenant_id = tenant_id
         self._expires_after_seconds = expires_after_seconds
-        self._persistence = DynamoDBPersistenceLayer(
-            table_name=table_name,
-            key_attr="pk",
-            sort_key_attr="sk",
-            static_pk_value=tenant_id,
-            expiry_attr="ttl",
-            boto3_client=client,
-        )
+        self._persistence: DynamoDBPersistenceLayer | None = None
 
     def run_once(
         self,
@@ -185,6 +174,27 @@ class DynamoIdempotencyStore:
     ) -> tuple[dict[str, Any], bool]:
         if scope.get("tenant_id") != self._tenant_id:
             raise ValueError("the idempotency scope is not this tenant's")
+        # Powertools' idempotency loads with the first call that carries an Idempotency-Key (issue 16).
+        from aws_lambda_powertools.utilities.idempotency import (  # noqa: PLC0415
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+        )
+        from aws_lambda_powertools.utilities.idempotency.base import IdempotencyHandler  # noqa: PLC0415
+        from aws_lambda_powertools.utilities.idempotency.exceptions import (  # noqa: PLC0415
+            IdempotencyAlreadyInProgressError,
+            IdempotencyPersistenceLayerError,
+            IdempotencyValidationError,
+        )
+
+        if self._persistence is None:
+            self._persistence = DynamoDBPersistenceLayer(
+                table_name=self._table_name,
+                key_attr="pk",
+                sort_key_attr="sk",
+                static_pk_value=self._tenant_id,
+                expiry_attr="ttl",
+                boto3_client=self._client,
+            )
         replayed = False
 
         def replay(response: Any, idempotent_data: DataRecord) -> Any:

@@ -7,11 +7,12 @@ can reach its own tenant's rows, objects and secrets and nothing else, whatever 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 
 import boto3
+import botocore.exceptions
 import botocore.loaders
 import botocore.session
 
@@ -47,6 +48,23 @@ def new_session(
     # boto3 appends its resource models' folder to the loader for every new session; keep one copy.
     loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
     return session
+
+
+#: What a client (and, for DynamoDB and S3, a boto3 resource) reads from the shared loader when it is made.
+_MODEL_TYPES = ("service-2", "endpoint-rule-set-1", "resources-1")
+
+
+def load_service_models(services: Iterable[str]) -> None:
+    """Read these AWS services' models into the loader every session shares (its cache outlives sessions
+    and clients), making no client and reading no credentials: SnapStart's snapshot then holds them."""
+    new_session()  # puts boto3's resource models on the shared loader's search path
+    loader = _shared_loader()
+    for service in services:
+        for model_type in _MODEL_TYPES:
+            try:
+                loader.load_service_model(service, model_type, api_version=None)
+            except botocore.exceptions.DataNotFoundError:
+                continue  # no boto3 resource model for this service
 
 
 @dataclass(frozen=True, slots=True)
