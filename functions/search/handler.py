@@ -24,8 +24,9 @@ from toolgate.wiring import Wiring
 
 wiring = Wiring()
 #: The loaded indexes (and the catalogs they were built from), kept while the environment is warm. Made
-#: here, not in `Wiring`: only this function ships the search engine's runtime.
-indexes = SearchIndexes(get_search_settings())
+#: here, not in `Wiring`: only this function ships the search engine's runtime. The embedder (offline
+#: model or Bedrock) is the one `TOOLGATE_SEARCH_EMBEDDINGS` names.
+indexes = SearchIndexes(get_search_settings(), embedder=wiring.search_embedder)
 
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:
