@@ -15,8 +15,8 @@ from typing import cast
 
 from aws_cdk import (
     Acknowledgment,
-    ArnFormat,
     Annotations,
+    ArnFormat,
     Aws,
     CfnOutput,
     Duration,
@@ -234,7 +234,9 @@ class ToolgateStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, description=description)
         if embeddings not in EMBEDDINGS:
-            raise ValueError(f"toolgate:embeddings must be one of {', '.join(EMBEDDINGS)}, not {embeddings!r}")
+            raise ValueError(
+                f"toolgate:embeddings must be one of {', '.join(EMBEDDINGS)}, not {embeddings!r}"
+            )
         self._embeddings = embeddings
         self._reserve_concurrency = reserve_concurrency
         self._snap_start = snap_start
@@ -569,7 +571,9 @@ class ToolgateStack(Stack):
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
         self._role_of(function).add_to_principal_policy(
-            iam.PolicyStatement(sid="EmbedWithBedrock", actions=["bedrock:InvokeModel"], resources=[model_arn])
+            iam.PolicyStatement(
+                sid="EmbedWithBedrock", actions=["bedrock:InvokeModel"], resources=[model_arn]
+            )
         )
 
     def _function(

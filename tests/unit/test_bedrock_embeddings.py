@@ -153,5 +153,5 @@ def test_search_embeddings_setting_selects_the_offline_model_by_default_and_bedr
 
 @pytest.mark.parametrize("fields", [{"bedrock_dimensions": 384}, {"embeddings": "openai"}])
 def test_an_embedder_titan_v2_cannot_serve_is_refused_at_startup(fields: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="bedrock_dimensions|embeddings"):
+    with pytest.raises(ValueError, match=r"bedrock_dimensions|embeddings"):
         SearchSettings.model_validate(fields)
