@@ -532,7 +532,8 @@ class ToolgateStack(Stack):
     def _search_function(self, assets: LayerAssets) -> lambda_.Function:
         """The search function: its own layer (the search engine does not fit beside the dependency layer
         under 250 MB), invoked by the functions that serve search. It reaches tenant data only through the
-        tenant access role, like the others; its own role holds nothing more."""
+        tenant access role, like the others; its own role holds nothing more, but for `bedrock:InvokeModel`
+        on one model with `toolgate:embeddings=bedrock`."""
         if assets.search is None and not assets.dependencies_are_placeholder:
             raise ValueError("the search layer was not built: LayerAssets.search is required to deploy")
         self.search_layer = layer = self._layer(
