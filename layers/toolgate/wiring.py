@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from toolgate.adapters.aws.jobs import StepFunctionsTaskTokens
     from toolgate.adapters.aws.resources import AwsResourceProvider
     from toolgate.adapters.http import HttpTransport
-    from toolgate.search.embedding import TextEmbedder
     from toolgate.service.callback_ids import CallbackSigner
     from toolgate.service.catalog import CatalogCache
     from toolgate.service.invoke import AuditRecord, InvokeService, ToolCache
@@ -138,19 +137,6 @@ class Wiring:
         from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
 
         return LambdaToolSearcher(new_session().client("lambda"), function_name)
-
-    @cached_property
-    def search_embedder(self) -> TextEmbedder:
-        """The search function's semantic stage (`TOOLGATE_SEARCH_EMBEDDINGS`): the offline model, or
-        Bedrock's with the function's own role."""
-        settings = get_search_settings()
-        if settings.embeddings == "offline":
-            from toolgate.search.embedding import OfflineEmbedder  # noqa: PLC0415
-
-            return OfflineEmbedder()
-        from toolgate.adapters.aws.bedrock import bedrock_embedder  # noqa: PLC0415
-
-        return bedrock_embedder(settings)
 
     @cached_property
     def api_keys(self) -> DynamoApiKeyReader:

@@ -374,13 +374,13 @@ def test_bedrock_answering_no_vector_is_a_typed_503_never_an_empty_result(
     desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """moto's InvokeModel answers `{}`: the real client, request and error path, through every hop."""
+    from toolgate.adapters.aws.bedrock import configured_embedder
     from toolgate.settings import get_search_settings
-    from toolgate.wiring import Wiring
 
     _upload(desk)
     monkeypatch.setenv("TOOLGATE_SEARCH_EMBEDDINGS", "bedrock")
     get_search_settings.cache_clear()
-    _search_function_embedding_with(monkeypatch, Wiring().search_embedder)
+    _search_function_embedding_with(monkeypatch, configured_embedder(get_search_settings()))
 
     answer = _search(desk, "remove a webhook permanently")
 

@@ -11,13 +11,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from toolgate.adapters.aws.bedrock import BedrockEmbedder, embedding_from_response, embedding_request
+from toolgate.adapters.aws.bedrock import (
+    BedrockEmbedder,
+    configured_embedder,
+    embedding_from_response,
+    embedding_request,
+)
 from toolgate.errors import BedrockEmbeddingError, SearchIndexVersionError
 from toolgate.search import build_index, embed_tools, load_index
 from toolgate.search.embedding import OfflineEmbedder
 from toolgate.search.vectors import Matrix
 from toolgate.settings import SearchSettings, get_search_settings
-from toolgate.wiring import Wiring
 
 from tests.unit.test_search import CATALOG
 
@@ -138,12 +142,12 @@ def test_search_embeddings_setting_selects_the_offline_model_by_default_and_bedr
     monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
     get_search_settings.cache_clear()
     try:
-        assert isinstance(Wiring().search_embedder, OfflineEmbedder)
+        assert isinstance(configured_embedder(get_search_settings()), OfflineEmbedder)
 
         monkeypatch.setenv("TOOLGATE_SEARCH_EMBEDDINGS", "bedrock")
         monkeypatch.setenv("TOOLGATE_SEARCH_BEDROCK_DIMENSIONS", "1024")
         get_search_settings.cache_clear()
-        embedder = Wiring().search_embedder
+        embedder = configured_embedder(get_search_settings())
     finally:
         get_search_settings.cache_clear()
 

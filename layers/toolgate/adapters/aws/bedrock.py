@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from toolgate.adapters.aws.errors import error_code
 from toolgate.adapters.aws.session import new_session
 from toolgate.errors import BedrockEmbeddingError
+from toolgate.search.embedding import OfflineEmbedder, TextEmbedder
 from toolgate.search.vectors import Matrix
 from toolgate.settings import SearchSettings
 
@@ -109,8 +110,11 @@ class BedrockEmbedder:
         return embedding_from_response(body, self._dimensions)
 
 
-def bedrock_embedder(settings: SearchSettings) -> BedrockEmbedder:
-    """The embedder the settings name, on the function's own role (`bedrock:InvokeModel` on the model)."""
+def configured_embedder(settings: SearchSettings) -> TextEmbedder:
+    """The search function's semantic stage, as `TOOLGATE_SEARCH_EMBEDDINGS` names it: the offline model,
+    or Bedrock's with the function's own role (`bedrock:InvokeModel` on `bedrock_model_id`)."""
+    if settings.embeddings == "offline":
+        return OfflineEmbedder()
     client = new_session().client(
         "bedrock-runtime",
         config=Config(
