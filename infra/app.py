@@ -8,6 +8,9 @@ Context (`-c key=value` or cdk.json):
   aliases without SnapStart (docs/deploy.md#snapstart says what it costs and why it is on);
 - `toolgate:alarms` (default `true`): `false` leaves out the CloudWatch alarms and their topic's KMS key,
   the only things billed at rest besides storage;
+- `toolgate:embeddings` (default `offline`): `bedrock` runs the search function's semantic stage on
+  Bedrock's Titan Text Embeddings V2 and grants it `bedrock:InvokeModel` on that model alone
+  (docs/search.md#bedrock-embeddings);
 - `toolgate:alarmEmail` (default none): an address subscribed to the alarm topic (SNS mails it a
   confirmation link first);
 - `toolgate:tenantMaxRequestsPerSecond`, `toolgate:tenantMaxBurst`, `toolgate:tenantMaxConcurrentCalls`
@@ -113,6 +116,7 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         alarms=_context_flag(app, "toolgate:alarms", default=True),
         alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
         tenant_ceilings=_tenant_ceilings(app),
+        embeddings=str(app.node.try_get_context("toolgate:embeddings") or "offline").strip().lower(),
         description="Toolgate: OpenAPI operations as safe, typed LLM tools (management, uploads, invoke)",
     )
     cdk.Tags.of(stack).add("project", "toolgate")

@@ -16,6 +16,7 @@ from typing import cast
 from aws_cdk import (
     Acknowledgment,
     Annotations,
+    ArnFormat,
     Aws,
     CfnOutput,
     Duration,
@@ -106,6 +107,10 @@ CALLBACK_SIZING = FunctionSizing(memory_mb=256, timeout=Duration.seconds(10), re
 #: upload embeds its revision's tools once (GitHub's 1,078: about 11 s of CPU), a warm search takes
 #: milliseconds; 2 minutes covers the largest catalogs' embedding.
 SEARCH_SIZING = FunctionSizing(memory_mb=2048, timeout=Duration.minutes(2), reserved_concurrency=10)
+#: The semantic stage's embedders (`toolgate:embeddings`): the offline model in the search layer (the
+#: default), or Bedrock's Titan Text Embeddings V2, the one model the search function may then invoke.
+EMBEDDINGS = ("offline", "bedrock")
+BEDROCK_EMBEDDING_MODEL = "amazon.titan-embed-text-v2:0"
 
 #: Read by the functions that call tools (invoke, MCP) only: credential cache, audit-row and continuation
 #: lifetimes. Loopback and private egress (`TOOLGATE_RUNTIME__ALLOW_*`) are for tests and local mode, never
@@ -224,9 +229,15 @@ class ToolgateStack(Stack):
         alarms: bool = True,
         alarm_email: str | None = None,
         tenant_ceilings: TenantLimitValues = DEFAULT_TENANT_CEILINGS,
+        embeddings: str = "offline",
         description: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id, description=description)
+        if embeddings not in EMBEDDINGS:
+            raise ValueError(
+                f"toolgate:embeddings must be one of {', '.join(EMBEDDINGS)}, not {embeddings!r}"
+            )
+        self._embeddings = embeddings
         self._reserve_concurrency = reserve_concurrency
         self._snap_start = snap_start
         #: Each request-path function's `live` alias, by function name: what its callers invoke.
@@ -521,7 +532,8 @@ class ToolgateStack(Stack):
     def _search_function(self, assets: LayerAssets) -> lambda_.Function:
         """The search function: its own layer (the search engine does not fit beside the dependency layer
         under 250 MB), invoked by the functions that serve search. It reaches tenant data only through the
-        tenant access role, like the others; its own role holds nothing more."""
+        tenant access role, like the others; its own role holds nothing more, but for `bedrock:InvokeModel`
+        on one model with `toolgate:embeddings=bedrock`."""
         if assets.search is None and not assets.dependencies_are_placeholder:
             raise ValueError("the search layer was not built: LayerAssets.search is required to deploy")
         self.search_layer = layer = self._layer(
@@ -542,7 +554,28 @@ class ToolgateStack(Stack):
                     sid="InvokeSearch", actions=["lambda:InvokeFunction"], resources=[function.function_arn]
                 )
             )
+        if self._embeddings == "bedrock":
+            self._embed_with_bedrock(function)
         return function
+
+    # --- Bedrock embeddings (issue 15, slice bedrock) --------------------------------------------
+
+    def _embed_with_bedrock(self, function: lambda_.Function) -> None:
+        """The search function embeds with Titan V2 on Bedrock: it may invoke that foundation model only."""
+        function.add_environment("TOOLGATE_SEARCH_EMBEDDINGS", "bedrock")
+        function.add_environment("TOOLGATE_SEARCH_BEDROCK_MODEL_ID", BEDROCK_EMBEDDING_MODEL)
+        model_arn = self.format_arn(
+            service="bedrock",
+            account="",
+            resource="foundation-model",
+            resource_name=BEDROCK_EMBEDDING_MODEL,
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
+        self._role_of(function).add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="EmbedWithBedrock", actions=["bedrock:InvokeModel"], resources=[model_arn]
+            )
+        )
 
     def _function(
         self,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from toolgate.adapters.aws.bedrock import configured_embedder
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.errors import RouteNotFoundError, ToolgateError
 from toolgate.service.search_index import SearchIndexes
@@ -24,8 +25,9 @@ from toolgate.wiring import Wiring
 
 wiring = Wiring()
 #: The loaded indexes (and the catalogs they were built from), kept while the environment is warm. Made
-#: here, not in `Wiring`: only this function ships the search engine's runtime.
-indexes = SearchIndexes(get_search_settings())
+#: here, not in `Wiring`: only this function ships the search engine's runtime. The embedder (offline
+#: model or Bedrock) is the one `TOOLGATE_SEARCH_EMBEDDINGS` names.
+indexes = SearchIndexes(get_search_settings(), embedder=configured_embedder(get_search_settings()))
 
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:

@@ -986,6 +986,16 @@ class SearchUnavailableError(ToolgateError):
     http_status = 503
 
 
+# --- Tool search on Bedrock embeddings (issue 15, slice bedrock) --------------------------------------
+
+
+class BedrockEmbeddingError(SearchUnavailableError):
+    """The semantic stage runs on Bedrock (`TOOLGATE_SEARCH_EMBEDDINGS=bedrock`) and Bedrock did not embed:
+    refused (no access to the model), throttled, unreachable, or answered no vector."""
+
+    code = "SEARCH_EMBEDDINGS_UNAVAILABLE"
+
+
 # --- Catalogs at scale: token footprint and listing pages (issue 15, tokens slice) ----------------
 
 

@@ -331,3 +331,60 @@ def test_a_spec_tool_named_like_the_search_tool_is_a_conflict_never_shadowed(des
 
     assert listing.status == 409 and listing.body["error"]["code"] == "TOOL_NAME_CONFLICT"
     assert SEARCH_TOOL in listing.body["error"]["message"]
+
+
+# --- Bedrock embeddings (issue 15, slice bedrock) --------------------------------------------------
+
+
+def _search_function_embedding_with(monkeypatch: pytest.MonkeyPatch, embedder: Any) -> None:
+    """A fresh environment of the search function whose semantic stage is `embedder`."""
+    from toolgate.service.search_index import SearchIndexes
+    from toolgate.settings import get_search_settings
+
+    import functions.search.handler as search_handler
+
+    monkeypatch.setattr(search_handler, "indexes", SearchIndexes(get_search_settings(), embedder=embedder))
+
+
+def test_an_index_another_embedder_built_is_refused_and_rebuilt_by_the_configured_one(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.errors import SearchIndexVersionError
+    from toolgate.search import load_index
+
+    from tests.unit.test_bedrock_embeddings import DigestEmbedder
+
+    _upload(desk)  # indexed with the offline model
+    (index_key,) = _keys(desk, "artifacts/tenants/acme/assistants/big/search/")
+    switched = DigestEmbedder()
+    _search_function_embedding_with(monkeypatch, switched)
+
+    answer = _search(desk, "remove a webhook permanently")
+
+    assert answer.status == 200, answer.body
+    assert _names(answer), "never an empty list as if nothing matched"
+    assert "remove a webhook permanently" in switched.embedded
+    stored = desk.service.s3.get_object(Bucket=BUCKET_NAME, Key=index_key)["Body"].read()
+    assert len(load_index(stored, embedder=switched)) > 0, "rebuilt with the configured embedder"
+    with pytest.raises(SearchIndexVersionError):
+        load_index(stored)
+
+
+def test_bedrock_answering_no_vector_is_a_typed_503_never_an_empty_result(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """moto's InvokeModel answers `{}`: the real client, request and error path, through every hop."""
+    from toolgate.adapters.aws.bedrock import configured_embedder
+    from toolgate.settings import get_search_settings
+
+    _upload(desk)
+    monkeypatch.setenv("TOOLGATE_SEARCH_EMBEDDINGS", "bedrock")
+    get_search_settings.cache_clear()
+    _search_function_embedding_with(monkeypatch, configured_embedder(get_search_settings()))
+
+    answer = _search(desk, "remove a webhook permanently")
+
+    assert answer.status == 503, answer.body
+    assert answer.body["error"]["code"] == "SEARCH_EMBEDDINGS_UNAVAILABLE"
+    assert "answered no embedding of 512 numbers" in answer.body["error"]["message"]
+    assert "remove a webhook" not in json.dumps(answer.body)

@@ -22,6 +22,8 @@ or loaded; install them with the `search` extra):
         `limit` is capped at MAX_LIMIT (50); an empty query, one over MAX_QUERY_CHARS (1,000) or a limit
         below 1 raises SearchQueryInvalidError. The query is never engine syntax: any text is safe.
 
+`embed_tools`, `build_index` and `load_index` take `embedder=` (a `toolgate.search.embedding.TextEmbedder`;
+the offline model when None): an index is searched only by the embedder that built it.
 `Reranker` is the seam for a re-ranking stage over the fused top RERANK_DEPTH (50) hits; none is built.
 docs/search.md describes the engine, docs/performance.md its quality and speed.
 """

@@ -3,10 +3,11 @@
 Layout, all integers little-endian:
 
     b"TGSEARCH" | u32 format version | u32 header length | header (JSON, sorted keys)
-    | FTS5 database (sqlite3 serialize) | tool vectors (float16, tools x 384) | sha256 of all before
+    | FTS5 database (sqlite3 serialize) | tool vectors (float16, tools x dimensions) | sha256 of all before
 
-The header names the tools in order (FTS5 row i + 1 and vector row i are tool i), the embedding model the
-vectors came from, and the two blobs' lengths. Every field is checked on load: corrupt or foreign bytes
+The header names the tools in order (FTS5 row i + 1 and vector row i are tool i), the embedder the vectors
+came from (its model id and dimensions: an index is searched only with the embedder that built it), and
+the two blobs' lengths. Every field is checked on load: corrupt or foreign bytes
 raise SearchIndexError, an unknown format or model SearchIndexVersionError; never an empty result.
 """
 
@@ -27,7 +28,8 @@ from toolgate.search.text import MAX_QUERY_CHARS, clean_query, query_words, tool
 from toolgate.spec.models import CanonicalTool
 
 if TYPE_CHECKING:
-    from toolgate.search.semantic import Matrix
+    from toolgate.search.embedding import TextEmbedder
+    from toolgate.search.vectors import Matrix
 
 MAGIC = b"TGSEARCH"
 #: Tool vectors stored per integration revision (`embed_tools`), reused by `build_index`.
@@ -73,17 +75,24 @@ class Stage(StrEnum):
     SEMANTIC = "semantic"
 
 
-def embed_tools(tools: Sequence[CanonicalTool]) -> bytes:
-    """The semantic stage's vectors of these tools, as bytes to store beside them (per integration
-    revision, at upload): `build_index` reuses them instead of embedding the tools again."""
-    from toolgate.search.semantic import DIMENSIONS, embedder, vectors_to_bytes  # noqa: PLC0415
+def _default(embedder: TextEmbedder | None) -> TextEmbedder:
+    from toolgate.search.embedding import OfflineEmbedder  # noqa: PLC0415
 
-    model = embedder()
+    return embedder if embedder is not None else OfflineEmbedder()
+
+
+def embed_tools(tools: Sequence[CanonicalTool], *, embedder: TextEmbedder | None = None) -> bytes:
+    """The semantic stage's vectors of these tools, as bytes to store beside them (per integration
+    revision, at upload): `build_index` reuses them instead of embedding the tools again.
+    `embedder`: the offline model unless given."""
+    from toolgate.search.vectors import vectors_to_bytes  # noqa: PLC0415
+
+    model = _default(embedder)
     vectors = model.embed([tool_text(tool).sentence(DESCRIPTION_CHARS) for tool in tools])
     vector_bytes = vectors_to_bytes(vectors)
     header = {
         "model": model.model_id,
-        "dimensions": DIMENSIONS,
+        "dimensions": model.dimensions,
         "tools": [tool.name for tool in tools],
         "text": [_sentence_digest(tool) for tool in tools],
         "vector_bytes": len(vector_bytes),
@@ -91,26 +100,27 @@ def embed_tools(tools: Sequence[CanonicalTool]) -> bytes:
     return _sealed(VECTORS_MAGIC, header, vector_bytes)
 
 
-def build_index(tools: Sequence[CanonicalTool], *, stored_vectors: Sequence[bytes] = ()) -> bytes:
+def build_index(
+    tools: Sequence[CanonicalTool],
+    *,
+    stored_vectors: Sequence[bytes] = (),
+    embedder: TextEmbedder | None = None,
+) -> bytes:
     """The search index of these tools, as bytes; the same tools give the same bytes.
 
     `stored_vectors`: `embed_tools` outputs (e.g. one per integration revision); a tool whose vector is
     there, for the same text and model, is not embedded again. Unusable vector bytes (corrupt, another
-    model or format) are ignored: those tools are embedded afresh.
+    model or format) are ignored: those tools are embedded afresh. `embedder`: the offline model unless
+    given; the index records its model id, and only that embedder may search it.
     """
     import numpy as np  # noqa: PLC0415
 
-    from toolgate.search.semantic import (  # noqa: PLC0415
-        DIMENSIONS,
-        embedder,
-        model_id,
-        vectors_from_bytes,
-        vectors_to_bytes,
-    )
+    from toolgate.search.vectors import vectors_to_bytes  # noqa: PLC0415
 
+    model = _default(embedder)
     texts = [tool_text(tool) for tool in tools]
-    reusable = _reusable_vectors(stored_vectors, model_id(), DIMENSIONS, vectors_from_bytes)
-    vectors = np.zeros((len(tools), DIMENSIONS), dtype=np.float32)
+    reusable = _reusable_vectors(stored_vectors, model.model_id, model.dimensions)
+    vectors = np.zeros((len(tools), model.dimensions), dtype=np.float32)
     missing: list[int] = []
     for position, tool in enumerate(tools):
         row = reusable.get((tool.name, _sentence_digest(tool)))
@@ -119,13 +129,12 @@ def build_index(tools: Sequence[CanonicalTool], *, stored_vectors: Sequence[byte
         else:
             vectors[position] = row
     if missing:
-        model = embedder()
         vectors[missing] = model.embed([texts[i].sentence(DESCRIPTION_CHARS) for i in missing])
     database = build_database(texts)
     vector_bytes = vectors_to_bytes(vectors)
     header = {
-        "model": model_id(),
-        "dimensions": DIMENSIONS,
+        "model": model.model_id,
+        "dimensions": model.dimensions,
         "tools": [tool.name for tool in tools],
         "lexical_bytes": len(database),
         "vector_bytes": len(vector_bytes),
@@ -145,13 +154,10 @@ def _sentence_digest(tool: CanonicalTool) -> str:
     return hashlib.sha256(sentence.encode()).hexdigest()[:16]
 
 
-def _reusable_vectors(
-    stored: Sequence[bytes],
-    model: str,
-    dimensions: int,
-    from_bytes: Callable[[bytes, int], Matrix],
-) -> dict[tuple[str, str], Matrix]:
+def _reusable_vectors(stored: Sequence[bytes], model: str, dimensions: int) -> dict[tuple[str, str], Matrix]:
     """(tool name, sentence digest) to its stored vector, from every usable `embed_tools` output."""
+    from toolgate.search.vectors import vectors_from_bytes  # noqa: PLC0415
+
     rows: dict[tuple[str, str], Matrix] = {}
     for data in stored:
         try:
@@ -163,7 +169,7 @@ def _reusable_vectors(
             continue
         if len(blob) != len(names) * dimensions * 2 or len(digests) != len(names):
             continue
-        matrix = from_bytes(blob, len(names))
+        matrix = vectors_from_bytes(blob, len(names), dimensions)
         for position, (name, digest) in enumerate(zip(names, digests, strict=True)):
             rows[(str(name), str(digest))] = matrix[position]
     return rows
@@ -176,20 +182,25 @@ def _unpack_vectors(data: bytes) -> tuple[dict[str, Any], bytes]:
     return header, body
 
 
-def load_index(data: bytes, *, reranker: Reranker | None = None) -> SearchIndex:
-    """The index these bytes hold; SearchIndexError when they are not a whole, sound index."""
+def load_index(
+    data: bytes, *, reranker: Reranker | None = None, embedder: TextEmbedder | None = None
+) -> SearchIndex:
+    """The index these bytes hold; SearchIndexError when they are not a whole, sound index, and
+    SearchIndexVersionError when `embedder` (the offline model unless given) did not build it."""
     header, database, vector_bytes = _unpack(data)
-    from toolgate.search.semantic import DIMENSIONS, model_id, vectors_from_bytes  # noqa: PLC0415
+    from toolgate.search.vectors import vectors_from_bytes  # noqa: PLC0415
 
-    if header["model"] != model_id():
+    model = _default(embedder)
+    if header["model"] != model.model_id or header["dimensions"] != model.dimensions:
         raise SearchIndexVersionError(
-            f"The search index was built with embedding model '{header['model']}', not the one installed "
-            f"('{model_id()}'); rebuild it from the assistant's tools."
+            f"The search index was built with embedding model '{header['model']}' "
+            f"({header['dimensions']} dimensions), not the one configured ('{model.model_id}', "
+            f"{model.dimensions}); rebuild it from the assistant's tools."
         )
     names: list[str] = header["tools"]
-    if len(vector_bytes) != len(names) * DIMENSIONS * 2 or header["dimensions"] != DIMENSIONS:
+    if len(vector_bytes) != len(names) * model.dimensions * 2:
         raise SearchIndexError("The search index's vectors do not match its tools; rebuild it.")
-    vectors = vectors_from_bytes(vector_bytes, len(names))
+    vectors = vectors_from_bytes(vector_bytes, len(names), model.dimensions)
     try:
         lexical = LexicalIndex(database)
         lexical.check(len(names))
@@ -197,7 +208,7 @@ def load_index(data: bytes, *, reranker: Reranker | None = None) -> SearchIndex:
         raise SearchIndexError(
             f"The search index's lexical database is unreadable ({type(error).__name__}); rebuild it."
         ) from error
-    return SearchIndex(names, lexical, vectors, reranker)
+    return SearchIndex(names, lexical, vectors, reranker, model)
 
 
 def _unpack(data: bytes) -> tuple[dict[str, Any], bytes, bytes]:
@@ -253,12 +264,18 @@ class SearchIndex:
     """One assistant version's tools, searchable. Safe to share between threads."""
 
     def __init__(
-        self, names: list[str], lexical: LexicalIndex, vectors: Matrix, reranker: Reranker | None
+        self,
+        names: list[str],
+        lexical: LexicalIndex,
+        vectors: Matrix,
+        reranker: Reranker | None,
+        embedder: TextEmbedder,
     ) -> None:
         self.names = names
         self._lexical = lexical
         self._vectors = vectors
         self._reranker = reranker
+        self._embedder = embedder
 
     def __len__(self) -> int:
         return len(self.names)
@@ -291,9 +308,9 @@ class SearchIndex:
         return hits[:limit]
 
     def _semantic_rank(self, text: str, depth: int) -> list[int]:
-        from toolgate.search.semantic import embedder, nearest  # noqa: PLC0415
+        from toolgate.search.vectors import nearest  # noqa: PLC0415
 
-        return nearest(self._vectors, embedder().embed([text])[0], depth)
+        return nearest(self._vectors, self._embedder.embed([text])[0], depth)
 
     def _fused(self, rankings: list[tuple[float, list[int]]]) -> list[SearchHit]:
         scores: dict[int, float] = {}

