@@ -26,6 +26,8 @@ ASSISTANT = "desk"
 CASE = {"customer_id": "cust-42", "summary": "Printer on fire", "priority": "high"}
 MCP_CASE = {"customer_id": "cust-42", "summary": "Paper jam after the fire", "priority": "medium"}
 EXPORT = {"customer_id": "cust-42", "format": "json"}
+#: What an agent asks tool search, in its own words rather than the spec's.
+SEARCH_QUERY = "download every ticket of a customer as a file"
 
 
 class JourneyError(RuntimeError):
@@ -54,6 +56,9 @@ class JourneyResult:
     api_key: str
     tools_openai: list[str] = field(default_factory=list)
     tools_anthropic: list[str] = field(default_factory=list)
+    #: Tokens the tool definitions add to every model request, as OpenAI's tokenizer counts them.
+    openai_tokens: int = 0
+    search_hits: list[str] = field(default_factory=list)
     case_result: dict[str, Any] = field(default_factory=dict)
     export_job: dict[str, Any] = field(default_factory=dict)
     report_job: dict[str, Any] = field(default_factory=dict)
@@ -98,7 +103,7 @@ def run_journey(
     say("3. Bind the bearer credential through the API (kept in Secrets Manager, never shown again)")
     api.bind_credential(INTEGRATION, {"type": "bearer", "token": target.token})
 
-    say("4. List the assistant's tools as OpenAI and Anthropic take them")
+    say("4. List the assistant's tools as OpenAI and Anthropic take them, what they cost, and search them")
     openai = api.list_tools(ASSISTANT, "openai")
     anthropic = api.list_tools(ASSISTANT, "anthropic")
     result.tools_openai = [tool["function"]["name"] for tool in openai["tools"]]
@@ -108,6 +113,20 @@ def run_journey(
         f"   anthropic: {len(result.tools_anthropic)} tools, e.g. "
         f"{json.dumps(anthropic['tools'][0])[:160]}..."
     )
+    result.openai_tokens = openai["token_count"]
+    say(
+        f"   they add {openai['token_count']} tokens to every OpenAI request ({openai['tokenizer']}), "
+        f"about {anthropic['token_count']} to every Anthropic one"
+    )
+    found = api.request(
+        "GET",
+        ["assistants", ASSISTANT, "tools"],
+        query={"format": "openai", "query": SEARCH_QUERY, "limit": "3"},
+    )
+    result.search_hits = [tool["function"]["name"] for tool in found["tools"]]
+    if not result.search_hits:
+        raise JourneyError(f"tool search found nothing for {SEARCH_QUERY!r}")
+    say(f"   tool search for '{SEARCH_QUERY}': {', '.join(result.search_hits)}")
 
     say("5. Invoke create_support_case with the tool call an OpenAI model produced")
     call = {

@@ -46,6 +46,8 @@ def test_journey_from_s3_upload_to_polled_and_called_back_jobs(
     assert [report.status for report in state_machines] == ["created"]
     assert "create_support_case" in result.tools_openai
     assert sorted(result.tools_anthropic) == sorted(result.tools_openai)
+    assert result.openai_tokens > 0
+    assert result.search_hits and set(result.search_hits) <= set(result.tools_openai)
     (case,) = [case for case in support_desk.cases if case["summary"] == CASE["summary"]]
     assert result.case_result["body"]["case_id"] == case["case_id"]
     assert result.export_job["status"] == "succeeded"

@@ -352,7 +352,7 @@ def test_an_index_another_embedder_built_is_refused_and_rebuilt_by_the_configure
     from toolgate.errors import SearchIndexVersionError
     from toolgate.search import load_index
 
-    from tests.unit.test_bedrock_embeddings import DigestEmbedder
+    from tests.search_embedders import DigestEmbedder
 
     _upload(desk)  # indexed with the offline model
     (index_key,) = _keys(desk, "artifacts/tenants/acme/assistants/big/search/")

@@ -5,12 +5,11 @@ functions; the Bedrock path has never run against the real service."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 
-import numpy as np
 import pytest
+from search_catalog import CATALOG
 from toolgate.adapters.aws.bedrock import (
     BedrockEmbedder,
     configured_embedder,
@@ -20,35 +19,14 @@ from toolgate.adapters.aws.bedrock import (
 from toolgate.errors import BedrockEmbeddingError, SearchIndexVersionError
 from toolgate.search import build_index, embed_tools, load_index
 from toolgate.search.embedding import OfflineEmbedder
-from toolgate.search.vectors import Matrix
 from toolgate.settings import SearchSettings, get_search_settings
 
-from tests.unit.test_search import CATALOG
+from tests.search_embedders import DigestEmbedder
 
 TITAN = "amazon.titan-embed-text-v2:0"
 
 
-class DigestEmbedder:
-    """A stand-in for another embedder behind the seam (not an AWS API): a sentence's sha256 as its
-    vector, so it is deterministic and counts what it is asked to embed."""
-
-    def __init__(self, model_id: str = f"bedrock:{TITAN}:512", dimensions: int = 512) -> None:
-        self.model_id = model_id
-        self.dimensions = dimensions
-        self.embedded: list[str] = []
-
-    def embed(self, sentences: Sequence[str]) -> Matrix:
-        self.embedded.extend(sentences)
-        rows = [
-            np.resize(np.frombuffer(hashlib.sha256(s.encode()).digest(), np.uint8), self.dimensions)
-            for s in sentences
-        ]
-        vectors = np.array(rows, dtype=np.float32).reshape(len(sentences), self.dimensions) + 1.0
-        result: Matrix = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-        return result
-
-
-def _titan_answer(vector: list[float]) -> bytes:
+def _titan_answer(vector: Sequence[object]) -> bytes:
     """A V2 response body as AWS documents it."""
     return json.dumps(
         {"embedding": vector, "inputTextTokenCount": 4, "embeddingsByType": {"float": vector}}
