@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from service_world import Service
+from toolgate.dialects.base import Dialect
 from toolgate_demo import support_desk_spec
 
 #: Lambda's limit on a synchronous invocation's response payload: 6 MB.
@@ -51,6 +52,19 @@ def _kubernetes_sized_spec() -> str:
         "components": {"schemas": {"Resource": resource}},
     }
     return json.dumps(document)
+
+
+@pytest.fixture
+def desk(service: Service) -> Service:
+    """The demo's Support Desk spec behind assistant `desk`: a catalog that fits in one page."""
+    service.api(
+        "PUT",
+        "/v1/integrations/support",
+        body=support_desk_spec().read_text(),
+        headers={"content-type": "application/yaml"},
+    )
+    service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
+    return service
 
 
 @pytest.fixture
@@ -108,14 +122,8 @@ def test_a_kubernetes_sized_listing_pages_every_tool_and_never_exceeds_lambdas_6
     assert largest.body["next_cursor"] is not None
 
 
-def test_a_garbage_listing_cursor_is_a_typed_400_not_a_500(service: Service) -> None:
-    service.api(
-        "PUT",
-        "/v1/integrations/support",
-        body=support_desk_spec().read_text(),
-        headers={"content-type": "application/yaml"},
-    )
-    service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
+def test_a_garbage_listing_cursor_is_a_typed_400_not_a_500(desk: Service) -> None:
+    service = desk
     response = service.api(
         "GET", "/v1/assistants/desk/tools", query={"format": "openai", "cursor": "bm90LWE"}
     )
@@ -133,15 +141,7 @@ def test_the_upload_reports_the_token_footprint_per_tool_integration_and_assista
     service = big_assistant
     integration = service.api("GET", "/v1/integrations/k8s").body
     ready_tokens = integration["ready"]["tokens"]
-    assert set(ready_tokens) == {
-        "openai",
-        "openai-strict",
-        "openai-responses",
-        "anthropic",
-        "bedrock",
-        "gemini",
-        "mcp",
-    }
+    assert set(ready_tokens) == {dialect.value for dialect in Dialect}
     assert {warning["code"] for warning in integration["ready"]["token_warnings"]} >= {
         "CATALOG_TOKEN_BUDGET_EXCEEDED",
         "CATALOG_TOOL_CAP_EXCEEDED",
@@ -159,14 +159,8 @@ def test_the_upload_reports_the_token_footprint_per_tool_integration_and_assista
     assert listed["token_count_exact"] is False
 
 
-def test_an_overlong_listing_cursor_is_the_same_typed_400(service: Service) -> None:
-    service.api(
-        "PUT",
-        "/v1/integrations/support",
-        body=support_desk_spec().read_text(),
-        headers={"content-type": "application/yaml"},
-    )
-    service.api("POST", "/v1/assistants", body={"id": "desk", "integrations": ["support"]})
+def test_an_overlong_listing_cursor_is_the_same_typed_400(desk: Service) -> None:
+    service = desk
     response = service.api("GET", "/v1/assistants/desk/tools", query={"cursor": "A" * 5000})
     assert response.status == 400
     assert response.error_code == "LISTING_CURSOR_INVALID"
