@@ -388,3 +388,34 @@ def test_bedrock_answering_no_vector_is_a_typed_503_never_an_empty_result(
     assert answer.body["error"]["code"] == "SEARCH_EMBEDDINGS_UNAVAILABLE"
     assert "answered no embedding of 512 numbers" in answer.body["error"]["message"]
     assert "remove a webhook" not in json.dumps(answer.body)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"query": {"$ne": None}},
+        {"query": ["delete", "webhook"], "limit": 2},
+        {"query": "list every shipment", "limit": "all"},
+        {"query": "list every shipment", "limit": True},
+        {"query": "list every shipment", "drop": "table"},
+        {},
+    ],
+)
+def test_a_hostile_models_search_arguments_are_a_typed_error_result_never_a_crash(
+    desk: Desk, arguments: dict[str, Any]
+) -> None:
+    from invoke_harness import invoke_event
+    from service_harness import FakeLambdaContext
+
+    from functions.invoke.handler import lambda_handler
+
+    _upload(desk)
+    event = invoke_event("big", SEARCH_TOOL, tenant="acme", body={"arguments": arguments})
+
+    raw = lambda_handler(event, FakeLambdaContext())
+
+    assert raw["statusCode"] == 200, raw["body"]
+    envelope = json.loads(raw["body"])
+    assert envelope["ok"] is False
+    assert envelope["error"]["code"] in {"SEARCH_QUERY_INVALID", "ARGUMENTS_INVALID"}
+    assert not (envelope.get("body") or {}).get("tools")
