@@ -875,7 +875,8 @@ class ToolgateStack(Stack):
                 "application/json": error_envelope(
                     USAGE_KEY_MISSING,
                     "This tenant has no usage key in the deployment's usage plan, so API Gateway refuses "
-                    "its requests. The operator gives it one with: toolgate admin usage-key TENANT.",
+                    "its requests. The operator gives it one with: toolgate admin usage-key TENANT "
+                    "(every tenant: toolgate admin usage-keys).",
                 )
             },
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 import pytest
-from service_world import Service
+from service_world import Service, aws_session
 from toolgate_cli.admin import add_admin_parser
 
 from functions.authorizer.handler import UnauthorizedError
@@ -115,3 +115,57 @@ def test_usage_plan_is_required(
     assert _run("bootstrap-tenant", "acme") == 2
     assert "USAGE_PLAN_MISSING" in capsys.readouterr().err
     assert service.table_items() == []
+
+
+def _forget_usage_keys(service: Service) -> None:
+    """What a deployment upgraded from before the usage plan has: tenants, and no usage keys."""
+    client = aws_session().client("apigateway")
+    for key in client.get_usage_plan_keys(usagePlanId=service.usage_plan_id)["items"]:
+        client.delete_usage_plan_key(usagePlanId=service.usage_plan_id, keyId=key["id"])
+        client.delete_api_key(apiKey=key["id"])
+
+
+def test_tenants_left_without_usage_keys_by_an_upgrade_all_get_theirs_in_one_command(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = {}
+    for tenant in ("acme", "globex"):
+        assert _run("bootstrap-tenant", tenant) == 0
+        keys[tenant] = capsys.readouterr().out.strip()
+    _forget_usage_keys(service)
+    assert service.usage_plan_key_values() == []
+
+    assert _run("usage-keys") == 0
+    out, err = capsys.readouterr()
+    assert out == "" and "2 tenants have their usage key, 0 failed." in err
+    expected = sorted(service.authorize(key)["usageIdentifierKey"] for key in keys.values())
+    assert sorted(service.usage_plan_key_values()) == expected
+
+    assert _run("usage-keys") == 0  # again: nothing added
+    assert sorted(service.usage_plan_key_values()) == expected
+
+
+def test_usage_keys_that_api_gateway_refuses_are_named_per_tenant_and_the_command_fails(
+    service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    assert _run("bootstrap-tenant", "acme") == 0
+    capsys.readouterr()
+    with socket.socket() as closed:  # a port nothing listens on: API Gateway unreachable
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_API_GATEWAY", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert _run("usage-keys") == 1
+    err = capsys.readouterr().err
+    assert "error[USAGE_KEY_FAILED] tenant acme:" in err and "Traceback" not in err
+    assert "0 tenants have their usage key, 1 failed; run the command again for those." in err
+
+
+def test_usage_keys_needs_the_usage_plan(
+    service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("TOOLGATE_USAGE_PLAN_ID")
+    assert _run("usage-keys") == 2
+    assert "USAGE_PLAN_MISSING" in capsys.readouterr().err

@@ -13,7 +13,10 @@ Pure: API Gateway is reached through `UsageKeyRegistry`.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
+from toolgate.errors import UsageKeyError
 from toolgate.service.ports import UsageKeyRegistry
 
 _DOMAIN = b"toolgate-usage-key"
@@ -34,3 +37,25 @@ def usage_key_name(table_name: str, tenant_id: str) -> str:
 def ensure_usage_key(registry: UsageKeyRegistry, table_name: str, tenant_id: str) -> str:
     """Create the tenant's usage key in the usage plan unless it is there already (idempotent); its id."""
     return registry.ensure_key(usage_key_name(table_name, tenant_id), usage_key_value(table_name, tenant_id))
+
+
+@dataclass(frozen=True, slots=True)
+class UsageKeyBackfill:
+    """What `ensure_usage_keys` did: each tenant's key id, and each tenant API Gateway refused."""
+
+    key_ids: dict[str, str] = field(default_factory=dict)
+    failures: dict[str, UsageKeyError] = field(default_factory=dict)
+
+
+def ensure_usage_keys(
+    registry: UsageKeyRegistry, table_name: str, tenant_ids: Iterable[str]
+) -> UsageKeyBackfill:
+    """Give every tenant its usage key (after upgrading a deployment made before the usage plan existed).
+    A refusal for one tenant is recorded and the others still get theirs; running it again is safe."""
+    backfill = UsageKeyBackfill()
+    for tenant_id in tenant_ids:
+        try:
+            backfill.key_ids[tenant_id] = ensure_usage_key(registry, table_name, tenant_id)
+        except UsageKeyError as error:
+            backfill.failures[tenant_id] = error
+    return backfill

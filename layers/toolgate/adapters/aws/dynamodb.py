@@ -214,6 +214,26 @@ class DynamoApiKeyReader:
         return None if item is None else ApiKeyRecord.model_validate(record_fields(item))
 
 
+def tenant_ids(table: Table) -> Iterator[str]:
+    """Every tenant in the table, for operator commands that span tenants (a Scan: it reads the whole
+    table, page by page; no function calls it)."""
+    arguments: dict[str, Any] = {
+        "FilterExpression": "#sk = :tenant",
+        "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+        "ExpressionAttributeValues": {":tenant": TENANT_SK},
+        "ProjectionExpression": "#pk",
+    }
+    while True:
+        page = table.scan(**arguments)
+        for item in page.get("Items", []):
+            tenant_id = item.get("pk")
+            if isinstance(tenant_id, str) and is_tenant_id(tenant_id):
+                yield tenant_id
+        if "LastEvaluatedKey" not in page:
+            return
+        arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def record_fields(item: Mapping[str, Any]) -> dict[str, Any]:
     """An item's record fields: key attributes dropped, DynamoDB's Decimals made ints."""
     return {name: _plain(value) for name, value in item.items() if name not in _KEY_ATTRIBUTES}
