@@ -92,8 +92,19 @@ def upload_support_desk(stack: LocalStack, tenant: str, server_url: str) -> None
     put_upload(stack, tenant, INTEGRATION, "openapi.yaml", support_desk_spec().read_bytes())
 
 
+def ready_support_desk_tenant(stack: LocalStack, tenant: str, server_url: str, token: str) -> Client:
+    """A tenant bootstrapped on `stack`, its Support Desk uploaded through S3, ready, and its bearer token
+    bound: an admin client of it."""
+    client = Client(stack.api_url, stack.bootstrap_tenant(tenant))
+    upload_support_desk(stack, tenant, server_url)
+    wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
+    bound = client.put(f"integrations/{INTEGRATION}/credential", json={"type": "bearer", "token": token})
+    assert bound.status == 200, bound.body
+    return client
+
+
 def wait_for_status(
-    client: Client, integration: str, done: Callable[[Mapping[str, Any]], bool], timeout: float = 20.0
+    client: Client, integration: str, done: Callable[[Mapping[str, Any]], bool], timeout: float = 60.0
 ) -> Mapping[str, Any]:
     """Poll GET /integrations/{id}/status until `done` holds; the last status."""
     deadline = time.monotonic() + timeout

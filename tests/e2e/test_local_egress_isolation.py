@@ -30,8 +30,8 @@ from e2e_harness import (
     Client,
     create_case_call,
     put_upload,
+    ready_support_desk_tenant,
     upload_settled,
-    upload_support_desk,
     wait_for_status,
 )
 from toolgate_demo.target import SupportDeskTarget
@@ -124,14 +124,7 @@ def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[Loc
 @pytest.fixture(scope="module")
 def victim(stack: LocalStack, support_desk: SupportDeskTarget) -> Client:
     """Tenant acme: its spec in S3, its bearer token in Secrets Manager, its keys in DynamoDB."""
-    client = Client(stack.api_url, stack.bootstrap_tenant(VICTIM))
-    upload_support_desk(stack, VICTIM, support_desk.base_url)
-    wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
-    bound = client.put(
-        f"integrations/{INTEGRATION}/credential", json={"type": "bearer", "token": support_desk.token}
-    )
-    assert bound.status == 200, bound.body
-    return client
+    return ready_support_desk_tenant(stack, VICTIM, support_desk.base_url, support_desk.token)
 
 
 def _attacker_integration(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from e2e_harness import ASSISTANT, INTEGRATION, Client, create_case_call, upload_support_desk, wait_for_status
+from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
 from toolgate_local.stack import LocalStack
 
 from tests.integration.runtime_servers import Reply, Seen, Server, serve
@@ -75,14 +75,7 @@ def stack(stack_template: Path, slow_target: Server, fast_target: Server) -> Ite
 
 
 def tenant_with_target(stack: LocalStack, tenant: str, target: Server) -> Client:
-    client = Client(stack.api_url, stack.bootstrap_tenant(tenant))
-    upload_support_desk(stack, tenant, f"{target.url}/api")
-    wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
-    bound = client.put(
-        f"integrations/{INTEGRATION}/credential", json={"type": "bearer", "token": f"{tenant}-t"}
-    )
-    assert bound.status == 200, bound.body
-    return client
+    return ready_support_desk_tenant(stack, tenant, f"{target.url}/api", f"{tenant}-t")
 
 
 def invoke(client: Client) -> requests.Response:

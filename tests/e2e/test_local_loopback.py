@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_harness import ASSISTANT, INTEGRATION, Client, create_case_call, upload_support_desk, wait_for_status
+from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.stack import LocalStack
 
@@ -20,14 +20,7 @@ def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[Loc
 
 @pytest.fixture(scope="module")
 def tenant(stack: LocalStack, support_desk: SupportDeskTarget) -> Client:
-    client = Client(stack.api_url, stack.bootstrap_tenant("acme"))
-    upload_support_desk(stack, "acme", support_desk.base_url)
-    wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
-    bound = client.put(
-        f"integrations/{INTEGRATION}/credential", json={"type": "bearer", "token": support_desk.token}
-    )
-    assert bound.status == 200, bound.body
-    return client
+    return ready_support_desk_tenant(stack, "acme", support_desk.base_url, support_desk.token)
 
 
 def test_tool_call_reaches_the_local_target_with_the_bound_credential(

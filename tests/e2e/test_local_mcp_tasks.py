@@ -20,7 +20,7 @@ import anyio
 import httpx2
 import pytest
 import requests
-from e2e_harness import ASSISTANT, INTEGRATION, Client, upload_support_desk, wait_for_status
+from e2e_harness import ASSISTANT, Client, ready_support_desk_tenant
 from mcp.client import Client as McpClient
 from mcp.client.extension import ClientExtension
 from mcp.client.streamable_http import streamable_http_client
@@ -51,14 +51,7 @@ def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[Loc
 
 @pytest.fixture(scope="module")
 def tenant(stack: LocalStack, support_desk: SupportDeskTarget) -> Client:
-    client = Client(stack.api_url, stack.bootstrap_tenant("acme"))
-    upload_support_desk(stack, "acme", support_desk.base_url)
-    wait_for_status(client, INTEGRATION, lambda status: status["status"] == "ready")
-    bound = client.put(
-        f"integrations/{INTEGRATION}/credential", json={"type": "bearer", "token": support_desk.token}
-    )
-    assert bound.status == 200, bound.body
-    return client
+    return ready_support_desk_tenant(stack, "acme", support_desk.base_url, support_desk.token)
 
 
 def _url(stack: LocalStack) -> str:
