@@ -96,13 +96,13 @@ class MCPRenderer:
             "idempotentHint": hints.idempotent,
             "openWorldHint": hints.open_world,
         }
-        seen = model_view(tool, log)
+        view = model_view(tool, log)
         definition: dict[str, Any] = {"name": tool.name}
         if hints.title:
             definition["title"] = hints.title
             annotations = {"title": hints.title, **annotations}
-        definition["description"] = seen["description"]
-        definition["inputSchema"] = seen["inputSchema"]
+        definition["description"] = view["description"]
+        definition["inputSchema"] = view["inputSchema"]
         definition["outputSchema"] = envelope_schema(self._body_schema(tool, log))
         definition["annotations"] = annotations
         return definition

@@ -172,7 +172,7 @@ def tool_token_counts(tools: Sequence[CanonicalTool]) -> list[dict[str, int]]:
         return _FastCount().counts(tools)
 
 
-#: Where each dialect's definition holds its schema; the schema is its last field holding spec text.
+#: Where each dialect's definition holds its schema: after its name and description, the texts of its own.
 _SCHEMA_AT: dict[Dialect, tuple[str, ...]] = {
     Dialect.OPENAI: ("function", "parameters"),
     Dialect.OPENAI_STRICT: ("function", "parameters"),
