@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 from toolgate.dialects import Dialect
-from toolgate.dialects.tokens import (
-    tool_token_counts,
-)
+from toolgate.dialects.tokens import rendered_token_counts, tool_token_counts
 
 pytestmark = [
     pytest.mark.corpus,
@@ -25,3 +23,10 @@ def test_every_corpus_tool_is_counted_in_every_dialect(spec: str) -> None:
         assert set(per_tool) == {dialect.value for dialect in Dialect}, tool.name
         # A definition holds at least its name and description: never free, never negative.
         assert min(per_tool.values()) > 0, tool.name
+
+
+@pytest.mark.parametrize("spec", corpus_specs())
+def test_fast_counts_equal_rendering_every_dialect_then_counting(spec: str) -> None:
+    # Every count for every tool and dialect, not only the totals: no drift hides in a sum.
+    tools = compiled_tools(spec)
+    assert tool_token_counts(tools) == rendered_token_counts(tools)

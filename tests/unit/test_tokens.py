@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,14 +22,17 @@ from toolgate.dialects.tokens import (
     O200K_PATTERN,
     TOKEN_BUDGET_EXCEEDED,
     TOOL_CAP_EXCEEDED,
+    SharedTextCounter,
     definition_tokens,
     footprint_warnings,
     o200k_count,
     o200k_encoding,
+    rendered_token_counts,
     tool_token_counts,
 )
 from toolgate.errors import TokenizerUnavailableError
 from toolgate.spec.compiler import compile_path
+from toolgate.spec.models import CanonicalTool
 from toolgate_demo import support_desk_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -145,6 +149,103 @@ def test_every_tool_is_counted_in_every_dialect_as_that_dialect_renders_it() -> 
         ]
     # Strict mode adds to each schema, so it costs more than plain function calling.
     assert sum(c["openai-strict"] for c in counts) > sum(c["openai"] for c in counts)
+
+
+#: Text that sits where the fast count cuts JSON, or that would fool a cut made by plain string search:
+#: escaped quotes and braces, spaces, no-break spaces and newlines before quotes, digits, contractions,
+#: marks, scripts without case, emoji, NUL and the fast path's own placeholder.
+_HOSTILE_TEXT = [
+    'see {"a": 1}, or ,"b',
+    "ends with a space ",
+    "ends with a no-break space\u00a0",
+    "line\nbreak\r\n",
+    "it's the user's; they'll",
+    "2024-01-01T00:00:00Z 12345678",
+    "e\u0301t\u00e9 \u6771\u4eac \u041c\u043e\u0441\u043a\u0432\u0430 \U0001f680",
+    "\x00schema\x00",
+    "",
+    "x",
+    "{",
+    ",",
+    '"',
+]
+
+
+def _hostile_value(rng: random.Random, depth: int) -> object:
+    kind = rng.randrange(6 if depth < 3 else 3)
+    if kind == 0:
+        return rng.choice(_HOSTILE_TEXT) + rng.choice(["", "a", "Z", " b", "9"])
+    if kind == 1:
+        return rng.choice([0, -1, 7, 123456, 1.5, True, False, None])
+    if kind == 2:
+        return rng.choice(_HOSTILE_TEXT)
+    if kind == 3:
+        return [_hostile_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    keys = ["type", "description", "Items", "x", "a b", "9lives", "$ref", "_id", "ünï", *_HOSTILE_TEXT]
+    return {rng.choice(keys): _hostile_value(rng, depth + 1) for _ in range(rng.randrange(5))}
+
+
+def test_cutting_json_where_o200k_always_splits_never_changes_a_count() -> None:
+    rng = random.Random(15)
+    counter = SharedTextCounter()
+    for _ in range(400):
+        head, inner, tail = (
+            json.dumps(_hostile_value(rng, 0), ensure_ascii=False, separators=(",", ":")) for _ in range(3)
+        )
+        assert counter.count(inner) == o200k_count(inner), inner
+        # The same inner text, between other heads and tails, reuses its counted middle.
+        assert counter.count_around(head, inner, tail) == o200k_count(head + inner + tail), (
+            head,
+            inner,
+            tail,
+        )
+        assert counter.count_around(tail, inner, head) == o200k_count(tail + inner + head), (
+            tail,
+            inner,
+            head,
+        )
+
+
+def _hostile_tools() -> list[CanonicalTool]:
+    """Tools that take every branch of every renderer the fast count shares: a root union (flattened for
+    Anthropic, Bedrock and Gemini, kept for MCP), an array without items, a schema strict mode cannot
+    express (its fallback), one Gemini cannot (no parameters), no description, and text that mimics the
+    fast path's placeholder. The shared subschema is one object, as the compiler shares them."""
+    shared: dict[str, object] = {"type": "object", "properties": {"note": {"type": "string"}}}
+    schemas: list[dict[str, object]] = [
+        {"type": "object", "properties": {"a": shared, "tags": {"type": "array"}}, "required": ["a"]},
+        {
+            "oneOf": [
+                {"type": "object", "properties": {"x": {"type": "integer"}}},
+                {"properties": {"y": shared}},
+            ]
+        },
+        {
+            "type": "object",
+            "properties": {"m": {"type": "object", "additionalProperties": {"type": "string"}}},
+        },
+        {"type": "object", "properties": {"any": {}}},
+        {"type": "object", "properties": {"d": {"type": "string", "format": "\x00schema\x00"}, "b": shared}},
+        {},
+    ]
+    descriptions = ['Quote {"a":1}', "", "it's 12345 ", "\u6771\u4eac\u00a0", "\x00schema\x00", "y"]
+    return [
+        CanonicalTool(
+            name=f"tool_{index}",
+            description=description,
+            method="POST",
+            path=f"/things/{index}",
+            pointer=f"/paths/~1things~1{index}/post",
+            input_schema=schema,
+            output_schema=shared,
+        )
+        for index, (schema, description) in enumerate(zip(schemas, descriptions, strict=True))
+    ]
+
+
+def test_fast_counts_equal_rendering_every_dialect_then_counting_on_hostile_tools() -> None:
+    for tools in (_hostile_tools(), compile_path(support_desk_spec()).tools):
+        assert tool_token_counts(tools) == rendered_token_counts(tools)
 
 
 def test_an_assistant_over_the_token_budget_is_warned_with_the_fix() -> None:

@@ -96,12 +96,13 @@ class MCPRenderer:
             "idempotentHint": hints.idempotent,
             "openWorldHint": hints.open_world,
         }
+        view = model_view(tool, log)
         definition: dict[str, Any] = {"name": tool.name}
         if hints.title:
             definition["title"] = hints.title
             annotations = {"title": hints.title, **annotations}
-        definition["description"] = describe(tool, log)
-        definition["inputSchema"] = object_root(tool.input_schema, log, ())
+        definition["description"] = view["description"]
+        definition["inputSchema"] = view["inputSchema"]
         definition["outputSchema"] = envelope_schema(self._body_schema(tool, log))
         definition["annotations"] = annotations
         return definition
@@ -124,6 +125,16 @@ class MCPRenderer:
             _note_body_schema_dropped(log, "it is not valid JSON Schema 2020-12")
             return None
         return repaired
+
+
+def model_view(tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
+    """What an MCP host hands its model of the tool: its name, description and input schema, as `tools/list`
+    lists them (the output schema and annotations are for the client; token counts read this alone)."""
+    return {
+        "name": tool.name,
+        "description": describe(tool, log),
+        "inputSchema": object_root(tool.input_schema, log, ()),
+    }
 
 
 def _note_body_schema_dropped(log: LossLog, reason: str) -> None:

@@ -72,9 +72,12 @@ def _function(name: str, description: str, parameters: JsonSchema, *, strict: bo
     return {"type": "function", "function": function}
 
 
-def _responses_function(name: str, description: str, parameters: JsonSchema) -> dict[str, Any]:
-    return {"type": "function", "name": name, "description": description, "parameters": parameters,
-            "strict": False}  # fmt: skip
+def responses_tool(chat_tool: dict[str, Any]) -> dict[str, Any]:
+    """The Responses API form of a plain Chat Completions function tool: the same name, description and
+    parameters, flat, and explicitly not strict."""
+    function = chat_tool["function"]
+    return {"type": "function", "name": function["name"], "description": function["description"],
+            "parameters": function["parameters"], "strict": False}  # fmt: skip
 
 
 def _array_without_items(node: dict[str, Any]) -> bool:
@@ -116,22 +119,22 @@ class OpenAIRenderer:
 
 
 class OpenAIResponsesRenderer:
-    """Responses API function tools, explicitly not strict."""
+    """Responses API function tools, explicitly not strict: the plain tools, flat."""
 
     def __init__(self) -> None:
-        self._parameters = _PlainParameters()
+        self._chat = OpenAIRenderer()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
-        description = describe(tool, log, MAX_DESCRIPTION_CHARS)
-        return _responses_function(tool.name, description, self._parameters(tool, log))
+        return responses_tool(self._chat.render(tool, log))
 
 
 class OpenAIStrictRenderer:
     """Strict function tools where the schema can be expressed; plain ones, with a note, where not."""
 
-    def __init__(self) -> None:
+    def __init__(self, plain: OpenAIRenderer | None = None) -> None:
+        """`plain`: a plain renderer whose rewrites the fallback may share (token counting renders both)."""
         self._rewriter = _StrictRewriter()
-        self._parameters = _PlainParameters()
+        self._parameters = plain._parameters if plain is not None else _PlainParameters()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)

@@ -12,7 +12,7 @@ from toolgate.gc_pause import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
 
 
-class _Renderer(Protocol):
+class Renderer(Protocol):
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]: ...
 
 
@@ -29,10 +29,11 @@ _DIALECTS: dict[Dialect, tuple[str, str, str]] = {
 }
 
 
-def _renderer(dialect: Dialect) -> Callable[[], _Renderer]:
+def new_renderer(dialect: Dialect) -> Renderer:
+    """A fresh renderer for `dialect`; it remembers the subschemas it rewrote, so share it across tools."""
     module, renderer, _ = _DIALECTS[dialect]
-    factory: Callable[[], _Renderer] = getattr(import_module(f"toolgate.dialects.{module}"), renderer)
-    return factory
+    factory: Callable[[], Renderer] = getattr(import_module(f"toolgate.dialects.{module}"), renderer)
+    return factory()
 
 
 def _check(dialect: Dialect) -> Callable[[Sequence[Any]], list[Finding]]:
@@ -62,7 +63,7 @@ def render_tools(tools: Sequence[CanonicalTool], dialect: Dialect | str) -> Rend
 
 
 def _render(tools: Sequence[CanonicalTool], dialect: Dialect) -> RenderedTools:
-    renderer = _renderer(dialect)()
+    renderer = new_renderer(dialect)
     definitions: list[dict[str, Any]] = []
     losses: dict[str, list[Finding]] = {}
     for tool in tools:
