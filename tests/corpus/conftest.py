@@ -30,7 +30,7 @@ class CompileCounts:
 _counts = CompileCounts()
 
 HERE = Path(__file__).parent
-#: The parameters by which corpus tests name the spec they compile.
+#: The parameters by which corpus tests name their spec.
 SPEC_PARAMETERS = ("spec", "filename")
 #: The search tests share module fixtures (compiled specs, their indexes): one worker builds them once.
 SEARCH_GROUP = "corpus-search"
