@@ -41,8 +41,9 @@ def _group(item: pytest.Item) -> str | None:
         return None
     params = item.callspec.params if isinstance(item, pytest.Function) and hasattr(item, "callspec") else {}
     for name in SPEC_PARAMETERS:
-        if isinstance(params.get(name), str):
-            return f"corpus:{spec_key(params[name])}"
+        spec = params.get(name)
+        if isinstance(spec, str):
+            return f"corpus:{spec_key(spec)}"
     return SEARCH_GROUP if item.path.name == "test_search_corpus.py" else None
 
 
