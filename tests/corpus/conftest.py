@@ -1,11 +1,14 @@
-"""Sums the compile counts corpus tests record (per spec, on any xdist worker) into one summary."""
+"""Keeps each spec's tests together, so the spec is compiled once (`corpus_specs.compiled`), and sums the
+compile counts corpus tests record (per spec, on any xdist worker) into one summary."""
 
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_specs import spec_key
 
 COUNTS_PROPERTY = "compile_counts"
 
@@ -25,6 +28,37 @@ class CompileCounts:
 
 
 _counts = CompileCounts()
+
+HERE = Path(__file__).parent
+#: The parameters by which corpus tests name their spec.
+SPEC_PARAMETERS = ("spec", "filename")
+#: The search tests share module fixtures (compiled specs, their indexes): one worker builds them once.
+SEARCH_GROUP = "corpus-search"
+
+
+def _group(item: pytest.Item) -> str | None:
+    if item.path.parent != HERE:
+        return None
+    params = item.callspec.params if isinstance(item, pytest.Function) and hasattr(item, "callspec") else {}
+    for name in SPEC_PARAMETERS:
+        spec = params.get(name)
+        if isinstance(spec, str):
+            return f"corpus:{spec_key(spec)}"
+    return SEARCH_GROUP if item.path.name == "test_search_corpus.py" else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One spec's tests form one xdist group (`--dist loadgroup` runs a group on one worker, in a row) and,
+    without xdist, run next to each other: either way `corpus_specs.compiled` compiles the spec once."""
+    first_of_group: dict[str, int] = {}
+    order: dict[pytest.Item, int] = {}
+    for position, item in enumerate(items):
+        group = _group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+        order[item] = position if group is None else first_of_group.setdefault(group, position)
+    items.sort(key=order.__getitem__)
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

@@ -10,18 +10,16 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 import jsonschema_rs
 import pytest
+from corpus_specs import CORPUS, MULTIFILE_ENTRY, MULTIFILE_ROOT, compiled_spec
 from toolgate.dialects import Dialect, DialectCode, render_tools
-from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import CanonicalTool, JsonSchema
 from toolgate.spec.naming import TOOL_NAME
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-MULTIFILE_ENTRY = "specs-multifile/digitalocean/specification/DigitalOcean-public.v2.yaml"
-MULTIFILE_ROOT = "specs-multifile/digitalocean"
+#: The multi-file spec as this test names it (and manifest.tsv lists it): its entry document.
+MULTIFILE_SPEC = f"{MULTIFILE_ROOT}/{MULTIFILE_ENTRY}"
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 #: Property name the terminal summary (tests/corpus/conftest.py) sums across specs and workers.
 COUNTS_PROPERTY = "compile_counts"
@@ -53,8 +51,8 @@ def corpus_specs() -> list[str]:
         if CORPUS.is_dir()
         else []
     )
-    if (CORPUS / MULTIFILE_ENTRY).is_file():
-        specs.append(MULTIFILE_ENTRY)
+    if (CORPUS / MULTIFILE_SPEC).is_file():
+        specs.append(MULTIFILE_SPEC)
     return specs
 
 
@@ -77,10 +75,7 @@ def schema_problem(schema: JsonSchema) -> str | None:
 def test_corpus_spec_compiles_to_valid_uniquely_named_tools(
     spec: str, record_property: Callable[[str, object], None]
 ) -> None:
-    if spec == MULTIFILE_ENTRY:
-        compiled = compile_path(CORPUS / MULTIFILE_ROOT, MULTIFILE_ENTRY.removeprefix(f"{MULTIFILE_ROOT}/"))
-    else:
-        compiled = compile_path(CORPUS / spec)
+    compiled = compiled_spec(spec)
 
     findings = Counter(f.code for f in compiled.findings)
     record_property(

@@ -18,13 +18,12 @@ What is exhaustive and what is sampled, per spec:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
+from corpus_specs import CORPUS, compiled_tools, corpus_specs
 from toolgate.dialects import Dialect, render_tools
 from toolgate.settings import RuntimeSettings
-from toolgate.spec.compiler import compile_path
 from toolgate.spec.models import CanonicalTool
 
 from tests.unit.sdk_checks import (
@@ -35,9 +34,6 @@ from tests.unit.sdk_checks import (
     output_schema_refusals,
 )
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
-MULTIFILE_ROOT = "specs-multifile/digitalocean"
-MULTIFILE_ENTRY = "specification/DigitalOcean-public.v2.yaml"
 #: JSON bodies tried, in order, for one the runtime finds conforming (no warnings): the vouched case.
 CANDIDATE_BODIES: list[object] = [{}, [], 0, True]
 OFF_SCHEMA_BODY = {"unexpected": [1, 2, 3], "case_id": 42}
@@ -48,21 +44,6 @@ pytestmark = [
     pytest.mark.corpus,
     pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent"),
 ]
-
-
-def corpus_specs() -> list[str]:
-    if not CORPUS.is_dir():
-        return []
-    specs = sorted(f"specs/{p.name}" for p in (CORPUS / "specs").glob("*") if p.is_file())
-    if (CORPUS / MULTIFILE_ROOT / MULTIFILE_ENTRY).is_file():
-        specs.append(MULTIFILE_ROOT)
-    return specs
-
-
-def compiled_tools(spec: str) -> list[CanonicalTool]:
-    if spec == MULTIFILE_ROOT:
-        return compile_path(CORPUS / MULTIFILE_ROOT, MULTIFILE_ENTRY).tools
-    return compile_path(CORPUS / spec).tools
 
 
 def one_result(tool: CanonicalTool, settings: RuntimeSettings) -> tuple[str, dict[str, object]]:

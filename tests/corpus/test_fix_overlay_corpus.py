@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from corpus_specs import compiled as compiled_corpus_spec
 from toolgate.spec.compiler import SpecDocument, compile_document, parse_spec
 from toolgate.spec.fix_overlay import suggest_fixes
 from toolgate.spec.lint import LintLimits, lint_spec
-from toolgate.spec.models import Severity
+from toolgate.spec.models import CompiledSpec, Severity
 from toolgate.spec.overlay import load_overlay
 
 CORPUS = Path(__file__).resolve().parents[2] / "../shared/corpus"
@@ -28,10 +29,11 @@ pytestmark = [
 PARTIAL = {"SPEC_FINDINGS_OMITTED", "SPEC_VALIDATION_PARTIAL"}
 
 
-def _findings(spec: SpecDocument) -> tuple[set[tuple[str, str]], set[tuple[str, str]], bool]:
+def _findings(
+    spec: SpecDocument, compiled: CompiledSpec
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]], bool]:
     """(lint findings, validation and compiler problems) as (code, pointer), and whether validation
     stopped short."""
-    compiled = compile_document(spec)
     lint = {(f.code, f.pointer) for f in lint_spec(spec.document, compiled, limits=UNCAPPED)}
     problems = {
         (f.code, f.pointer)
@@ -51,18 +53,16 @@ def _findings(spec: SpecDocument) -> tuple[set[tuple[str, str]], set[tuple[str, 
     ],
 )
 def test_fix_overlay_clears_exactly_its_findings_on_a_real_spec(filename: str) -> None:
-    data = (CORPUS / "specs" / filename).read_bytes()
-    spec = parse_spec(data, name=filename)
-    compiled = compile_document(spec)
+    spec, compiled = compiled_corpus_spec(filename)
     suggestion = suggest_fixes(spec.document, compiled)
-    lint_before, problems_before, partial_before = _findings(spec)
+    lint_before, problems_before, partial_before = _findings(spec, compiled)
     if not suggestion.actions:
         assert not suggestion.cleared
         return
     overlay = load_overlay(suggestion.to_yaml(compiled.title).encode(), name="fixes.overlay.yaml")
-    fixed = parse_spec(data, name=filename, overlays=[overlay])
+    fixed = parse_spec((CORPUS / "specs" / filename).read_bytes(), name=filename, overlays=[overlay])
     assert not [f for f in fixed.findings if f.code == "OVERLAY_TARGET_UNMATCHED"]
-    lint_after, problems_after, partial_after = _findings(fixed)
+    lint_after, problems_after, partial_after = _findings(fixed, compile_document(fixed))
     print(f"{filename}: {len(suggestion.actions)} fixes clear {len(suggestion.cleared)} findings")
     if not (partial_before or partial_after):
         assert problems_after <= problems_before, sorted(problems_after - problems_before)[:10]

@@ -7,9 +7,9 @@ order. Skipped when the corpus is absent; the corpus files are read in place, ne
 from __future__ import annotations
 
 import pytest
+from corpus_specs import CORPUS, compiled_tools, corpus_specs
 from mcp_types import ListToolsResult
 from mcp_types import methods as sdk_methods
-from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
 from toolgate.mcp.server import SERVED_REVISIONS, wire_result
 from toolgate.mcp.tasks import declare_task_support
 from toolgate.mcp.tools import tools_page

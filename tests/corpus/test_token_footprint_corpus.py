@@ -4,7 +4,7 @@ stores them. Skipped when the corpus is absent."""
 from __future__ import annotations
 
 import pytest
-from test_dialects_sdk_corpus import CORPUS, compiled_tools, corpus_specs
+from corpus_specs import CORPUS, compiled_tools, corpus_specs
 from toolgate.dialects import Dialect
 from toolgate.dialects.tokens import rendered_token_counts, tool_token_counts
 

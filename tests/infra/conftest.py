@@ -1,4 +1,5 @@
-"""Fixtures of the infrastructure tests: the stack is synthesized once per test module."""
+"""Fixtures of the infrastructure tests: the stack is synthesized once per test process (it is only read);
+each module gets its own copy of the template's resources."""
 
 from __future__ import annotations
 
@@ -16,18 +17,18 @@ from synth_helpers import Synthesized, synthesize
 from infra.stack import ToolgateStack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     """The stack synthesized without cdk-nag, for assertions on the template."""
     return synthesize(tmp_path_factory.mktemp("stack"), nag=False)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stack(synthesized: Synthesized) -> ToolgateStack:
     return synthesized.stack
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def template(stack: ToolgateStack) -> Template:
     return Template.from_stack(stack)
 

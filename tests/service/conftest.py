@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from moto import mock_aws
@@ -18,6 +19,14 @@ from service_world import SERVICE_ENV, TRUST_POLICY, Service, aws_session, clear
 def pytest_configure(config: pytest.Config) -> None:
     # Powertools warns whenever a request records no metric; most API requests record none.
     config.addinivalue_line("filterwarnings", "ignore:No application metrics to publish:UserWarning")
+
+
+@pytest.fixture(scope="session")
+def jobs_stack_template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The CDK stack's template, synthesized once per test process; take a copy (`template` fixtures)."""
+    from jobs_harness import synthesized_template
+
+    return synthesized_template(tmp_path_factory.mktemp("jobs-stack"))
 
 
 @pytest.fixture

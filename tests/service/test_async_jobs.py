@@ -3,6 +3,7 @@ real invoke, jobs and callback handlers and the Support Desk demo target."""
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -11,7 +12,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
-from jobs_harness import Jobs, jobs_world, synthesized_template
+from jobs_harness import Jobs, jobs_world
 from service_harness import TABLE_NAME, FakeLambdaContext
 from service_world import Service, aws_session
 
@@ -22,8 +23,8 @@ REPORT = {"customer_id": "cust-42"}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return synthesized_template(tmp_path_factory.mktemp("jobs-stack"))
+def template(jobs_stack_template: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(jobs_stack_template)
 
 
 @pytest.fixture

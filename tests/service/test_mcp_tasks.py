@@ -3,12 +3,13 @@ interpreter, the real jobs and callback handlers, and the Support Desk demo targ
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jobs_harness import Jobs, jobs_world, synthesized_template
+from jobs_harness import Jobs, jobs_world
 from mcp_harness import mcp_event
 from service_harness import TABLE_NAME, ApiResponse, FakeLambdaContext
 from service_world import Service, aws_session
@@ -21,8 +22,8 @@ REPORT = {"customer_id": "cust-42"}
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return synthesized_template(tmp_path_factory.mktemp("mcp-tasks-stack"))
+def template(jobs_stack_template: dict[str, Any]) -> dict[str, Any]:
+    return copy.deepcopy(jobs_stack_template)
 
 
 @pytest.fixture
