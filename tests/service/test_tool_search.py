@@ -165,6 +165,33 @@ def test_a_missing_index_and_missing_vectors_are_rebuilt_from_the_stored_tools(
     assert _names(answer)[0] == "create_shipment"
 
 
+def test_a_new_catalog_replaces_the_assistants_old_index_rather_than_piling_up_objects(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every upload makes a new catalog and so a new index object: the old ones are never read again."""
+    prefix = "artifacts/tenants/acme/assistants/big/search/"
+    _upload(desk, marker="A")
+    (first,) = _keys(desk, prefix)
+    _upload(desk, marker="B")
+    _cold_search_function(monkeypatch)
+    assert _search(desk, "remove a webhook permanently").status == 200
+
+    (latest,) = _keys(desk, prefix)
+    assert latest != first
+
+
+def test_deleting_an_assistant_deletes_its_search_indexes(desk: Desk) -> None:
+    prefix = "artifacts/tenants/acme/assistants/big/search/"
+    _upload(desk)
+    assert _keys(desk, prefix)
+    other = _keys(desk, "artifacts/tenants/acme/integrations/")
+
+    assert desk.service.api("DELETE", "/v1/assistants/big").status == 204
+
+    assert _keys(desk, prefix) == []
+    assert _keys(desk, "artifacts/tenants/acme/integrations/") == other, "the integration's objects stay"
+
+
 def test_search_never_returns_a_tool_outside_the_toolset_and_invoke_still_refuses_it(desk: Desk) -> None:
     _upload(desk)
     update = {"integrations": ["big"], "exclude": ["delete_*"]}

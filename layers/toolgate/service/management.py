@@ -41,7 +41,13 @@ from toolgate.service.models import (
     utc_now,
 )
 from toolgate.service.ports import LimiterStore, TenantResources
-from toolgate.service.search import ToolSearcher, checked_limit, checked_query, listed_tools
+from toolgate.service.search import (
+    ToolSearcher,
+    assistant_index_prefix,
+    checked_limit,
+    checked_query,
+    listed_tools,
+)
 from toolgate.service.tenancy import Role, TenantContext, check_resource_id
 from toolgate.service.views import (
     ApiKeyCreate,
@@ -309,6 +315,7 @@ class ManagementService:
         self.context.require_admin()
         current = self._assistant(assistant_id)
         self.store.delete_assistant(assistant_id, expected_version=current.version)
+        self.resources.objects.delete_prefix(assistant_index_prefix(self.context.tenant_id, assistant_id))
 
     def list_assistant_tools(
         self,

@@ -138,9 +138,14 @@ def revision_vectors_key(tenant_id: str, integration_id: str, revision: str) -> 
     return f"{artifact_prefix(tenant_id, integration_id, revision)}search/vectors.bin"
 
 
+def assistant_index_prefix(tenant_id: str, assistant_id: str) -> str:
+    """Where every index of the assistant's catalogs lives."""
+    return f"{tenant_artifact_prefix(tenant_id)}assistants/{assistant_id}/search/"
+
+
 def assistant_index_key(key: tuple[object, ...]) -> str:
     """The S3 key of the index of the catalog `key` (`catalog_key`: tenant, assistant, toolset,
     revisions); another toolset or revision is another object."""
     tenant_id, assistant_id = str(key[0]), str(key[1])
     digest = hashlib.sha256(json.dumps(key, separators=(",", ":")).encode()).hexdigest()[:32]
-    return f"{tenant_artifact_prefix(tenant_id)}assistants/{assistant_id}/search/{digest}.idx"
+    return f"{assistant_index_prefix(tenant_id, assistant_id)}{digest}.idx"

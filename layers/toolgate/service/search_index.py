@@ -19,6 +19,7 @@ from toolgate.service.models import AssistantRecord
 from toolgate.service.ports import TenantResources
 from toolgate.service.search import (
     assistant_index_key,
+    assistant_index_prefix,
     checked_limit,
     checked_query,
     revision_vectors_key,
@@ -107,6 +108,11 @@ class SearchIndexes:
         if index is None or index.names != names:
             data = self._built(resources, catalog)
             resources.objects.put(object_key, data, _CONTENT_TYPE)
+            # Older catalogs' indexes are never read again. A concurrent build for another catalog may
+            # lose its object here; the next search of that catalog builds it again.
+            resources.objects.delete_prefix(
+                assistant_index_prefix(resources.tenant_id, assistant.assistant_id), keep={object_key}
+            )
             index = load_index(data, embedder=self._embedder)
         with self._lock:
             self._entries[key] = index

@@ -6,6 +6,7 @@ the IAM policy that limits the tenant session to the same prefixes.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -63,12 +64,12 @@ class S3ObjectStore:
             )
         return data
 
-    def delete_prefix(self, prefix: str) -> None:
+    def delete_prefix(self, prefix: str, *, keep: Collection[str] = ()) -> None:
         paginator = self._client.get_paginator("list_objects_v2")
         with translated_aws_errors("delete objects"):
             for page in paginator.paginate(Bucket=self._bucket, Prefix=self._checked(prefix)):
                 keys: list[ObjectIdentifierTypeDef] = [
-                    {"Key": entry["Key"]} for entry in page.get("Contents", [])
+                    {"Key": entry["Key"]} for entry in page.get("Contents", []) if entry["Key"] not in keep
                 ]
                 for start in range(0, len(keys), _DELETE_BATCH):
                     self._client.delete_objects(
