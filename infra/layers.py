@@ -163,8 +163,9 @@ def run_pip(command: Sequence[str]) -> None:
 
 def find_lambda_python() -> str | None:
     """A Python 3.12 interpreter on this machine, to compile the layers' bytecode: `python3.12` on PATH,
-    else the one `uv python find 3.12` names; None when neither runs and writes CPython 3.12 bytecode.
-    Never downloads one. (A pyenv shim for a version not selected is on PATH but fails: it is skipped.)"""
+    else the one `uv python find 3.12` names, else the newest 3.12 pyenv has installed; None when none
+    runs and writes CPython 3.12 bytecode. Never downloads one. (A pyenv shim for a version not selected is
+    on PATH but fails: it is skipped, and the version itself is found under pyenv's root.)"""
     candidates = [shutil.which(f"python{LAMBDA_PYTHON_VERSION}")]
     uv = shutil.which("uv")
     if uv:
@@ -176,10 +177,23 @@ def find_lambda_python() -> str | None:
             env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"},
         )
         candidates.append(found.stdout.strip() if found.returncode == 0 else None)
+    candidates.extend(_pyenv_pythons())
     for candidate in candidates:
         if candidate and _bytecode_tag(candidate) == LAMBDA_BYTECODE_TAG:
             return candidate
     return None
+
+
+def _pyenv_pythons() -> list[str]:
+    """pyenv's installed 3.12 interpreters (`$PYENV_ROOT`, else ~/.pyenv), newest first."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    found = root.glob(f"versions/{LAMBDA_PYTHON_VERSION}.*/bin/python{LAMBDA_PYTHON_VERSION}")
+    return [str(path) for path in sorted(found, key=_patch_number, reverse=True)]
+
+
+def _patch_number(interpreter: Path) -> int:
+    patch = interpreter.parents[1].name.removeprefix(f"{LAMBDA_PYTHON_VERSION}.")
+    return int(patch) if patch.isdigit() else -1
 
 
 def _bytecode_tag(interpreter: str) -> str | None:

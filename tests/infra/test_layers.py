@@ -551,8 +551,32 @@ def test_only_an_interpreter_that_writes_cpython_312_bytecode_is_used(
 ) -> None:
     _interpreter(tmp_path, f"python{LAMBDA_PYTHON_VERSION}", script)
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
     expected = str(tmp_path / f"python{LAMBDA_PYTHON_VERSION}") if found else None
     assert find_lambda_python() == expected
+
+
+def test_the_newest_python_312_pyenv_installed_is_used_when_its_shim_is_not_selected(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """This machine's case: pyenv has 3.12.1 installed but not selected, so the shim on PATH fails."""
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    _interpreter(
+        shims, f"python{LAMBDA_PYTHON_VERSION}", "echo 'pyenv: python3.12: command not found' >&2; exit 127"
+    )
+    for version, tag in (
+        ("3.12.1", LAMBDA_BYTECODE_TAG),
+        ("3.12.10", LAMBDA_BYTECODE_TAG),
+        ("3.11.7", "cpython-311"),
+    ):
+        folder = tmp_path / "pyenv" / "versions" / version / "bin"
+        folder.mkdir(parents=True)
+        _interpreter(folder, f"python{LAMBDA_PYTHON_VERSION}", f"echo {tag}")
+    monkeypatch.setenv("PATH", str(shims))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "pyenv"))
+
+    assert find_lambda_python() == str(tmp_path / "pyenv/versions/3.12.10/bin/python3.12")
 
 
 def test_uv_is_asked_for_its_python_312_and_never_to_download_one(
@@ -562,6 +586,7 @@ def test_uv_is_asked_for_its_python_312_and_never_to_download_one(
     asked = tmp_path / "asked"
     _interpreter(tmp_path, "uv", f'echo "$* downloads=$UV_PYTHON_DOWNLOADS" > {asked}; echo {python}')
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path / "no-pyenv"))
     assert find_lambda_python() == str(python)
     assert asked.read_text().split() == ["python", "find", "--no-project", "3.12", "downloads=never"]
 
