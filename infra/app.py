@@ -42,6 +42,7 @@ from infra.layers import (
     build_dependency_layer,
     build_search_layer,
     bytecode_python,
+    check_unzipped_sizes,
     placeholder_layer_assets,
     stage_toolgate_layer,
 )
@@ -67,7 +68,7 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
         )
         return placeholder_layer_assets(build_root)
     python = bytecode_python()
-    return LayerAssets(
+    assets = LayerAssets(
         dependencies=build_dependency_layer(LOCK_FILE, build_root, python=python),
         toolgate=stage_toolgate_layer(build_root, python=python),
         slim_dependencies=build_dependency_layer(
@@ -75,6 +76,8 @@ def prepare_layer_assets(build_root: Path = DEFAULT_BUILD_ROOT) -> LayerAssets:
         ),
         search=build_search_layer(build_root=build_root, python=python),
     )
+    check_unzipped_sizes(assets)
+    return assets
 
 
 def _context_flag(app: cdk.App, key: str, default: bool) -> bool:

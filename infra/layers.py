@@ -89,6 +89,40 @@ class LayerAssets:
     search: Path | None = None
 
 
+#: Lambda's limit on a function's code and all its layers, unzipped (bytes).
+LAMBDA_UNZIPPED_LIMIT = 262_144_000
+#: Kept free below the limit for each function's own code (the largest is under 20 KB).
+FUNCTION_CODE_ALLOWANCE = 1_000_000
+
+
+def unzipped_size(directory: Path) -> int:
+    """What `directory` weighs unzipped: the bytes of every file under it."""
+    return sum(
+        path.stat().st_size for path in directory.rglob("*") if path.is_file() and not path.is_symlink()
+    )
+
+
+def check_unzipped_sizes(assets: LayerAssets) -> None:
+    """Raise LayerBuildError when the layers some function carries exceed Lambda's unzipped limit: better
+    at synth than as a failed `cdk deploy`."""
+    toolgate = unzipped_size(assets.toolgate)
+    carried = {
+        "api and upload (full dependency layer)": assets.dependencies,
+        "the request path (slim dependency layer)": assets.slim_dependencies,
+    }
+    if assets.search is not None:
+        carried["search (search layer)"] = assets.search
+    for functions, layer in carried.items():
+        total = unzipped_size(layer) + toolgate
+        if total > LAMBDA_UNZIPPED_LIMIT - FUNCTION_CODE_ALLOWANCE:
+            raise LayerBuildError(
+                f"The layers of {functions} weigh {total:,} bytes unzipped with the toolgate layer; Lambda "
+                f"allows {LAMBDA_UNZIPPED_LIMIT:,} for a function and its layers (less "
+                f"{FUNCTION_CODE_ALLOWANCE:,} kept for the function's code). Remove a dependency from its "
+                "lock, or move what needs it into a function of its own (docs/deploy.md, function sizes)."
+            )
+
+
 def runtime_requirements(pyproject: Path = REPO_ROOT / "pyproject.toml") -> list[str]:
     """The pinned runtime dependencies, exactly as `[project].dependencies` lists them."""
     with pyproject.open("rb") as handle:

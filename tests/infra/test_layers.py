@@ -20,13 +20,16 @@ from infra.layers import (
     LAMBDA_BYTECODE_TAG,
     LAMBDA_LAYER_PYTHON_PATH,
     LAMBDA_PYTHON_VERSION,
+    LAMBDA_UNZIPPED_LIMIT,
     LOCK_FILE,
     REPO_ROOT,
     SEARCH_LOCK_FILE,
     SLIM_LOCK_FILE,
+    LayerAssets,
     LayerBuildError,
     build_dependency_layer,
     bytecode_python,
+    check_unzipped_sizes,
     compileall_command,
     dependency_cache_key,
     find_lambda_python,
@@ -604,3 +607,33 @@ def test_the_synth_says_once_that_the_layers_ship_no_bytecode_without_python_312
     said = capsys.readouterr().err
     assert said.count("NOTE: no Python 3.12") == 1
     assert "uv python install 3.12" in said
+
+
+def _layer(root: Path, name: str, size: int) -> Path:
+    """A layer folder holding one sparse file of `size` bytes (no disk is used)."""
+    folder = root / name / "python"
+    folder.mkdir(parents=True)
+    with (folder / "blob.bin").open("wb") as blob:
+        blob.truncate(size)
+    return root / name
+
+
+def test_layers_too_big_for_lambdas_unzipped_limit_fail_the_synth_not_the_deploy(tmp_path: Path) -> None:
+    assets = LayerAssets(
+        dependencies=_layer(tmp_path, "full", 90_000_000),
+        toolgate=_layer(tmp_path, "toolgate", 3_000_000),
+        slim_dependencies=_layer(tmp_path, "slim", 70_000_000),
+        search=_layer(tmp_path, "search", LAMBDA_UNZIPPED_LIMIT - 3_500_000),
+    )
+    with pytest.raises(LayerBuildError, match=r"search \(search layer\) weigh 261,644,000 bytes"):
+        check_unzipped_sizes(assets)
+
+
+def test_layers_within_lambdas_unzipped_limit_pass(tmp_path: Path) -> None:
+    assets = LayerAssets(
+        dependencies=_layer(tmp_path, "full", 90_000_000),
+        toolgate=_layer(tmp_path, "toolgate", 3_000_000),
+        slim_dependencies=_layer(tmp_path, "slim", 70_000_000),
+        search=_layer(tmp_path, "search", 229_000_000),
+    )
+    check_unzipped_sizes(assets)
