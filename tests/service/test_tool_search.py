@@ -192,6 +192,27 @@ def test_deleting_an_assistant_deletes_its_search_indexes(desk: Desk) -> None:
     assert _keys(desk, "artifacts/tenants/acme/integrations/") == other, "the integration's objects stay"
 
 
+def test_deleting_an_assistant_never_deletes_another_tenants_or_a_like_named_assistants_indexes(
+    desk: Desk,
+) -> None:
+    """Tenant globex deletes its assistant `big`: acme's `big` keeps its index, and so does acme's `big-2`
+    when acme deletes its own `big` (the index prefix ends at the assistant id)."""
+    _upload(desk)
+    _upload(desk, integration="big-2", assistant="big-2")
+    _upload(desk, tenant="globex")
+    acme_big, acme_big_2 = (
+        _keys(desk, f"artifacts/tenants/acme/assistants/{a}/search/") for a in ("big", "big-2")
+    )
+    assert acme_big and acme_big_2 and _keys(desk, "artifacts/tenants/globex/assistants/big/search/")
+
+    assert desk.service.api("DELETE", "/v1/assistants/big", tenant="globex").status == 204
+    assert _keys(desk, "artifacts/tenants/globex/assistants/big/search/") == []
+    assert _keys(desk, "artifacts/tenants/acme/assistants/big/search/") == acme_big
+
+    assert desk.service.api("DELETE", "/v1/assistants/big").status == 204
+    assert _keys(desk, "artifacts/tenants/acme/assistants/big-2/search/") == acme_big_2
+
+
 def test_search_never_returns_a_tool_outside_the_toolset_and_invoke_still_refuses_it(desk: Desk) -> None:
     _upload(desk)
     update = {"integrations": ["big"], "exclude": ["delete_*"]}
