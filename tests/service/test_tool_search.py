@@ -180,6 +180,32 @@ def test_a_new_catalog_replaces_the_assistants_old_index_rather_than_piling_up_o
     assert latest != first
 
 
+def test_a_failure_to_delete_old_indexes_never_fails_the_search_that_built_the_new_one(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from toolgate.adapters.aws.s3 import S3ObjectStore
+    from toolgate.errors import StoreUnavailableError
+
+    _upload(desk, marker="A")
+    (first,) = _keys(desk, "artifacts/tenants/acme/assistants/big/search/")
+
+    def refuse(self: S3ObjectStore, prefix: str, *, keep: object = ()) -> None:
+        raise StoreUnavailableError("AWS could not delete objects right now (SlowDown); retry shortly.")
+
+    monkeypatch.setattr(S3ObjectStore, "delete_prefix", refuse)
+    _upload(desk, marker="B")
+    for key in _keys(desk, "artifacts/tenants/acme/assistants/big/search/"):
+        if key != first:  # the search must build the new catalog's index itself
+            desk.service.s3.delete_object(Bucket=BUCKET_NAME, Key=key)
+    _cold_search_function(monkeypatch)
+
+    answer = _search(desk, "remove a webhook permanently")
+
+    assert answer.status == 200, answer.body
+    assert _names(answer)[0] == "delete_webhook"
+    assert first in _keys(desk, "artifacts/tenants/acme/assistants/big/search/"), "the old one is left"
+
+
 def test_deleting_an_assistant_deletes_its_search_indexes(desk: Desk) -> None:
     prefix = "artifacts/tenants/acme/assistants/big/search/"
     _upload(desk)

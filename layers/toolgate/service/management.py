@@ -314,8 +314,10 @@ class ManagementService:
     def delete_assistant(self, assistant_id: str) -> None:
         self.context.require_admin()
         current = self._assistant(assistant_id)
-        self.store.delete_assistant(assistant_id, expected_version=current.version)
+        # Indexes first: should the row's delete then fail, a search rebuilds them; the other way round a
+        # failed object delete would leave indexes no assistant names.
         self.resources.objects.delete_prefix(assistant_index_prefix(self.context.tenant_id, assistant_id))
+        self.store.delete_assistant(assistant_id, expected_version=current.version)
 
     def list_assistant_tools(
         self,

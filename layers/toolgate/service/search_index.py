@@ -108,11 +108,7 @@ class SearchIndexes:
         if index is None or index.names != names:
             data = self._built(resources, catalog)
             resources.objects.put(object_key, data, _CONTENT_TYPE)
-            # Older catalogs' indexes are never read again. A concurrent build for another catalog may
-            # lose its object here; the next search of that catalog builds it again.
-            resources.objects.delete_prefix(
-                assistant_index_prefix(resources.tenant_id, assistant.assistant_id), keep={object_key}
-            )
+            self._forget_older_indexes(resources, assistant.assistant_id, object_key)
             index = load_index(data, embedder=self._embedder)
         with self._lock:
             self._entries[key] = index
@@ -120,6 +116,18 @@ class SearchIndexes:
             while len(self._entries) > self._settings.index_cache_entries:
                 self._entries.popitem(last=False)
         return index
+
+    @staticmethod
+    def _forget_older_indexes(resources: TenantResources, assistant_id: str, current_key: str) -> None:
+        """Delete the assistant's other index objects: older catalogs' indexes are never read again. A
+        concurrent build for another catalog may lose its object; the next search of it builds it again.
+        Best effort: a failure leaves garbage, never fails the search that built the index."""
+        try:
+            resources.objects.delete_prefix(
+                assistant_index_prefix(resources.tenant_id, assistant_id), keep={current_key}
+            )
+        except ToolgateError as error:
+            logger.warning("older search indexes not deleted", extra={"error_code": error.code})
 
     def _built(self, resources: TenantResources, catalog: AssistantCatalog) -> bytes:
         """The catalog's index from its revisions' stored vectors; tools without one are embedded."""
