@@ -6,6 +6,10 @@ Context (`-c key=value` or cdk.json):
   too small to reserve any (new accounts may start at 10);
 - `toolgate:snapStart` (default `true`): `false` publishes the request-path functions' versions and
   aliases without SnapStart (docs/deploy.md#snapstart says what it costs and why it is on);
+- `toolgate:tenantIsolation` (default `false`): `true` runs the invoke and MCP functions in Lambda's tenant
+  isolation mode: each tenant's tool calls run only in execution environments of its own, named by the
+  authorizer's tenant. Those two functions then have no SnapStart, which Lambda refuses with it, and
+  switching it replaces them (docs/deploy.md#tenant-isolation);
 - `toolgate:alarms` (default `true`): `false` leaves out the CloudWatch alarms and their topic's KMS key,
   the only things billed at rest besides storage;
 - `toolgate:embeddings` (default `offline`): `bedrock` runs the search function's semantic stage on
@@ -116,6 +120,7 @@ def add_toolgate_stack(app: cdk.App, layer_assets: LayerAssets, *, nag: bool = T
         layer_assets=layer_assets,
         reserve_concurrency=_context_flag(app, "toolgate:reservedConcurrency", default=True),
         snap_start=_context_flag(app, "toolgate:snapStart", default=True),
+        tenant_isolation=_context_flag(app, "toolgate:tenantIsolation", default=False),
         alarms=_context_flag(app, "toolgate:alarms", default=True),
         alarm_email=str(app.node.try_get_context("toolgate:alarmEmail") or "").strip() or None,
         tenant_ceilings=_tenant_ceilings(app),

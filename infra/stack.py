@@ -57,6 +57,16 @@ HANDLER = "handler.lambda_handler"
 REQUEST_PATH_FUNCTIONS = ("authorizer", "invoke", "mcp", "jobs", "callback")
 #: The alias of each request-path function's current version.
 LIVE_ALIAS_NAME = "live"
+#: The functions that run one tenant's tool calls with its credentials: with `toolgate:tenantIsolation`,
+#: Lambda's tenant isolation mode gives each tenant execution environments of its own.
+TENANT_ISOLATED_FUNCTIONS = ("invoke", "mcp")
+#: The header API Gateway sets on Lambda's Invoke to name the tenant of an isolated function's event.
+TENANT_ID_INTEGRATION_HEADER = "integration.request.header.X-Amz-Tenant-Id"
+#: Where that header's value comes from: the authorizer's verified tenant, never the caller's request.
+TENANT_ID_FROM_AUTHORIZER = "context.authorizer.tenant_id"
+#: The tenant id of requests no authorizer ran for (OAuth discovery, answered 404): ':' is outside tenant
+#: ids, so no tenant's environments ever serve them.
+UNAUTHENTICATED_TENANT_ID = "unauthenticated:oauth-discovery"
 
 #: What API Gateway lets through to the authorizer: `tg_{tenant}_{key_id}_{secret}`, bare or after
 #: `Bearer `. Anything else is refused with 401 without invoking a Lambda.
@@ -226,6 +236,7 @@ class ToolgateStack(Stack):
         layer_assets: LayerAssets,
         reserve_concurrency: bool = True,
         snap_start: bool = True,
+        tenant_isolation: bool = False,
         alarms: bool = True,
         alarm_email: str | None = None,
         tenant_ceilings: TenantLimitValues = DEFAULT_TENANT_CEILINGS,
@@ -240,6 +251,7 @@ class ToolgateStack(Stack):
         self._embeddings = embeddings
         self._reserve_concurrency = reserve_concurrency
         self._snap_start = snap_start
+        self._tenant_isolation = tenant_isolation
         #: Each request-path function's `live` alias, by function name: what its callers invoke.
         self.live_aliases: dict[str, lambda_.Alias] = {}
         self.tenant_ceilings = tenant_ceilings
@@ -601,6 +613,9 @@ class ToolgateStack(Stack):
             )
         )
         request_path = name in REQUEST_PATH_FUNCTIONS
+        isolated = self._tenant_isolation and name in TENANT_ISOLATED_FUNCTIONS
+        # Lambda refuses SnapStart on a function in tenant isolation mode.
+        snap_start = request_path and self._snap_start and not isolated
         dependencies = self.slim_dependency_layer if request_path else self.dependency_layer
         function = lambda_.Function(
             self,
@@ -620,9 +635,8 @@ class ToolgateStack(Stack):
             ),
             tracing=lambda_.Tracing.ACTIVE,
             environment=self.function_environment,
-            snap_start=(
-                lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if request_path and self._snap_start else None
-            ),
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            tenancy_config=lambda_.TenancyConfig.PER_TENANT if isolated else None,
             # A replaced version is deleted once the alias has moved on: each version kept would keep its
             # snapshot cached, and billed (docs/deploy.md#snapstart).
             current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
@@ -631,7 +645,7 @@ class ToolgateStack(Stack):
         cast(lambda_.CfnFunction, function.node.default_child).add_metadata(
             "cfn-lint", {"config": {"ignore_checks": ["W3005"]}}
         )
-        if request_path and self._snap_start:
+        if snap_start:
             Annotations.of(function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish",
                 "Its current version is published, and its live alias points at it.",
@@ -756,7 +770,7 @@ class ToolgateStack(Stack):
         serve must still reach the api function as before: each resource on the way gets `ANY` to it,
         and a `{proxy+}` of its own wherever it has no path-variable child (only one is allowed).
         """
-        invoke = apigw.LambdaIntegration(self.live_aliases["invoke"])
+        invoke = self._tool_call_integration("invoke")
         tool_call = self._management_path(
             v1, management, "assistants", "{assistant}", "tools", "{tool}", "invoke"
         )
@@ -775,13 +789,16 @@ class ToolgateStack(Stack):
         GET (no server-sent stream) and DELETE (no session) answering 405 there. OAuth discovery
         (`GET /.well-known/...`, asked by clients that get a 401) reaches the MCP function without a key,
         and is answered 404: this API takes keys, not OAuth tokens, for now."""
-        mcp = apigw.LambdaIntegration(self.live_aliases["mcp"])
+        mcp = self._tool_call_integration("mcp")
         resource = self._management_path(v1, management, "assistants", "{assistant}", "mcp")
         for http_method in ("POST", "GET", "DELETE"):
             self._route(resource, http_method, mcp)
         discovery = v1.api.root.add_resource(".well-known").add_resource("{proxy+}")
         method = discovery.add_method(
-            "GET", mcp, authorization_type=apigw.AuthorizationType.NONE, api_key_required=False
+            "GET",
+            self._tool_call_integration("mcp", tenant_id=f"'{UNAUTHENTICATED_TENANT_ID}'"),
+            authorization_type=apigw.AuthorizationType.NONE,
+            api_key_required=False,
         )
         reason = (
             "OAuth discovery documents are public by definition (RFC 9728, RFC 8414); the MCP function "
@@ -789,6 +806,18 @@ class ToolgateStack(Stack):
         )
         acknowledge(method, "AwsSolutions-APIG4", reason)
         acknowledge(method, "AwsSolutions-COG4", reason)
+
+    def _tool_call_integration(
+        self, name: str, *, tenant_id: str = TENANT_ID_FROM_AUTHORIZER
+    ) -> apigw.LambdaIntegration:
+        """The proxy integration of a tool-call function's live alias; in tenant isolation mode it names the
+        event's tenant to Lambda (`X-Amz-Tenant-Id`), from the authorizer's context unless `tenant_id`
+        says otherwise, so each tenant's events run only in environments of its own."""
+        if not (self._tenant_isolation and name in TENANT_ISOLATED_FUNCTIONS):
+            return apigw.LambdaIntegration(self.live_aliases[name])
+        return apigw.LambdaIntegration(
+            self.live_aliases[name], request_parameters={TENANT_ID_INTEGRATION_HEADER: tenant_id}
+        )
 
     def _callback_route(self, resource: apigw.IResource) -> None:
         """The one method without the API key authorizer: the target calling back holds no Toolgate key."""

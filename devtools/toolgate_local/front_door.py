@@ -44,6 +44,11 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 _READ_CHUNK = 64 * 1024
 
 _logger = logging.getLogger("toolgate-local")
+#: Lambda's refusals to run an event, which API Gateway answers with 500, and what each one means.
+_LAMBDA_REFUSALS = {
+    "TooManyRequestsException": "every execution environment is busy",
+    "InvalidParameterValueException": "the event's tenant id does not fit the function's tenancy",
+}
 
 
 # --- Requests ----------------------------------------------------------------------------------------
@@ -154,6 +159,11 @@ class FrontDoor:
                 return refusal
         if method.function_arn is None:
             return message(500, "Internal server error", request_id=request_id)
+        tenant_id = method.tenant_id.value(authorizer_context) if method.tenant_id is not None else None
+        if method.tenant_id is not None and tenant_id is None:
+            # API Gateway sends no X-Amz-Tenant-Id, and Lambda refuses to run a tenant-isolated event.
+            _logger.warning("%s %s maps no tenant id for %s", request.method, path, method.function_arn)
+            return message(500, "Internal server error", request_id=request_id)
         event = self._event(
             request,
             resource=resource,
@@ -165,7 +175,7 @@ class FrontDoor:
             request_id=request_id,
             received=received,
         )
-        return self._integrate(method, event, request, request_id=request_id)
+        return self._integrate(method, event, request, request_id=request_id, tenant_id=tenant_id)
 
     # --- Usage plans --------------------------------------------------------------------------------
 
@@ -300,18 +310,27 @@ class FrontDoor:
         }
 
     def _integrate(
-        self, method: ApiMethod, event: dict[str, Any], request: IncomingRequest, *, request_id: str
+        self,
+        method: ApiMethod,
+        event: dict[str, Any],
+        request: IncomingRequest,
+        *,
+        request_id: str,
+        tenant_id: str | None,
     ) -> OutgoingResponse:
         assert method.function_arn is not None
         try:
-            failed, payload = self._invoke(method.function_arn, event, timeout_seconds=method.timeout_seconds)
+            failed, payload = self._invoke(
+                method.function_arn, event, timeout_seconds=method.timeout_seconds, tenant_id=tenant_id
+            )
         except ReadTimeoutError:
             return message(504, "Endpoint request timed out", request_id=request_id)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TooManyRequestsException":
+            code = error.response.get("Error", {}).get("Code")
+            if code not in _LAMBDA_REFUSALS:
                 raise
-            # A REST API's Lambda proxy integration answers a throttled function with a plain 500.
-            _logger.warning("%s is throttled: every execution environment is busy", method.function_arn)
+            # A REST API's Lambda proxy integration answers a refused invocation with a plain 500.
+            _logger.warning("%s refused the invocation: %s", method.function_arn, _LAMBDA_REFUSALS[code])
             return message(500, "Internal server error", request_id=request_id)
         if failed or not isinstance(payload, dict) or not isinstance(payload.get("statusCode"), int):
             _logger.warning("%s gave no valid proxy response: %s", method.function_arn, payload)
@@ -336,9 +355,17 @@ class FrontDoor:
         return OutgoingResponse(int(payload["statusCode"]), headers, body)
 
     def _invoke(
-        self, function_arn: str, event: Mapping[str, Any], *, timeout_seconds: float
+        self,
+        function_arn: str,
+        event: Mapping[str, Any],
+        *,
+        timeout_seconds: float,
+        tenant_id: str | None = None,
     ) -> tuple[bool, Any]:
-        response = self._lambda(timeout_seconds).invoke(FunctionName=function_arn, Payload=json.dumps(event))
+        tenant = {"TenantId": tenant_id} if tenant_id is not None else {}
+        response = self._lambda(timeout_seconds).invoke(
+            FunctionName=function_arn, Payload=json.dumps(event), **tenant
+        )
         raw = response["Payload"].read()
         try:
             payload = json.loads(raw) if raw else None

@@ -9,12 +9,13 @@ is refused; if it matches no source, the source changed since the synth, which t
 from __future__ import annotations
 
 import importlib.util
+import math
 import re
 import sys
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -27,6 +28,8 @@ _FUNCTION_CONSTRUCT = re.compile(r"(?P<title>[A-Z][A-Za-z0-9]*)Function")
 #: CDK's logical id of a top-level construct: its id and an 8-digit hash.
 _LOGICAL_ID = re.compile(r"(?P<construct>.+)[0-9A-F]{8}")
 _PYTHON_RUNTIME = "python"
+#: Lambda keeps at most 2,500 tenant-isolated environments, busy or idle, per 1,000 of concurrency.
+ISOLATED_ENVIRONMENTS_PER_CONCURRENCY = 2.5
 
 
 @dataclass(frozen=True)
@@ -144,55 +147,122 @@ class ExecutionEnvironments:
     the tenant's limiter), so two events at once in one module would see each other's. When every
     environment is busy a new one starts (a cold start: the module is imported again), up to the
     function's reserved concurrency; past that, the invocation is throttled (`FunctionThrottledError`).
+
+    With `tenant_isolation` (Lambda's tenant isolation mode), an environment serves one tenant only
+    (`context.tenant_id`): a tenant's event never runs in an environment that served another, and one
+    that finds none of its own idle starts a new one. Events at once are still bounded by the reserved
+    concurrency; environments, busy or idle, by Lambda's 2,500 per 1,000 of concurrency, past which the
+    least recently used idle one is reclaimed.
     """
 
-    def __init__(self, source: HandlerSource, namespace: str, concurrency: int) -> None:
+    def __init__(
+        self, source: HandlerSource, namespace: str, concurrency: int, *, tenant_isolation: bool = False
+    ) -> None:
         if concurrency < 1:
             raise ValueError("a function runs at least one environment")
         self.source = source
         self.concurrency = concurrency
+        self.tenant_isolation = tenant_isolation
+        per_concurrency = ISOLATED_ENVIRONMENTS_PER_CONCURRENCY if tenant_isolation else 1
+        self.max_environments = math.ceil(concurrency * per_concurrency)
         self._namespace = namespace
         self._lock = threading.Lock()
-        self._idle: list[Handler] = []
+        #: Idle environments by the tenant they serve (None: shared, or not yet used), oldest first.
+        self._idle: dict[str | None, list[_Environment]] = {}
+        self._busy = 0
+        self._used = 0
+        self._all: list[_Environment] = []
         #: Names of the module copies, for `unload`.
         self.modules: list[str] = []
-        # The first environment starts at once, so that a handler that cannot load stops the stack.
-        self._started = 1
-        self._idle.append(self._load())
         #: Events run so far: what reached the function.
         self.events = 0
+        # The first environment starts at once, so that a handler that cannot load stops the stack.
+        self._started = 1
+        self._idle[None] = [self._load()]
 
     def __call__(self, event: Any, context: Any) -> Any:
-        handler = self._take()
+        tenant = self._tenant_of(context)
+        environment = self._take(tenant)
         with self._lock:
             self.events += 1
+        environment.tenants.add(tenant)
         try:
-            return handler(event, context)
+            return environment.handler(event, context)
         finally:
             with self._lock:
-                self._idle.append(handler)
+                self._busy -= 1
+                self._used += 1
+                environment.last_used = self._used
+                self._idle.setdefault(tenant, []).append(environment)
 
-    def _take(self) -> Handler:
+    def tenants_served(self) -> list[frozenset[str | None]]:
+        """The tenants each environment started so far has served (None: events with no tenant)."""
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-            if self._started >= self.concurrency:
+            return [frozenset(environment.tenants) for environment in self._all]
+
+    def _tenant_of(self, context: Any) -> str | None:
+        if not self.tenant_isolation:
+            return None
+        tenant = getattr(context, "tenant_id", None)
+        if not isinstance(tenant, str) or not tenant:
+            raise RuntimeError(f"{self.source.name} is tenant-isolated, and this event names no tenant")
+        return tenant
+
+    def _take(self, tenant: str | None) -> _Environment:
+        with self._lock:
+            if self._busy >= self.concurrency:
                 raise FunctionThrottledError(
-                    f"all {self.concurrency} execution environments of {self.source.name} are busy"
+                    f"{self.concurrency} events of {self.source.name} already run, its reserved concurrency"
                 )
+            own = self._idle.get(tenant)
+            fresh = self._idle.get(None) if tenant is not None else None
+            if own:
+                self._busy += 1
+                return own.pop()
+            if fresh:  # an environment that has served no event yet belongs to no tenant
+                self._busy += 1
+                return fresh.pop()
+            if self._started >= self.max_environments:
+                self._reclaim_idle()
             self._started += 1
+            self._busy += 1
         try:
             return self._load()
         except BaseException:
             with self._lock:
                 self._started -= 1
+                self._busy -= 1
             raise
 
-    def _load(self) -> Handler:
+    def _reclaim_idle(self) -> None:
+        """Unload the least recently used idle environment (called with the lock held)."""
+        pools = [pool for pool in self._idle.values() if pool]
+        if not pools:
+            raise FunctionThrottledError(f"every execution environment of {self.source.name} is busy")
+        oldest_pool = min(pools, key=lambda pool: pool[0].last_used)
+        environment = oldest_pool.pop(0)
+        self._started -= 1
+        sys.modules.pop(environment.module_name, None)
+        self.modules.remove(environment.module_name)
+        self._all.remove(environment)
+
+    def _load(self) -> _Environment:
         handler, module = load_handler(self.source, f"{self._namespace}_{uuid.uuid4().hex[:8]}")
+        environment = _Environment(handler, module.__name__)
         with self._lock:
             self.modules.append(module.__name__)
-        return handler
+            self._all.append(environment)
+        return environment
+
+
+@dataclass(eq=False)
+class _Environment:
+    handler: Handler
+    module_name: str
+    #: The tenants whose events it ran.
+    tenants: set[str | None] = field(default_factory=set)
+    #: When it last finished an event (a count of events finished by the function's environments).
+    last_used: int = 0
 
 
 def unload(module_names: Iterable[str]) -> None:

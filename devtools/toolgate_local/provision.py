@@ -82,6 +82,8 @@ class LocalFunction:
     handler: HandlerSource
     #: The template's `ReservedConcurrentExecutions`: events the function runs at once; None if unset.
     reserved_concurrency: int | None = None
+    #: `TenancyConfig` is PER_TENANT: Lambda's tenant isolation mode.
+    tenant_isolation: bool = False
 
 
 @dataclass(frozen=True)
@@ -407,6 +409,7 @@ class Provisioner:
             environment=environment,
             handler=source,
             reserved_concurrency=_reserved_concurrency(properties.get("ReservedConcurrentExecutions")),
+            tenant_isolation=_tenant_isolation(logical_id, properties.get("TenancyConfig")),
         )
         notes = [f"runs {source.path.relative_to(self.functions_dir.parent)}"]
         if source.note:
@@ -627,6 +630,17 @@ def _placeholder_zip(file_name: str) -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr(file_name, _PLACEHOLDER_CODE)
     return buffer.getvalue()
+
+
+def _tenant_isolation(logical_id: str, tenancy: Any) -> bool:
+    if tenancy is None:
+        return False
+    mode = tenancy.get("TenantIsolationMode") if isinstance(tenancy, dict) else None
+    if mode != "PER_TENANT":
+        raise LocalTemplateError(
+            f"Function {logical_id} has TenancyConfig {tenancy!r}; Lambda knows PER_TENANT only."
+        )
+    return True
 
 
 def _reserved_concurrency(value: Any) -> int | None:

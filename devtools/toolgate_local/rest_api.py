@@ -26,6 +26,10 @@ _GREEDY = re.compile(r"\{(?P<name>[^{}+]+)\+\}")
 _VARIABLE = re.compile(r"\{(?P<name>[^{}+]+)\}")
 _FUNCTION_URI = re.compile(r"functions/(?P<arn>arn:[^/]+)/invocations$")
 _HEADER_SOURCE = "method.request.header."
+#: The integration request parameter that names the tenant of an event to Lambda's tenant isolation mode.
+TENANT_ID_PARAMETER = "integration.request.header.X-Amz-Tenant-Id"
+#: The sources of that parameter the front door serves: an authorizer context value, or a static 'value'.
+_AUTHORIZER_CONTEXT_SOURCE = "context.authorizer."
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,21 @@ class ApiMethod:
     timeout_seconds: float
     #: The method needs a usage key in a usage plan of its stage (`ApiKeyRequired`).
     api_key_required: bool = False
+    #: Where the integration takes the event's tenant id for Lambda (`X-Amz-Tenant-Id`): the key of the
+    #: authorizer's context, or the static value; None when it names no tenant.
+    tenant_id: TenantIdSource | None = None
+
+
+@dataclass(frozen=True)
+class TenantIdSource:
+    authorizer_key: str | None = None
+    static: str | None = None
+
+    def value(self, authorizer_context: Mapping[str, Any] | None) -> str | None:
+        if self.static is not None:
+            return self.static
+        value = (authorizer_context or {}).get(self.authorizer_key or "")
+        return str(value) if value not in (None, "") else None
 
 
 @dataclass(frozen=True)
@@ -202,6 +221,12 @@ def rest_api_model(template: Template, resolver: Resolver) -> RestApiModel | Non
             )
         authorizer_id = resolver.resolve(properties["AuthorizerId"]) if "AuthorizerId" in properties else None
         timeout_ms = int(integration.get("TimeoutInMillis", DEFAULT_INTEGRATION_TIMEOUT_MS))
+        tenant_id = _tenant_id_source(
+            resolver.resolve(integration.get("RequestParameters", {})).get(TENANT_ID_PARAMETER)
+        )
+        if isinstance(tenant_id, str):
+            limitations.append(f"{http_method} {resources[resource_id].path}: {tenant_id}")
+            tenant_id = None
         methods[(resource_id, http_method)] = ApiMethod(
             http_method=http_method,
             authorization_type=authorization_type,
@@ -209,6 +234,7 @@ def rest_api_model(template: Template, resolver: Resolver) -> RestApiModel | Non
             function_arn=function_arn,
             timeout_seconds=timeout_ms / 1000,
             api_key_required=bool(resolver.resolve(properties.get("ApiKeyRequired", False))),
+            tenant_id=tenant_id,
         )
 
     stages: dict[str, Mapping[str, str] | None] = {}
@@ -291,6 +317,21 @@ def _gateway_response(
             f"{logical_id}: the front door serves static application/json gateway response templates only."
         )
     return response_type, GatewayResponse(int(status), tuple(headers), str(body).encode("utf-8"))
+
+
+def _tenant_id_source(source: Any) -> TenantIdSource | str | None:
+    """The tenant id mapping of an integration, or why the front door cannot serve it."""
+    if source is None:
+        return None
+    text = str(source)
+    if text.startswith(_AUTHORIZER_CONTEXT_SOURCE):
+        return TenantIdSource(authorizer_key=text.removeprefix(_AUTHORIZER_CONTEXT_SOURCE))
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return TenantIdSource(static=text[1:-1])
+    return (
+        f"the tenant id is mapped from {text}; only an authorizer context value or a static value is served "
+        "locally, so its calls fail as Lambda fails a tenant-isolated call without one"
+    )
 
 
 def _integration_function_arn(uri: str) -> str | None:

@@ -228,7 +228,10 @@ class LocalStack:
 
         handlers = self._load_handlers(provisioned.functions.values(), cleanup)
         self._handlers = handlers
-        cleanup.enter_context(routed_invocations(handlers))
+        isolated = frozenset(
+            function.function_name for function in provisioned.functions.values() if function.tenant_isolation
+        )
+        cleanup.enter_context(routed_invocations(handlers, tenant_isolated=isolated))
         cleanup.enter_context(early_task_results_seen())
 
         api = rest_api_model(template, provisioned.resolver)
@@ -313,7 +316,9 @@ class LocalStack:
         handlers: dict[str, Handler] = {}
         for function in functions:
             concurrency = function.reserved_concurrency or UNRESERVED_CONCURRENCY
-            environments = ExecutionEnvironments(function.handler, namespace, concurrency)
+            environments = ExecutionEnvironments(
+                function.handler, namespace, concurrency, tenant_isolation=function.tenant_isolation
+            )
             cleanup.callback(unload, environments.modules)
             handlers[function.function_name] = environments
         return handlers
@@ -426,6 +431,11 @@ class LocalStack:
         """Events the function has run so far."""
         handler = self._handlers[self.functions[logical_id].function_name]
         return handler.events if isinstance(handler, ExecutionEnvironments) else 0
+
+    def tenants_served(self, logical_id: str) -> list[frozenset[str | None]]:
+        """The tenants each execution environment of the function has served so far."""
+        handler = self._handlers[self.functions[logical_id].function_name]
+        return handler.tenants_served() if isinstance(handler, ExecutionEnvironments) else []
 
     def bootstrap_tenant(self, tenant_id: str, principal: str = "bootstrap-admin") -> str:
         """Create a tenant and return its first admin key, as `toolgate admin bootstrap-tenant` does: its

@@ -131,7 +131,7 @@ def _page(query: Mapping[str, Any]) -> int:
 
 
 def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
-    caller = tenant_context_from_event(event)
+    caller = tenant_context_from_event(event, getattr(context, "tenant_id", None))
     logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
     method = event.get("httpMethod")
     parameters = event.get("pathParameters") or {}

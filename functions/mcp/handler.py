@@ -111,7 +111,7 @@ def _idempotency_key(values: list[object]) -> str | None:
 def _route(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
     if str(event.get("resource", "")).startswith(_DISCOVERY_PREFIX):
         return _reply(refusal_reply(_NO_OAUTH))
-    caller = tenant_context_from_event(event)
+    caller = tenant_context_from_event(event, getattr(context, "tenant_id", None))
     logger.append_keys(tenant_id=caller.tenant_id, principal=caller.principal)
     try:
         request = _request(event, context)

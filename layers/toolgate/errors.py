@@ -300,6 +300,14 @@ class UnauthenticatedError(ServiceError):
     http_status = 401
 
 
+class TenantEnvironmentMismatchError(ServiceError):
+    """In Lambda's tenant isolation mode, the environment runs for another tenant than the caller's: the
+    API's `X-Amz-Tenant-Id` mapping is wrong, and the event is refused before anything runs."""
+
+    code = "TENANT_ENVIRONMENT_MISMATCH"
+    http_status = 500
+
+
 class ApiKeyInvalidError(UnauthenticatedError):
     """The API key is malformed, unknown, revoked or does not match; which one is never said."""
 

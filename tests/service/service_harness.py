@@ -31,6 +31,8 @@ class FakeLambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:toolgate-test"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    #: Lambda's tenant isolation mode: the tenant this environment runs for.
+    tenant_id: str | None = None
 
     def get_remaining_time_in_millis(self) -> int:
         return 30_000

@@ -80,6 +80,23 @@ def test_a_request_without_authorizer_context_is_refused(desk: Desk) -> None:
     assert desk.target.seen == []
 
 
+def test_a_call_in_an_environment_isolated_for_another_tenant_is_refused_before_anything_runs(
+    desk: Desk,
+) -> None:
+    """With tenant isolation, Lambda names the environment's tenant; a mapping that names another tenant
+    than the authorizer's (a misconfigured API) must not run acme's call in globex's environment."""
+    from functions.invoke.handler import lambda_handler
+
+    desk.seed("acme", {"type": "bearer", "token": TOKEN})
+    event = invoke_event("desk", "create_support_case", tenant="acme", body={"arguments": SEED_ARGUMENTS})
+    raw = lambda_handler(event, FakeLambdaContext(tenant_id="globex"))
+    refusal = (raw["statusCode"], json.loads(raw["body"])["error"]["code"])
+    assert refusal == (500, "TENANT_ENVIRONMENT_MISMATCH")
+    assert desk.target.seen == []
+    own = lambda_handler(event, FakeLambdaContext(tenant_id="acme"))
+    assert (own["statusCode"], json.loads(own["body"])["ok"]) == (200, True)
+
+
 # --- Refusals ---------------------------------------------------------------------------------
 
 

@@ -98,3 +98,33 @@ def test_invocations_run_the_registered_handler_and_errors_become_function_error
     assert json.loads(failed["Payload"].read())["errorType"] == "LookupError"
     assert seen[0] == ({"n": 21}, "doubler")
     assert not lambda_routing._state.active
+
+
+def test_a_tenant_isolated_function_gets_the_invocations_tenant_and_refuses_events_without_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As on Lambda: an isolated function's event must name a tenant (`TenantId`, the `X-Amz-Tenant-Id`
+    header), which the handler reads as `context.tenant_id`; any other function's must not."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    def handler(event: Any, context: Any) -> dict[str, Any]:
+        return {"tenant": context.tenant_id}
+
+    handlers = {"isolated": handler, "shared": handler}
+    with mock_aws(), routed_invocations(handlers, tenant_isolated=frozenset({"isolated"})):
+        _function("isolated")
+        _function("shared")
+        client = boto3.client("lambda", region_name="us-east-1")
+        answer = client.invoke(FunctionName="isolated", Payload="{}", TenantId="acme")
+        shared = client.invoke(FunctionName="shared", Payload="{}")
+        for function, tenant in (("isolated", {}), ("shared", {"TenantId": "acme"})):
+            with pytest.raises(client.exceptions.InvalidParameterValueException, match="Tenant ID"):
+                client.invoke(FunctionName=function, Payload="{}", **tenant)
+
+    assert json.loads(answer["Payload"].read()) == {"tenant": "acme"}
+    assert json.loads(shared["Payload"].read()) == {"tenant": None}

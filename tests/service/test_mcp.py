@@ -237,6 +237,20 @@ def test_get_and_delete_answer_405_with_allow_post(desk: Desk, method: str) -> N
     assert answered.body["error"]["code"] == "MCP_METHOD_NOT_ALLOWED"
 
 
+def test_an_mcp_call_in_an_environment_isolated_for_another_tenant_lists_and_calls_nothing(
+    desk: Desk,
+) -> None:
+    from functions.mcp.handler import lambda_handler
+
+    message = mcp_message("tools/list")
+    event = mcp_event("desk", tenant="acme", raw_body=json.dumps(message), headers=mcp_headers(message))
+    refused = lambda_handler(event, FakeLambdaContext(tenant_id="tenant-b"))
+    assert refused["statusCode"] == 500
+    assert "TENANT_ENVIRONMENT_MISMATCH" in refused["body"]
+    assert "create_support_case" not in refused["body"]
+    assert desk.target.seen == []
+
+
 def test_oauth_discovery_is_a_clear_404_without_a_key(desk: Desk) -> None:
     from functions.mcp.handler import lambda_handler
 

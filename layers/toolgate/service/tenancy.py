@@ -8,7 +8,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from toolgate.errors import NotFoundError, RoleForbiddenError, UnauthenticatedError
+from toolgate.errors import (
+    NotFoundError,
+    RoleForbiddenError,
+    TenantEnvironmentMismatchError,
+    UnauthenticatedError,
+)
 
 #: Tenant ids: lowercase letters, digits and dashes. They are DynamoDB partition keys and IAM tag values.
 TENANT_ID_PATTERN = r"^[a-z0-9-]{1,63}$"
@@ -71,10 +76,12 @@ def check_resource_id(value: str, kind: str) -> str:
     return value
 
 
-def tenant_context_from_event(event: Mapping[str, Any]) -> TenantContext:
+def tenant_context_from_event(event: Mapping[str, Any], environment_tenant: object = None) -> TenantContext:
     """The tenant context the Lambda authorizer attached to an API Gateway proxy event.
 
     Only `requestContext.authorizer` is read: a tenant named in the path, query or body is never trusted.
+    `environment_tenant` is the tenant Lambda's tenant isolation mode runs this environment for (the
+    context's `tenant_id`; None without it): an event of any other tenant is refused.
     """
     request_context = event.get("requestContext")
     authorizer = request_context.get("authorizer") if isinstance(request_context, Mapping) else None
@@ -92,4 +99,9 @@ def tenant_context_from_event(event: Mapping[str, Any]) -> TenantContext:
         raise UnauthenticatedError("The authorizer context carries no principal.")
     if not isinstance(key_id, str) or not is_key_id(key_id):
         raise UnauthenticatedError("The authorizer context carries no valid API key id.")
+    if environment_tenant is not None and environment_tenant != tenant_id:
+        raise TenantEnvironmentMismatchError(
+            "This execution environment serves another tenant than the caller's: the API's X-Amz-Tenant-Id "
+            "mapping must be the authorizer's tenant_id. Nothing was run."
+        )
     return TenantContext(tenant_id=tenant_id, role=Role(role), principal=principal, key_id=key_id)
