@@ -109,3 +109,22 @@ def test_oauth_discovery_still_answers_404_without_a_key_or_a_tenants_environmen
     served = stack.tenants_served(function_id(stack, "McpFunction"))
     assert {anonymous} in served
     assert not any(set(TENANTS) & tenants for tenants in served if anonymous in tenants)
+
+
+def test_a_caller_naming_another_tenant_in_x_amz_tenant_id_still_runs_in_its_own_environment(
+    stack: LocalStack, clients: dict[str, Client]
+) -> None:
+    """Lambda's header is set by API Gateway from the authorizer's tenant: acme sending
+    `X-Amz-Tenant-Id: globex` neither reaches globex's environments nor is refused as another tenant."""
+    acme = clients["acme"]
+    invoke_id = function_id(stack, "InvokeFunction")
+    answer = requests.post(
+        f"{acme.api_url}assistants/{ASSISTANT}/tools/create_support_case/invoke",
+        headers={"Authorization": f"Bearer {acme.key}", "X-Amz-Tenant-Id": "globex"},
+        json=create_case_call(),
+        timeout=WAIT_SECONDS,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["ok"] is True
+    served = [tenants for tenants in stack.tenants_served(invoke_id) if tenants]
+    assert all(len(tenants) == 1 for tenants in served), served
