@@ -11,9 +11,8 @@ Adapters are imported where they are first made: each function loads only those 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from weakref import WeakSet
 
 from toolgate.service.api_keys import require_live_key
@@ -45,8 +44,7 @@ if TYPE_CHECKING:
 _wirings: WeakSet[Wiring] = WeakSet()
 
 
-@dataclass(frozen=True, slots=True)
-class Callbacks:
+class Callbacks(NamedTuple):
     """What issuing callback URLs takes: their base URL, the signer and the state machine's task tokens."""
 
     base_url: str

@@ -34,9 +34,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from toolgate.errors import CallInvalidError
 
@@ -58,8 +57,7 @@ class CallFormat(StrEnum):
     MCP = "mcp"
 
 
-@dataclass(frozen=True, slots=True)
-class ToolCall:
+class ToolCall(NamedTuple):
     """One tool call, whatever model API it came from."""
 
     format: CallFormat

@@ -27,7 +27,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
@@ -104,8 +104,7 @@ _ECHO_CHARS = 80
 # --- What a method gets, and the table --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class McpContext:
+class McpContext(NamedTuple):
     """One JSON-RPC request, as its method handler sees it."""
 
     #: The negotiated revision (for `initialize`: the one answered).
@@ -132,8 +131,7 @@ class McpContext:
         return self.revision == MODERN_REVISION
 
 
-@dataclass(frozen=True, slots=True)
-class ShapedResult:
+class ShapedResult(NamedTuple):
     """A result its handler shaped for the revision itself, outside the method's spec result (an
     extension's, e.g. the tasks extension's `CreateTaskResult` answering `tools/call`)."""
 
@@ -145,8 +143,7 @@ Handler = Callable[[McpContext, dict[str, Any]], Mapping[str, Any] | BaseModel |
 ToolHook = Callable[[str, CanonicalTool, dict[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Method:
+class Method(NamedTuple):
     handler: Handler
     #: Revisions it is served at; None: wherever the SDK's surface map has the method.
     revisions: frozenset[str] | None = None
@@ -165,8 +162,7 @@ class Extension:
 # --- HTTP in and out -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     method: str
     #: Every header line as sent; names in any letter case.
     headers: Sequence[tuple[str, str]]
@@ -442,8 +438,7 @@ def _served(method: Method, name: str, revision: str) -> bool:
 # --- The spec's methods, per revision ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SpecRequest:
+class SpecRequest(NamedTuple):
     #: The SDK's version-free request and result models.
     model: type[BaseModel]
     result: type[BaseModel]

@@ -4,9 +4,8 @@ again, and how a callback URL reaches the target. Pure: the calls themselves go 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
 from toolgate.errors import JobStatusUrlRefusedError
@@ -42,8 +41,7 @@ class Phase(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class StatusReading:
+class StatusReading(NamedTuple):
     phase: Phase
     #: The status value the answer held, when it held one.
     status_value: str | None = None

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import quote, urljoin
 
 from pydantic import (
@@ -209,8 +209,7 @@ def oauth_client_basic_token(credential: OAuth2ClientCredentials) -> str:
 # --- Choosing and applying -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class OAuthGrant:
+class OAuthGrant(NamedTuple):
     """A client-credentials token the adapter must fetch (or take from its cache) for this call."""
 
     scheme: str

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from toolgate.runtime.credentials import MtlsCredential, OAuthGrant
 from toolgate.runtime.models import HttpRequest
@@ -14,8 +13,7 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.settings import RuntimeSettings
 
 
-@dataclass(frozen=True, slots=True)
-class Deadline:
+class Deadline(NamedTuple):
     """A point on the monotonic clock by which the whole call (every attempt included) must be done."""
 
     expires_at: float
@@ -31,8 +29,7 @@ class Deadline:
         return self if other is None or self.expires_at <= other.expires_at else other
 
 
-@dataclass(frozen=True, slots=True)
-class EgressPolicy:
+class EgressPolicy(NamedTuple):
     """Which destinations one call may reach. Public addresses over https are always candidates."""
 
     #: Every loopback port (tests); otherwise only `loopback_ports` on loopback addresses.
@@ -58,8 +55,7 @@ class EgressPolicy:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     """A complete response: status, headers with lower-case names, and the decoded body."""
 
     status: int
@@ -70,8 +66,7 @@ class HttpResponse:
     attempts: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class OutboundCall:
+class OutboundCall(NamedTuple):
     """One request to send, with everything the adapter needs to send it safely."""
 
     request: HttpRequest

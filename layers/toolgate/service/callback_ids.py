@@ -11,7 +11,7 @@ import base64
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from toolgate.errors import CallbackExpiredError, CallbackInvalidError
 
@@ -24,8 +24,7 @@ CALLBACK_ID = re.compile(
 MIN_KEY_BYTES = 32
 
 
-@dataclass(frozen=True, slots=True)
-class CallbackClaim:
+class CallbackClaim(NamedTuple):
     tenant_id: str
     job_id: str
     #: Unix time after which the id is refused.

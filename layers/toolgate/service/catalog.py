@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
 from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
@@ -46,8 +46,7 @@ class AssistantCatalog:
     tokens: list[dict[str, int]] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class FreshTools:
+class FreshTools(NamedTuple):
     """An integration's tools and their token counts not stored yet (an upload in progress)."""
 
     tools: list[CanonicalTool]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 SPEC_FILENAMES = ("openapi.yaml", "openapi.yml", "openapi.json", "openapi.zip")
 SETTINGS_FILENAME = "toolgate.json"
@@ -17,8 +17,7 @@ _UPLOAD_KEY = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class UploadKey:
+class UploadKey(NamedTuple):
     tenant_id: str
     integration_id: str
     filename: str

@@ -27,9 +27,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -175,8 +174,7 @@ class LimitsView(BaseModel):
 # --- The limiter row ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LimiterRow:
+class LimiterRow(NamedTuple):
     """What the tenant's limiter row holds."""
 
     #: The rate clock (epoch ms): when the next call would be on schedule. None before the first call.
@@ -185,8 +183,7 @@ class LimiterRow:
     leases: frozenset[str]
 
 
-@dataclass(frozen=True, slots=True)
-class Admission:
+class Admission(NamedTuple):
     """One conditional write that admits a call: the rate clock is `idle` (behind now: it restarts at
     `next_clock_ms`) or `busy` (within the burst: it moves on by `interval_ms`, up to `latest_clock_ms`;
     `next_clock_ms` is then where it is expected to land), and fewer than `max_leases` leases are open

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from toolgate.errors import (
     NotFoundError,
@@ -33,8 +32,7 @@ class Role(StrEnum):
     AGENT = "agent"
 
 
-@dataclass(frozen=True, slots=True)
-class TenantContext:
+class TenantContext(NamedTuple):
     """A verified caller: the only source of the tenant id for any request."""
 
     tenant_id: str

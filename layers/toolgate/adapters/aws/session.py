@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 import boto3
 import botocore.exceptions
@@ -67,8 +67,7 @@ def load_service_models(services: Iterable[str]) -> None:
                 continue  # no boto3 resource model for this service
 
 
-@dataclass(frozen=True, slots=True)
-class _CachedSession:
+class _CachedSession(NamedTuple):
     session: boto3.Session
     expires_at: float
 

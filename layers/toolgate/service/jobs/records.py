@@ -10,11 +10,10 @@ import json
 import logging
 import secrets
 import string
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -194,8 +193,7 @@ class JobRecord(BaseModel):
     error_message: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class JobResources:
+class JobResources(NamedTuple):
     """One tenant's resources for following its jobs, all reached with its scoped credentials."""
 
     tenant: TenantResources
@@ -210,8 +208,7 @@ class JobResources:
         return self.tenant.tenant_id
 
 
-@dataclass(frozen=True, slots=True)
-class TaskOutcome:
+class TaskOutcome(NamedTuple):
     """What a task hands back to the state machine."""
 
     state: JobStatus
