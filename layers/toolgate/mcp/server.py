@@ -26,7 +26,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from mcp_types import (
@@ -149,12 +149,15 @@ class Method(NamedTuple):
     revisions: frozenset[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
+#: The default of a mapping field: empty, and shared by every record, so it cannot be changed.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Extension(NamedTuple):
     """What a module adds to the core server (e.g. tasks): methods (replacing a core one of the same
     name), capabilities per revision, and a hook on listed tools."""
 
-    methods: Mapping[str, Method] = field(default_factory=dict)
+    methods: Mapping[str, Method] = _NOTHING
     capabilities: Callable[[str], Mapping[str, Any]] | None = None
     tool_hook: ToolHook | None = None
 
@@ -176,12 +179,11 @@ class HttpRequest(NamedTuple):
         return [value for key, value in self.headers if key.lower() == name]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpReply:
+class HttpReply(NamedTuple):
     status: int
     #: The JSON body; None for an empty answer (202, 405).
     body: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NOTHING
 
 
 class McpServer:

@@ -16,7 +16,6 @@ import json
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Annotated, Any, Literal, NamedTuple
 from urllib.parse import quote, urljoin
@@ -218,8 +217,7 @@ class OAuthGrant(NamedTuple):
     scopes: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class AuthPlan:
+class AuthPlan(NamedTuple):
     """How one call authenticates: what the domain adds to the request and what the adapter supplies."""
 
     #: The security schemes in use, by name ("" for a credential bound to a spec without security).
@@ -229,7 +227,14 @@ class AuthPlan:
     cookies: tuple[tuple[str, str], ...] = ()
     oauth: OAuthGrant | None = None
     client_certificate: MtlsCredential | None = None
-    secrets: tuple[str, ...] = field(default=(), repr=False)
+    secrets: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # What the redactor hides stays out of any log or error that shows the plan.
+        shown = (
+            f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True) if name != "secrets"
+        )
+        return f"AuthPlan({', '.join(shown)})"
 
 
 NO_AUTH = AuthPlan()

@@ -17,7 +17,6 @@ import binascii
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
@@ -34,8 +33,7 @@ _CURSOR_PREFIX = "tg1:"
 _MAX_CURSOR_CHARS = 64
 
 
-@dataclass(frozen=True, slots=True)
-class AssistantCatalog:
+class AssistantCatalog(NamedTuple):
     tools: list[CanonicalTool]
     #: (integration id, status) of each integration without a ready version: "missing" when deleted.
     unavailable: list[tuple[str, str]]
@@ -43,7 +41,7 @@ class AssistantCatalog:
     revisions: tuple[tuple[str, str | None], ...] = ()
     #: Per tool of `tools`: its token counts by dialect name, as stored at upload; empty when unknown
     #: (a revision stored before counts were, or Toolgate's own job-status tool).
-    tokens: list[dict[str, int]] = field(default_factory=list)
+    tokens: Sequence[dict[str, int]] = ()
 
 
 class FreshTools(NamedTuple):
@@ -135,11 +133,13 @@ def _ready_tools(
 # --- The warm function's catalogs ----------------------------------------------------------------
 
 
-@dataclass(slots=True)
 class CachedCatalog:
-    catalog: AssistantCatalog
-    #: What callers derived from the catalog, by their own key (e.g. the MCP rendering per revision).
-    derived: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("catalog", "derived")
+
+    def __init__(self, catalog: AssistantCatalog) -> None:
+        self.catalog = catalog
+        #: What callers derived from the catalog, by their own key (e.g. the MCP rendering per revision).
+        self.derived: dict[str, Any] = {}
 
 
 class CatalogCache:
