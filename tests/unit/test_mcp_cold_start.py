@@ -19,6 +19,8 @@ ALLOWED = {
     "toolgate.mcp.tasks",
     "toolgate.mcp.tools",
     "toolgate.service.catalog",
+    # The MCP server's settings, a module of their own that REST invoke does not load.
+    "toolgate.settings.mcp",
     # What REST invoke no longer loads (issue 16): `tools/list` renders with the MCP dialect, and MCP tasks
     # read jobs.
     "toolgate.dialects.render",
