@@ -18,7 +18,8 @@ One HTTP request is one JSON-RPC message, served on its own: no session state, n
   2026-07-28 transport gives it; handshake-era method errors answer 200, as that transport does.
 """
 
-from __future__ import annotations
+# Annotations are evaluated where they stand (no `from __future__ import annotations`): pydantic and
+# NamedTuple then skip parsing each one from a string, a third of this module's cold-start cost (issue 16).
 
 import base64
 import binascii
@@ -122,7 +123,7 @@ class McpContext(NamedTuple):
     #: The server's capabilities at `revision`, core and extensions merged.
     capabilities: Mapping[str, Any]
     #: Per extension, a hook that may add to each listed tool's definition (e.g. `execution`).
-    tool_hooks: Sequence[ToolHook] = ()
+    tool_hooks: "Sequence[ToolHook]" = ()
     #: The warm function's catalogs; None: every list reads the catalog.
     catalogs: CatalogCache | None = None
 

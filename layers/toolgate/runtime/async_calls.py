@@ -141,11 +141,11 @@ def with_callback_url(request: HttpRequest, pattern: AsyncPattern, callback_url:
         raise ValueError("the operation declares no header or query parameter for its callback URL")
     if pattern.callback_location == ArgumentLocation.HEADER.value:
         headers = {k: v for k, v in request.headers.items() if k.lower() != name.lower()}
-        return request.model_copy(update={"headers": {**headers, name: callback_url}})
+        return request._replace(headers={**headers, name: callback_url})
     parts = urlsplit(request.url)
     pair = f"{quote(name, safe='')}={quote(callback_url, safe='')}"
     query = f"{parts.query}&{pair}" if parts.query else pair
-    return request.model_copy(update={"url": urlunsplit(parts._replace(query=query))})
+    return request._replace(url=urlunsplit(parts._replace(query=query)))
 
 
 def _status_value(pattern: AsyncPattern, body: Any) -> tuple[bool, Any]:

@@ -277,14 +277,14 @@ def apply_auth(request: HttpRequest, plan: AuthPlan) -> HttpRequest:
     if plan.query:
         added = "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in plan.query)
         url = f"{url}{'&' if '?' in url else '?'}{added}"
-    return request.model_copy(update={"headers": headers, "url": url})
+    return request._replace(headers=headers, url=url)
 
 
 def with_bearer_token(request: HttpRequest, token: str) -> HttpRequest:
     headers = dict(request.headers)
     _drop_header(headers, "Authorization")
     headers["Authorization"] = f"Bearer {token}"
-    return request.model_copy(update={"headers": headers})
+    return request._replace(headers=headers)
 
 
 def _drop_header(headers: dict[str, str], name: str) -> str | None:

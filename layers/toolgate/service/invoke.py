@@ -73,7 +73,6 @@ from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HAN
 from toolgate.service.jobs.records import (
     JOB_STATUS_TOOL,
     JobPattern,
-    JobView,
     integration_credential,
     job_pattern,
     job_status_tool,
@@ -98,6 +97,7 @@ from toolgate.spec.models import CanonicalTool
 
 if TYPE_CHECKING:
     from toolgate.service.jobs.queries import JobQueries
+    from toolgate.service.jobs.views import JobView
 
 logger = logging.getLogger(__name__)
 
