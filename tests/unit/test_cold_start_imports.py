@@ -31,6 +31,8 @@ COMPILE_AND_RUNTIME_SETTINGS = ("toolgate.settings.library",)
 MCP_SETTINGS = ("toolgate.settings.mcp",)
 SEARCH_SETTINGS = ("toolgate.settings.search",)
 CATALOG_SETTINGS = ("toolgate.settings.catalog",)
+#: What a job shows its tenant: only the job routes, the job-status tool and MCP tasks build it.
+JOB_VIEWS = ("toolgate.service.jobs.views",)
 #: Spec ingestion and the management routes: the upload and API functions only.
 INGESTION = ("toolgate.service.ingest", "toolgate.service.uploads", "toolgate.service.management")
 #: The dialect renderers: listing tools renders them, calling one does not.
@@ -85,6 +87,7 @@ def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_n
         *MCP_SETTINGS,
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
+        *JOB_VIEWS,
     )
     assert _loaded("authorizer", never) == []
 
@@ -103,6 +106,7 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_l
         *MCP,
         *MCP_SETTINGS,
         *CATALOG_SETTINGS,
+        *JOB_VIEWS,
     )
     assert _loaded("invoke", never) == []
 
@@ -134,6 +138,7 @@ def test_jobs_cold_start_does_not_load_the_compiler_the_renderers_or_the_mcp_ser
         *MCP_SETTINGS,
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
+        *JOB_VIEWS,
     )
     assert _loaded("jobs", never) == []
 
@@ -151,6 +156,7 @@ def test_callback_cold_start_does_not_load_the_compiler_or_the_calling_path() ->
         *MCP_SETTINGS,
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
+        *JOB_VIEWS,
     )
     assert _loaded("callback", never) == []
 

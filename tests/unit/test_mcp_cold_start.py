@@ -25,6 +25,7 @@ ALLOWED = {
     # read jobs.
     "toolgate.dialects.render",
     "toolgate.service.jobs.queries",
+    "toolgate.service.jobs.views",
     # The SDK's version-free models (mcp-types), and what they import.
     "mcp_types",
     "mcp_types._types",
