@@ -11,21 +11,22 @@ Adapters are imported where they are first made: each function loads only those 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 from weakref import WeakSet
 
+from toolgate import settings
 from toolgate.service.api_keys import require_live_key
+
+# Every request of the invoke, jobs, callback and MCP functions reads these (the callback function's from
+# its first line, through `callback_receiver`), so they load with this module; the library's, MCP and search
+# settings load with the modules that use them (`toolgate.settings`).
 from toolgate.settings import (
     get_callback_settings,
     get_invoke_settings,
     get_job_settings,
     get_limit_settings,
-    get_mcp_settings,
-    get_search_settings,
     get_service_settings,
-    get_settings,
 )
 
 if TYPE_CHECKING:
@@ -45,8 +46,7 @@ if TYPE_CHECKING:
 _wirings: WeakSet[Wiring] = WeakSet()
 
 
-@dataclass(frozen=True, slots=True)
-class Callbacks:
+class Callbacks(NamedTuple):
     """What issuing callback URLs takes: their base URL, the signer and the state machine's task tokens."""
 
     base_url: str
@@ -97,13 +97,13 @@ class Wiring:
             caller,
             resources,
             get_invoke_settings(),
-            runtime=get_settings().runtime,
+            runtime=settings.get_settings().runtime,
             transport=self.transport,
             tools=self.tools,
             observer=observer,
             jobs_config=get_job_settings(),
             searcher=self.searcher,
-            search_config=get_search_settings(),
+            search_config=settings.get_search_settings(),
         )
 
     @cached_property
@@ -112,7 +112,7 @@ class Wiring:
         reused."""
         from toolgate.adapters.http import HttpTransport  # noqa: PLC0415
 
-        return HttpTransport(get_settings().runtime)
+        return HttpTransport(settings.get_settings().runtime)
 
     @cached_property
     def tools(self) -> ToolCache:
@@ -125,12 +125,12 @@ class Wiring:
         """Assistants' catalogs, for the MCP function's `tools/list` and the API function's tool listing."""
         from toolgate.service.catalog import CatalogCache  # noqa: PLC0415
 
-        return CatalogCache(get_mcp_settings().catalog_cache_entries)
+        return CatalogCache(settings.get_mcp_settings().catalog_cache_entries)
 
     @cached_property
     def searcher(self) -> ToolSearcher | None:
         """The search function, for the api, invoke and MCP functions; None where the stack set none."""
-        function_name = get_search_settings().function_name
+        function_name = settings.get_search_settings().function_name
         if function_name is None:
             return None
         from toolgate.adapters.aws.search import LambdaToolSearcher  # noqa: PLC0415
@@ -153,11 +153,11 @@ class Wiring:
         from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
         from toolgate.service.callback_ids import CallbackSigner  # noqa: PLC0415
 
-        settings = get_callback_settings()
+        config = get_callback_settings()
         session = new_session()
-        key = SigningKey(session.client("secretsmanager"), settings.signing_secret_arn)
+        key = SigningKey(session.client("secretsmanager"), config.signing_secret_arn)
         return Callbacks(
-            base_url=settings.base_url,
+            base_url=config.base_url,
             signer=CallbackSigner(key.value()),
             tokens=StepFunctionsTaskTokens(session.client("stepfunctions")),
         )

@@ -341,7 +341,7 @@ def test_callback_url_is_appended_to_the_query_percent_encoded() -> None:
 
 def test_callback_url_starts_the_query_when_there_is_none() -> None:
     pattern = AsyncPattern(kind=AsyncKind.EXTENSION, callback_parameter="cb", callback_location="query")
-    plain = submit_request().model_copy(update={"url": "https://api.example.com/v1/notify"})
+    plain = submit_request()._replace(url="https://api.example.com/v1/notify")
     assert parse_qs(urlsplit(with_callback_url(plain, pattern, CALLBACK).url).query) == {"cb": [CALLBACK]}
 
 

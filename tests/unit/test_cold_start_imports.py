@@ -26,6 +26,13 @@ COMPILER = (
 )
 #: Settings are read from the environment by `toolgate.settings` itself.
 SETTINGS_LIBRARY = ("pydantic_settings", "dotenv")
+#: Settings models only some functions use, each group defined when first named (`toolgate.settings`).
+COMPILE_AND_RUNTIME_SETTINGS = ("toolgate.settings.library",)
+MCP_SETTINGS = ("toolgate.settings.mcp",)
+SEARCH_SETTINGS = ("toolgate.settings.search",)
+CATALOG_SETTINGS = ("toolgate.settings.catalog",)
+#: What a job shows its tenant: only the job routes, the job-status tool and MCP tasks build it.
+JOB_VIEWS = ("toolgate.service.jobs.views",)
 #: Spec ingestion and the management routes: the upload and API functions only.
 INGESTION = ("toolgate.service.ingest", "toolgate.service.uploads", "toolgate.service.management")
 #: The dialect renderers: listing tools renders them, calling one does not.
@@ -67,7 +74,21 @@ def _loaded(handler: str, modules: tuple[str, ...]) -> list[str]:
 def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_nor_powertools_events() -> (
     None
 ):
-    never = (*COMPILER, *SETTINGS_LIBRARY, *INGESTION, *RENDERERS, *JOB_WORK, *EVENT_CLASSES, *MCP, *CALLING)
+    never = (
+        *COMPILER,
+        *SETTINGS_LIBRARY,
+        *INGESTION,
+        *RENDERERS,
+        *JOB_WORK,
+        *EVENT_CLASSES,
+        *MCP,
+        *CALLING,
+        *COMPILE_AND_RUNTIME_SETTINGS,
+        *MCP_SETTINGS,
+        *SEARCH_SETTINGS,
+        *CATALOG_SETTINGS,
+        *JOB_VIEWS,
+    )
     assert _loaded("authorizer", never) == []
 
 
@@ -83,6 +104,9 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_l
         "toolgate.service.jobs.queries",
         *EVENT_CLASSES,
         *MCP,
+        *MCP_SETTINGS,
+        *CATALOG_SETTINGS,
+        *JOB_VIEWS,
     )
     assert _loaded("invoke", never) == []
 
@@ -97,17 +121,43 @@ def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_job_lau
         *IDEMPOTENCY,
         *JOB_WORK,
         *EVENT_CLASSES,
+        *CATALOG_SETTINGS,
     )
     assert _loaded("mcp", never) == []
 
 
 def test_jobs_cold_start_does_not_load_the_compiler_the_renderers_or_the_mcp_server() -> None:
-    never = (*COMPILER, *SETTINGS_LIBRARY, *INGESTION, *RENDERERS, *JOB_WORK[:1], *EVENT_CLASSES, *MCP)
+    never = (
+        *COMPILER,
+        *SETTINGS_LIBRARY,
+        *INGESTION,
+        *RENDERERS,
+        *JOB_WORK[:1],
+        *EVENT_CLASSES,
+        *MCP,
+        *MCP_SETTINGS,
+        *SEARCH_SETTINGS,
+        *CATALOG_SETTINGS,
+        *JOB_VIEWS,
+    )
     assert _loaded("jobs", never) == []
 
 
 def test_callback_cold_start_does_not_load_the_compiler_or_the_calling_path() -> None:
-    never = (*COMPILER, *SETTINGS_LIBRARY, *INGESTION, *RENDERERS, *EVENT_CLASSES, *MCP, *CALLING)
+    never = (
+        *COMPILER,
+        *SETTINGS_LIBRARY,
+        *INGESTION,
+        *RENDERERS,
+        *EVENT_CLASSES,
+        *MCP,
+        *CALLING,
+        *COMPILE_AND_RUNTIME_SETTINGS,
+        *MCP_SETTINGS,
+        *SEARCH_SETTINGS,
+        *CATALOG_SETTINGS,
+        *JOB_VIEWS,
+    )
     assert _loaded("callback", never) == []
 
 

@@ -4,7 +4,6 @@ DynamoDB limiter itself is tested in tests/service/test_tenant_limits.py."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -24,7 +23,7 @@ def test_a_jobs_poll_refused_by_the_tenants_limit_waits_without_calling_or_faili
     store: MemoryLimiterStore,
 ) -> None:
     bench = Bench()
-    bench.resources = replace(bench.resources, limiter=TenantLimiter(store, LimitSettings()))
+    bench.resources = bench.resources._replace(limiter=TenantLimiter(store, LimitSettings()))
     job = bench.new_job("start_export", {"format": "csv"})
     bench.transport.script(answer(202, {"id": 77}, location="/v1/exports/77"))
     assert bench.runner().submit(job.job_id).state is JobStatus.RUNNING
@@ -42,7 +41,7 @@ def test_a_job_submit_refused_by_the_tenants_limit_fails_with_its_code_and_sends
     store: MemoryLimiterStore,
 ) -> None:
     bench = Bench()
-    bench.resources = replace(bench.resources, limiter=TenantLimiter(store, LimitSettings()))
+    bench.resources = bench.resources._replace(limiter=TenantLimiter(store, LimitSettings()))
     job = bench.new_job("start_export", {"format": "csv"})
     held = TenantLimiter(store, LimitSettings()).outbound_call(60.0)
     held.__enter__()

@@ -51,7 +51,6 @@ from toolgate.service.jobs.records import (
     JobPattern,
     JobRecord,
     JobStatus,
-    JobView,
     execution_input,
     is_job_id,
     job_pattern,
@@ -59,6 +58,7 @@ from toolgate.service.jobs.records import (
     new_job_id,
     running_envelope,
 )
+from toolgate.service.jobs.views import JobView
 from toolgate.service.tenancy import Role, TenantContext
 from toolgate.settings import ArgumentLimits
 

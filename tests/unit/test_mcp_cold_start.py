@@ -19,10 +19,13 @@ ALLOWED = {
     "toolgate.mcp.tasks",
     "toolgate.mcp.tools",
     "toolgate.service.catalog",
+    # The MCP server's settings, a module of their own that REST invoke does not load.
+    "toolgate.settings.mcp",
     # What REST invoke no longer loads (issue 16): `tools/list` renders with the MCP dialect, and MCP tasks
     # read jobs.
     "toolgate.dialects.render",
     "toolgate.service.jobs.queries",
+    "toolgate.service.jobs.views",
     # The SDK's version-free models (mcp-types), and what they import.
     "mcp_types",
     "mcp_types._types",

@@ -3,7 +3,6 @@ methods used here never reach the invoke service, so it is a bare placeholder th
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any, cast
@@ -357,8 +356,7 @@ def test_an_extension_adds_a_method_at_its_revisions_and_its_capabilities() -> N
         "id": 1,
         "result": {"tasks": []},
     }
-    older = dataclasses.replace(
-        request,
+    older = request._replace(
         headers=[
             ("content-type", "application/json"),
             ("accept", "application/json"),

@@ -258,3 +258,16 @@ def test_redactor_removes_secrets_in_every_encoding() -> None:
     assert redactor.redact(text) == "raw [REDACTED], query [REDACTED], form [REDACTED], path [REDACTED]"
     redacted = redactor.redact_value({"p/ss word+1": ["x p/ss word+1"], "n": 1})
     assert redacted == {"[REDACTED]": ["x [REDACTED]"], "n": 1}
+
+
+def test_an_auth_plans_repr_leaves_out_the_secrets_it_hands_the_redactor() -> None:
+    # AuthPlan is a NamedTuple (cheap to define at cold start), whose own repr would list every field.
+    scheme = SecurityScheme(type=SecuritySchemeType.HTTP, scheme="bearer")
+    plan = plan_auth(
+        tool([{"b": []}], b=scheme),
+        parse_credential({"type": "bearer", "token": "SECRET-1"}),
+        target_url="https://x",
+    )
+    assert plan.secrets == ("SECRET-1",)
+    assert "secrets" not in repr(plan)
+    assert repr(plan).startswith("AuthPlan(schemes=('b',), ")

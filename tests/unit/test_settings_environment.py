@@ -3,6 +3,8 @@ as it did: a deployment's variables keep their meaning, and a bad one is refused
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
 from pydantic import ValidationError
 from toolgate.settings import JobSettings, LimitSettings, ServiceSettings, ToolgateSettings
@@ -49,3 +51,21 @@ def test_a_missing_or_out_of_range_service_setting_is_refused(monkeypatch: pytes
     monkeypatch.setenv("TOOLGATE_SESSION_DURATION_SECONDS", "60")
     with pytest.raises(ValidationError, match="session_duration_seconds"):
         ServiceSettings.from_environment()
+
+
+def test_every_settings_name_resolves_from_the_package_and_its_getters_can_be_cleared() -> None:
+    """The models live in modules loaded when first named (cold start); `toolgate.settings` still answers
+    every name, and a getter taken from it is in its namespace, where the local stack finds the caches it
+    clears when it changes the environment (`toolgate_local.stack._clear_settings_caches`)."""
+    from toolgate import settings
+
+    for name in settings._HOMES:
+        assert getattr(settings, name) is getattr(
+            import_module(f"toolgate.settings.{settings._HOMES[name]}"), name
+        )
+    getters = [value for value in vars(settings).values() if callable(getattr(value, "cache_clear", None))]
+    assert {getter.__name__ for getter in getters} == {
+        name for name in settings._HOMES if name.startswith("get_")
+    }
+    with pytest.raises(AttributeError, match="has no attribute 'NoSuchSettings'"):
+        _ = settings.NoSuchSettings  # type: ignore[attr-defined]

@@ -116,7 +116,7 @@ def test_the_snapshot_holds_built_models_and_the_modules_every_request_loads_so_
 
 def test_the_invoke_snapshot_holds_its_settings_and_request_models_built() -> None:
     snapshot = _snapshot_of("invoke")
-    for model in ("toolgate.settings.InvokeSettings", "toolgate.service.models.IntegrationRecord"):
+    for model in ("toolgate.settings.calls.InvokeSettings", "toolgate.service.models.IntegrationRecord"):
         assert model in snapshot["unbuilt_before"]
         assert model not in snapshot["unbuilt_after"]
     assert "toolgate.adapters.http" in snapshot["imported"]

@@ -35,7 +35,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -407,7 +406,7 @@ class HttpTransport:
         self._tokens.discard(key, token)
         token = self._token(session, call, key)
         again = self._exchange(session, with_bearer_token(call.request, token), call)
-        return replace(again, attempts=response.attempts + again.attempts)
+        return again._replace(attempts=response.attempts + again.attempts)
 
     def _token(self, session: _Session, call: OutboundCall, key: TokenKey) -> str:
         token = self._tokens.get(key)
@@ -451,7 +450,7 @@ class HttpTransport:
                 retry_after = _retry_after_seconds(response.headers.get("retry-after"))
                 if self._pause(attempt, retry_after, call.deadline):
                     continue
-            return replace(response, attempts=attempt)
+            return response._replace(attempts=attempt)
 
     def _circuit_open(self, key: CircuitKey | None) -> bool:
         return key is not None and self._breakers.is_open(key)

@@ -10,14 +10,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from toolgate.dialects.base import Dialect, DialectCode, RenderedTools
-    from toolgate.dialects.render import as_dialect, check_definitions, render_tools
+    from toolgate.dialects.base import Dialect, DialectCode
+    from toolgate.dialects.render import RenderedTools, as_dialect, check_definitions, render_tools
     from toolgate.dialects.strict_arguments import restore_omitted_arguments
 
 _HOMES = {
     "Dialect": "toolgate.dialects.base",
     "DialectCode": "toolgate.dialects.base",
-    "RenderedTools": "toolgate.dialects.base",
+    "RenderedTools": "toolgate.dialects.render",
     "as_dialect": "toolgate.dialects.render",
     "check_definitions": "toolgate.dialects.render",
     "render_tools": "toolgate.dialects.render",

@@ -6,10 +6,27 @@ from collections.abc import Callable, Sequence
 from importlib import import_module
 from typing import Any, Protocol
 
-from toolgate.dialects.base import Dialect, LossLog, RenderedTools
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolgate.dialects.base import Dialect, LossLog
 from toolgate.errors import DialectError
 from toolgate.gc_pause import gc_paused
 from toolgate.spec.models import CanonicalTool, Finding
+
+
+class RenderedTools(BaseModel):
+    """Tool definitions for one model API, with what rendering lost and what still breaks its limits."""
+
+    model_config = ConfigDict(frozen=True, defer_build=True)
+
+    dialect: Dialect
+    #: Ready to send as that API's tools array. Subschemas may be shared with the canonical tools and
+    #: between definitions: treat them as read-only.
+    definitions: list[dict[str, Any]] = Field(default_factory=list)
+    #: Per tool name: what was dropped or rewritten, with pointers into the tool's input schema.
+    losses: dict[str, list[Finding]] = Field(default_factory=dict)
+    #: Limit checks that still fail after rendering; an empty list means the API accepts the request.
+    violations: list[Finding] = Field(default_factory=list)
 
 
 class Renderer(Protocol):

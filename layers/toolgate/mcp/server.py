@@ -18,7 +18,8 @@ One HTTP request is one JSON-RPC message, served on its own: no session state, n
   2026-07-28 transport gives it; handshake-era method errors answer 200, as that transport does.
 """
 
-from __future__ import annotations
+# Annotations are evaluated where they stand (no `from __future__ import annotations`): pydantic and
+# NamedTuple then skip parsing each one from a string, a third of this module's cold-start cost (issue 16).
 
 import base64
 import binascii
@@ -26,8 +27,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from mcp_types import (
     CLIENT_CAPABILITIES_META_KEY,
@@ -104,8 +105,7 @@ _ECHO_CHARS = 80
 # --- What a method gets, and the table --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class McpContext:
+class McpContext(NamedTuple):
     """One JSON-RPC request, as its method handler sees it."""
 
     #: The negotiated revision (for `initialize`: the one answered).
@@ -123,7 +123,7 @@ class McpContext:
     #: The server's capabilities at `revision`, core and extensions merged.
     capabilities: Mapping[str, Any]
     #: Per extension, a hook that may add to each listed tool's definition (e.g. `execution`).
-    tool_hooks: Sequence[ToolHook] = ()
+    tool_hooks: "Sequence[ToolHook]" = ()
     #: The warm function's catalogs; None: every list reads the catalog.
     catalogs: CatalogCache | None = None
 
@@ -132,8 +132,7 @@ class McpContext:
         return self.revision == MODERN_REVISION
 
 
-@dataclass(frozen=True, slots=True)
-class ShapedResult:
+class ShapedResult(NamedTuple):
     """A result its handler shaped for the revision itself, outside the method's spec result (an
     extension's, e.g. the tasks extension's `CreateTaskResult` answering `tools/call`)."""
 
@@ -145,19 +144,21 @@ Handler = Callable[[McpContext, dict[str, Any]], Mapping[str, Any] | BaseModel |
 ToolHook = Callable[[str, CanonicalTool, dict[str, Any]], dict[str, Any]]
 
 
-@dataclass(frozen=True, slots=True)
-class Method:
+class Method(NamedTuple):
     handler: Handler
     #: Revisions it is served at; None: wherever the SDK's surface map has the method.
     revisions: frozenset[str] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Extension:
+#: The default of a mapping field: empty, and shared by every record, so it cannot be changed.
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
+
+
+class Extension(NamedTuple):
     """What a module adds to the core server (e.g. tasks): methods (replacing a core one of the same
     name), capabilities per revision, and a hook on listed tools."""
 
-    methods: Mapping[str, Method] = field(default_factory=dict)
+    methods: Mapping[str, Method] = _NOTHING
     capabilities: Callable[[str], Mapping[str, Any]] | None = None
     tool_hook: ToolHook | None = None
 
@@ -165,8 +166,7 @@ class Extension:
 # --- HTTP in and out -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):
     method: str
     #: Every header line as sent; names in any letter case.
     headers: Sequence[tuple[str, str]]
@@ -180,12 +180,11 @@ class HttpRequest:
         return [value for key, value in self.headers if key.lower() == name]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpReply:
+class HttpReply(NamedTuple):
     status: int
     #: The JSON body; None for an empty answer (202, 405).
     body: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = _NOTHING
 
 
 class McpServer:
@@ -442,8 +441,7 @@ def _served(method: Method, name: str, revision: str) -> bool:
 # --- The spec's methods, per revision ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class SpecRequest:
+class SpecRequest(NamedTuple):
     #: The SDK's version-free request and result models.
     model: type[BaseModel]
     result: type[BaseModel]

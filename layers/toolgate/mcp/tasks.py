@@ -64,11 +64,11 @@ from toolgate.service.jobs.records import (
     JobPattern,
     JobRecord,
     JobStatus,
-    JobView,
     check_after_seconds,
     is_job_id,
     job_pattern,
 )
+from toolgate.service.jobs.views import JobView
 from toolgate.spec.models import CanonicalTool
 
 TASKS_REVISION = "2025-11-25"

@@ -6,16 +6,18 @@ is cut to `RuntimeSettings.result_body_chars` with an explicit marker and a hint
 never fails the call.
 """
 
-from __future__ import annotations
+# Annotations are evaluated where they stand (no `from __future__ import annotations`): pydantic and
+# NamedTuple then skip parsing each one from a string, a third of this module's cold-start cost (issue 16).
 
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import jsonschema_rs
-from pydantic import BaseModel, ConfigDict, Field
 
 from toolgate.errors import ToolgateError, UpstreamHttpError, UpstreamRedirectError
 from toolgate.runtime.redaction import Redactor
@@ -31,31 +33,40 @@ _WARNING_CHARS = 240
 _VALIDATOR_CACHE_ENTRIES = 256
 
 
-class ToolError(BaseModel):
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
+class ToolError(NamedTuple):
     code: str
     message: str
     details: Any = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """The error as JSON-ready data, without empty fields."""
+        return {name: value for name, value in self._asdict().items() if value is not None}
 
-class ToolResult(BaseModel):
-    """What one tool call returns to the model."""
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
+class ToolResult(NamedTuple):
+    """What one tool call returns to the model. Built by our own code only, never validated from input, so
+    a NamedTuple (cheap to define at cold start) rather than a pydantic model."""
 
     ok: bool
     status: int | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
+    #: Read-only: `result_from_response` gives each result its own.
+    headers: Mapping[str, str] = MappingProxyType({})
     body: Any = None
     truncated: bool = False
     #: The body holds only the parts `x-toolgate.response.select` names; `full_body` is the whole.
     trimmed: bool = False
     hint: str | None = None
-    warnings: list[str] = Field(default_factory=list)
+    warnings: Sequence[str] = ()
     error: ToolError | None = None
     #: The whole (redacted) body of a trimmed answer, for the caller to keep; never shown to the model.
-    full_body: Any = Field(default=None, exclude=True, repr=False)
+    full_body: Any = None
+
+    def __repr__(self) -> str:
+        # As short as the envelope the model reads: the whole body of a trimmed answer is left out.
+        shown = (
+            f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True) if name != "full_body"
+        )
+        return f"ToolResult({', '.join(shown)})"
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as JSON-ready data, without empty fields."""
@@ -75,7 +86,7 @@ class ToolResult(BaseModel):
         if self.warnings:
             result["warnings"] = list(self.warnings)
         if self.error is not None:
-            result["error"] = self.error.model_dump(exclude_none=True)
+            result["error"] = self.error.to_dict()
         return result
 
 

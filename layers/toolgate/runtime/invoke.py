@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
 from typing import Any
 
 from toolgate.errors import ToolgateError, ToolInternalError
@@ -134,4 +133,4 @@ def _again_if_rebound(
     ):
         return refused
     again = send(fresh)
-    return replace(again, attempts=refused.attempts + again.attempts)
+    return again._replace(attempts=refused.attempts + again.attempts)

@@ -34,9 +34,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -74,7 +73,6 @@ from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HAN
 from toolgate.service.jobs.records import (
     JOB_STATUS_TOOL,
     JobPattern,
-    JobView,
     integration_credential,
     job_pattern,
     job_status_tool,
@@ -99,6 +97,7 @@ from toolgate.spec.models import CanonicalTool
 
 if TYPE_CHECKING:
     from toolgate.service.jobs.queries import JobQueries
+    from toolgate.service.jobs.views import JobView
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +119,7 @@ _MAY_HAVE_TAKEN_EFFECT = frozenset(
 # --- What the service needs from AWS ------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class InvokeResources:
+class InvokeResources(NamedTuple):
     """One tenant's resources for tool calls, all reached with that tenant's scoped credentials."""
 
     tenant: TenantResources
@@ -143,8 +141,7 @@ class InvokeResources:
 # --- Requests, answers, records -----------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class InvokeRequest:
+class InvokeRequest(NamedTuple):
     assistant_id: str
     tool_name: str
     #: The request body as parsed JSON: `{"arguments": {...}}` or a model-native tool call.
@@ -187,8 +184,7 @@ class AuditRecord(BaseModel):
     arguments_truncated: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class InvokeOutcome:
+class InvokeOutcome(NamedTuple):
     #: The response body: the envelope, or the result block in the call's format.
     response: dict[str, Any]
     record: AuditRecord

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -352,7 +351,7 @@ class ManagementService:
             listed, searching = listed_tools(catalog.tools, assistant, self.search_settings, asked=search)
         if listed is not catalog.tools:
             counts = dict(zip((tool.name for tool in catalog.tools), catalog.tokens, strict=True))
-            catalog = replace(catalog, tools=listed, tokens=[counts.get(tool.name, {}) for tool in listed])
+            catalog = catalog._replace(tools=listed, tokens=[counts.get(tool.name, {}) for tool in listed])
         # --- end tool search ---
         listing = tools_listing(
             catalog, assistant_id, tool_format, cursor=cursor, limit=limit, settings=self.catalog_settings

@@ -7,8 +7,7 @@ name another tenant's data.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from toolgate.service.models import (
     ApiKeyRecord,
@@ -128,8 +127,7 @@ class UsageKeyRegistry(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class TenantResources:
+class TenantResources(NamedTuple):
     tenant_id: str
     store: TenantStore
     objects: ObjectStore
@@ -200,8 +198,7 @@ class IdempotencyStore(Protocol):
 # --- Jobs ---------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class JobPage:
+class JobPage(NamedTuple):
     """Some of a tenant's jobs, in job id order."""
 
     jobs: list[JobRecord]

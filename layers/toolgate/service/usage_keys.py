@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from toolgate.errors import UsageKeyError
 from toolgate.service.ports import UsageKeyRegistry
@@ -39,12 +38,14 @@ def ensure_usage_key(registry: UsageKeyRegistry, table_name: str, tenant_id: str
     return registry.ensure_key(usage_key_name(table_name, tenant_id), usage_key_value(table_name, tenant_id))
 
 
-@dataclass(frozen=True, slots=True)
 class UsageKeyBackfill:
     """What `ensure_usage_keys` did: each tenant's key id, and each tenant API Gateway refused."""
 
-    key_ids: dict[str, str] = field(default_factory=dict)
-    failures: dict[str, UsageKeyError] = field(default_factory=dict)
+    __slots__ = ("failures", "key_ids")
+
+    def __init__(self) -> None:
+        self.key_ids: dict[str, str] = {}
+        self.failures: dict[str, UsageKeyError] = {}
 
 
 def ensure_usage_keys(

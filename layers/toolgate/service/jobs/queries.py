@@ -13,7 +13,8 @@ from toolgate.errors import (
     JobNotFoundError,
     JobNotRunningError,
 )
-from toolgate.service.jobs.records import ECHO_CHARS, JobRecord, JobStatus, JobView, is_job_id
+from toolgate.service.jobs.records import ECHO_CHARS, JobRecord, JobStatus, is_job_id
+from toolgate.service.jobs.views import JobView
 from toolgate.service.models import utc_now
 from toolgate.service.ports import JobExecutions, JobPage, JobStore
 from toolgate.service.tenancy import Role, TenantContext
