@@ -68,4 +68,4 @@ def test_every_settings_name_resolves_from_the_package_and_its_getters_can_be_cl
         name for name in settings._HOMES if name.startswith("get_")
     }
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchSettings'"):
-        _ = settings.NoSuchSettings  # type: ignore[attr-defined]
+        _ = settings.NoSuchSettings
