@@ -260,8 +260,9 @@ def test_redactor_removes_secrets_in_every_encoding() -> None:
     assert redacted == {"[REDACTED]": ["x [REDACTED]"], "n": 1}
 
 
-def test_an_auth_plans_repr_leaves_out_the_secrets_it_hands_the_redactor() -> None:
-    # AuthPlan is a NamedTuple (cheap to define at cold start), whose own repr would list every field.
+def test_an_auth_plans_repr_never_shows_a_credential_value() -> None:
+    # AuthPlan is a NamedTuple (cheap to define at cold start), whose own repr would list every field:
+    # the Authorization header's value and the secrets handed to the redactor among them.
     scheme = SecurityScheme(type=SecuritySchemeType.HTTP, scheme="bearer")
     plan = plan_auth(
         tool([{"b": []}], b=scheme),
@@ -269,5 +270,7 @@ def test_an_auth_plans_repr_leaves_out_the_secrets_it_hands_the_redactor() -> No
         target_url="https://x",
     )
     assert plan.secrets == ("SECRET-1",)
+    assert dict(plan.headers)["Authorization"] == "Bearer SECRET-1"
+    assert "SECRET-1" not in repr(plan)
     assert "secrets" not in repr(plan)
-    assert repr(plan).startswith("AuthPlan(schemes=('b',), ")
+    assert repr(plan).startswith("AuthPlan(schemes=('b',), headers=['Authorization'], ")

@@ -231,11 +231,15 @@ class AuthPlan(NamedTuple):
     secrets: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
-        # What the redactor hides stays out of any log or error that shows the plan.
-        shown = (
-            f"{name}={value!r}" for name, value in zip(self._fields, self, strict=True) if name != "secrets"
+        # Any log or error that shows the plan names what it sets, never a credential's value.
+        def names(pairs: tuple[tuple[str, str], ...]) -> list[str]:
+            return [name for name, _ in pairs]
+
+        return (
+            f"AuthPlan(schemes={self.schemes!r}, headers={names(self.headers)!r}, "
+            f"query={names(self.query)!r}, cookies={names(self.cookies)!r}, oauth={self.oauth is not None}, "
+            f"client_certificate={self.client_certificate is not None})"
         )
-        return f"AuthPlan({', '.join(shown)})"
 
 
 NO_AUTH = AuthPlan()
