@@ -45,12 +45,12 @@ def _started(jobs: Jobs, tool: str, arguments: dict[str, Any]) -> str:
     return job_id
 
 
-def _job_row(job_id: str) -> dict[str, Any]:
+def _job_row(job_id: str, tenant: str = "acme") -> dict[str, Any]:
     item: dict[str, Any] = (
         aws_session()
         .resource("dynamodb")
         .Table(TABLE_NAME)
-        .get_item(Key={"pk": "acme", "sk": f"JOB#{job_id}"})["Item"]
+        .get_item(Key={"pk": tenant, "sk": f"JOB#{job_id}"}, ConsistentRead=True)["Item"]
     )
     return item
 
@@ -123,14 +123,13 @@ def test_callback_report_completes_through_the_callback_route(jobs: Jobs) -> Non
     assert not any("/v1/callbacks/" in response for response in jobs.responses)
 
 
-def _issued_callback(jobs: Jobs, job_id: str) -> tuple[str, dict[str, Any]]:
-    """The callback id of a waiting job, and its row."""
-    deadline = time.monotonic() + 10
-    while True:
-        row = _job_row(job_id)
-        if row.get("submitted") or time.monotonic() > deadline:
-            return str(row["callback_id"]), row
-        time.sleep(0.05)
+def _issued_callback(jobs: Jobs, job_id: str, tenant: str = "acme") -> tuple[str, dict[str, Any]]:
+    """The callback id of a job whose call went out with it, and its row: from then on only a callback
+    changes the row. (A row read before its submit finished would change under a loaded machine.)"""
+    jobs.wait_until_submitted(job_id, tenant=tenant)
+    row = _job_row(job_id, tenant)
+    assert row.get("submitted"), f"the job's call was not submitted within the wait: {row}"
+    return str(row["callback_id"]), row
 
 
 @pytest.fixture
@@ -203,19 +202,7 @@ def test_callback_of_another_tenant_cannot_complete_this_tenants_job(waiting: Jo
     _, acme_before = _issued_callback(waiting, acme_job)
     rival_answer = waiting.invoke("generate_case_report", REPORT, tenant="rival")
     rival_job = rival_answer.body["body"]["job_id"]
-    deadline = time.monotonic() + 10
-    while (
-        "callback_id"
-        not in (
-            row := aws_session()
-            .resource("dynamodb")
-            .Table(TABLE_NAME)
-            .get_item(Key={"pk": "rival", "sk": f"JOB#{rival_job}"})["Item"]
-        )
-        and time.monotonic() < deadline
-    ):
-        time.sleep(0.05)
-    rival_callback = str(row["callback_id"])
+    rival_callback, _ = _issued_callback(waiting, rival_job, tenant="rival")
     # The rival's genuine id, re-pointed at acme's job (and at acme as the tenant).
     _, tenant, _, expires, signature = rival_callback.split(".")
     repointed = ".".join(["cb1", "acme", acme_job, expires, signature])
