@@ -129,3 +129,19 @@ def support_desk_tools() -> frozenset[str]:
 
 def create_case_call(customer_id: str = "cust-42") -> dict[str, Any]:
     return {"arguments": {"customer_id": customer_id, "summary": "Printer on fire", "priority": "high"}}
+
+
+def function_id(stack: LocalStack, prefix: str) -> str:
+    """The logical id of the stack's one function whose id starts with `prefix` (`InvokeFunction`)."""
+    (logical_id,) = [name for name in stack.functions if name.startswith(prefix)]
+    return logical_id
+
+
+def invoke_create_case(client: Client, timeout: float = 30) -> requests.Response:
+    """One `create_support_case` call of the client's assistant, through the front door."""
+    return requests.post(
+        f"{client.api_url}assistants/{ASSISTANT}/tools/create_support_case/invoke",
+        headers={"Authorization": f"Bearer {client.key}"},
+        json=create_case_call(),
+        timeout=timeout,
+    )

@@ -12,8 +12,7 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-import requests
-from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
+from e2e_harness import Client, invoke_create_case, ready_support_desk_tenant
 from toolgate_local.stack import LocalStack
 
 from tests.integration.runtime_servers import Reply, Seen, Server, serve
@@ -78,15 +77,6 @@ def tenant_with_target(stack: LocalStack, tenant: str, target: Server) -> Client
     return ready_support_desk_tenant(stack, tenant, f"{target.url}/api", f"{tenant}-t")
 
 
-def invoke(client: Client) -> requests.Response:
-    return requests.post(
-        f"{client.api_url}assistants/{ASSISTANT}/tools/create_support_case/invoke",
-        headers={"Authorization": f"Bearer {client.key}"},
-        json=create_case_call(),
-        timeout=WAIT_SECONDS,
-    )
-
-
 def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(
     stack: LocalStack, slow: HeldDesk, slow_target: Server, fast_target: Server
 ) -> None:
@@ -96,12 +86,12 @@ def test_a_flooding_tenant_gets_429s_while_another_tenants_calls_succeed(
     assert flooder.put("limits", json=limits).status == 200
     with ThreadPoolExecutor(max_workers=A_FLOOD) as pool:
         try:
-            flood = [pool.submit(invoke, flooder) for _ in range(A_FLOOD)]
+            flood = [pool.submit(invoke_create_case, flooder) for _ in range(A_FLOOD)]
             # A's admitted calls are held open at the target; every other one is refused at once.
             assert slow.wait_for(A_CONCURRENT_CALLS)
             first_done = islice(as_completed(flood, WAIT_SECONDS), A_FLOOD - A_CONCURRENT_CALLS)
             refused = [future.result() for future in first_done]
-            neighbours = [invoke(neighbour) for _ in range(3)]
+            neighbours = [invoke_create_case(neighbour) for _ in range(3)]
         finally:
             slow.released.set()
         answers = [future.result(WAIT_SECONDS) for future in flood]

@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
+from e2e_harness import (
+    ASSISTANT,
+    Client,
+    create_case_call,
+    function_id,
+    invoke_create_case,
+    ready_support_desk_tenant,
+)
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.stack import LocalStack
 from toolgate_local.template import find_stack_template
@@ -47,20 +54,6 @@ def clients(stack: LocalStack, support_desk: SupportDeskTarget) -> dict[str, Cli
     }
 
 
-def function_id(stack: LocalStack, prefix: str) -> str:
-    (logical_id,) = [name for name in stack.functions if name.startswith(prefix)]
-    return logical_id
-
-
-def invoke(client: Client) -> requests.Response:
-    return requests.post(
-        f"{client.api_url}assistants/{ASSISTANT}/tools/create_support_case/invoke",
-        headers={"Authorization": f"Bearer {client.key}"},
-        json=create_case_call(),
-        timeout=WAIT_SECONDS,
-    )
-
-
 def list_tools(client: Client) -> requests.Response:
     return requests.post(
         f"{client.api_url}assistants/{ASSISTANT}/mcp",
@@ -75,7 +68,7 @@ def test_no_tool_call_environment_ever_serves_two_tenants_even_when_they_call_at
 ) -> None:
     order = [clients[tenant] for tenant in TENANTS * 6]
     with ThreadPoolExecutor(max_workers=6) as pool:
-        called = list(pool.map(invoke, order))
+        called = list(pool.map(invoke_create_case, order))
         listed = list(pool.map(list_tools, order))
     assert [answer.status_code for answer in called + listed] == [200] * len(order) * 2
     assert all(answer.json()["ok"] is True for answer in called)

@@ -9,8 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-import requests
-from e2e_harness import ASSISTANT, Client, create_case_call
+from e2e_harness import Client, function_id, invoke_create_case
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.errors import RateLimitedError, UsageKeyMissingError
 from toolgate.service.api_keys import create_api_key
@@ -44,20 +43,6 @@ def stack(throttled_template: Path) -> Iterator[LocalStack]:
         yield local
 
 
-def function_id(stack: LocalStack, prefix: str) -> str:
-    (logical_id,) = [name for name in stack.functions if name.startswith(prefix)]
-    return logical_id
-
-
-def invoke(client: Client) -> requests.Response:
-    return requests.post(
-        f"{client.api_url}assistants/{ASSISTANT}/tools/create_support_case/invoke",
-        headers={"Authorization": f"Bearer {client.key}"},
-        json=create_case_call(),
-        timeout=WAIT_SECONDS,
-    )
-
-
 def test_a_flooding_tenant_is_refused_by_the_gateway_before_lambda_while_another_gets_through(
     stack: LocalStack,
 ) -> None:
@@ -68,7 +53,7 @@ def test_a_flooding_tenant_is_refused_by_the_gateway_before_lambda_while_another
     invoked_before = stack.invocations(invoke_function)
 
     with ThreadPoolExecutor(max_workers=4) as pool:
-        answers = list(pool.map(lambda _: invoke(flooder), range(A_FLOOD)))
+        answers = list(pool.map(lambda _: invoke_create_case(flooder), range(A_FLOOD)))
     neighbours = [neighbour.get("limits") for _ in range(3)]
 
     # The gateway's answer is the template's envelope; the function's own 429s carry `details` as well.

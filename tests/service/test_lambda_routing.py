@@ -67,15 +67,18 @@ def _function(name: str) -> None:
     )
 
 
-def test_invocations_run_the_registered_handler_and_errors_become_function_errors(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "x",
         "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.mark.usefixtures("fake_credentials")
+def test_invocations_run_the_registered_handler_and_errors_become_function_errors() -> None:
     seen: list[tuple[Any, str]] = []
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
@@ -100,17 +103,10 @@ def test_invocations_run_the_registered_handler_and_errors_become_function_error
     assert not lambda_routing._state.active
 
 
-def test_a_tenant_isolated_function_gets_the_invocations_tenant_and_refuses_events_without_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.mark.usefixtures("fake_credentials")
+def test_a_tenant_isolated_function_gets_the_invocations_tenant_and_refuses_events_without_one() -> None:
     """As on Lambda: an isolated function's event must name a tenant (`TenantId`, the `X-Amz-Tenant-Id`
     header), which the handler reads as `context.tenant_id`; any other function's must not."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
 
     def handler(event: Any, context: Any) -> dict[str, Any]:
         return {"tenant": context.tenant_id}
