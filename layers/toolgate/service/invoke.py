@@ -77,17 +77,8 @@ from toolgate.service.jobs.records import (
     job_pattern,
     job_status_tool,
 )
-from toolgate.service.limits import TenantLimiter
 from toolgate.service.models import IntegrationRecord, utc_now
-from toolgate.service.ports import (
-    AuditLog,
-    CredentialReader,
-    IdempotencyStore,
-    JobExecutions,
-    JobStore,
-    ResultStore,
-    TenantResources,
-)
+from toolgate.service.ports import InvokeResources
 from toolgate.service.search import SEARCH_TOOL, ToolSearcher, checked_limit, checked_query
 from toolgate.service.stored_tools import load_tool
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
@@ -114,28 +105,6 @@ _MAY_HAVE_TAKEN_EFFECT = frozenset(
         ToolInternalError.code,
     }
 )
-
-
-# --- What the service needs from AWS ------------------------------------------------------------
-
-
-class InvokeResources(NamedTuple):
-    """One tenant's resources for tool calls, all reached with that tenant's scoped credentials."""
-
-    tenant: TenantResources
-    credentials: CredentialReader
-    audit: AuditLog
-    idempotency: IdempotencyStore
-    results: ResultStore
-    #: Long-running operations: the tenant's jobs and the state machine that runs them.
-    jobs: JobStore | None = None
-    executions: JobExecutions | None = None
-    #: The tenant's limits on calls; None: unlimited.
-    limiter: TenantLimiter | None = None
-
-    @property
-    def tenant_id(self) -> str:
-        return self.tenant.tenant_id
 
 
 # --- Requests, answers, records -----------------------------------------------------------------

@@ -20,7 +20,7 @@ from toolgate.service.models import (
 if TYPE_CHECKING:  # these records' modules use the ports themselves
     from toolgate.service.invoke import AuditRecord
     from toolgate.service.jobs.records import JobRecord
-    from toolgate.service.limits import Admission, LimiterRow, LimitsRecord
+    from toolgate.service.limits import Admission, LimiterRow, LimitsRecord, TenantLimiter
 
 # --- Tenants, their integrations, assistants and keys -------------------------------------------
 
@@ -253,3 +253,22 @@ class ResultPages(Protocol):
     """Long results kept in S3 behind continuation handles (the part of `ResultStore` a job needs)."""
 
     def put(self, handle: str, data: bytes) -> None: ...
+
+
+class InvokeResources(NamedTuple):
+    """One tenant's resources for tool calls, all reached with that tenant's scoped credentials."""
+
+    tenant: TenantResources
+    credentials: CredentialReader
+    audit: AuditLog
+    idempotency: IdempotencyStore
+    results: ResultStore
+    #: Long-running operations: the tenant's jobs and the state machine that runs them.
+    jobs: JobStore | None = None
+    executions: JobExecutions | None = None
+    #: The tenant's limits on calls; None: unlimited.
+    limiter: TenantLimiter | None = None
+
+    @property
+    def tenant_id(self) -> str:
+        return self.tenant.tenant_id

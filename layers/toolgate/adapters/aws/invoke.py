@@ -39,10 +39,9 @@ from toolgate.errors import (
     TenantForbiddenError,
 )
 from toolgate.service.continuations import CONTINUATION_HANDLE
-from toolgate.service.invoke import AuditRecord, InvokeResources
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.limits import TenantLimiter
-from toolgate.service.ports import Computation, TenantResources
+from toolgate.service.ports import Computation, InvokeResources, TenantResources
 from toolgate.service.tenancy import is_resource_id
 from toolgate.settings import InvokeSettings, JobSettings, LimitSettings, ServiceSettings
 
@@ -53,6 +52,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
+
+    from toolgate.service.invoke import AuditRecord
 
 #: Sort keys of idempotency records start with this (Powertools appends `#{sha256 of the scope}`).
 IDEMPOTENCY_KEY_PREFIX = "IDEMPOTENCY#invoke"
