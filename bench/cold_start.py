@@ -3,17 +3,26 @@
 For each handler under functions/ it times fresh interpreters, interleaved with every other variant so
 load on the machine hits them alike:
 
-- the **handler**: `import functions.<name>.handler` (what Lambda's init does), then the function's floor
-  statement. What the handler already loaded costs nothing there; what it defers to its first request
-  is counted, so moving a floor import out of the module body cannot flatter the figure;
+- the **handler**: `import functions.<name>.handler` (what Lambda's init does) and the modules its first
+  request imports (the handler's `FIRST_REQUEST_MODULES`, which its SnapStart hook imports before the
+  snapshot), then the function's floor statement. What the handler already loaded costs nothing there;
+  what it defers to its first request is counted, so moving an import out of a module body cannot
+  flatter the figure;
 - its **floor**: the third-party imports the function cannot avoid, derived per function below with the
   reason for each, and the Powertools objects built as `toolgate.adapters.aws.telemetry` builds them
-  (the Tracer loads botocore's X-Ray service model).
+  (the Tracer loads botocore's X-Ray service model);
+- **ours**: the floor run first, untimed, then the handler's import and its first request's modules
+  timed in the same interpreter: our modules' import work above the floor, measured directly. The
+  target is judged on it. The handler-minus-floor difference subtracts two medians of 400 to 650 ms that
+  move by tens of ms with the machine, and its handler side pays for floor work twice: the floor's
+  `boto3.client('dynamodb')` makes boto3's default session, whose model loader is not the one our
+  sessions share, about 80 ms after the handler.
 
 Each sample reports the wall time of its statements (`time.perf_counter`; `--clock cpu`: the process's CPU
 time, `time.process_time`, steadier on a crowded machine) and the process's peak RSS
 (`ru_maxrss`) at the end. The report gives medians per function, the difference and ratio to the floor,
-and issue 16's targets: the request path at most 50 ms above its floor, upload and API at most 150 ms.
+the direct measure of our modules (median and interquartile range), and issue 16's targets, judged on
+that direct measure: the request path at most 50 ms above its floor, upload and API at most 150 ms.
 
     python bench/cold_start.py [--runs 7] [--only invoke,mcp]
 
@@ -42,10 +51,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Runs `{statement}` in a fresh interpreter; prints its time in ms, by `{clock}` (`perf_counter`, wall, or
-#: `process_time`, the process's CPU), and the peak RSS in KiB (Linux).
+#: Runs `{setup}` untimed, then `{statement}`, in a fresh interpreter; prints the statement's time in ms, by
+#: `{clock}` (`perf_counter`, wall, or `process_time`, the process's CPU), and the peak RSS in KiB (Linux).
 PROBE = (
-    "import time; started = time.{clock}(); {statement}; elapsed = time.{clock}() - started; "
+    "{setup}; import time; started = time.{clock}(); {statement}; elapsed = time.{clock}() - started; "
     "import json, resource; "
     "print(json.dumps([elapsed * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))"
 )
@@ -81,7 +90,15 @@ class Function:
 
     @property
     def handler_statement(self) -> str:
-        return f"import functions.{self.name}.handler; {self.floor_statement}"
+        return f"{self.import_statement}; {self.floor_statement}"
+
+    @property
+    def import_statement(self) -> str:
+        """The handler's import, then what its first request imports (`FIRST_REQUEST_MODULES`)."""
+        return (
+            f"import importlib, functions.{self.name}.handler as handler; "
+            "[importlib.import_module(name) for name in getattr(handler, 'FIRST_REQUEST_MODULES', ())]"
+        )
 
 
 BOTO3 = Need(
@@ -122,17 +139,27 @@ ARGUMENTS = Need("import jsonschema_rs", "every tool call checks arguments and r
 HTTP = Need(
     "import urllib3, certifi", "every tool call goes to the tenant's API over urllib3 (TLS via certifi)"
 )
+CONDITIONS = Need(
+    "import boto3.dynamodb.conditions",
+    "reading the tenant's rows builds DynamoDB key and filter conditions with boto3's own helpers",
+)
+SECRETS = Need(
+    "from aws_lambda_powertools.utilities.parameters import SecretsProvider",
+    "every tool call reads its credential through Powertools' SecretsProvider (its per-tenant cache)",
+)
 MCP_TYPES = Need("import mcp_types", "every MCP message is validated with the SDK's version-free models")
 
 COMMON = (BOTO3, PYDANTIC, LOGGER_TRACER)
 FUNCTIONS = (
     Function("api", UPLOAD_API_TARGET_MS, (*COMMON, METRICS, RESOLVER)),
-    Function("authorizer", REQUEST_PATH_TARGET_MS, COMMON),
+    Function("authorizer", REQUEST_PATH_TARGET_MS, (*COMMON, CONDITIONS)),
     Function("upload", UPLOAD_API_TARGET_MS, (*COMMON, METRICS, BATCH, COMPILER)),
-    Function("invoke", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, ARGUMENTS, HTTP)),
-    Function("jobs", REQUEST_PATH_TARGET_MS, (*COMMON, ARGUMENTS, HTTP)),
-    Function("callback", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS)),
-    Function("mcp", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, ARGUMENTS, HTTP, MCP_TYPES)),
+    Function("invoke", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, CONDITIONS, SECRETS, ARGUMENTS, HTTP)),
+    Function("jobs", REQUEST_PATH_TARGET_MS, (*COMMON, CONDITIONS, SECRETS, ARGUMENTS, HTTP)),
+    Function("callback", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, CONDITIONS)),
+    Function(
+        "mcp", REQUEST_PATH_TARGET_MS, (*COMMON, METRICS, CONDITIONS, SECRETS, ARGUMENTS, HTTP, MCP_TYPES)
+    ),
 )
 
 
@@ -141,12 +168,12 @@ FUNCTIONS = (
 NO_GC = "import gc; gc.disable(); "
 
 
-def probe(statement: str, clock: str = "wall", *, collect: bool = True) -> Sample:
-    """Run `statement` in a fresh interpreter (this one's executable and environment), timed by `clock`;
-    without the garbage collector unless `collect`."""
-    statement = statement if collect else NO_GC + statement
+def probe(statement: str, clock: str = "wall", *, collect: bool = True, setup: str = "pass") -> Sample:
+    """Run `setup` untimed, then `statement` timed by `clock`, in a fresh interpreter (this one's executable
+    and environment); without the garbage collector unless `collect`."""
+    setup = setup if collect else NO_GC + setup
     completed = subprocess.run(
-        [sys.executable, "-c", PROBE.format(statement=statement, clock=CLOCKS[clock])],
+        [sys.executable, "-c", PROBE.format(setup=setup, statement=statement, clock=CLOCKS[clock])],
         capture_output=True,
         text=True,
         env={"AWS_DEFAULT_REGION": "us-east-1", **os.environ},
@@ -163,16 +190,28 @@ def compile_sources() -> None:
             raise SystemExit(f"could not compile {tree}")
 
 
+@dataclass(frozen=True)
+class Samples:
+    """One function's samples: its handler and floor, the floor alone, and ours (the floor run untimed)."""
+
+    handler: list[Sample]
+    floor: list[Sample]
+    ours: list[Sample]
+
+
 def measure(
     functions: tuple[Function, ...], runs: int, clock: str = "wall", *, collect: bool = True
-) -> dict[str, tuple[list[Sample], list[Sample]]]:
-    """Handler and floor samples per function, every variant once per round."""
-    samples: dict[str, tuple[list[Sample], list[Sample]]] = {f.name: ([], []) for f in functions}
+) -> dict[str, Samples]:
+    """Each function's samples, every variant once per round."""
+    samples = {f.name: Samples([], [], []) for f in functions}
     for _ in range(runs):
         for function in functions:
-            handler, floor = samples[function.name]
-            handler.append(probe(function.handler_statement, clock, collect=collect))
-            floor.append(probe(function.floor_statement, clock, collect=collect))
+            taken = samples[function.name]
+            taken.handler.append(probe(function.handler_statement, clock, collect=collect))
+            taken.floor.append(probe(function.floor_statement, clock, collect=collect))
+            taken.ours.append(
+                probe(function.import_statement, clock, collect=collect, setup=function.floor_statement)
+            )
     return samples
 
 
@@ -184,22 +223,30 @@ def _median_mib(samples: list[Sample]) -> float:
     return statistics.median(sample.rss_kib for sample in samples) / 1024
 
 
-def report(
-    functions: tuple[Function, ...], samples: dict[str, tuple[list[Sample], list[Sample]]], load_before: float
-) -> None:
-    runs = len(next(iter(samples.values()))[0])
+def _quartiles_ms(samples: list[Sample]) -> tuple[float, float]:
+    lower, _, upper = statistics.quantiles([sample.ms for sample in samples], n=4)
+    return lower, upper
+
+
+def report(functions: tuple[Function, ...], samples: dict[str, Samples], load_before: float) -> None:
+    runs = len(next(iter(samples.values())).handler)
     load = f"load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after"
     print(f"cold start, median of {runs} interleaved fresh interpreters ({load})")
-    print("  function   handler   floor    diff  ratio     RSS   floor  target")
+    print("  function   handler   floor    diff  ratio     RSS   floor    ours (IQR)        target")
     for function in functions:
-        handler, floor = samples[function.name]
-        handler_ms, floor_ms = _median_ms(handler), _median_ms(floor)
-        difference = handler_ms - floor_ms
-        verdict = "PASS" if difference <= function.target_ms else "MISS"
+        taken = samples[function.name]
+        handler_ms, floor_ms, ours_ms = (
+            _median_ms(taken.handler),
+            _median_ms(taken.floor),
+            _median_ms(taken.ours),
+        )
+        lower, upper = _quartiles_ms(taken.ours)
+        verdict = "PASS" if ours_ms <= function.target_ms else "MISS"
         print(
-            f"  {function.name:10s} {handler_ms:5.0f}ms {floor_ms:5.0f}ms {difference:+5.0f}ms "
-            f"x{handler_ms / floor_ms:4.2f} {_median_mib(handler):4.0f}MiB {_median_mib(floor):4.0f}MiB  "
-            f"<= {function.target_ms:.0f} ms above floor: {verdict}"
+            f"  {function.name:10s} {handler_ms:5.0f}ms {floor_ms:5.0f}ms {handler_ms - floor_ms:+5.0f}ms "
+            f"x{handler_ms / floor_ms:4.2f} {_median_mib(taken.handler):4.0f}MiB "
+            f"{_median_mib(taken.floor):4.0f}MiB "
+            f"{ours_ms:5.0f}ms ({lower:3.0f}-{upper:3.0f})  <= {function.target_ms:.0f} ms: {verdict}"
         )
 
 

@@ -183,6 +183,9 @@ COMMON_ENVIRONMENT = {
     "POWERTOOLS_LOGGER_LOG_EVENT": "false",
     "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
     "LOG_LEVEL": "INFO",
+    # No pydantic plugin is used: skips the scan of every installed distribution's entry points that the
+    # first model build makes (2 to 3 ms of a cold start's first request with the slim layer's packages).
+    "PYDANTIC_DISABLE_PLUGINS": "__all__",
 }
 
 #: API Gateway access log line: who (tenant, principal), what and how it went; never headers or bodies.

@@ -30,11 +30,11 @@ from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
 
 wiring = Wiring()
-# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+#: What every request imports on first use rather than at init (bench/cold_start.py counts it).
+FIRST_REQUEST_MODULES = ("toolgate.adapters.aws.dynamodb", "toolgate.adapters.aws.session")
+# SnapStart: the snapshot holds what every request needs (those modules, the models, the AWS service
 # models); each environment restored from it starts its own adapters and random seed.
-register_restore_hooks(
-    modules=("toolgate.adapters.aws.dynamodb", "toolgate.adapters.aws.session"), services=("dynamodb",)
-)
+register_restore_hooks(modules=FIRST_REQUEST_MODULES, services=("dynamodb",))
 
 
 class UnauthorizedError(Exception):

@@ -47,9 +47,11 @@ IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")
 
 wiring = Wiring()
-# SnapStart: the snapshot holds what every request needs (these modules, the models, the AWS service
+#: What every request imports on first use rather than at init (bench/cold_start.py counts it).
+FIRST_REQUEST_MODULES = ("toolgate.adapters.http",)
+# SnapStart: the snapshot holds what every request needs (those modules, the models, the AWS service
 # models); each environment restored from it starts its own adapters and random seed.
-register_restore_hooks(modules=("toolgate.adapters.http",), services=TENANT_CALL_SERVICES)
+register_restore_hooks(modules=FIRST_REQUEST_MODULES, services=TENANT_CALL_SERVICES)
 
 
 def _service(caller: TenantContext) -> InvokeService:

@@ -522,6 +522,7 @@ def test_functions_get_every_setting_the_service_requires(
         "TOOLGATE_TENANT_ROLE_ARN": {"Fn::GetAtt": [logical_id(stack.tenant_access.role), "Arn"]},
         "TOOLGATE_SECRET_PREFIX": "toolgate/tenants",
         "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+        "PYDANTIC_DISABLE_PLUGINS": "__all__",
     }
     for function in of_type(resources, "AWS::Lambda::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]
