@@ -145,6 +145,30 @@ def test_tenants_left_without_usage_keys_by_an_upgrade_all_get_theirs_in_one_com
     assert sorted(service.usage_plan_key_values()) == expected
 
 
+def test_tenants_beyond_the_first_page_of_the_table_scan_get_their_usage_keys_too(
+    service: Service, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """DynamoDB answers a Scan 1 MB at a time: a tenant row past the first page must still be found."""
+    keys = {}
+    assert _run("bootstrap-tenant", "acme") == 0
+    keys["acme"] = capsys.readouterr().out.strip()
+    with service.table.batch_writer() as batch:  # 1.2 MB of other rows ahead of acme's tenant row
+        for index in range(300):
+            batch.put_item(Item={"pk": "acme", "sk": f"FILLER#{index:04d}", "pad": "x" * 4000})
+    assert _run("bootstrap-tenant", "globex") == 0
+    keys["globex"] = capsys.readouterr().out.strip()
+    first_page = service.table.scan(
+        FilterExpression="sk = :tenant", ExpressionAttributeValues={":tenant": "TENANT"}
+    )
+    assert "LastEvaluatedKey" in first_page and len(first_page["Items"]) < 2
+    _forget_usage_keys(service)
+
+    assert _run("usage-keys") == 0
+    assert "2 tenants have their usage key, 0 failed." in capsys.readouterr().err
+    expected = sorted(service.authorize(key)["usageIdentifierKey"] for key in keys.values())
+    assert sorted(service.usage_plan_key_values()) == expected
+
+
 def test_usage_keys_that_api_gateway_refuses_are_named_per_tenant_and_the_command_fails(
     service: Service, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

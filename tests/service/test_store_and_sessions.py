@@ -34,9 +34,11 @@ class RecordingBase:
         self.session = new_session(region_name="us-east-1")
         self.sts = RecordingSts(self.session.client("sts"))
         self.region_name = "us-east-1"
+        self.clients_made = 0
 
     def client(self, name: str) -> Any:
         assert name == "sts"
+        self.clients_made += 1
         return self.sts
 
 
@@ -56,6 +58,18 @@ def test_tenant_session_is_assumed_with_the_tenant_tag_and_reused(service: Servi
     ]
     assert factory.for_tenant("t10") is not first
     assert base.sts.calls[-1]["Tags"] == [{"Key": "tenant_id", "Value": "t10"}]
+
+
+def test_one_sts_client_assumes_every_tenants_role_each_with_its_own_tag(service: Service) -> None:
+    base = RecordingBase()
+    factory = TenantSessionFactory(TENANT_ROLE_ARN, base_session=base)  # type: ignore[arg-type]
+    sessions = {tenant: factory.for_tenant(tenant) for tenant in ("acme", "globex", "initech")}
+    assert base.clients_made == 1
+    assert [call["Tags"] for call in base.sts.calls] == [
+        [{"Key": "tenant_id", "Value": tenant}] for tenant in sessions
+    ]
+    credentials = [session.get_credentials() for session in sessions.values()]
+    assert len({c.get_frozen_credentials().access_key for c in credentials if c is not None}) == 3
 
 
 def test_tenant_session_is_renewed_before_its_credentials_expire(service: Service) -> None:

@@ -111,11 +111,12 @@ class OpenAIRenderer:
     """Plain Chat Completions function tools."""
 
     def __init__(self) -> None:
-        self._parameters = _PlainParameters()
+        #: The parameters' rewrite, shared with a strict renderer's plain fallback.
+        self.parameters = _PlainParameters()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)
-        return _function(tool.name, description, self._parameters(tool, log))
+        return _function(tool.name, description, self.parameters(tool, log))
 
 
 class OpenAIResponsesRenderer:
@@ -134,7 +135,7 @@ class OpenAIStrictRenderer:
     def __init__(self, plain: OpenAIRenderer | None = None) -> None:
         """`plain`: a plain renderer whose rewrites the fallback may share (token counting renders both)."""
         self._rewriter = _StrictRewriter()
-        self._parameters = plain._parameters if plain is not None else _PlainParameters()
+        self._parameters = plain.parameters if plain is not None else _PlainParameters()
 
     def render(self, tool: CanonicalTool, log: LossLog) -> dict[str, Any]:
         description = describe(tool, log, MAX_DESCRIPTION_CHARS)

@@ -9,8 +9,8 @@ can reach its own tenant's rows, objects and secrets and nothing else, whatever 
 
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
-from typing import NamedTuple
+from functools import cache, cached_property
+from typing import TYPE_CHECKING, NamedTuple
 
 import boto3
 import botocore.exceptions
@@ -18,6 +18,9 @@ import botocore.loaders
 import botocore.session
 
 from toolgate.service.tenancy import is_tenant_id
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts.client import STSClient
 
 _MAX_SESSION_NAME = 64
 
@@ -90,6 +93,11 @@ class TenantSessionFactory:
         self._clock = clock
         self._sessions: dict[str, _CachedSession] = {}
 
+    @cached_property
+    def _sts(self) -> "STSClient":
+        """One STS client for every tenant's AssumeRole: each new tenant would otherwise pay a client."""
+        return self._base.client("sts")
+
     def for_tenant(self, tenant_id: str) -> boto3.Session:
         """A session acting only as `tenant_id`, reused until shortly before its credentials expire."""
         if not is_tenant_id(tenant_id):
@@ -97,7 +105,7 @@ class TenantSessionFactory:
         cached = self._sessions.get(tenant_id)
         if cached is not None and cached.expires_at - self.refresh_margin_seconds > self._clock():
             return cached.session
-        response = self._base.client("sts").assume_role(
+        response = self._sts.assume_role(
             RoleArn=self.role_arn,
             RoleSessionName=f"toolgate-{tenant_id}"[:_MAX_SESSION_NAME],
             DurationSeconds=self.duration_seconds,
