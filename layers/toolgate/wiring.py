@@ -131,12 +131,7 @@ class Wiring:
     def searcher(self) -> ToolSearcher | None:
         """The search function, for the api, invoke and MCP functions; None where the stack set none."""
         function_name = settings.get_search_settings().function_name
-        if function_name is None:
-            return None
-        from toolgate.adapters.aws.search import LambdaToolSearcher  # noqa: PLC0415
-        from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
-
-        return LambdaToolSearcher(new_session().client("lambda"), function_name)
+        return None if function_name is None else _SearchFunction(function_name)
 
     @cached_property
     def api_keys(self) -> DynamoApiKeyReader:
@@ -181,3 +176,24 @@ def clear_caches() -> None:
     """Forget the adapters of every `Wiring` (every handler module imported in this process)."""
     for wiring in list(_wirings):
         wiring.clear()
+
+
+class _SearchFunction:
+    """The deployed search function, reached on the first search: a request that searches nothing loads
+    neither its adapter nor a Lambda client (the Lambda service model)."""
+
+    def __init__(self, function_name: str) -> None:
+        self._function_name = function_name
+
+    @cached_property
+    def _searcher(self) -> ToolSearcher:
+        from toolgate.adapters.aws.search import LambdaToolSearcher  # noqa: PLC0415
+        from toolgate.adapters.aws.session import new_session  # noqa: PLC0415
+
+        return LambdaToolSearcher(new_session().client("lambda"), self._function_name)
+
+    def search(self, tenant_id: str, assistant_id: str, query: str, limit: int) -> list[str]:
+        return self._searcher.search(tenant_id, assistant_id, query, limit)
+
+    def prepare(self, tenant_id: str, integration_id: str) -> None:
+        self._searcher.prepare(tenant_id, integration_id)
