@@ -22,13 +22,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import urllib3
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from toolgate_local.http_server import LocalHTTPServer
 
 #: The path the spec's server URL ends with; every route lives under it.
 BASE_PATH = "/api"
@@ -158,9 +159,7 @@ class _Export:
     polls: int = 0
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalHTTPServer):
     def __init__(self, target: SupportDeskTarget, host: str, port: int) -> None:
         self.target = target
         super().__init__((host, port), _RequestHandler)

@@ -28,13 +28,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from botocore.config import Config
 from botocore.exceptions import ClientError, ReadTimeoutError
 
+from toolgate_local.http_server import LocalHTTPServer
 from toolgate_local.intrinsics import PseudoParameters
 from toolgate_local.rest_api import ApiMethod, ApiResource, GatewayResponse, RestApiModel
 from toolgate_local.usage_plans import UsagePlanThrottle
@@ -420,10 +421,9 @@ def _last_header(headers: Sequence[tuple[str, str]], name: str) -> str | None:
 # --- HTTP ----------------------------------------------------------------------------------------------
 
 
-class FrontDoorServer(ThreadingHTTPServer):
+class FrontDoorServer(LocalHTTPServer):
     """Bound at once (so its port is known before the stack is built); serves once `door` is set."""
 
-    daemon_threads = True
     #: The listen backlog: socketserver's default of 5 made the kernel reset connections of a burst of
     #: callers (40 at once in bench/fairness.py) that API Gateway would have answered.
     request_queue_size = 1024
