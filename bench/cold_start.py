@@ -95,11 +95,15 @@ class Function:
 
     @property
     def import_statement(self) -> str:
-        """The handler's import, then what its first request imports (`FIRST_REQUEST_MODULES`)."""
-        return (
-            f"import importlib, functions.{self.name}.handler as handler; "
-            "[importlib.import_module(name) for name in getattr(handler, 'FIRST_REQUEST_MODULES', ())]"
-        )
+        return handler_import(self.name)
+
+
+def handler_import(name: str) -> str:
+    """The statement that imports a handler, then what its first request imports (`FIRST_REQUEST_MODULES`)."""
+    return (
+        f"import importlib, functions.{name}.handler as handler; "
+        "[importlib.import_module(name) for name in getattr(handler, 'FIRST_REQUEST_MODULES', ())]"
+    )
 
 
 BOTO3 = Need(

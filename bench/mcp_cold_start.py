@@ -28,29 +28,20 @@ import argparse
 import os
 import statistics
 
-from cold_start import probe
+from cold_start import handler_import, probe
 
-
-def handler(name: str) -> str:
-    """A handler's import, then what its first request imports (`FIRST_REQUEST_MODULES`)."""
-    return (
-        f"import importlib, functions.{name}.handler as handler; "
-        "[importlib.import_module(name) for name in handler.FIRST_REQUEST_MODULES]"
-    )
-
-
-INVOKE = handler("invoke")
+INVOKE = handler_import("invoke")
 TARGET_MS = 30.0
 #: Fresh-process variants: the statement timed from the interpreter's start of work.
 VARIANTS = {
     "invoke": INVOKE,
-    "mcp": handler("mcp"),
+    "mcp": handler_import("mcp"),
     "invoke + mcp_types": f"{INVOKE}; import mcp_types",
     "invoke + mcp_types.methods": f"{INVOKE}; import mcp_types.methods",
 }
 #: Direct variants: the invoke handler imported untimed first, then the statement timed.
 ABOVE_INVOKE = {
-    "mcp handler above invoke": handler("mcp"),
+    "mcp handler above invoke": handler_import("mcp"),
     "mcp_types above invoke": "import mcp_types",
 }
 

@@ -19,6 +19,7 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 from toolgate_demo.target import SupportDeskTarget
+from toolgate_local.stack import LocalStack
 from toolgate_local.template import find_stack_template
 
 
@@ -42,3 +43,11 @@ def support_desk() -> Iterator[SupportDeskTarget]:
     """The demo target API on 127.0.0.1, checking the bearer token it was built with."""
     with SupportDeskTarget() as target:
         yield target
+
+
+@pytest.fixture(scope="module")
+def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
+    """A local stack per test module, as the demo runs it: loopback allowed to the target's port only. A
+    module that needs other settings defines its own `stack`."""
+    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
+        yield local

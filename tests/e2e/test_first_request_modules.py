@@ -14,7 +14,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -49,12 +49,6 @@ answer = module.lambda_handler(json.loads(sys.argv[2]), Context())
 loaded = sorted(name for name in set(sys.modules) - before if name.split(".")[0] in ("toolgate", "functions"))
 print(json.dumps({"answer": answer, "loaded": loaded}))
 """
-
-
-@pytest.fixture(scope="module")
-def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
-    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
-        yield local
 
 
 @pytest.fixture(scope="module")

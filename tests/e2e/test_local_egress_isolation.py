@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import socket
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -112,13 +111,6 @@ def attacker_dns() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(socket, "getaddrinfo", getaddrinfo)
         yield
-
-
-@pytest.fixture(scope="module")
-def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
-    # As the demo runs it: loopback allowed to the target's port only.
-    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
-        yield local
 
 
 @pytest.fixture(scope="module")

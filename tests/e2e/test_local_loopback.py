@@ -3,19 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
 from toolgate_demo.target import SupportDeskTarget
 from toolgate_local.stack import LocalStack
-
-
-@pytest.fixture(scope="module")
-def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
-    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
-        yield local
 
 
 @pytest.fixture(scope="module")

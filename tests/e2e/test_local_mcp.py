@@ -5,9 +5,8 @@ and 2025-06-18. The tools reach the Support Desk on 127.0.0.1 with the bound cre
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -29,12 +28,6 @@ from toolgate_local.stack import LocalStack
 T = TypeVar("T")
 MODERN = "2026-07-28"
 CASE_ARGUMENTS = {"customer_id": "cust-mcp", "summary": "Printer on fire", "priority": "high"}
-
-
-@pytest.fixture(scope="module")
-def stack(stack_template: Path, support_desk: SupportDeskTarget) -> Iterator[LocalStack]:
-    with LocalStack(stack_template, loopback_ports={support_desk.port}) as local:
-        yield local
 
 
 @pytest.fixture(scope="module")
