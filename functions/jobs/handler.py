@@ -26,8 +26,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.gc_pause import resume_after_init
-from toolgate.service.jobs.records import is_job_id
 from toolgate.service.jobs.runner import JobRunner
+from toolgate.service.jobs.terms import is_job_id
 from toolgate.service.tenancy import is_tenant_id
 from toolgate.settings import get_job_settings, get_settings
 from toolgate.wiring import Wiring

@@ -13,7 +13,7 @@ from mcp_types import methods as sdk_methods
 from toolgate.mcp.server import SERVED_REVISIONS, wire_result
 from toolgate.mcp.tasks import declare_task_support
 from toolgate.mcp.tools import tools_page
-from toolgate.service.jobs.records import job_pattern, job_status_tool
+from toolgate.service.jobs.terms import job_pattern, job_status_tool
 from toolgate.settings import McpSettings
 
 pytestmark = [

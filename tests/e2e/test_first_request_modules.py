@@ -4,7 +4,8 @@
 SnapStart hook imports them before the snapshot. A module a first request loads beyond them would be paid
 after every cold start yet counted nowhere. Each test runs one real request in a fresh interpreter, against
 the local stack's moto and the Support Desk target, after importing the handler and its named modules, and
-lists every `toolgate` module the request loaded on top.
+lists every `toolgate` module the request loaded on top. A synchronous tool call, REST or MCP, also loads
+none of the jobs code: that waits for the first job.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from e2e_harness import ASSISTANT, Client, create_case_call, ready_support_desk_tenant
@@ -27,7 +28,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TENANT = "acme"
 
 #: Imports the handler and its named modules, snapshots `sys.modules`, runs one event, and prints the
-#: answer's status and the `toolgate` modules the event loaded.
+#: answer, the `toolgate` modules the event loaded, and every `toolgate` module loaded by then.
 FIRST_REQUEST = """
 import importlib, json, sys
 module = importlib.import_module(f"functions.{sys.argv[1]}.handler")
@@ -47,8 +48,19 @@ class Context:
 
 answer = module.lambda_handler(json.loads(sys.argv[2]), Context())
 loaded = sorted(name for name in set(sys.modules) - before if name.split(".")[0] in ("toolgate", "functions"))
-print(json.dumps({"answer": answer, "loaded": loaded}))
+present = sorted(name for name in sys.modules if name.startswith("toolgate."))
+print(json.dumps({"answer": answer, "loaded": loaded, "present": present}))
 """
+#: What only jobs need: their records, the following of long-running operations, and the jobs adapter
+#: (with its Step Functions client).
+JOBS_CODE = (
+    "toolgate.adapters.aws.jobs",
+    "toolgate.runtime.async_calls",
+    "toolgate.service.jobs.launch",
+    "toolgate.service.jobs.queries",
+    "toolgate.service.jobs.records",
+    "toolgate.service.jobs.views",
+)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +68,15 @@ def admin(stack: LocalStack, support_desk: SupportDeskTarget) -> Client:
     return ready_support_desk_tenant(stack, TENANT, support_desk.base_url, support_desk.token)
 
 
-def first_request(function: str, event: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+class FirstRequest(NamedTuple):
+    answer: dict[str, Any]
+    #: The `toolgate` modules the request loaded beyond the handler's named ones.
+    loaded: list[str]
+    #: Every `toolgate` module loaded once the request was answered.
+    present: list[str]
+
+
+def first_request(function: str, event: Mapping[str, Any]) -> FirstRequest:
     """Run `event` as `function`'s first request in a fresh interpreter with the stack's environment."""
     paths = [REPO_ROOT / "layers", REPO_ROOT / "cli", REPO_ROOT / "devtools", REPO_ROOT]
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join(str(path) for path in paths)}
@@ -71,7 +91,7 @@ def first_request(function: str, event: Mapping[str, Any]) -> tuple[dict[str, An
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     result = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result["answer"], result["loaded"]
+    return FirstRequest(result["answer"], result["loaded"], result["present"])
 
 
 def proxy_event(
@@ -110,10 +130,13 @@ def test_a_tool_calls_first_request_loads_nothing_beyond_the_invoke_functions_na
 ) -> None:
     path = f"/v1/assistants/{ASSISTANT}/tools/create_support_case/invoke"
     parameters = {"assistant": ASSISTANT, "tool": "create_support_case"}
-    answer, loaded = first_request("invoke", proxy_event(admin, "POST", path, parameters, create_case_call()))
+    answer, loaded, present = first_request(
+        "invoke", proxy_event(admin, "POST", path, parameters, create_case_call())
+    )
     assert answer["statusCode"] == 200, answer["body"]
     assert json.loads(answer["body"])["ok"] is True
     assert loaded == []
+    assert [name for name in JOBS_CODE if name in present] == []
 
 
 @pytest.mark.parametrize("method", ["tools/list", "tools/call"])
@@ -123,10 +146,11 @@ def test_an_mcp_first_request_loads_nothing_beyond_the_mcp_functions_named_modul
     params = {"name": "create_support_case", "arguments": create_case_call()["arguments"]}
     body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params if method == "tools/call" else {}}
     event = proxy_event(admin, "POST", f"/v1/assistants/{ASSISTANT}/mcp", {"assistant": ASSISTANT}, body)
-    answer, loaded = first_request("mcp", event)
+    answer, loaded, present = first_request("mcp", event)
     assert answer["statusCode"] == 200, answer["body"]
     assert "error" not in json.loads(answer["body"]), answer["body"]
     assert loaded == []
+    assert [name for name in JOBS_CODE if name in present] == []
 
 
 def test_an_authorizations_first_request_loads_nothing_beyond_the_authorizers_named_modules(
@@ -137,6 +161,6 @@ def test_an_authorizations_first_request_loads_nothing_beyond_the_authorizers_na
         "methodArn": "arn:aws:execute-api:us-east-1:123456789012:api/prod/POST/v1/assistants/a/mcp",
         "headers": {"Authorization": f"Bearer {admin.key}"},
     }
-    answer, loaded = first_request("authorizer", event)
+    answer, loaded, _ = first_request("authorizer", event)
     assert answer["context"]["tenant_id"] == TENANT
     assert loaded == []

@@ -22,13 +22,8 @@ from synth_helpers import (
     render,
     role_statements,
 )
-from toolgate.service.jobs.records import (
-    CALLBACK_TASK_GRACE_SECONDS,
-    JobPattern,
-    JobRecord,
-    execution_input,
-    new_job_id,
-)
+from toolgate.service.jobs.records import CALLBACK_TASK_GRACE_SECONDS, JobRecord, execution_input
+from toolgate.service.jobs.terms import JobPattern, new_job_id
 from toolgate.settings import CallbackSettings, InvokeSettings, JobSettings, RuntimeSettings
 
 from infra.asl import DefinitionError, state_machine_definition

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from toolgate.service.jobs.records import JOB_STATUS_TOOL
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL
 from toolgate.spec.compiler import compile_path
 from toolgate_demo import support_desk_spec
 

@@ -9,7 +9,8 @@ import pytest
 from botocore.config import Config
 from toolgate.adapters.aws.jobs import StepFunctionsJobs
 from toolgate.errors import JobsUnavailableError
-from toolgate.service.jobs.records import JobPattern, JobRecord, new_job_id
+from toolgate.service.jobs.records import JobRecord
+from toolgate.service.jobs.terms import JobPattern, new_job_id
 
 ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:jobs"
 

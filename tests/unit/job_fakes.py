@@ -20,8 +20,9 @@ from toolgate.errors import AlreadyExistsError, CallbackExpiredError, ConflictEr
 from toolgate.runtime.transport import HttpResponse, OutboundCall
 from toolgate.service.callback_ids import CallbackSigner
 from toolgate.service.jobs.callbacks import CallbackReceiver
-from toolgate.service.jobs.records import JobPattern, JobRecord, JobResources, JobStatus, new_job_id
+from toolgate.service.jobs.records import JobRecord, JobResources
 from toolgate.service.jobs.runner import JobRunner
+from toolgate.service.jobs.terms import JobPattern, JobStatus, new_job_id
 from toolgate.service.limits import Admission, LimiterRow, LimitsRecord
 from toolgate.service.models import (
     CredentialBinding,

@@ -33,7 +33,8 @@ from toolgate.errors import EgressDeniedError
 from toolgate.runtime.envelope import result_from_error, result_from_response
 from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.transport import HttpResponse
-from toolgate.service.jobs.records import JobPattern, JobRecord, running_envelope
+from toolgate.service.jobs.records import JobRecord, running_envelope
+from toolgate.service.jobs.terms import JobPattern
 from toolgate.settings import JobSettings, RuntimeSettings
 from toolgate.spec.models import CanonicalTool
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 from toolgate.errors import CallbackExpiredError, CallbackInvalidError
 from toolgate.service.callback_ids import CALLBACK_ID, CallbackClaim, CallbackSigner
-from toolgate.service.jobs.records import new_job_id
+from toolgate.service.jobs.terms import new_job_id
 
 KEY = bytes(range(32))
 JOB = "job_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from job_fakes import Bench, MemoryLimiterStore, answer
-from toolgate.service.jobs.records import JobStatus
+from toolgate.service.jobs.terms import JobStatus
 from toolgate.service.limits import LimitsRecord, TenantLimiter, TenantLimits
 from toolgate.settings import LimitSettings
 

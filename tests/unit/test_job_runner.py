@@ -47,16 +47,18 @@ from toolgate.service.jobs.launch import JobLauncher
 from toolgate.service.jobs.queries import JobQueries
 from toolgate.service.jobs.records import (
     CALLBACK_TASK_GRACE_SECONDS,
+    JobRecord,
+    execution_input,
+    running_envelope,
+)
+from toolgate.service.jobs.terms import (
     JOB_STATUS_TOOL,
     JobPattern,
-    JobRecord,
     JobStatus,
-    execution_input,
     is_job_id,
     job_pattern,
     job_status_tool,
     new_job_id,
-    running_envelope,
 )
 from toolgate.service.jobs.views import JobView
 from toolgate.service.tenancy import Role, TenantContext

@@ -19,7 +19,8 @@ from toolgate.mcp.tools import CORE_METHODS, core_capabilities
 from toolgate.runtime.transport import Deadline
 from toolgate.service.invoke import InvokeService
 from toolgate.service.jobs.queries import JobQueries
-from toolgate.service.jobs.records import JobRecord, JobStatus, new_job_id
+from toolgate.service.jobs.records import JobRecord
+from toolgate.service.jobs.terms import JobStatus, new_job_id
 from toolgate.service.tenancy import Role, TenantContext
 from toolgate.settings import McpSettings
 from toolgate.spec.models import CanonicalTool

@@ -28,7 +28,7 @@ import binascii
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mcp_types import (
     CallToolResult,
@@ -57,19 +57,14 @@ from toolgate.errors import (
 )
 from toolgate.mcp.server import MODERN_REVISION, Extension, McpContext, Method, ShapedResult
 from toolgate.mcp.tools import call_tool, envelope_result
-from toolgate.runtime.async_calls import next_wait_seconds
-from toolgate.service.jobs.queries import JobQueries
-from toolgate.service.jobs.records import (
-    JOB_STATUS_TOOL,
-    JobPattern,
-    JobRecord,
-    JobStatus,
-    check_after_seconds,
-    is_job_id,
-    job_pattern,
-)
-from toolgate.service.jobs.views import JobView
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL, JobStatus, is_job_id, job_pattern
 from toolgate.spec.models import CanonicalTool
+
+if TYPE_CHECKING:
+    # The jobs code loads with the first task (through `job_queries`), not with every MCP request.
+    from toolgate.service.jobs.queries import JobQueries
+    from toolgate.service.jobs.records import JobRecord
+    from toolgate.service.jobs.views import JobView
 
 TASKS_REVISION = "2025-11-25"
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
@@ -134,14 +129,8 @@ def ttl_ms(job: JobRecord) -> int:
 
 
 def poll_interval_ms(job: JobRecord, queries: JobQueries) -> int:
-    """When the job may next change: a polled job's next status poll on the state machine's schedule; a
-    callback job's suggested check (the REST answer's `check_after_seconds`). At least a second."""
-    settings = queries.settings
-    if job.pattern is JobPattern.POLL:
-        seconds = next_wait_seconds(settings, job.polls)
-    else:
-        seconds = check_after_seconds(settings)
-    return max(seconds, 1) * 1000
+    """When the job may next change (`JobQueries.next_change_seconds`), at least a second."""
+    return max(queries.next_change_seconds(job), 1) * 1000
 
 
 def _timestamp(value: datetime) -> str:

@@ -13,7 +13,7 @@ from toolgate.errors import JobStatusUrlRefusedError
 from toolgate.runtime.envelope import ToolResult
 from toolgate.runtime.models import HttpRequest
 from toolgate.settings import JobSettings
-from toolgate.spec.models import ArgumentLocation, AsyncPattern, CanonicalTool
+from toolgate.spec.models import CALLBACK_LOCATIONS, ArgumentLocation, AsyncPattern, CanonicalTool
 from toolgate.spec.refs import lookup_pointer
 
 #: Status values read as done or failed when the spec names none (compared case-insensitively).
@@ -25,8 +25,6 @@ DEFAULT_FAILURE_VALUES = frozenset(
 )
 #: Where the status is looked for when the spec names no `statusPointer`.
 DEFAULT_STATUS_POINTERS = ("/status", "/state")
-#: Locations a callback URL can be given in.
-CALLBACK_LOCATIONS = frozenset({ArgumentLocation.HEADER.value, ArgumentLocation.QUERY.value})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Characters kept as they are when a status URL's path or query is re-encoded: all but braces.
 _PATH_SAFE = "/%:@!$&'()*+,;=-._~"

@@ -14,7 +14,6 @@ from typing import Any
 
 from toolgate.errors import ToolgateError, ToolInternalError
 from toolgate.runtime.arguments import validate_arguments
-from toolgate.runtime.async_calls import with_callback_url
 from toolgate.runtime.credentials import Credential, apply_auth, credential_fingerprint, plan_auth
 from toolgate.runtime.envelope import ToolResult, result_from_error, result_from_response
 from toolgate.runtime.hidden import with_hidden
@@ -69,6 +68,8 @@ def invoke_tool(
         values = with_hidden(tool, validate_arguments(tool, arguments, argument_limits), parameters)
         request = build_request(tool, values, server_url=server_url)
         if callback_url is not None and tool.async_pattern is not None:
+            from toolgate.runtime.async_calls import with_callback_url  # noqa: PLC0415 - only callback jobs
+
             redactor.add(callback_url)
             request = with_callback_url(request, tool.async_pattern, callback_url)
         policy = EgressPolicy.from_settings(settings, allowed_hosts=allowed_hosts)

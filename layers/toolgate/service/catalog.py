@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 from toolgate.errors import ConflictError, ToolgateError, ToolNameConflictError
-from toolgate.service.jobs.records import JOB_STATUS_TOOL, job_pattern, job_status_tool
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL, job_pattern, job_status_tool
 from toolgate.service.models import AssistantRecord, IntegrationRecord
 from toolgate.service.ports import TenantResources
 from toolgate.service.search import SEARCH_TOOL

@@ -70,17 +70,11 @@ from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
 from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
-from toolgate.service.jobs.records import (
-    JOB_STATUS_TOOL,
-    JobPattern,
-    integration_credential,
-    job_pattern,
-    job_status_tool,
-)
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL, JobPattern, job_pattern, job_status_tool
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import InvokeResources
 from toolgate.service.search import SEARCH_TOOL, ToolSearcher, checked_limit, checked_query
-from toolgate.service.stored_tools import load_tool
+from toolgate.service.stored_tools import integration_credential, load_tool
 from toolgate.service.tenancy import Role, TenantContext, is_resource_id
 from toolgate.service.toolsets import assistant_allows
 from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings, SearchSettings

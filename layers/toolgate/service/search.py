@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from toolgate.errors import SearchQueryInvalidError
-from toolgate.service.jobs.records import JOB_STATUS_TOOL
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL
 from toolgate.service.layout import artifact_prefix, tenant_artifact_prefix
 from toolgate.service.models import AssistantRecord
 from toolgate.settings import SearchSettings

@@ -37,6 +37,10 @@ class ArgumentLocation(StrEnum):
     BODY = "body"
 
 
+#: Locations a callback URL can be given in.
+CALLBACK_LOCATIONS = frozenset({ArgumentLocation.HEADER.value, ArgumentLocation.QUERY.value})
+
+
 class ArgumentBinding(BaseModel):
     """Where one tool argument goes in the HTTP request, reversibly."""
 

@@ -5,6 +5,8 @@
 - audit records in the main table (`pk` = tenant, `sk` = `AUDIT#{time}#{request id}`, `ttl` set);
 - idempotency records through Powertools' `DynamoDBPersistenceLayer` on the main table, with the tenant as
   the partition key (`pk`), `IDEMPOTENCY#...` sort keys and the table's `ttl` attribute as expiry;
+- its job rows, and the jobs state machine (the service's, started with the function's own role), both
+  reached on the first job: a synchronous call loads none of the jobs code;
 - the tenant's limiter row (`toolgate.adapters.aws.limits`), one per tenant and process so that its own
   limits are cached;
 - whole results behind continuation handles in S3 (`artifacts/tenants/{tenant}/results/{handle}.json`),
@@ -15,7 +17,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -26,7 +29,6 @@ from botocore.exceptions import ClientError
 
 from toolgate.adapters.aws.dynamodb import DynamoTenantStore
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
-from toolgate.adapters.aws.jobs import DynamoJobStore, StepFunctionsJobs
 from toolgate.adapters.aws.limits import DynamoLimiterStore
 from toolgate.adapters.aws.s3 import S3ObjectStore
 from toolgate.adapters.aws.secrets import SecretsManagerCredentialStore, writes_in_this_process
@@ -41,7 +43,7 @@ from toolgate.errors import (
 from toolgate.service.continuations import CONTINUATION_HANDLE
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.limits import TenantLimiter
-from toolgate.service.ports import Computation, InvokeResources, TenantResources
+from toolgate.service.ports import Computation, InvokeResources, JobPage, TenantResources
 from toolgate.service.tenancy import is_resource_id
 from toolgate.settings import InvokeSettings, JobSettings, LimitSettings, ServiceSettings
 
@@ -49,11 +51,14 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
     from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
     from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.service_resource import Table
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_secretsmanager.client import SecretsManagerClient
 
+    from toolgate.adapters.aws.jobs import DynamoJobStore, StepFunctionsJobs
     from toolgate.service.invoke import AuditRecord
+    from toolgate.service.jobs.records import JobRecord
 
 #: Sort keys of idempotency records start with this (Powertools appends `#{sha256 of the scope}`).
 IDEMPOTENCY_KEY_PREFIX = "IDEMPOTENCY#invoke"
@@ -292,12 +297,7 @@ class AwsInvokeProvider:
         self._invoke = invoke
         self._limits = limits or LimitSettings()
         state_machine_arn = (jobs or JobSettings()).state_machine_arn
-        #: The state machine is the service's: started with the function's own role.
-        self._executions = (
-            StepFunctionsJobs(new_session().client("stepfunctions"), state_machine_arn)
-            if state_machine_arn
-            else None
-        )
+        self._executions = _StateMachine(state_machine_arn) if state_machine_arn else None
         self._sessions = sessions or TenantSessionFactory(
             config.tenant_role_arn,
             duration_seconds=config.session_duration_seconds,
@@ -334,7 +334,7 @@ class AwsInvokeProvider:
                 dynamodb, config.table_name, tenant_id, self._invoke.idempotency_ttl_seconds
             ),
             results=S3ResultStore(s3, config.bucket_name, tenant_id),
-            jobs=DynamoJobStore(table, tenant_id),
+            jobs=_JobRows(table, tenant_id),
             executions=self._executions,
             limiter=TenantLimiter(limits, self._limits),
         )
@@ -383,6 +383,63 @@ def record_invocation(record: AuditRecord, audit_written: bool) -> None:
 
 
 # --- Helpers ------------------------------------------------------------------------------------
+
+
+class _JobRows:
+    """A tenant's job rows (`DynamoJobStore`), whose adapter and records are loaded on the first job."""
+
+    def __init__(self, table: Table, tenant_id: str) -> None:
+        self._table = table
+        self._tenant_id = tenant_id
+
+    @cached_property
+    def _store(self) -> DynamoJobStore:
+        from toolgate.adapters.aws.jobs import DynamoJobStore  # noqa: PLC0415 - only jobs need it
+
+        return DynamoJobStore(self._table, self._tenant_id)
+
+    def create(self, job: JobRecord) -> None:
+        self._store.create(job)
+
+    def get(self, job_id: str) -> JobRecord | None:
+        return self._store.get(job_id)
+
+    def list(self, *, after: str | None, limit: int) -> JobPage:
+        return self._store.list(after=after, limit=limit)
+
+    def update(
+        self,
+        job_id: str,
+        changes: Mapping[str, Any],
+        *,
+        remove: Collection[str] = (),
+        expect: Mapping[str, Any] | None = None,
+        only_running: bool = True,
+    ) -> JobRecord | None:
+        return self._store.update(job_id, changes, remove=remove, expect=expect, only_running=only_running)
+
+
+class _StateMachine:
+    """The jobs state machine (`StepFunctionsJobs`), the service's, started with the function's own role;
+    its adapter and Step Functions client (that service's model) are made on the first job."""
+
+    def __init__(self, state_machine_arn: str) -> None:
+        self._state_machine_arn = state_machine_arn
+
+    @cached_property
+    def _jobs(self) -> StepFunctionsJobs:
+        from toolgate.adapters.aws.jobs import StepFunctionsJobs  # noqa: PLC0415 - only jobs need it
+
+        return StepFunctionsJobs(new_session().client("stepfunctions"), self._state_machine_arn)
+
+    def start(self, tenant_id: str, job: JobRecord) -> None:
+        self._jobs.start(tenant_id, job)
+
+    def stop(self, execution_arn: str) -> None:
+        self._jobs.stop(execution_arn)
+
+    def execution_arn(self, job_id: str) -> str:
+        return self._jobs.execution_arn(job_id)
 
 
 class _NotKept(Exception):  # noqa: N818 - a signal to Powertools, not an error

@@ -22,7 +22,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from toolgate.adapters.aws.dynamodb import record_fields
 from toolgate.adapters.aws.errors import error_code, translated_aws_errors
 from toolgate.errors import AlreadyExistsError, CallbackExpiredError, JobsUnavailableError
-from toolgate.service.jobs.records import JobRecord, JobResources, JobStatus, execution_input, is_job_id
+from toolgate.service.jobs.records import JobRecord, JobResources, execution_input
+from toolgate.service.jobs.terms import JobStatus, is_job_id
 from toolgate.service.ports import InvokeResources, JobPage
 from toolgate.service.tenancy import is_tenant_id
 

@@ -30,11 +30,11 @@ from toolgate.service.jobs.records import (
     ENDED_JOB_REMOVES,
     JobRecord,
     JobResources,
-    JobStatus,
     default_callback_pattern,
     failure_message,
     result_fields,
 )
+from toolgate.service.jobs.terms import JobStatus
 from toolgate.service.models import utc_now
 from toolgate.service.ports import TaskTokens
 from toolgate.service.stored_tools import load_tool

@@ -14,7 +14,8 @@ from typing import Any
 from toolgate.errors import (
     ToolgateError,
 )
-from toolgate.service.jobs.records import JobPattern, JobRecord, JobStatus, new_job_id, running_envelope
+from toolgate.service.jobs.records import JobRecord, running_envelope
+from toolgate.service.jobs.terms import JobPattern, JobStatus, new_job_id
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import JobExecutions, JobStore
 from toolgate.settings import JobSettings

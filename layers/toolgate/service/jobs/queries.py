@@ -13,7 +13,9 @@ from toolgate.errors import (
     JobNotFoundError,
     JobNotRunningError,
 )
-from toolgate.service.jobs.records import ECHO_CHARS, JobRecord, JobStatus, is_job_id
+from toolgate.runtime.async_calls import next_wait_seconds
+from toolgate.service.jobs.records import ECHO_CHARS, JobRecord, check_after_seconds
+from toolgate.service.jobs.terms import JobPattern, JobStatus, is_job_id
 from toolgate.service.jobs.views import JobView
 from toolgate.service.models import utc_now
 from toolgate.service.ports import JobExecutions, JobPage, JobStore
@@ -41,10 +43,6 @@ class JobQueries:
         self._executions = executions
         self._clock = clock
 
-    @property
-    def settings(self) -> JobSettings:
-        return self._settings
-
     def get(self, job_id: str, *, assistant_id: str | None = None) -> JobView:
         """The tenant's job; with `assistant_id`, only a job that assistant started."""
         self.context.require(Role.ADMIN, Role.AGENT)
@@ -57,6 +55,13 @@ class JobQueries:
 
     def view(self, job: JobRecord) -> JobView:
         return JobView.of(job, self._settings, self._clock())
+
+    def next_change_seconds(self, job: JobRecord) -> int:
+        """When the job may next change: a polled job's next status poll on the state machine's schedule; a
+        callback job's suggested check (the REST answer's `check_after_seconds`)."""
+        if job.pattern is JobPattern.POLL:
+            return next_wait_seconds(self._settings, job.polls)
+        return check_after_seconds(self._settings)
 
     def page(self, *, assistant_id: str, after: str | None, limit: int) -> JobPage:
         """Up to `limit` of the jobs `assistant_id` started, in job id order, after job id `after`."""

@@ -11,61 +11,26 @@ Pure: AWS is reached through the ports in `toolgate.service.ports`.
 import json
 import logging
 import secrets
-import string
 from datetime import datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from toolgate.runtime.async_calls import (
-    CALLBACK_LOCATIONS,
-    StatusReading,
-)
-from toolgate.runtime.credentials import Credential, parse_credential
+from toolgate.runtime.async_calls import StatusReading
 from toolgate.service.continuations import CONTINUATION_HANDLE_BYTES, StoredContinuation
+from toolgate.service.jobs.terms import JOB_STATUS_TOOL, JobPattern, JobStatus
 from toolgate.service.limits import TenantLimiter
-from toolgate.service.models import IntegrationRecord
 from toolgate.service.ports import CredentialReader, JobStore, ResultPages, TenantResources
 from toolgate.settings import JobSettings
-from toolgate.spec.models import Annotations, AsyncKind, AsyncPattern, CanonicalTool
+from toolgate.spec.models import AsyncKind, AsyncPattern
 
 logger = logging.getLogger(__name__)
 
-JOB_ID_PREFIX = "job_"
-_JOB_ID_CHARS = 26
-_ALPHABET = string.ascii_letters + string.digits
-#: The built-in tool every assistant with an async tool gains.
-JOB_STATUS_TOOL = "toolgate_job_status"
 #: The waiting callback task's timeout exceeds its heartbeat, at most the callback URL's lifetime, by this
 #: much: Step Functions wants a heartbeat shorter than the timeout.
 CALLBACK_TASK_GRACE_SECONDS = 60
 ECHO_CHARS = 500
-
-
-class JobStatus(StrEnum):
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-class JobPattern(StrEnum):
-    POLL = "poll"
-    CALLBACK = "callback"
-
-
-def new_job_id() -> str:
-    return JOB_ID_PREFIX + "".join(secrets.choice(_ALPHABET) for _ in range(_JOB_ID_CHARS))
-
-
-def is_job_id(value: str) -> bool:
-    return (
-        len(value) == len(JOB_ID_PREFIX) + _JOB_ID_CHARS
-        and value.startswith(JOB_ID_PREFIX)
-        and all(char in _ALPHABET for char in value[len(JOB_ID_PREFIX) :])
-    )
 
 
 @cache
@@ -82,65 +47,6 @@ def default_callback_pattern() -> AsyncPattern:
 
 #: What an ended job no longer needs: the call's arguments and the waiting task's token.
 ENDED_JOB_REMOVES = ("arguments", "task_token")
-
-
-def integration_credential(
-    integration: IntegrationRecord,
-    credentials: CredentialReader,
-    *,
-    binding: str | None = None,
-    fresh: bool = False,
-) -> Credential | None:
-    """The integration's credential, read through `credentials` (see `CredentialReader.get` for
-    `binding` and `fresh`); None when none is stored. An unbound integration that names no shared slot
-    has none, and nothing is read for it."""
-    if integration.credential is None and integration.settings.credential is None:
-        return None
-    text = credentials.get(integration.credential_slot, binding=binding, fresh=fresh)
-    return None if text is None else parse_credential(text)
-
-
-def job_status_tool() -> CanonicalTool:
-    """The built-in tool that reads a job: added to every assistant's list that has an async tool."""
-    return CanonicalTool(
-        name=JOB_STATUS_TOOL,
-        description=(
-            "Check a long-running operation that another tool started: returns its status (running, "
-            "succeeded, failed or cancelled) and, once it has ended, its result or error. Call it with the "
-            "job_id the other tool returned, after the wait that tool suggested."
-        ),
-        method="GET",
-        path="/v1/jobs/{job_id}",
-        pointer="#/x-toolgate/job-status",
-        input_schema={
-            "type": "object",
-            "properties": {
-                "job_id": {
-                    "type": "string",
-                    "description": "The job id a long-running tool returned, such as job_Ab12....",
-                    "pattern": f"^{JOB_ID_PREFIX}[A-Za-z0-9]{{{_JOB_ID_CHARS}}}$",
-                }
-            },
-            "required": ["job_id"],
-            "additionalProperties": False,
-        },
-        annotations=Annotations(read_only=True, destructive=False, idempotent=True, open_world=False),
-    )
-
-
-def job_pattern(tool: CanonicalTool) -> JobPattern | None:
-    """How a tool's operation is followed; None runs it as a plain call (an OpenAPI `callbacks` object
-    without a header or query parameter to carry the URL cannot be served)."""
-    pattern = tool.async_pattern
-    if pattern is None:
-        return None
-    if pattern.kind is AsyncKind.EXTENSION and (pattern.status_operation or pattern.status_path):
-        return JobPattern.POLL
-    if pattern.callback_parameter and pattern.callback_location in CALLBACK_LOCATIONS:
-        return JobPattern.CALLBACK
-    if pattern.kind in (AsyncKind.ACCEPTED_LOCATION, AsyncKind.EXTENSION):
-        return JobPattern.POLL
-    return None
 
 
 # --- Records ----------------------------------------------------------------------------------

@@ -47,18 +47,17 @@ from toolgate.service.jobs.records import (
     ENDED_JOB_REMOVES,
     JobRecord,
     JobResources,
-    JobStatus,
     TaskOutcome,
     default_callback_pattern,
     failure_message,
     follow_location,
-    integration_credential,
     result_fields,
     timed_out_message,
 )
+from toolgate.service.jobs.terms import JobStatus
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import JobStore, TaskTokens
-from toolgate.service.stored_tools import load_tool
+from toolgate.service.stored_tools import integration_credential, load_tool
 from toolgate.settings import JobSettings, RuntimeSettings
 from toolgate.spec.models import AsyncPattern, CanonicalTool
 

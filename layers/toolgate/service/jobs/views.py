@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from toolgate.errors import JobTimedOutError
-from toolgate.service.jobs.records import JobRecord, JobStatus, job_hint, timed_out_message
+from toolgate.service.jobs.records import JobRecord, job_hint, timed_out_message
+from toolgate.service.jobs.terms import JobStatus
 from toolgate.settings import JobSettings
 
 
