@@ -37,7 +37,7 @@ from toolgate.errors import (
 from toolgate.gc_pause import resume_after_init
 from toolgate.service.api_keys import require_live_key
 from toolgate.service.bodies import parse_json_body
-from toolgate.service.limits import LimitsView, TenantLimits
+from toolgate.service.limits import TenantLimits
 from toolgate.service.management import ManagementService
 from toolgate.service.models import IntegrationSettings
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
@@ -57,6 +57,7 @@ from toolgate.service.views import (
     IntegrationStatusView,
     IntegrationView,
     IssuedKeyView,
+    LimitsView,
     ToolFormat,
     UploadFormat,
     UploadUrl,

@@ -15,9 +15,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from toolgate.errors import (
@@ -154,8 +154,7 @@ def class_allowed(
     return False
 
 
-@dataclass(frozen=True, slots=True)
-class UrlParts:
+class UrlParts(NamedTuple):
     """A URL as the guard reads it: scheme, host (lower case, no brackets, IDNA-encoded), port, target."""
 
     scheme: str

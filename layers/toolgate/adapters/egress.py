@@ -21,7 +21,7 @@ import socket
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from toolgate.destinations import (
     AddressClass,
@@ -56,8 +56,7 @@ def address_allowed(address_class: AddressClass, port: int, policy: EgressPolicy
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Destination:
+class Destination(NamedTuple):
     """Where a checked request goes: the URL's host for Host, SNI and certificates; the address to dial."""
 
     scheme: str

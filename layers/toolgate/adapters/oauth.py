@@ -12,7 +12,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from toolgate.errors import OAuthTokenError
@@ -48,8 +48,7 @@ def token_request(grant: OAuthGrant) -> HttpRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedToken:
+class IssuedToken(NamedTuple):
     value: str
     #: Lifetime in seconds the endpoint stated, or None.
     expires_in: float | None

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from toolgate.errors import CircuitOpenError
 
@@ -25,8 +25,7 @@ from toolgate.errors import CircuitOpenError
 FAILURE_STATUSES = frozenset({500, 502, 503, 504})
 
 
-@dataclass(frozen=True, slots=True)
-class CircuitKey:
+class CircuitKey(NamedTuple):
     tenant: str
     #: `scheme://host:port`, the host lower-cased.
     origin: str

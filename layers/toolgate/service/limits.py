@@ -138,40 +138,6 @@ class LimitsRecord(BaseModel):
     updated_by: str
 
 
-class LimitsView(BaseModel):
-    """The limits in force for the caller's tenant (`GET /v1/limits`)."""
-
-    model_config = ConfigDict(defer_build=True)
-
-    requests_per_second: float
-    burst: int
-    concurrent_calls: int
-    #: `default`: the deployment's; `tenant`: set for this tenant by an admin.
-    source: Literal["default", "tenant"]
-    version: int | None = None
-    updated_at: datetime | None = None
-    #: A change reaches every Lambda instance within this many seconds.
-    applies_within_seconds: int
-    #: The most an admin may set; only the deployment's operator changes them.
-    ceilings: LimitCeilings
-    #: The tenant's own limits that are above a ceiling the operator lowered since: the ceiling applies.
-    clamped: list[str] = Field(default_factory=list)
-
-    @classmethod
-    def of(cls, record: LimitsRecord | None, settings: LimitSettings) -> "LimitsView":
-        ceilings = LimitCeilings.of(settings)
-        limits = record.limits if record is not None else TenantLimits.defaults(settings)
-        return cls(
-            **limits.clamped(ceilings).model_dump(),
-            source="tenant" if record is not None else "default",
-            version=record.version if record is not None else None,
-            updated_at=record.updated_at if record is not None else None,
-            applies_within_seconds=settings.cache_seconds,
-            ceilings=ceilings,
-            clamped=limits.above(ceilings),
-        )
-
-
 # --- The limiter row ----------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from toolgate.service.ingest import (
     stored_upload,
 )
 from toolgate.service.layout import artifact_prefix, upload_key
-from toolgate.service.limits import LimitCeilings, LimitsRecord, LimitsView, TenantLimits
+from toolgate.service.limits import LimitCeilings, LimitsRecord, TenantLimits
 from toolgate.service.models import (
     AssistantRecord,
     CredentialBinding,
@@ -64,6 +64,7 @@ from toolgate.service.views import (
     IntegrationStatusView,
     IntegrationView,
     IssuedKeyView,
+    LimitsView,
     ToolFormat,
     UploadFormat,
     UploadUrl,

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from toolgate.service.limits import LimitCeilings, LimitsRecord, TenantLimits
 from toolgate.service.models import (
     ApiKeyRecord,
     AssistantRecord,
@@ -20,6 +21,7 @@ from toolgate.service.models import (
     UploadAttempt,
 )
 from toolgate.service.tenancy import Role
+from toolgate.settings import LimitSettings
 from toolgate.spec.models import Finding
 
 ToolFormat = Literal["openai", "openai-strict", "openai-responses", "anthropic", "bedrock", "gemini", "mcp"]
@@ -268,3 +270,37 @@ class AssistantTools(BaseModel):
     search: bool = False
     #: The assistant's tools in all (after its toolset), whatever this answer lists.
     total_tools: int = 0
+
+
+class LimitsView(BaseModel):
+    """The limits in force for the caller's tenant (`GET /v1/limits`)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    requests_per_second: float
+    burst: int
+    concurrent_calls: int
+    #: `default`: the deployment's; `tenant`: set for this tenant by an admin.
+    source: Literal["default", "tenant"]
+    version: int | None = None
+    updated_at: datetime | None = None
+    #: A change reaches every Lambda instance within this many seconds.
+    applies_within_seconds: int
+    #: The most an admin may set; only the deployment's operator changes them.
+    ceilings: LimitCeilings
+    #: The tenant's own limits that are above a ceiling the operator lowered since: the ceiling applies.
+    clamped: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, record: LimitsRecord | None, settings: LimitSettings) -> LimitsView:
+        ceilings = LimitCeilings.of(settings)
+        limits = record.limits if record is not None else TenantLimits.defaults(settings)
+        return cls(
+            **limits.clamped(ceilings).model_dump(),
+            source="tenant" if record is not None else "default",
+            version=record.version if record is not None else None,
+            updated_at=record.updated_at if record is not None else None,
+            applies_within_seconds=settings.cache_seconds,
+            ceilings=ceilings,
+            clamped=limits.above(ceilings),
+        )
