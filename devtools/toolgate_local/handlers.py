@@ -21,6 +21,7 @@ from types import ModuleType
 from typing import Any
 
 from toolgate.errors import LocalHandlerMissingError
+from toolgate.wiring import Wiring
 
 from toolgate_local.lambda_routing import FunctionThrottledError, Handler
 
@@ -152,7 +153,8 @@ class ExecutionEnvironments:
     (`context.tenant_id`): a tenant's event never runs in an environment that served another, and one
     that finds none of its own idle starts a new one. Events at once are still bounded by the reserved
     concurrency; environments, busy or idle, by Lambda's 2,500 per 1,000 of concurrency, past which the
-    least recently used idle one is reclaimed.
+    least recently used idle one is reclaimed. Lambda ends a reclaimed environment's process; here its
+    module is forgotten and what its `wiring` made is released (the HTTP transport's pools closed).
     """
 
     def __init__(
@@ -222,10 +224,11 @@ class ExecutionEnvironments:
             if fresh:  # an environment that has served no event yet belongs to no tenant
                 self._busy += 1
                 return fresh.pop()
-            if self._started >= self.max_environments:
-                self._reclaim_idle()
+            reclaimed = self._reclaim_idle() if self._started >= self.max_environments else None
             self._started += 1
             self._busy += 1
+        if reclaimed is not None:
+            reclaimed.release()
         try:
             return self._load()
         except BaseException:
@@ -234,8 +237,9 @@ class ExecutionEnvironments:
                 self._busy -= 1
             raise
 
-    def _reclaim_idle(self) -> None:
-        """Unload the least recently used idle environment (called with the lock held)."""
+    def _reclaim_idle(self) -> _Environment:
+        """Unload the least recently used idle environment (called with the lock held); the caller releases
+        it once the lock is free."""
         pools = [pool for pool in self._idle.values() if pool]
         if not pools:
             raise FunctionThrottledError(f"every execution environment of {self.source.name} is busy")
@@ -245,10 +249,11 @@ class ExecutionEnvironments:
         sys.modules.pop(environment.module_name, None)
         self.modules.remove(environment.module_name)
         self._all.remove(environment)
+        return environment
 
     def _load(self) -> _Environment:
         handler, module = load_handler(self.source, f"{self._namespace}_{uuid.uuid4().hex[:8]}")
-        environment = _Environment(handler, module.__name__)
+        environment = _Environment(handler, module)
         with self._lock:
             self.modules.append(module.__name__)
             self._all.append(environment)
@@ -258,11 +263,21 @@ class ExecutionEnvironments:
 @dataclass(eq=False)
 class _Environment:
     handler: Handler
-    module_name: str
+    module: ModuleType
     #: The tenants whose events it ran.
     tenants: set[str | None] = field(default_factory=set)
     #: When it last finished an event (a count of events finished by the function's environments).
     last_used: int = 0
+
+    @property
+    def module_name(self) -> str:
+        return self.module.__name__
+
+    def release(self) -> None:
+        """Release what the handler module's adapters hold, as the end of Lambda's process would."""
+        wiring = getattr(self.module, "wiring", None)
+        if isinstance(wiring, Wiring):
+            wiring.clear()
 
 
 def unload(module_names: Iterable[str]) -> None:

@@ -4,6 +4,7 @@ one tenant's alone, so a tenant's event never runs where another tenant's data a
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from toolgate_local.lambda_routing import FunctionThrottledError
 
 #: Each environment is a fresh import: `ENVIRONMENT` tells them apart, and `hold` keeps an event running.
 HANDLER = """
+import sys
 import threading
 import uuid
 
@@ -159,3 +161,37 @@ def test_an_isolated_function_refuses_an_event_that_names_no_tenant(
     function = make(source, environments, 2, isolated=True)
     with pytest.raises(RuntimeError, match="names no tenant"):
         function({"tenant": "x"}, Context(tenant_id=None))
+
+
+#: A handler whose environment holds an HTTP transport, as the invoke, jobs and MCP functions' do.
+WIRED_HANDLER = """
+from toolgate.wiring import Wiring
+
+wiring = Wiring()
+
+
+def lambda_handler(event, context):
+    wiring.transport
+    return {}
+"""
+
+
+def test_a_reclaimed_environment_releases_what_its_wiring_made_and_the_others_keep_theirs(
+    tmp_path: Path, environments: list[ExecutionEnvironments]
+) -> None:
+    """Lambda ends a reclaimed environment's process, and its connection pools with it: the local stack
+    clears the reclaimed module's `wiring` (closing its HTTP transport) instead of leaving them open."""
+    path = tmp_path / "wired.py"
+    path.write_text(WIRED_HANDLER)
+    source = HandlerSource(logical_id="WiredFunction", name="wired", path=path, attribute="lambda_handler")
+    function = make(source, environments, 2, isolated=True)
+    for tenant in ("t1", "t2", "t3", "t4", "t5"):
+        function({"tenant": tenant}, Context(tenant_id=tenant))
+    modules = {name: sys.modules[name] for name in function.modules}
+    assert all("transport" in vars(module.wiring) for module in modules.values())
+    function({"tenant": "t6"}, Context(tenant_id="t6"))
+    reclaimed = [module for name, module in modules.items() if name not in function.modules]
+    assert len(reclaimed) == 1
+    assert vars(reclaimed[0].wiring) == {}
+    kept = [module for name, module in modules.items() if name in function.modules]
+    assert len(kept) == 4 and all("transport" in vars(module.wiring) for module in kept)
