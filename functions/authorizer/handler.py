@@ -16,9 +16,8 @@ import gc
 # Cold start: no collection pass while the modules load; `resume_after_init()` ends the handler.
 gc.disable()
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.snapstart import register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.edge import header_values
@@ -28,6 +27,9 @@ from toolgate.service.api_keys import authenticate
 from toolgate.service.usage_keys import usage_key_value
 from toolgate.settings import get_service_settings
 from toolgate.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 wiring = Wiring()
 #: What every request imports on first use rather than at init (bench/cold_start.py counts it).

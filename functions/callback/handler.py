@@ -14,16 +14,18 @@ import gc
 gc.disable()
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
 from toolgate.edge import answer, body_bytes, json_response
 from toolgate.errors import CallbackInvalidError, ToolgateError
 from toolgate.gc_pause import resume_after_init
 from toolgate.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 wiring = Wiring()
 #: What every request imports on first use rather than at init (bench/cold_start.py counts it).

@@ -22,10 +22,9 @@ gc.disable()
 import re
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
 from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
@@ -42,6 +41,9 @@ from toolgate.service.invoke import InvokeRequest, InvokeService, call_budget_se
 from toolgate.service.tenancy import TenantContext, tenant_context_from_event
 from toolgate.settings import get_invoke_settings
 from toolgate.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 IDEMPOTENCY_HEADER = "idempotency-key"
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?$")

@@ -20,9 +20,8 @@ import gc
 gc.disable()
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, tracer
 from toolgate.gc_pause import resume_after_init
@@ -31,6 +30,9 @@ from toolgate.service.jobs.terms import is_job_id
 from toolgate.service.tenancy import is_tenant_id
 from toolgate.settings import get_job_settings, get_settings
 from toolgate.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 wiring = Wiring()
 #: What every request imports on first use rather than at init (bench/cold_start.py counts it).

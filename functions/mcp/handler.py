@@ -16,10 +16,9 @@ gc.disable()
 
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from toolgate.adapters.aws.invoke import record_invocation
 from toolgate.adapters.aws.snapstart import TENANT_CALL_SERVICES, register_restore_hooks
 from toolgate.adapters.aws.telemetry import logger, metrics, tracer
@@ -39,6 +38,9 @@ from toolgate.service.invoke import call_budget_seconds
 from toolgate.service.tenancy import tenant_context_from_event
 from toolgate.settings import get_invoke_settings, get_mcp_settings
 from toolgate.wiring import Wiring
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 wiring = Wiring()
 #: What every request imports on first use rather than at init (bench/cold_start.py counts it).
