@@ -6,6 +6,10 @@ after every cold start yet counted nowhere. Each test runs one real request in a
 the local stack's moto and the Support Desk target, after importing the handler and its named modules, and
 lists every `toolgate` module the request loaded on top. A synchronous tool call, REST or MCP, also loads
 none of the jobs code: that waits for the first job.
+
+The jobs function's first request is a status poll of a running export, and the callback function's a
+genuine callback completing a waiting report: this module's target never ends an export and never calls
+back by itself, so each job waits for the request under test.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -26,6 +30,8 @@ from toolgate_local.stack import LocalStack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TENANT = "acme"
+#: Long enough for a job to wait on a busy machine.
+JOB_WAIT_SECONDS = 60
 
 #: Imports the handler and its named modules, snapshots `sys.modules`, runs one event, and prints the
 #: answer, the `toolgate` modules the event loaded, and every `toolgate` module loaded by then.
@@ -61,6 +67,13 @@ JOBS_CODE = (
     "toolgate.service.jobs.records",
     "toolgate.service.jobs.views",
 )
+
+
+@pytest.fixture(scope="module")
+def support_desk() -> Iterator[SupportDeskTarget]:
+    """The demo target, with exports that stay running and reports it never calls back about by itself."""
+    with SupportDeskTarget(polls_before_done=10**9, callback_delay=3600) as target:
+        yield target
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +177,61 @@ def test_an_authorizations_first_request_loads_nothing_beyond_the_authorizers_na
     answer, loaded, _ = first_request("authorizer", event)
     assert answer["context"]["tenant_id"] == TENANT
     assert loaded == []
+
+
+def started_job(admin: Client, tool: str, arguments: dict[str, Any]) -> str:
+    answer = admin.post(f"assistants/{ASSISTANT}/tools/{tool}/invoke", json={"arguments": arguments})
+    assert answer.status == 200 and answer.body["status"] == 202, answer.body
+    job_id: str = answer.body["body"]["job_id"]
+    return job_id
+
+
+def job_row_once(stack: LocalStack, job_id: str, ready: str) -> dict[str, Any]:
+    """The job's row once its field `ready` is set (the state machine's task has done its part)."""
+    dynamodb = stack.boto3_session().client("dynamodb", endpoint_url=stack.moto_url)
+    deadline = time.monotonic() + JOB_WAIT_SECONDS
+    while True:
+        item = dynamodb.get_item(
+            TableName=stack.table_name,
+            Key={"pk": {"S": TENANT}, "sk": {"S": f"JOB#{job_id}"}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        if ready in item and item[ready] != {"BOOL": False}:
+            return item
+        assert time.monotonic() < deadline, f"job {job_id} has no {ready} after {JOB_WAIT_SECONDS} s: {item}"
+        time.sleep(0.1)
+
+
+def test_a_job_tasks_first_request_loads_nothing_beyond_the_jobs_functions_named_modules(
+    admin: Client, stack: LocalStack
+) -> None:
+    job_id = started_job(admin, "start_case_export", {"customer_id": "cust-42", "format": "json"})
+    try:
+        job_row_once(stack, job_id, "submitted")
+        answer, loaded, _ = first_request("jobs", {"action": "poll", "tenant_id": TENANT, "job_id": job_id})
+        assert answer["state"] == "running" and answer["wait_seconds"] > 0, answer
+        assert loaded == []
+    finally:
+        assert admin.call("DELETE", f"jobs/{job_id}").status == 200
+
+
+def test_a_callbacks_first_request_loads_nothing_beyond_the_callback_functions_named_modules(
+    admin: Client, stack: LocalStack
+) -> None:
+    job_id = started_job(admin, "generate_case_report", {"customer_id": "cust-42"})
+    callback_id = job_row_once(stack, job_id, "task_token")["callback_id"]["S"]
+    result = {"report_id": "RPT-1", "status": "succeeded", "result": {"customer_id": "cust-42"}}
+    event = {
+        "httpMethod": "POST",
+        "path": f"/v1/callbacks/{callback_id}",
+        "pathParameters": {"callback_id": callback_id},
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps(result),
+        "isBase64Encoded": False,
+        "requestContext": {"requestId": "first-request", "stage": "prod"},
+    }
+    answer, loaded, _ = first_request("callback", event)
+    assert answer["statusCode"] == 200, answer["body"]
+    assert json.loads(answer["body"])["status"] == "succeeded"
+    assert loaded == []
+    assert admin.get(f"jobs/{job_id}").body["status"] == "succeeded"
