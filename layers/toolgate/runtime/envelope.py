@@ -15,9 +15,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from types import MappingProxyType
-from typing import Any, NamedTuple
-
-import jsonschema_rs
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from toolgate.errors import ToolgateError, UpstreamHttpError, UpstreamRedirectError
 from toolgate.runtime.redaction import Redactor
@@ -25,6 +23,9 @@ from toolgate.runtime.transport import HttpResponse
 from toolgate.settings import RuntimeSettings
 from toolgate.spec.models import CanonicalTool, JsonSchema
 from toolgate.spec.selection import select
+
+if TYPE_CHECKING:
+    import jsonschema_rs
 
 #: Response headers worth showing a model; all others are dropped.
 RESULT_HEADERS = ("content-type", "location", "operation-location", "retry-after")
@@ -222,7 +223,7 @@ def _fit(value: Any, is_json: bool, budget: int) -> tuple[Any, bool, str | None]
 
 # --- Lenient output validation ---------------------------------------------------------------
 
-_validators: OrderedDict[int, tuple[JsonSchema, jsonschema_rs.Validator | str]] = OrderedDict()
+_validators: "OrderedDict[int, tuple[JsonSchema, jsonschema_rs.Validator | str]]" = OrderedDict()
 _validators_lock = threading.Lock()
 
 
@@ -242,8 +243,11 @@ def _schema_warnings(tool: CanonicalTool, value: Any, limit: int) -> list[str]:
     return warnings
 
 
-def _validator(schema: JsonSchema) -> jsonschema_rs.Validator | str:
+def _validator(schema: JsonSchema) -> "jsonschema_rs.Validator | str":
     """A compiled validator for `schema` (cached), or why it could not be compiled."""
+    # Loaded by the first output check: the callback function reads results but checks none.
+    import jsonschema_rs  # noqa: PLC0415
+
     key = id(schema)
     with _validators_lock:
         cached = _validators.get(key)
