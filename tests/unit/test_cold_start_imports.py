@@ -46,6 +46,13 @@ RENDERERS = (
 #: What starts, runs and completes a job: only a call to a long-running operation, the jobs state
 #: machine's tasks and a callback need them.
 JOB_WORK = ("toolgate.service.jobs.launch", "toolgate.service.jobs.runner", "toolgate.service.jobs.callbacks")
+#: The job records, the following of long-running operations and the jobs adapter: a synchronous tool call
+#: needs none of them (`toolgate.service.jobs.terms` answers what it asks of jobs).
+JOB_RECORDS = ("toolgate.service.jobs.records", "toolgate.runtime.async_calls", "toolgate.adapters.aws.jobs")
+#: Powertools' Lambda context class: the handlers name it for types only.
+CONTEXT_TYPE = ("aws_lambda_powertools.utilities.typing",)
+#: The JSON Schema engine: only checking arguments or an output needs it (not the authorizer, not a callback).
+SCHEMA_ENGINE = ("jsonschema_rs",)
 #: Powertools' event classes (its package imports every one of them); the authorizer builds its policy.
 EVENT_CLASSES = ("aws_lambda_powertools.utilities.data_classes",)
 #: OpenAI's renderer and checks: a tool call needs only `dialects.strict_arguments`, split out of it.
@@ -88,11 +95,14 @@ def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_n
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
         *JOB_VIEWS,
+        *JOB_RECORDS,
+        *CONTEXT_TYPE,
+        *SCHEMA_ENGINE,
     )
     assert _loaded("authorizer", never) == []
 
 
-def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_launcher() -> None:
+def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_jobs_code() -> None:
     never = (
         *COMPILER,
         *OPENAI_RENDERER,
@@ -107,11 +117,13 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_job_l
         *MCP_SETTINGS,
         *CATALOG_SETTINGS,
         *JOB_VIEWS,
+        *JOB_RECORDS,
+        *CONTEXT_TYPE,
     )
     assert _loaded("invoke", never) == []
 
 
-def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_job_launcher() -> None:
+def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_jobs_code() -> None:
     never = (
         *COMPILER,
         *SETTINGS_LIBRARY,
@@ -120,8 +132,12 @@ def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_job_lau
         *OPENAI_RENDERER,
         *IDEMPOTENCY,
         *JOB_WORK,
+        "toolgate.service.jobs.queries",
+        *JOB_VIEWS,
+        *JOB_RECORDS,
         *EVENT_CLASSES,
         *CATALOG_SETTINGS,
+        *CONTEXT_TYPE,
     )
     assert _loaded("mcp", never) == []
 
@@ -139,11 +155,12 @@ def test_jobs_cold_start_does_not_load_the_compiler_the_renderers_or_the_mcp_ser
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
         *JOB_VIEWS,
+        *CONTEXT_TYPE,
     )
     assert _loaded("jobs", never) == []
 
 
-def test_callback_cold_start_does_not_load_the_compiler_or_the_calling_path() -> None:
+def test_callback_cold_start_does_not_load_the_compiler_the_calling_path_or_the_schema_engine() -> None:
     never = (
         *COMPILER,
         *SETTINGS_LIBRARY,
@@ -157,6 +174,8 @@ def test_callback_cold_start_does_not_load_the_compiler_or_the_calling_path() ->
         *SEARCH_SETTINGS,
         *CATALOG_SETTINGS,
         *JOB_VIEWS,
+        *CONTEXT_TYPE,
+        *SCHEMA_ENGINE,
     )
     assert _loaded("callback", never) == []
 
