@@ -49,6 +49,8 @@ JOB_WORK = ("toolgate.service.jobs.launch", "toolgate.service.jobs.runner", "too
 #: The job records, the following of long-running operations and the jobs adapter: a synchronous tool call
 #: needs none of them (`toolgate.service.jobs.terms` answers what it asks of jobs).
 JOB_RECORDS = ("toolgate.service.jobs.records", "toolgate.runtime.async_calls", "toolgate.adapters.aws.jobs")
+#: Results too long for one answer, kept in S3 and read page by page: a call with a short result needs none.
+LONG_RESULTS = ("toolgate.service.continuations",)
 #: Powertools' Lambda context class: the handlers name it for types only.
 CONTEXT_TYPE = ("aws_lambda_powertools.utilities.typing",)
 #: The JSON Schema engine: only checking arguments or an output needs it (not the authorizer, not a callback).
@@ -97,6 +99,7 @@ def test_authorizer_cold_start_loads_neither_the_compiler_nor_the_calling_path_n
         *JOB_VIEWS,
         *JOB_RECORDS,
         *CONTEXT_TYPE,
+        *LONG_RESULTS,
         *SCHEMA_ENGINE,
     )
     assert _loaded("authorizer", never) == []
@@ -119,6 +122,7 @@ def test_invoke_cold_start_does_not_load_the_compiler_the_renderers_or_the_jobs_
         *JOB_VIEWS,
         *JOB_RECORDS,
         *CONTEXT_TYPE,
+        *LONG_RESULTS,
     )
     assert _loaded("invoke", never) == []
 
@@ -138,6 +142,7 @@ def test_mcp_cold_start_does_not_load_the_compiler_other_dialects_or_the_jobs_co
         *EVENT_CLASSES,
         *CATALOG_SETTINGS,
         *CONTEXT_TYPE,
+        *LONG_RESULTS,
     )
     assert _loaded("mcp", never) == []
 

@@ -1,4 +1,8 @@
-"""Long results kept whole in S3 behind random, expiring continuation handles, and read page by page."""
+"""Long results kept whole in S3 behind random, expiring continuation handles, and read page by page.
+
+Loaded by the first call whose result is too long for one answer, or the first continuation read: a call
+with a short result loads none of it (issue 16, cold start).
+"""
 
 # Annotations are evaluated where they stand (no `from __future__ import annotations`): pydantic and
 # NamedTuple then skip parsing each one from a string, a third of this module's cold-start cost (issue 16).
@@ -8,6 +12,8 @@ import re
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
+
+from toolgate.errors import ContinuationPageInvalidError
 
 #: Continuation handles: 32 URL-safe characters (24 random bytes).
 CONTINUATION_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -30,3 +36,33 @@ class StoredContinuation(BaseModel):
     @property
     def pages(self) -> int:
         return max(1, math.ceil(len(self.text) / self.page_chars))
+
+
+class ContinuationPage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+    handle: str
+    page: int
+    pages: int
+    #: This page of the body's text (JSON text is cut between characters, not between values).
+    body: str
+    next_page: int | None
+    expires_at: datetime
+
+
+def continuation_page(stored: StoredContinuation, handle: str, page: int) -> ContinuationPage:
+    """Page `page` (from 0) of the result kept behind `handle`."""
+    if not 0 <= page < stored.pages:
+        raise ContinuationPageInvalidError(
+            f"Continuation '{handle}' has pages 0 to {stored.pages - 1}; page {page} does not exist.",
+            details={"pages": stored.pages},
+        )
+    start = page * stored.page_chars
+    return ContinuationPage(
+        handle=handle,
+        page=page,
+        pages=stored.pages,
+        body=stored.text[start : start + stored.page_chars],
+        next_page=page + 1 if page + 1 < stored.pages else None,
+        expires_at=stored.expires_at,
+    )

@@ -47,7 +47,6 @@ from toolgate.errors import (
     ArgumentsInvalidError,
     CallToolMismatchError,
     ContinuationNotFoundError,
-    ContinuationPageInvalidError,
     CredentialInvalidError,
     InternalServiceError,
     JobNotFoundError,
@@ -69,7 +68,6 @@ from toolgate.runtime.invoke import invoke_tool
 from toolgate.runtime.redaction import Redactor
 from toolgate.runtime.request import build_request
 from toolgate.runtime.transport import Deadline, Transport
-from toolgate.service.continuations import CONTINUATION_HANDLE, CONTINUATION_HANDLE_BYTES, StoredContinuation
 from toolgate.service.jobs.terms import JOB_STATUS_TOOL, JobPattern, job_pattern, job_status_tool
 from toolgate.service.models import IntegrationRecord, utc_now
 from toolgate.service.ports import InvokeResources
@@ -81,6 +79,7 @@ from toolgate.settings import InvokeSettings, JobSettings, RuntimeSettings, Sear
 from toolgate.spec.models import CanonicalTool
 
 if TYPE_CHECKING:
+    from toolgate.service.continuations import ContinuationPage, StoredContinuation
     from toolgate.service.jobs.queries import JobQueries
     from toolgate.service.jobs.views import JobView
 
@@ -151,18 +150,6 @@ class InvokeOutcome(NamedTuple):
     #: The response body: the envelope, or the result block in the call's format.
     response: dict[str, Any]
     record: AuditRecord
-
-
-class ContinuationPage(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
-    handle: str
-    page: int
-    pages: int
-    #: This page of the body's text (JSON text is cut between characters, not between values).
-    body: str
-    next_page: int | None
-    expires_at: datetime
 
 
 class ToolCache:
@@ -317,7 +304,9 @@ class InvokeService:
             f"No result continuation '{handle[:_ECHO_CHARS]}': handles belong to one tenant and expire "
             f"{self.config.continuation_ttl_seconds} seconds after their call; call the tool again."
         )
-        if not CONTINUATION_HANDLE.fullmatch(handle):
+        from toolgate.service import continuations  # noqa: PLC0415 - only continuation reads need it
+
+        if not continuations.CONTINUATION_HANDLE.fullmatch(handle):
             raise missing
         try:
             data = self.resources.results.get(handle, self._max_continuation_bytes)
@@ -326,23 +315,10 @@ class InvokeService:
             data = None
         if data is None:
             raise missing
-        stored = StoredContinuation.model_validate_json(data)
+        stored = continuations.StoredContinuation.model_validate_json(data)
         if stored.expires_at <= self._clock():
             raise missing
-        if not 0 <= page < stored.pages:
-            raise ContinuationPageInvalidError(
-                f"Continuation '{handle}' has pages 0 to {stored.pages - 1}; page {page} does not exist.",
-                details={"pages": stored.pages},
-            )
-        start = page * stored.page_chars
-        return ContinuationPage(
-            handle=handle,
-            page=page,
-            pages=stored.pages,
-            body=stored.text[start : start + stored.page_chars],
-            next_page=page + 1 if page + 1 < stored.pages else None,
-            expires_at=stored.expires_at,
-        )
+        return continuations.continuation_page(stored, handle, page)
 
     # --- Finding the tool ---------------------------------------------------------------------
 
@@ -653,6 +629,11 @@ class InvokeService:
         self, text: str, request: InvokeRequest, tool: CanonicalTool
     ) -> tuple[str, StoredContinuation] | None:
         """Keep `text` in S3 behind a new continuation handle; None when it could not be kept."""
+        from toolgate.service.continuations import (  # noqa: PLC0415 - only results too long for an answer
+            CONTINUATION_HANDLE_BYTES,
+            StoredContinuation,
+        )
+
         now = self._clock()
         stored = StoredContinuation(
             assistant_id=request.assistant_id,

@@ -40,7 +40,6 @@ from toolgate.errors import (
     StoreUnavailableError,
     TenantForbiddenError,
 )
-from toolgate.service.continuations import CONTINUATION_HANDLE
 from toolgate.service.layout import secret_name, tenant_artifact_prefix
 from toolgate.service.limits import TenantLimiter
 from toolgate.service.ports import Computation, InvokeResources, JobPage, TenantResources
@@ -253,6 +252,8 @@ class S3ResultStore:
         self._folder = f"{tenant_artifact_prefix(tenant_id)}{RESULTS_FOLDER}"
 
     def key(self, handle: str) -> str:
+        from toolgate.service.continuations import CONTINUATION_HANDLE  # noqa: PLC0415 - long results only
+
         if not CONTINUATION_HANDLE.fullmatch(handle):
             raise TenantForbiddenError("A continuation handle is 32 URL-safe characters.")
         return f"{self._folder}{handle}.json"
