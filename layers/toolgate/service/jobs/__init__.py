@@ -1,5 +1,7 @@
 """Long-running operations as jobs, run by the jobs state machine (infra/jobs.py).
 
+- **Terms** (`terms`): job ids and statuses, which tools run as jobs, the job-status tool: all that a
+  synchronous call or a listing asks of jobs, so that neither loads the rest of this package.
 - **Records** (`records`): the job row, its views, and where its result is kept.
 - **Launch** (`launch.JobLauncher`, on the invoke path): the call's arguments are checked, a job row is
   written in the tenant's partition and an execution started; the model gets `{job_id, status: "running"}`

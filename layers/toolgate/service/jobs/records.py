@@ -1,6 +1,6 @@
-"""Jobs' records: the job row, its ids and status, the tenant's job resources, what a running job shows
-the model (`running_envelope`), and where a result is kept. What a job shows its tenant is in
-`toolgate.service.jobs.views`.
+"""Jobs' records: the job row, the tenant's job resources, what a running job shows the model
+(`running_envelope`), and where a result is kept. Job ids, statuses and patterns are in
+`toolgate.service.jobs.terms`; what a job shows its tenant is in `toolgate.service.jobs.views`.
 
 Pure: AWS is reached through the ports in `toolgate.service.ports`.
 """
