@@ -9,11 +9,13 @@ with a short result loads none of it (issue 16, cold start).
 
 import math
 import re
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
 from toolgate.errors import ContinuationPageInvalidError
+from toolgate.service.ports import ResultPages
 
 #: Continuation handles: 32 URL-safe characters (24 random bytes).
 CONTINUATION_HANDLE = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -36,6 +38,31 @@ class StoredContinuation(BaseModel):
     @property
     def pages(self) -> int:
         return max(1, math.ceil(len(self.text) / self.page_chars))
+
+
+def keep_result(
+    results: ResultPages,
+    *,
+    assistant_id: str,
+    tool: str,
+    text: str,
+    now: datetime,
+    lifetime_seconds: int,
+    page_chars: int,
+) -> tuple[str, StoredContinuation]:
+    """Keep `text` whole in S3 behind a new random handle, for `lifetime_seconds`; the handle and what was
+    kept. Errors of the store pass through."""
+    stored = StoredContinuation(
+        assistant_id=assistant_id,
+        tool=tool,
+        created_at=now,
+        expires_at=now + timedelta(seconds=lifetime_seconds),
+        page_chars=page_chars,
+        text=text,
+    )
+    handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
+    results.put(handle, stored.model_dump_json().encode())
+    return handle, stored
 
 
 class ContinuationPage(BaseModel):

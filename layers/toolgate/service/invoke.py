@@ -28,13 +28,12 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
@@ -629,27 +628,21 @@ class InvokeService:
         self, text: str, request: InvokeRequest, tool: CanonicalTool
     ) -> tuple[str, StoredContinuation] | None:
         """Keep `text` in S3 behind a new continuation handle; None when it could not be kept."""
-        from toolgate.service.continuations import (  # noqa: PLC0415 - only results too long for an answer
-            CONTINUATION_HANDLE_BYTES,
-            StoredContinuation,
-        )
+        from toolgate.service.continuations import keep_result  # noqa: PLC0415 - only results too long for an answer
 
-        now = self._clock()
-        stored = StoredContinuation(
-            assistant_id=request.assistant_id,
-            tool=tool.name,
-            created_at=now,
-            expires_at=now + timedelta(seconds=self.config.continuation_ttl_seconds),
-            page_chars=self.config.result_page_chars,
-            text=text,
-        )
-        handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
         try:
-            self.resources.results.put(handle, stored.model_dump_json().encode())
+            return keep_result(
+                self.resources.results,
+                assistant_id=request.assistant_id,
+                tool=tool.name,
+                text=text,
+                now=self._clock(),
+                lifetime_seconds=self.config.continuation_ttl_seconds,
+                page_chars=self.config.result_page_chars,
+            )
         except ToolgateError as error:
             logger.error("the full result could not be kept", extra={"error_code": error.code})
             return None
-        return handle, stored
 
     def _finish(self, record: AuditRecord) -> None:
         written = True

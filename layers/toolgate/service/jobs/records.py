@@ -10,15 +10,14 @@ Pure: AWS is reached through the ports in `toolgate.service.ports`.
 
 import json
 import logging
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
 from toolgate.runtime.async_calls import StatusReading
-from toolgate.service.continuations import CONTINUATION_HANDLE_BYTES, StoredContinuation
+from toolgate.service.continuations import keep_result
 from toolgate.service.jobs.terms import JOB_STATUS_TOOL, JobPattern, JobStatus
 from toolgate.service.limits import TenantLimiter
 from toolgate.service.ports import CredentialReader, JobStore, ResultPages, TenantResources
@@ -187,16 +186,15 @@ def result_fields(
     if len(text) <= settings.inline_result_chars:
         return {"result": text}
     page_chars = settings.inline_result_chars
-    stored = StoredContinuation(
+    handle, stored = keep_result(
+        results,
         assistant_id=job.assistant_id,
         tool=job.tool,
-        created_at=now,
-        expires_at=now + timedelta(seconds=settings.retention_seconds),
-        page_chars=page_chars,
         text=text,
+        now=now,
+        lifetime_seconds=settings.retention_seconds,
+        page_chars=page_chars,
     )
-    handle = secrets.token_urlsafe(CONTINUATION_HANDLE_BYTES)
-    results.put(handle, stored.model_dump_json().encode())
     return {"result": text[:page_chars], "result_handle": handle, "result_pages": stored.pages}
 
 
