@@ -245,9 +245,6 @@ def _schema_warnings(tool: CanonicalTool, value: Any, limit: int) -> list[str]:
 
 def _validator(schema: JsonSchema) -> "jsonschema_rs.Validator | str":
     """A compiled validator for `schema` (cached), or why it could not be compiled."""
-    # Loaded by the first output check: the callback function reads results but checks none.
-    import jsonschema_rs  # noqa: PLC0415
-
     key = id(schema)
     with _validators_lock:
         cached = _validators.get(key)
@@ -255,6 +252,9 @@ def _validator(schema: JsonSchema) -> "jsonschema_rs.Validator | str":
         if cached is not None and cached[0] is schema:
             _validators.move_to_end(key)
             return cached[1]
+    # Loaded by the first schema compiled: the callback function reads results but checks none.
+    import jsonschema_rs  # noqa: PLC0415
+
     compiled: jsonschema_rs.Validator | str
     try:
         compiled = jsonschema_rs.validator_for(
